@@ -1,0 +1,80 @@
+"""Which database OneMap talks to, and bringing its schema to the registry's shape."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, pool
+
+from api.embedded import EmbeddedCluster
+from api.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
+from layers.errors import DatabaseUnavailable
+
+
+def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
+    return EmbeddedCluster(settings.data_dir, settings.embedded_port)
+
+
+def resolve_database_url(settings: DatabaseSettings) -> str:
+    """The configured server's URL, or the embedded cluster's (which must be running)."""
+    if settings.database_url:
+        return to_conninfo(settings.database_url)
+    return embedded_cluster(settings).url
+
+
+def check_connection(url: str, timeout_s: int = 5) -> None:
+    """Raise ``DatabaseUnavailable`` with one readable line when ``url`` cannot be reached."""
+    try:
+        with psycopg.connect(url, connect_timeout=timeout_s):
+            pass
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        raise DatabaseUnavailable(f"cannot connect to {_redacted(url)}: {reason}") from None
+
+
+def _redacted(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user + '@' if at else ''}{host}"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("migrations")))
+    config.set_main_option("sqlalchemy.url", to_sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there."""
+    check_connection(url)
+    engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except Exception as exc:
+        if "postgis" in str(exc).lower() and "extension" in str(exc).lower():
+            raise DatabaseUnavailable(
+                f"PostGIS is not available on {_redacted(url)}: install it on that server "
+                "(Debian: apt-get install postgresql-15-postgis-3)"
+            ) from None
+        raise
+    finally:
+        engine.dispose()
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config(url)
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,17 @@
+"""The domain errors of OneMap; the API maps each to an HTTP status, the CLI to a message."""
+
+
+class OneMapError(Exception):
+    """Base of every error OneMap reports to a user in words rather than as a crash."""
+
+
+class NotFound(OneMapError):
+    """A layer, feature or other named thing does not exist."""
+
+
+class InvalidInput(OneMapError):
+    """A parameter or a file that cannot be used as given."""
+
+
+class DatabaseUnavailable(OneMapError):
+    """The database cannot be reached or lacks what OneMap needs (such as PostGIS)."""

@@ -1,0 +1,107 @@
+"""What a layer is: its fields, their types, labels, vocabularies and visibility."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+from layers.vocabulary import Vocabulary
+
+STORAGE_SRID = 4326
+
+
+class Visibility(IntEnum):
+    """Who may see a layer or a field; a caller sees everything at or below its own level."""
+
+    PUBLIC = 0
+    INTERNAL = 1
+    PRIVATE = 2
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    BIGINT = "bigint"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    JSON = "json"
+    TEXT_ARRAY = "text[]"
+
+
+class GeometryType(StrEnum):
+    POINT = "Point"
+    LINESTRING = "LineString"
+    POLYGON = "Polygon"
+    MULTIPOLYGON = "MultiPolygon"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One attribute of a layer.
+
+    ``references`` names a ``layer.field`` this one points to (a foreign key);
+    ``minimum``/``maximum`` bound numbers and are enforced by the database too.
+    """
+
+    name: str
+    type: FieldType
+    label_zh: str
+    label_en: str
+    visibility: Visibility = Visibility.INTERNAL
+    vocabulary: Vocabulary | None = None
+    required: bool = False
+    unique: bool = False
+    index: bool = False
+    references: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """A layer (an OGC collection): one table, its fields and how it is shown.
+
+    ``themes`` are the vocabulary fields a map may colour the layer by (the first is the
+    default); ``key_fields`` are shown in popups and listings; ``time_field`` answers the
+    OGC ``datetime`` parameter.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    description: str
+    fields: tuple[Field, ...]
+    geometry_type: GeometryType | None = None
+    visibility: Visibility = Visibility.INTERNAL
+    themes: tuple[str, ...] = ()
+    key_fields: tuple[str, ...] = ()
+    time_field: str | None = None
+    min_zoom: int = 0
+    max_zoom: int = 22
+    group: str = "records"
+    fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.fields]
+        if len(names) != len(set(names)):
+            raise ValueError(f"layer {self.name}: duplicate field names")
+        for reserved in ("id", "geom"):
+            if reserved in names:
+                raise ValueError(f"layer {self.name}: {reserved!r} is reserved")
+        object.__setattr__(self, "fields_by_name", {f.name: f for f in self.fields})
+        for name in (*self.themes, *self.key_fields, *filter(None, [self.time_field])):
+            if name not in self.fields_by_name:
+                raise ValueError(f"layer {self.name}: unknown field {name!r}")
+
+    @property
+    def is_spatial(self) -> bool:
+        return self.geometry_type is not None
+
+    def visible_fields(self, level: Visibility) -> tuple[Field, ...]:
+        """The fields a caller at ``level`` may see (none if the layer itself is above it)."""
+        if self.visibility > level:
+            return ()
+        return tuple(f for f in self.fields if f.visibility <= level)

@@ -1,0 +1,100 @@
+"""The registry: every layer by name, and the SQLAlchemy tables built from their definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects import postgresql as pg
+
+from layers.definitions import LAYERS
+from layers.model import STORAGE_SRID, Field, FieldType, Layer
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+_SQL_TYPES: dict[FieldType, sa.types.TypeEngine] = {
+    FieldType.TEXT: sa.Text(),
+    FieldType.INTEGER: sa.Integer(),
+    FieldType.BIGINT: sa.BigInteger(),
+    FieldType.FLOAT: sa.Float(),
+    FieldType.BOOLEAN: sa.Boolean(),
+    FieldType.DATE: sa.Date(),
+    FieldType.DATETIME: sa.DateTime(timezone=True),
+    FieldType.JSON: pg.JSONB(),
+    FieldType.TEXT_ARRAY: pg.ARRAY(sa.Text()),
+}
+
+
+def _quoted(codes: tuple[str, ...]) -> str:
+    return ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
+
+
+def _column(f: Field) -> sa.Column:
+    args: list = [f.name, _SQL_TYPES[f.type]]
+    if f.references:
+        table, column = f.references.split(".")
+        args.append(sa.ForeignKey(f"{table}.{column}", ondelete="RESTRICT"))
+    return sa.Column(
+        *args,
+        nullable=not f.required,
+        unique=f.unique or None,
+        index=(f.index or bool(f.references)) and not f.unique or None,
+        comment=f"{f.label_zh} / {f.label_en}",
+    )
+
+
+def _checks(f: Field) -> Iterator[sa.CheckConstraint]:
+    if f.vocabulary is not None:
+        codes = _quoted(f.vocabulary.codes)
+        if f.type is FieldType.TEXT_ARRAY:
+            rule = f"{f.name} <@ ARRAY[{codes}]::text[]"
+        else:
+            rule = f"{f.name} IN ({codes})"
+        yield sa.CheckConstraint(rule, name=f"{f.name}_vocab")
+    if f.minimum is not None:
+        yield sa.CheckConstraint(f"{f.name} >= {f.minimum!r}", name=f"{f.name}_min")
+    if f.maximum is not None:
+        yield sa.CheckConstraint(f"{f.name} <= {f.maximum!r}", name=f"{f.name}_max")
+
+
+def _table(layer: Layer) -> sa.Table:
+    columns: list = [sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)]
+    columns += [_column(f) for f in layer.fields]
+    if layer.geometry_type is not None:
+        columns.append(
+            sa.Column(
+                "geom",
+                Geometry(layer.geometry_type.value, srid=STORAGE_SRID, spatial_index=True),
+                nullable=False,
+            )
+        )
+    columns.append(
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        )
+    )
+    checks = [c for f in layer.fields for c in _checks(f)]
+    return sa.Table(
+        layer.name, metadata, *columns, *checks, comment=f"{layer.title_zh} / {layer.title_en}"
+    )
+
+
+REGISTRY: dict[str, Layer] = {layer.name: layer for layer in LAYERS}
+TABLES: dict[str, sa.Table] = {layer.name: _table(layer) for layer in LAYERS}
+
+
+def get_layer(name: str) -> Layer:
+    """Return the layer called ``name``; raise ``KeyError`` naming the known layers otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown layer {name!r}; known: {', '.join(REGISTRY)}") from None
