@@ -334,3 +334,10 @@ CHANGE_ACTION = _vocab(
     ("ingest", "导入", "Ingest"),
     ("move_batch", "调整批次", "Move between plan batches"),
 )
+
+# Design life in years by pipe material (DOMAIN.md; general engineering figures).
+MATERIAL_DESIGN_LIFE: dict[str, int] = {
+    "grey_cast_iron": 45, "ductile_iron": 50, "galvanized_steel": 18, "steel": 30, "pe": 50,
+    "pvc_u": 50, "ppr": 50, "concrete": 50, "asbestos_cement": 30, "cast_iron_soil": 40,
+    "cable_xlpe": 30, "cable_pvc": 20, "copper_telecom": 18, "fiber": 22,
+}  # fmt: skip

@@ -1,0 +1,334 @@
+"""Estates in city blocks, their buildings laid out in rows, elevator retrofits, health checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from data_samples import beijing as bj
+from layers.vocabulary import ITEM_CATEGORY, RENOVATION_ITEM
+
+LANE_HALF_WIDTH = 8.0  # the north-south lane through each estate carries its internal pipes
+MARGIN = 6.0
+
+
+@dataclass
+class Layout:
+    """Where things are inside one estate, in metres: the frame later layers build on."""
+
+    estate_id: int
+    block: tuple[int, int]  # (i, j) of the block in the road grid
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    cx: float
+    road_y: float
+    notch: tuple[float, float, float, float] | None
+    buildings: list[tuple[float, float, float, float]] = field(default_factory=list)
+    gap_ys: list[float] = field(default_factory=list)  # lane y south of each building's row
+    free: list[tuple[float, float, float, float]] = field(default_factory=list)
+
+
+def weighted(rng: np.random.Generator, options: dict[str, float], n: int) -> np.ndarray:
+    keys = list(options)
+    p = np.array([options[k] for k in keys], dtype=float)
+    return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
+
+
+def random_dates(rng: np.random.Generator, start: dt.date, end: dt.date, n: int) -> np.ndarray:
+    days = rng.integers(0, (end - start).days + 1, size=n)
+    return np.array([start + dt.timedelta(days=int(d)) for d in days], dtype=object)
+
+
+def person_names(rng: np.random.Generator, n: int) -> list[str]:
+    s = rng.integers(0, len(bj.SURNAMES), n)
+    g1 = rng.integers(0, len(bj.GIVEN_NAMES), n)
+    g2 = rng.integers(-len(bj.GIVEN_NAMES), len(bj.GIVEN_NAMES), n)  # < 0: one-character name
+    return [
+        bj.SURNAMES[a] + bj.GIVEN_NAMES[b] + (bj.GIVEN_NAMES[c] if c >= 0 else "")
+        for a, b, c in zip(s, g1, g2, strict=True)
+    ]
+
+
+def _layout(
+    estate_id: int, block: pd.Series, target: int, rng: np.random.Generator
+) -> tuple[Layout, shapely.Geometry]:
+    setback = rng.uniform(3.0, 10.0, 4)
+    x0, y0 = block.xmin + setback[0], block.ymin + setback[1]
+    x1, y1 = block.xmax - setback[2], block.ymax - setback[3]
+    cx = (x0 + x1) / 2
+    notch = None
+    polygon = shapely.box(x0, y0, x1, y1)
+    if rng.random() < 0.25:  # an L-shaped estate: a north corner belongs to something else
+        w = (x1 - x0) * rng.uniform(0.25, 0.42)
+        h = (y1 - y0) * rng.uniform(0.25, 0.45)
+        notch = (x1 - w, y1 - h, x1, y1) if rng.random() < 0.5 else (x0, y1 - h, x0 + w, y1)
+        polygon = shapely.difference(polygon, shapely.box(*notch))
+    layout = Layout(
+        estate_id, (int(block.i), int(block.j)), x0, y0, x1, y1, cx, float(block.road_y), notch
+    )
+
+    depth = rng.uniform(10.5, 13.0)
+    gap = rng.uniform(18.0, 26.0)
+    half_width = (x1 - x0) / 2 - LANE_HALF_WIDTH - MARGIN
+    lengths = [length for length in (36.0, 48.0, 60.0, 72.0) if length <= half_width]
+    length = float(rng.choice(lengths)) if lengths else half_width
+    per_half = max(1, int((half_width + 10.0) // (length + 10.0)))
+    slots: list[tuple[tuple[float, float, float, float], float]] = []
+    row_y = y0 + MARGIN + gap / 2
+    while row_y + depth <= y1 - MARGIN:
+        for k in range(per_half):
+            left = (cx - LANE_HALF_WIDTH - (k + 1) * length - k * 10.0, row_y)
+            right = (cx + LANE_HALF_WIDTH + k * (length + 10.0), row_y)
+            for sx, sy in (left, right):
+                rect = (sx, sy, sx + length, sy + depth)
+                if notch is None or not shapely.intersects(shapely.box(*rect), shapely.box(*notch)):
+                    slots.append((rect, row_y - gap / 2))
+        row_y += depth + gap
+    n = min(target, len(slots))
+    chosen = np.sort(rng.choice(len(slots), size=n, replace=False)) if n else np.array([], int)
+    taken = set(chosen.tolist())
+    layout.buildings = [slots[k][0] for k in chosen]
+    layout.gap_ys = [slots[k][1] for k in chosen]
+    layout.free = [slots[k][0] for k in range(len(slots)) if k not in taken]
+    return layout, polygon
+
+
+def _renovation_items(rng: np.random.Generator, n: int) -> list[list[str]]:
+    codes = RENOVATION_ITEM.codes
+    p = np.array([{"basic": 0.45, "improvement": 0.3, "upgrade": 0.12}[ITEM_CATEGORY[c]] for c in codes])
+    p[codes.index("energy_retrofit")] = 0.9
+    p[codes.index("elevator")] = 0.45
+    picks = rng.random((n, len(codes))) < p
+    return [[c for c, ok in zip(codes, row, strict=True) if ok] for row in picks]
+
+
+def _category(items: list[str]) -> str | None:
+    tiers = [ITEM_CATEGORY[i] for i in items]
+    for tier in ("upgrade", "improvement", "basic"):
+        if tier in tiers:
+            return tier
+    return None
+
+
+def _floors(rng: np.random.Generator, n: int) -> np.ndarray:
+    choice = weighted(
+        rng,
+        {"1-3": 5, "4": 10, "5": 16, "6": 48, "7": 6, "8-11": 6, "12-18": 9},
+        n,
+    )
+    floors = np.empty(n, dtype=int)
+    for label, lo, hi in (("1-3", 1, 3), ("8-11", 8, 11), ("12-18", 12, 18)):
+        mask = choice == label
+        floors[mask] = rng.integers(lo, hi + 1, mask.sum())
+    for label in ("4", "5", "6", "7"):
+        floors[choice == label] = int(label)
+    return floors
+
+
+def make_estates(
+    blocks: pd.DataFrame, streets: pd.DataFrame, count: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Layout]]:
+    """Pick ``count`` blocks (denser in the urban cores) and build an estate in each."""
+    if count > len(blocks):
+        raise ValueError(f"the sample city has room for {len(blocks)} estates, not {count}")
+    p = blocks.density.to_numpy() ** 2
+    picked = blocks.iloc[np.sort(rng.choice(len(blocks), size=count, replace=False, p=p / p.sum()))]
+    picked = picked.sort_values(["district_code", "street_code", "i", "j"]).reset_index(drop=True)
+    street_names = dict(zip(streets.code, streets.name_zh, strict=True))
+
+    targets = np.clip(np.round(rng.lognormal(np.log(8.5), 0.55, count)), 1, 40).astype(int)
+    build_years = np.clip(np.round(rng.normal(1986, 8.5, count)), 1955, 2000).astype(int)
+    layouts, polygons = [], []
+    for k, (_, block) in enumerate(picked.iterrows()):
+        layout, polygon = _layout(k + 1, block, int(targets[k]), rng)
+        layouts.append(layout)
+        polygons.append(polygon)
+
+    estates = pd.DataFrame({"id": np.arange(1, count + 1)})
+    seq = picked.groupby("street_code").cumcount() + 1
+    estates["code"] = [f"{s}-{n:03d}" for s, n in zip(picked.street_code, seq, strict=True)]
+    stems = rng.integers(0, len(bj.NAME_STEMS), count)
+    suffixes = rng.integers(0, len(bj.NAME_SUFFIXES), count)
+    names = [bj.NAME_STEMS[a] + bj.NAME_SUFFIXES[b] for a, b in zip(stems, suffixes, strict=True)]
+    dup = pd.Series(names).groupby(pd.Series(names)).cumcount()
+    estates["name_zh"] = [n if d == 0 else f"{n}{d + 1}区" for n, d in zip(names, dup, strict=True)]
+    estates["district_code"] = picked.district_code.to_numpy()
+    estates["street_code"] = picked.street_code.to_numpy()
+    estates["address"] = [
+        f"{street_names[s]}{n}" for s, n in zip(estates.street_code, estates.name_zh, strict=True)
+    ]
+    estates["status"] = weighted(
+        rng,
+        {"candidate": 10, "reserve": 24, "planned": 14, "in_progress": 14, "completed": 26,
+         "accepted": 12},
+        count,
+    )  # fmt: skip
+    estates["build_year"] = build_years
+    nature = weighted(
+        rng,
+        {"reform_sold": 40, "unit_self_managed": 15, "commodity": 11, "directly_managed_public": 8,
+         "resettlement": 12, "affordable": 5, "mixed": 9},
+        count,
+    )  # fmt: skip
+    estates["property_nature"] = nature
+    estates["owner_level"] = weighted(
+        rng, {"central": 20, "municipal": 30, "district": 30, "military": 5, "none": 15}, count
+    )
+    items = _renovation_items(rng, count)
+    estates["renovation_items"] = items
+    estates["renovation_category"] = [_category(i) for i in items]
+    estates["owners_committee"] = rng.random(count) < 0.28
+    estates["property_service"] = weighted(
+        rng,
+        {"professional": 38, "trust": 6, "work_unit": 18, "self_managed": 12,
+         "street_interim": 16, "none": 10},
+        count,
+    )  # fmt: skip
+    estates["green_ratio"] = np.round(rng.uniform(0.12, 0.36, count), 3)
+    estates["contact"] = person_names(rng, count)
+    geoms = np.array([shapely.MultiPolygon([p]) if p.geom_type == "Polygon" else p for p in polygons])
+    estates["area_m2"] = np.round(shapely.area(geoms), 1)
+
+    buildings = _buildings(estates, layouts, rng)
+    per_estate = buildings.groupby("estate_id").agg(
+        households=("households", "sum"),
+        floor_area_m2=("floor_area_m2", "sum"),
+        building_count=("id", "count"),
+    )
+    estates = estates.join(per_estate, on="id")
+    for column in ("households", "building_count"):
+        estates[column] = estates[column].fillna(0).astype(int)
+    estates["floor_area_m2"] = estates.floor_area_m2.fillna(0.0).round(1)
+    initial = np.round(estates.floor_area_m2 * rng.uniform(25, 55, count), -2)
+    estates["maintenance_fund_initial"] = initial
+    estates["maintenance_fund_balance"] = np.round(initial * rng.beta(2.2, 2.0, count), -2)
+    estates["geometry"] = geoms
+    return estates, buildings, layouts
+
+
+def _buildings(
+    estates: pd.DataFrame, layouts: list[Layout], rng: np.random.Generator
+) -> pd.DataFrame:
+    rects = [(lay.estate_id, k, r) for lay in layouts for k, r in enumerate(lay.buildings)]
+    n = len(rects)
+    estate_ids = np.array([e for e, _, _ in rects])
+    boxes = np.array([r for _, _, r in rects])
+    year_of = dict(zip(estates.id, estates.build_year, strict=True))
+    floors = _floors(rng, n)
+    lengths = boxes[:, 2] - boxes[:, 0]
+    units = np.clip(np.round(lengths / 13.0), 1, 6).astype(int)
+    per_landing = rng.choice([2, 2, 3], size=n)
+    # Walk-ups have no elevator; tall blocks were built with one.
+    has_elevator = np.where(floors >= 8, rng.random(n) < 0.95, rng.random(n) < 0.01)
+    footprint = lengths * (boxes[:, 3] - boxes[:, 1])
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "estate_id": estate_ids,
+            "name_zh": [f"{k + 1}号楼" for _, k, _ in rects],
+            "floors": floors,
+            "has_elevator": has_elevator,
+            "build_year": [
+                int(min(2000, year_of[e] + d))
+                for e, d in zip(estate_ids, rng.integers(-2, 4, n), strict=True)
+            ],
+            "units": units,
+            "households": np.where(floors >= 1, floors * units * per_landing, 0),
+            "structure": np.where(
+                floors <= 6, np.where(rng.random(n) < 0.9, "brick_concrete", "brick_wood"),
+                np.where(floors >= 12, "shear_wall", "frame"),
+            ),
+            "floor_area_m2": np.round(footprint * floors, 1),
+        }
+    )
+    frame["geometry"] = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+    return frame
+
+
+ELEVATOR_STAGES = {
+    "requested": 17, "consulting": 13, "designing": 10, "publicised": 6, "approved": 7,
+    "under_construction": 10, "in_service": 27, "suspended": 4, "not_feasible": 6,
+}  # fmt: skip
+_STAGE_ORDER = ("requested", "consulting", "designing", "publicised", "approved",
+                "under_construction", "in_service")  # fmt: skip
+
+
+def make_elevator_retrofits(
+    estates: pd.DataFrame, buildings: pd.DataFrame, rng: np.random.Generator, today: dt.date
+) -> pd.DataFrame:
+    """Retrofit records for about one in eight walk-ups of 4-7 floors without an elevator."""
+    eligible = buildings[(buildings.floors.between(4, 7)) & ~buildings.has_elevator]
+    chosen = eligible[rng.random(len(eligible)) < 0.125].reset_index(drop=True)
+    n = len(chosen)
+    stages = weighted(rng, ELEVATOR_STAGES, n)
+    requested = random_dates(rng, dt.date(2017, 3, 1), today - dt.timedelta(days=30), n)
+    estate = estates.set_index("id")
+    rows = []
+    for k, b in chosen.iterrows():
+        stage = stages[k]
+        on = requested[k]
+        history = [{"stage": "requested", "on": on.isoformat()}]
+        dates: dict[str, dt.date | None] = dict.fromkeys(
+            ("approved_on", "construction_started_on", "in_service_on")
+        )
+        path = _STAGE_ORDER[: _STAGE_ORDER.index(stage) + 1] if stage in _STAGE_ORDER else (
+            _STAGE_ORDER[: int(rng.integers(1, 4))] + (stage,)
+        )
+        for step in path[1:]:
+            on = min(today, on + dt.timedelta(days=int(rng.integers(20, 120))))
+            history.append({"stage": step, "on": on.isoformat()})
+            key = {"approved": "approved_on", "under_construction": "construction_started_on",
+                   "in_service": "in_service_on"}.get(step)  # fmt: skip
+            if key:
+                dates[key] = on
+        feasible = stage != "not_feasible"
+        elevators = int(b.units) if feasible else 0
+        rows.append(
+            {
+                "building_id": int(b.id),
+                "estate_id": int(b.estate_id),
+                "district_code": estate.at[b.estate_id, "district_code"],
+                "stage": stage,
+                "stair_climbing_aid": (not feasible) and bool(rng.random() < 0.85),
+                "elevators": elevators,
+                "address": f"{estate.at[b.estate_id, 'address']}{b.name_zh}",
+                "requested_on": requested[k],
+                **dates,
+                "households_served": int(b.households * (b.floors - 1) / b.floors),
+                "consent_ratio": round(float(rng.uniform(0.67, 1.0)), 3),
+                "subsidy_cny": 240_000.0 * elevators if stage == "in_service" else None,
+                "stage_history": history,
+                "applicant_contact": f"1{int(rng.integers(3, 9))}{int(rng.integers(10**8, 10**9))}",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "id", np.arange(1, n + 1))
+    # The shaft stands outside the south facade, in the middle of the building.
+    boxes = shapely.bounds(chosen.geometry.to_numpy())
+    frame["geometry"] = shapely.points((boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 1] - 2.0)
+    return frame
+
+
+def make_health_checks(estates: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    checked = estates[estates.status != "candidate"].reset_index(drop=True)
+    n = len(checked)
+    findings = [
+        sorted(rng.choice(bj.FINDINGS, size=int(rng.integers(2, 7)), replace=False).tolist())
+        for _ in range(n)
+    ]
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "estate_id": checked.id.to_numpy(),
+            "checked_on": random_dates(rng, dt.date(2019, 3, 1), dt.date(2025, 12, 31), n),
+            "score": np.round(rng.uniform(38, 92, n), 1),
+            "findings": findings,
+            "inspector": rng.choice(bj.INSPECTORS, size=n),
+        }
+    )

@@ -1,0 +1,194 @@
+"""The city's frame: districts (real), streets (Voronoi cells under real names), the road grid
+and the blocks between roads. All geometry is in metres (``LOCAL_EPSG``) until the very end."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from data_samples import beijing as bj
+
+
+@dataclass
+class Grid:
+    """An irregular rectangular road grid: line positions and the class of each line."""
+
+    xs: np.ndarray
+    ys: np.ndarray
+    x_class: np.ndarray
+    y_class: np.ndarray
+
+
+def load_districts() -> gpd.GeoDataFrame:
+    districts = gpd.read_file(bj.DISTRICTS_FILE).to_crs(bj.LOCAL_EPSG)
+    return districts.sort_values("code").reset_index(drop=True)
+
+
+def _random_points_in(polygon: shapely.Geometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    xmin, ymin, xmax, ymax = polygon.bounds
+    shapely.prepare(polygon)
+    found: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        pts = np.column_stack([rng.uniform(xmin, xmax, 4 * n), rng.uniform(ymin, ymax, 4 * n)])
+        inside = shapely.contains_xy(polygon, pts[:, 0], pts[:, 1])
+        found.append(pts[inside])
+        count += int(inside.sum())
+    return np.concatenate(found)[:n]
+
+
+def _voronoi_cells(polygon: shapely.Geometry, seeds: np.ndarray) -> list[shapely.Geometry]:
+    """Voronoi cells of ``seeds`` clipped to ``polygon``, in the order of the seeds."""
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=polygon)
+    )
+    points = shapely.points(seeds)
+    tree = shapely.STRtree(cells)
+    point_idx, cell_idx = tree.query(points, predicate="within")
+    ordered = [cells[0]] * len(seeds)
+    for p, c in zip(point_idx, cell_idx, strict=True):
+        ordered[p] = cells[c]
+    return [shapely.intersection(cell, polygon) for cell in ordered]
+
+
+def make_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """One cell per real township-level unit, made even by a few rounds of Lloyd relaxation."""
+    names = pd.DataFrame(json.loads(bj.STREETS_FILE.read_text(encoding="utf-8")))
+    rows = []
+    for district in districts.itertuples():
+        units = names[names.district_code == district.code].sort_values("code")
+        seeds = _random_points_in(district.geometry, len(units), rng)
+        for _ in range(4):
+            cells = _voronoi_cells(district.geometry, seeds)
+            seeds = np.array([shapely.get_coordinates(c.centroid)[0] for c in cells])
+            inside = shapely.contains_xy(district.geometry, seeds[:, 0], seeds[:, 1])
+            if not inside.all():  # a centroid of a concave cell fell outside: keep a point
+                seeds[~inside] = [
+                    shapely.get_coordinates(c.point_on_surface())[0]
+                    for c, ok in zip(cells, inside, strict=True)
+                    if not ok
+                ]
+        cells = _voronoi_cells(district.geometry, seeds)
+        for unit, cell in zip(units.itertuples(), cells, strict=True):
+            rows.append((unit.code, unit.name_zh, district.code, shapely.make_valid(cell)))
+    frame = pd.DataFrame(rows, columns=["code", "name_zh", "district_code", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=districts.crs)
+
+
+def urban_centres() -> np.ndarray:
+    """The urban areas as rows of (x, y, radius, density) in metres."""
+    to_local = Transformer.from_crs(4326, bj.LOCAL_EPSG, always_xy=True)
+    areas = np.array(bj.URBAN_AREAS)
+    x, y = to_local.transform(areas[:, 0], areas[:, 1])
+    return np.column_stack([x, y, areas[:, 2], areas[:, 3]])
+
+
+def urban_density(x: np.ndarray, y: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Density of old estates at points: the strongest urban area covering each point."""
+    d = np.hypot(x[:, None] - centres[None, :, 0], y[:, None] - centres[None, :, 1])
+    inside = d < centres[None, :, 2]
+    falloff = 1.0 - 0.5 * d / centres[None, :, 2]  # denser towards each centre
+    return np.where(inside, centres[None, :, 3] * falloff, 0.0).max(axis=1)
+
+
+def make_grid(centres: np.ndarray, rng: np.random.Generator) -> Grid:
+    xmin = (centres[:, 0] - centres[:, 2]).min()
+    xmax = (centres[:, 0] + centres[:, 2]).max()
+    ymin = (centres[:, 1] - centres[:, 2]).min()
+    ymax = (centres[:, 1] + centres[:, 2]).max()
+
+    def lines(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+        steps = rng.uniform(*bj.GRID_SPACING_M, size=int((hi - lo) / bj.GRID_SPACING_M[0]) + 2)
+        pos = lo + np.concatenate([[0.0], np.cumsum(steps)])
+        pos = pos[pos <= hi + bj.GRID_SPACING_M[1]]
+        idx = np.arange(len(pos))
+        cls = np.where(
+            idx % bj.ARTERIAL_EVERY == 0, "arterial", np.where(idx % 3 == 0, "secondary", "local")
+        )
+        return pos, cls
+
+    xs, x_class = lines(xmin, xmax)
+    ys, y_class = lines(ymin, ymax)
+    return Grid(xs, ys, x_class, y_class)
+
+
+def make_roads(grid: Grid, centres: np.ndarray) -> gpd.GeoDataFrame:
+    """Road centre lines: every grid edge whose midpoint lies in an urban area."""
+    xs, ys = grid.xs, grid.ys
+    # horizontal edges: along y = ys[j], from xs[i] to xs[i+1]
+    hi, hj = np.meshgrid(np.arange(len(xs) - 1), np.arange(len(ys)), indexing="ij")
+    hi, hj = hi.ravel(), hj.ravel()
+    h_coords = np.stack(
+        [np.column_stack([xs[hi], ys[hj]]), np.column_stack([xs[hi + 1], ys[hj]])], axis=1
+    )
+    vi, vj = np.meshgrid(np.arange(len(xs)), np.arange(len(ys) - 1), indexing="ij")
+    vi, vj = vi.ravel(), vj.ravel()
+    v_coords = np.stack(
+        [np.column_stack([xs[vi], ys[vj]]), np.column_stack([xs[vi], ys[vj + 1]])], axis=1
+    )
+    frame = pd.DataFrame(
+        {
+            "orientation": np.r_[np.full(len(hi), "h"), np.full(len(vi), "v")],
+            "i": np.r_[hi, vi],
+            "j": np.r_[hj, vj],
+            "road_class": np.r_[grid.y_class[hj], grid.x_class[vi]],
+        }
+    )
+    coords = np.concatenate([h_coords, v_coords])
+    mid = coords.mean(axis=1)
+    keep = urban_density(mid[:, 0], mid[:, 1], centres) > 0
+    frame, coords = frame[keep].reset_index(drop=True), coords[keep]
+    frame["width_m"] = frame.road_class.map(bj.ROAD_WIDTH_M)
+    geoms = shapely.linestrings(coords)
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=bj.LOCAL_EPSG)
+
+
+def make_blocks(grid: Grid, centres: np.ndarray) -> pd.DataFrame:
+    """Blocks between roads (inset by half the road widths) with their urban density."""
+    bi, bj_ = np.meshgrid(np.arange(len(grid.xs) - 1), np.arange(len(grid.ys) - 1), indexing="ij")
+    bi, bj_ = bi.ravel(), bj_.ravel()
+    half = {k: v / 2 for k, v in bj.ROAD_WIDTH_M.items()}
+    inset = np.vectorize(half.__getitem__)
+    blocks = pd.DataFrame(
+        {
+            "i": bi,
+            "j": bj_,
+            "xmin": grid.xs[bi] + inset(grid.x_class[bi]),
+            "xmax": grid.xs[bi + 1] - inset(grid.x_class[bi + 1]),
+            "ymin": grid.ys[bj_] + inset(grid.y_class[bj_]),
+            "ymax": grid.ys[bj_ + 1] - inset(grid.y_class[bj_ + 1]),
+            "road_y": grid.ys[bj_],  # the road along the south side, where the gate is
+        }
+    )
+    cx = (blocks.xmin + blocks.xmax).to_numpy() / 2
+    cy = (blocks.ymin + blocks.ymax).to_numpy() / 2
+    blocks["density"] = urban_density(cx, cy, centres)
+    return blocks[blocks.density > 0].reset_index(drop=True)
+
+
+def assign_streets(blocks: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Keep the blocks lying wholly inside one street, and name that street."""
+    boxes = shapely.box(blocks.xmin, blocks.ymin, blocks.xmax, blocks.ymax)
+    tree = shapely.STRtree(streets.geometry.values)
+    box_idx, street_idx = tree.query(boxes, predicate="within")
+    inside = blocks.iloc[box_idx].copy()
+    inside["street_code"] = streets.code.to_numpy()[street_idx]
+    inside["district_code"] = streets.district_code.to_numpy()[street_idx]
+    return inside.sort_values(["i", "j"]).reset_index(drop=True)
+
+
+def to_wgs84(geoms: np.ndarray, decimals: int = 7) -> np.ndarray:
+    """Local metres to EPSG:4326, rounded to about a centimetre so checksums are stable."""
+    transformer = Transformer.from_crs(bj.LOCAL_EPSG, 4326, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        lon, lat = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.round(np.column_stack([lon, lat]), decimals)
+
+    return shapely.transform(np.asarray(geoms), project)

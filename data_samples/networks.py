@@ -1,0 +1,180 @@
+"""Pipeline networks: mains along every road and service lines into every estate.
+
+Each network runs at its own offset from the road centre line, the same on horizontal and
+vertical roads, so its mains meet at shared nodes and form one connected, noded network.
+A main is split where an estate's service line leaves it; the service line crosses the estate
+red line to the internal main in the estate's lane, which branches to every building.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from data_samples import beijing as bj
+from data_samples.estates import Layout, weighted
+from data_samples.frame import Grid
+from layers.vocabulary import MATERIAL_DESIGN_LIFE
+
+OFFSETS = {
+    "water_supply": -5.0, "drainage_combined": -2.5, "drainage_sewer": -2.5,
+    "drainage_storm": 1.0, "gas": 2.5, "heating": 5.0, "power": -6.5, "telecom": 6.5,
+}  # fmt: skip
+COMBINED_SEWER_RADIUS_M = 8_000.0  # the old core still has combined drainage
+CURRENT_YEAR = 2026
+
+_MATERIALS = {  # network -> ((built before, {material: weight}), ...)
+    "water_supply": ((1985, {"grey_cast_iron": 55, "asbestos_cement": 10, "galvanized_steel": 35}),
+                     (2000, {"ductile_iron": 50, "galvanized_steel": 30, "pe": 20}),
+                     (9999, {"pe": 60, "ductile_iron": 40})),
+    "drainage": ((1990, {"concrete": 70, "cast_iron_soil": 30}),
+                 (9999, {"pvc_u": 50, "concrete": 50})),
+    "gas": ((1995, {"steel": 80, "grey_cast_iron": 20}), (9999, {"pe": 70, "steel": 30})),
+    "heating": ((9999, {"steel": 100}),),
+    "power": ((2000, {"cable_pvc": 100}), (9999, {"cable_xlpe": 100})),
+    "telecom": ((2005, {"copper_telecom": 100}), (9999, {"fiber": 100})),
+}  # fmt: skip
+_DIAMETERS = {  # network family -> (internal, local road, major road) ranges in mm
+    "water_supply": ((50, 150), (150, 300), (300, 800)),
+    "drainage": ((200, 400), (400, 800), (800, 1800)),
+    "gas": ((50, 150), (150, 300), (300, 500)),
+    "heating": ((80, 200), (200, 400), (400, 1000)),
+    "power": ((0, 0), (0, 0), (0, 0)),
+    "telecom": ((0, 0), (0, 0), (0, 0)),
+}
+_DEPTH = {"water_supply": (1.4, 1.8), "drainage": (1.5, 4.0), "gas": (0.9, 1.5),
+          "heating": (1.2, 2.2), "power": (0.7, 1.2), "telecom": (0.6, 1.0)}  # fmt: skip
+
+
+def family(network: str) -> str:
+    return "drainage" if network.startswith("drainage") else network
+
+
+def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+    return np.hypot(x - centre[0], y - centre[1]) < COMBINED_SEWER_RADIUS_M
+
+
+def _attributes(
+    network: str, years: np.ndarray, tier: np.ndarray, owner: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:  # fmt: skip
+    """Material, diameter, condition and the rest for ``len(years)`` segments of a network."""
+    n = len(years)
+    fam = family(network)
+    material = np.empty(n, dtype=object)
+    lower = np.zeros(n, dtype=bool)
+    for before, options in _MATERIALS[fam]:
+        mask = (years < before) & ~lower
+        material[mask] = weighted(rng, options, int(mask.sum()))
+        lower |= mask
+    ranges = np.array(_DIAMETERS[fam])[tier]
+    diameter = np.round(rng.uniform(ranges[:, 0], ranges[:, 1]) / 10) * 10
+    life = np.array([MATERIAL_DESIGN_LIFE[m] for m in material])
+    ratio = (CURRENT_YEAR - years) / life * rng.uniform(0.75, 1.25, n)
+    condition = np.select(
+        [ratio < 0.5, ratio < 0.85, ratio < 1.15], ["good", "fair", "poor"], "critical"
+    )
+    lo, hi = _DEPTH[fam]
+    return pd.DataFrame(
+        {
+            "network": network,
+            "material": material,
+            "diameter_mm": np.where(diameter > 0, diameter, np.nan),
+            "install_year": years,
+            "condition": condition,
+            "owner": owner,
+            "operator": np.where(owner == "utility", bj.UTILITIES[network], None),
+            "depth_m": np.round(rng.uniform(lo, hi, n), 2),
+        }
+    )
+
+
+def road_mains(
+    grid: Grid, roads: pd.DataFrame, gates: dict[tuple[int, int], float],
+    centre: tuple[float, float], rng: np.random.Generator,
+) -> pd.DataFrame:  # fmt: skip
+    """Mains along every road, split where an estate's service line joins."""
+    horizontal = roads.orientation.to_numpy() == "h"
+    i, j = roads.i.to_numpy(), roads.j.to_numpy()
+    x0 = grid.xs[i]
+    y0 = grid.ys[j]
+    x1 = np.where(horizontal, grid.xs[np.minimum(i + 1, len(grid.xs) - 1)], x0)
+    y1 = np.where(horizontal, y0, grid.ys[np.minimum(j + 1, len(grid.ys) - 1)])
+    major = roads.road_class.to_numpy() != "local"
+    combined = _is_combined((x0 + x1) / 2, (y0 + y1) / 2, centre)
+    gate_x = np.array([gates.get((a, b), np.nan) if h else np.nan
+                       for a, b, h in zip(i, j, horizontal, strict=True)])  # fmt: skip
+    frames = []
+    for network, off in OFFSETS.items():
+        present = {
+            "drainage_combined": combined,
+            "drainage_sewer": ~combined,
+            "drainage_storm": ~combined & major,
+        }.get(network, np.ones(len(roads), dtype=bool))
+        split = present & ~np.isnan(gate_x)
+        whole = present & np.isnan(gate_x)
+        starts = np.r_[
+            np.column_stack([x0[whole], y0[whole]]),
+            np.column_stack([x0[split], y0[split]]),
+            np.column_stack([gate_x[split], y0[split]]),
+        ]
+        ends = np.r_[
+            np.column_stack([x1[whole], y1[whole]]),
+            np.column_stack([gate_x[split], y0[split]]),
+            np.column_stack([x1[split], y1[split]]),
+        ]
+        tier = np.r_[major[whole], major[split], major[split]].astype(int) + 1
+        coords = np.stack([starts, ends], axis=1) + off
+        years = np.clip(np.round(rng.triangular(1955, 1990, CURRENT_YEAR - 1, len(coords))),
+                        1955, CURRENT_YEAR - 1).astype(int)  # fmt: skip
+        frame = _attributes(network, years, tier, np.full(len(coords), "utility"), rng)
+        frame["geometry"] = shapely.linestrings(coords)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def estate_networks(
+    layouts: list[Layout], estates: pd.DataFrame, centre: tuple[float, float],
+    rng: np.random.Generator,
+) -> pd.DataFrame:  # fmt: skip
+    """Service line, internal main and building branches of each network in each estate."""
+    info = estates.set_index("id")
+    renewed_status = {"completed", "accepted"}
+    frames = []
+    geoms: list[shapely.Geometry] = []
+    for lay in layouts:
+        row = info.loc[lay.estate_id]
+        combined = bool(_is_combined(np.array([lay.cx]), np.array([lay.ymin]), centre)[0])
+        present = ["water_supply", "drainage_combined" if combined else "drainage_sewer", "gas"]
+        present += [n for n, p in (("heating", 0.75), ("power", 0.6), ("telecom", 0.35))
+                    if rng.random() < p]  # fmt: skip
+        renewed = row.status in renewed_status
+        for network in present:
+            off = OFFSETS[network]
+            x = lay.cx + off
+            start = (x, lay.ymin + 3.0)
+            lines = [[(x, lay.road_y + off), start]]  # the service line across the red line
+            node_ys = sorted({g + off * 0.3 for g in lay.gap_ys})
+            path = [start, *((x, y) for y in node_ys)]
+            lines += [[a, b] for a, b in zip(path, path[1:], strict=False)]
+            for (bx0, by0, bx1, _), g in zip(lay.buildings, lay.gap_ys, strict=True):
+                bx = (bx0 + bx1) / 2 + off * 0.5
+                y = g + off * 0.3
+                lines.append([(x, y), (bx, y), (bx, by0)])
+            n = len(lines)
+            item = family(network) if family(network) != "drainage" else "drainage"
+            is_renewed = renewed and item in row.renovation_items
+            base = int(row.build_year)
+            years = np.where(
+                is_renewed, rng.integers(2019, CURRENT_YEAR, n),
+                np.clip(base + rng.integers(-1, 3, n), 1950, CURRENT_YEAR - 1),
+            )  # fmt: skip
+            utility_owned = network in ("gas", "power", "telecom") or rng.random() < 0.3
+            owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
+            owner[0] = "utility"  # the service line up to the red line is the utility's
+            frames.append(_attributes(network, years.astype(int), np.zeros(n, int), owner, rng))
+            geoms.extend(shapely.linestrings(line) for line in lines)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["geometry"] = geoms
+    return frame

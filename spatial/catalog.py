@@ -1,0 +1,60 @@
+"""What is in the database: versions, and how many features each layer holds.
+
+Each query is built once as SQL and run by a sync helper (CLI, loaders) or an async one (API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+VERSIONS = sql.SQL(
+    "SELECT current_setting('server_version') AS postgresql, postgis_lib_version() AS postgis"
+)
+
+
+def counts_query(tables: Sequence[str]) -> sql.Composed:
+    """One statement counting every table, as rows of (table, count)."""
+    return sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {name}, count(*) FROM {table}").format(
+            name=sql.Literal(t), table=sql.Identifier(t)
+        )
+        for t in tables
+    )
+
+
+def any_rows_query(tables: Sequence[str]) -> sql.Composed:
+    return sql.SQL("SELECT {}").format(
+        sql.SQL(" OR ").join(
+            sql.SQL("EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t)) for t in tables
+        )
+    )
+
+
+def layer_counts(conn: psycopg.Connection, tables: Sequence[str]) -> dict[str, int]:
+    return dict(conn.execute(counts_query(tables)).fetchall())
+
+
+async def layer_counts_async(conn: psycopg.AsyncConnection, tables: Sequence[str]) -> dict[str, int]:
+    cur = await conn.execute(counts_query(tables))
+    return dict(await cur.fetchall())
+
+
+def versions(conn: psycopg.Connection) -> dict[str, str]:
+    row = conn.execute(VERSIONS).fetchone()
+    assert row is not None
+    return {"postgresql": row[0], "postgis": row[1]}
+
+
+async def versions_async(conn: psycopg.AsyncConnection) -> dict[str, str]:
+    cur = await conn.execute(VERSIONS)
+    row = await cur.fetchone()
+    assert row is not None
+    return {"postgresql": row[0], "postgis": row[1]}
+
+
+def layers_empty(conn: psycopg.Connection, tables: Sequence[str]) -> bool:
+    row = conn.execute(any_rows_query(tables)).fetchone()
+    return not (row and row[0])
