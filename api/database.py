@@ -31,7 +31,8 @@ def check_connection(url: str, timeout_s: int = 5) -> None:
         with psycopg.connect(url, connect_timeout=timeout_s):
             pass
     except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "no answer"
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[0].rpartition(" failed: ")[2] if lines else "no answer"
         raise DatabaseUnavailable(f"cannot connect to {_redacted(url)}: {reason}") from None
 
 

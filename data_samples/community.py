@@ -90,9 +90,17 @@ def make_service_facilities(
     districts += list(outside.district_code)
     n = count
     kinds = weighted(rng, SERVICE_KINDS, n)
-    capacity = {"elder_care": (20, 120), "childcare": (20, 80), "meal_aid": (50, 300),
-                "clinic": (100, 800), "sports": (50, 400), "convenience_store": (0, 0),
-                "ebike_charging": (10, 80), "fire": (0, 0), "community_center": (100, 500)}
+    capacity = {
+        "elder_care": (20, 120),
+        "childcare": (20, 80),
+        "meal_aid": (50, 300),
+        "clinic": (100, 800),
+        "sports": (50, 400),
+        "convenience_store": (0, 0),
+        "ebike_charging": (10, 80),
+        "fire": (0, 0),
+        "community_center": (100, 500),
+    }
     frame = pd.DataFrame(
         {
             "id": np.arange(1, n + 1),
@@ -150,15 +158,15 @@ def make_governance_issues(
             "resolved": resolved,
             "resolution": np.where(
                 resolved,
-                weighted(rng, {"self": 40, "assisted": 25, "persuaded": 25, "enforced": 10},
-                         count),
+                weighted(rng, {"self": 40, "assisted": 25, "persuaded": 25, "enforced": 10}, count),
                 None,
             ),  # fmt: skip
             "reported_on": reported,
             "resolved_on": resolved_on,
             "area_m2": np.where(
                 np.isin(kinds, ["illegal_construction", "underground_misuse"]),
-                np.round(rng.uniform(5, 120, count), 1), np.nan,
+                np.round(rng.uniform(5, 120, count), 1),
+                np.nan,
             ),  # fmt: skip
             "estate_id": [layouts[k].estate_id for k in idx],
             "note": None,

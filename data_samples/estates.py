@@ -101,7 +101,9 @@ def _layout(
 
 def _renovation_items(rng: np.random.Generator, n: int) -> list[list[str]]:
     codes = RENOVATION_ITEM.codes
-    p = np.array([{"basic": 0.45, "improvement": 0.3, "upgrade": 0.12}[ITEM_CATEGORY[c]] for c in codes])
+    p = np.array(
+        [{"basic": 0.45, "improvement": 0.3, "upgrade": 0.12}[ITEM_CATEGORY[c]] for c in codes]
+    )
     p[codes.index("energy_retrofit")] = 0.9
     p[codes.index("elevator")] = 0.45
     picks = rng.random((n, len(codes))) < p
@@ -192,7 +194,9 @@ def make_estates(
     )  # fmt: skip
     estates["green_ratio"] = np.round(rng.uniform(0.12, 0.36, count), 3)
     estates["contact"] = person_names(rng, count)
-    geoms = np.array([shapely.MultiPolygon([p]) if p.geom_type == "Polygon" else p for p in polygons])
+    geoms = np.array(
+        [shapely.MultiPolygon([p]) if p.geom_type == "Polygon" else p for p in polygons]
+    )
     estates["area_m2"] = np.round(shapely.area(geoms), 1)
 
     buildings = _buildings(estates, layouts, rng)
@@ -241,7 +245,8 @@ def _buildings(
             "units": units,
             "households": np.where(floors >= 1, floors * units * per_landing, 0),
             "structure": np.where(
-                floors <= 6, np.where(rng.random(n) < 0.9, "brick_concrete", "brick_wood"),
+                floors <= 6,
+                np.where(rng.random(n) < 0.9, "brick_concrete", "brick_wood"),
                 np.where(floors >= 12, "shear_wall", "frame"),
             ),
             "floor_area_m2": np.round(footprint * floors, 1),
@@ -277,8 +282,10 @@ def make_elevator_retrofits(
         dates: dict[str, dt.date | None] = dict.fromkeys(
             ("approved_on", "construction_started_on", "in_service_on")
         )
-        path = _STAGE_ORDER[: _STAGE_ORDER.index(stage) + 1] if stage in _STAGE_ORDER else (
-            _STAGE_ORDER[: int(rng.integers(1, 4))] + (stage,)
+        path = (
+            _STAGE_ORDER[: _STAGE_ORDER.index(stage) + 1]
+            if stage in _STAGE_ORDER
+            else (_STAGE_ORDER[: int(rng.integers(1, 4))] + (stage,))
         )
         for step in path[1:]:
             on = min(today, on + dt.timedelta(days=int(rng.integers(20, 120))))

@@ -49,10 +49,20 @@ def main(root: Path) -> None:
     for code, name_en in DISTRICTS_EN.items():
         geom = json.loads((land / f"{code}.geojson").read_text(encoding="utf-8"))
         props = {"code": code, "name_zh": names[code], "name_en": name_en}
-        gcj.append({"type": "Feature", "properties": props, "geometry": {
-            "type": geom["type"], "coordinates": geom["coordinates"]}})
-        wgs.append({"type": "Feature", "properties": props, "geometry": {
-            "type": geom["type"], "coordinates": _convert(geom["coordinates"])}})
+        gcj.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": geom["type"], "coordinates": geom["coordinates"]},
+            }
+        )
+        wgs.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": {"type": geom["type"], "coordinates": _convert(geom["coordinates"])},
+            }
+        )
     for name, feats in (
         ("beijing_districts_gcj02.geojson", gcj),
         ("beijing_districts.geojson", wgs),

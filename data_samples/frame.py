@@ -1,5 +1,8 @@
-"""The city's frame: districts (real), streets (Voronoi cells under real names), the road grid
-and the blocks between roads. All geometry is in metres (``LOCAL_EPSG``) until the very end."""
+"""The city's frame: real districts, streets, the road grid and the blocks between roads.
+
+Streets are Voronoi cells under the real township names. All geometry is in metres
+(``LOCAL_EPSG``) until the very end.
+"""
 
 from __future__ import annotations
 

@@ -69,9 +69,7 @@ def generate_city(scale: float = 1.0, seed: int = 42) -> City:
         layouts, outside, estate_rows, round(5_100 * scale), rng
     )
     issues = community.make_governance_issues(layouts, round(9_000 * scale), rng, SAMPLE_TODAY)
-    requests = community.make_resident_requests(
-        layouts, round(18_000 * scale), rng, SAMPLE_TODAY
-    )
+    requests = community.make_resident_requests(layouts, round(18_000 * scale), rng, SAMPLE_TODAY)
 
     roads = roads.drop(columns=["orientation", "i", "j"])
     roads.insert(0, "id", np.arange(1, len(roads) + 1))

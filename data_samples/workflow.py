@@ -12,6 +12,7 @@ import shapely
 from data_samples.estates import person_names, random_dates
 
 FIRST_YEAR = 2019
+OPINION_TEXT = "请结合居民意见优化方案，保留既有树木，绿地率不降低。"
 STATUS_YEARS = {  # estate status -> years its plan batch may belong to
     "planned": (2025, 2026), "in_progress": (2024, 2026), "completed": (2019, 2025),
     "accepted": (2019, 2024),
@@ -33,9 +34,9 @@ def make_plan_batches(districts: pd.DataFrame, last_year: int) -> pd.DataFrame:
     frame.insert(0, "id", np.arange(1, len(frame) + 1))
     names = dict(zip(districts.code, districts.name_zh, strict=True))
     frame["name_zh"] = [
-        f"{names[d]}{y}年第{b}批" for y, d, b in zip(frame.year, frame.district_code, frame.batch_no,
-                                                    strict=True)
-    ]  # fmt: skip
+        f"{names[d]}{y}年第{b}批"
+        for y, d, b in zip(frame.year, frame.district_code, frame.batch_no, strict=True)
+    ]
     frame["approved_on"] = [dt.date(y, 3 if b == 1 else 7, 15)
                             for y, b in zip(frame.year, frame.batch_no, strict=True)]  # fmt: skip
     return frame
@@ -93,8 +94,9 @@ def make_projects(
                     "end_on": end,
                     "submitted_on": submitted,
                     "approved_on": min(today, submitted + dt.timedelta(days=approval_days)),
-                    "budget_cny": round(float(part.floor_area_m2.sum()) * rng.uniform(600, 1500),
-                                        -3),  # fmt: skip
+                    "budget_cny": round(
+                        float(part.floor_area_m2.sum()) * rng.uniform(600, 1500), -3
+                    ),  # fmt: skip
                     "green_ratio_before": round(before, 3),
                     "green_ratio_after": round(min(1.0, before + rng.uniform(-0.02, 0.05)), 3),
                     "contractor": f"北京{person_names(rng, 1)[0]}建设工程有限公司",
@@ -125,7 +127,9 @@ def make_opinions(
             elif late < 0.15:
                 issued = due + dt.timedelta(days=int(rng.integers(1, 10)))
             else:
-                issued = requested + dt.timedelta(days=int(rng.integers(0, (due - requested).days + 1)))
+                issued = requested + dt.timedelta(
+                    days=int(rng.integers(0, (due - requested).days + 1))
+                )
             if issued is not None and issued > today:
                 issued = None
             rows.append(
@@ -138,7 +142,7 @@ def make_opinions(
                     "issued_on": issued,
                     "verdict": None if issued is None else rng.choice(
                         ["agree", "agree_with_changes", "disagree"], p=[0.55, 0.38, 0.07]),
-                    "text": None if issued is None else "请结合居民意见优化方案，保留既有树木，绿地率不降低。",
+                    "text": None if issued is None else OPINION_TEXT,
                 }
             )  # fmt: skip
     frame = pd.DataFrame(rows)

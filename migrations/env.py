@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from layers import metadata
+from migrations.options import CONFIGURE
 
 config = context.config
 
@@ -20,22 +19,6 @@ def _url() -> str:
 
         url = to_sqlalchemy_url(resolve_database_url(DatabaseSettings()))
     return url
-
-
-def _include_object(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
-    # Tables that PostGIS itself creates are not ours to manage.
-    if type_ == "table" and name in {"spatial_ref_sys"}:
-        return False
-    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
-
-
-CONFIGURE = {
-    "target_metadata": metadata,
-    "compare_type": True,
-    "include_object": _include_object,
-    "process_revision_directives": alembic_helpers.writer,
-    "render_item": alembic_helpers.render_item,
-}
 
 
 def run_migrations_offline() -> None:

@@ -67,8 +67,10 @@ def reset_identity(conn: psycopg.Connection, table: str, column: str = "id") -> 
             "SELECT setval(pg_get_serial_sequence({t}, {c}), "
             "GREATEST((SELECT max({col}) FROM {tab}), 1), (SELECT count(*) > 0 FROM {tab}))"
         ).format(
-            t=sql.Literal(table), c=sql.Literal(column),
-            col=sql.Identifier(column), tab=sql.Identifier(table),
+            t=sql.Literal(table),
+            c=sql.Literal(column),
+            col=sql.Identifier(column),
+            tab=sql.Identifier(table),
         )  # fmt: skip
     )
 

@@ -37,7 +37,9 @@ def layer_counts(conn: psycopg.Connection, tables: Sequence[str]) -> dict[str, i
     return dict(conn.execute(counts_query(tables)).fetchall())
 
 
-async def layer_counts_async(conn: psycopg.AsyncConnection, tables: Sequence[str]) -> dict[str, int]:
+async def layer_counts_async(
+    conn: psycopg.AsyncConnection, tables: Sequence[str]
+) -> dict[str, int]:
     cur = await conn.execute(counts_query(tables))
     return dict(await cur.fetchall())
 

@@ -1059,6 +1059,20 @@ def upgrade() -> None:
         op.f("ix_elevator_retrofits_stage"), "elevator_retrofits", ["stage"], unique=False
     )
 
+    # GeoAlchemy2's create_geospatial_table drops table comments: set them here.
+    op.create_table_comment("districts", "区 / Districts")
+    op.create_table_comment("streets", "街道乡镇 / Streets and townships")
+    op.create_table_comment("roads", "道路 / Roads")
+    op.create_table_comment("projects", "改造项目 / Renovation projects")
+    op.create_table_comment("estates", "老旧小区 / Old residential estates")
+    op.create_table_comment("buildings", "楼栋 / Buildings")
+    op.create_table_comment("elevator_retrofits", "既有住宅加装电梯 / Elevator retrofits")
+    op.create_table_comment("pipelines", "地下管线 / Pipelines")
+    op.create_table_comment("idle_parcels", "闲置空间 / Idle-space parcels")
+    op.create_table_comment("service_facilities", "社区服务设施 / Service facilities")
+    op.create_table_comment("governance_issues", "治理问题 / Governance issues")
+    op.create_table_comment("resident_requests", "居民诉求 / Resident requests")
+
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_elevator_retrofits_stage"), table_name="elevator_retrofits")

@@ -1,0 +1,49 @@
+"""The FastAPI application factory; run with ``uvicorn --factory api.app:create_app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from api.database import resolve_database_url
+from api.errors import add_exception_handlers
+from api.routes import health
+from api.settings import DatabaseSettings, ServerSettings
+
+
+def create_app(
+    database: DatabaseSettings | None = None, server: ServerSettings | None = None
+) -> FastAPI:
+    database = database or DatabaseSettings()
+    server = server or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        options = f"-c statement_timeout={database.statement_timeout_ms} -c jit=off"
+        pool = AsyncConnectionPool(
+            resolve_database_url(database),
+            min_size=server.pool_min_size,
+            max_size=server.pool_max_size,
+            kwargs={"options": options, "application_name": "onemap"},
+            open=False,
+        )
+        await pool.open()
+        app.state.pool = pool
+        app.state.pool_timeout = server.pool_timeout_s
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="OneMap",
+        description="One map for the work, one ledger for the accounts: old-estate renovation.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    add_exception_handlers(app)
+    app.include_router(health.router)
+    return app

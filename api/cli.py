@@ -1,0 +1,230 @@
+"""The ``onemap`` command line: database, samples, layers and the server."""
+
+from __future__ import annotations
+
+import functools
+import json
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+import psycopg
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api import database
+from api.settings import DatabaseSettings, ServerSettings
+from layers import REGISTRY
+from layers.errors import OneMapError
+from spatial import catalog
+
+app = typer.Typer(help="OneMap: one map for the work, one ledger for the accounts.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+db_app = typer.Typer(help="The database: the embedded cluster or ONEMAP_DATABASE_URL.",
+                     no_args_is_help=True)  # fmt: skip
+samples_app = typer.Typer(help="The deterministic sample city.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(samples_app, name="samples")
+
+out = Console()
+err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one readable line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"ONEMAP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            err.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False)
+            raise typer.Exit(1) from None
+        except (OneMapError, ValueError, psycopg.Error) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            err.print(f"[bold red]error:[/] {message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _url() -> str:
+    settings = DatabaseSettings()
+    url = database.resolve_database_url(settings)
+    database.check_connection(url)
+    return url
+
+
+@db_app.command("start")
+@friendly
+def db_start() -> None:
+    """Start the embedded cluster (initialising it on first use)."""
+    settings = DatabaseSettings()
+    if settings.database_url:
+        database.check_connection(database.resolve_database_url(settings))
+        out.print("using ONEMAP_DATABASE_URL; no embedded cluster to start")
+        return
+    cluster = database.embedded_cluster(settings)
+    started = cluster.start()
+    out.print(f"{'started' if started else 'already running'}: {cluster.url}")
+
+
+@db_app.command("stop")
+@friendly
+def db_stop() -> None:
+    """Stop the embedded cluster."""
+    cluster = database.embedded_cluster(DatabaseSettings())
+    out.print("stopped" if cluster.stop() else "not running")
+
+
+@db_app.command("status")
+@friendly
+def db_status() -> None:
+    """Print the connection URL and whether the server answers (exit 1 if not)."""
+    settings = DatabaseSettings()
+    url = database.resolve_database_url(settings)
+    out.print(url, highlight=False)
+    database.check_connection(url)
+    with psycopg.connect(url) as conn:
+        try:
+            versions = catalog.versions(conn)
+            out.print(f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}")
+        except psycopg.errors.UndefinedFunction:
+            out.print(
+                "running; PostGIS not installed in this database yet (run: onemap db migrate)"
+            )
+
+
+@db_app.command("migrate")
+@friendly
+def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the schema to the layer registry's shape (Alembic upgrade)."""
+    database.migrate(_url(), revision)
+    out.print(f"schema at {revision}")
+
+
+@db_app.command("reset")
+@friendly
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop every layer and migrate again: an empty database."""
+    url = _url()
+    if not yes:
+        typer.confirm(f"Delete all OneMap data in {url}?", abort=True)
+    database.downgrade(url, "base")
+    database.migrate(url)
+    out.print("database reset to an empty schema")
+
+
+@samples_app.command("load")
+@friendly
+def samples_load(
+    scale: Annotated[float, typer.Option(help="1.0 = the full city (6,100 estates).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 42,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Skip if data exists.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace existing data.")] = False,
+) -> None:
+    """Generate the sample city and load it."""
+    from data_samples.generator import checksum, generate_city
+    from data_samples.loader import load_city
+
+    url = _url()
+    with psycopg.connect(url) as conn:
+        empty = catalog.layers_empty(conn, list(REGISTRY))
+    if if_empty and not empty:
+        out.print("the database already holds data; samples not loaded")
+        return
+    if not empty and not replace:
+        raise ValueError(
+            "the database already holds data; use --replace to load the samples over it"
+        )
+    started = time.monotonic()
+    with out.status(f"generating the sample city (scale {scale}, seed {seed})"):
+        city = generate_city(scale, seed)
+    generated = time.monotonic()
+    with Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=out,
+    ) as progress:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def advance(layer: str, n: int, total: int) -> None:
+            if layer not in tasks:
+                tasks[layer] = progress.add_task(layer, total=total)
+            progress.advance(tasks[layer], n)
+
+        counts = load_city(url, city, replace=replace, on_progress=advance)
+    done = time.monotonic()
+    out.print(
+        f"loaded {sum(counts.values()):,} rows in {done - started:.1f} s "
+        f"(generate {generated - started:.1f} s, load {done - generated:.1f} s); "
+        f"checksum {checksum(city)[:16]}"
+    )
+
+
+@app.command("layers")
+@friendly
+def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+    """Every layer: name, title, geometry type and feature count."""
+    with psycopg.connect(_url()) as conn:
+        counts = catalog.layer_counts(conn, list(REGISTRY))
+    rows = [
+        {
+            "name": layer.name,
+            "title_zh": layer.title_zh,
+            "title_en": layer.title_en,
+            "geometry_type": layer.geometry_type.value if layer.geometry_type else None,
+            "visibility": layer.visibility.name.lower(),
+            "count": counts[layer.name],
+        }
+        for layer in REGISTRY.values()
+    ]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table("name", "title", "geometry", "visibility", "count")
+    for r in rows:
+        table.add_row(r["name"], f"{r['title_zh']} {r['title_en']}", r["geometry_type"] or "-",
+                      r["visibility"], f"{r['count']:,}")  # fmt: skip
+    out.print(table)
+
+
+@app.command("serve")
+@friendly
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: ONEMAP_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: ONEMAP_PORT or 8000.")] = None,
+) -> None:
+    """Serve the API and pages with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = ServerSettings()
+    host, port = host or settings.host, port or settings.port
+    _url()  # fail with one line before uvicorn starts if the database is not there
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise OneMapError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    server_settings = settings.model_copy(update={"host": host, "port": port})
+    application = create_app(DatabaseSettings(), server_settings)
+    out.print(f"OneMap on http://{host}:{port}")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    app()

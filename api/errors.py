@@ -1,0 +1,57 @@
+"""Errors as RFC 9457 problem+json: one map from domain error to status, registered once.
+
+Unexpected errors are logged with their stack and answered with a generic 500 body: database
+text and tracebacks never reach the client.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from layers.errors import DatabaseUnavailable, InvalidInput, NotFound, OneMapError
+
+log = logging.getLogger("onemap")
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_CODES: dict[type[OneMapError], int] = {
+    NotFound: 404,
+    InvalidInput: 400,
+    DatabaseUnavailable: 503,
+}
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: object) -> JSONResponse:
+    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OneMapError)
+    async def _domain(_: Request, exc: OneMapError) -> JSONResponse:
+        status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
+        return problem(status, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return problem(
+            400, "Invalid parameter", "the request has invalid parameters", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal Server Error", "the error was logged")

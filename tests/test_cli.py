@@ -1,0 +1,104 @@
+"""The ``onemap`` command as a user runs it: real processes, real database."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from layers import REGISTRY
+from spatial import catalog
+
+ONEMAP = [str(Path(sys.executable).parent / "onemap")]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    environment.update(env or {})
+    return subprocess.run(
+        ONEMAP + list(args), capture_output=True, text=True, env=environment, timeout=120
+    )
+
+
+def test_layers_json_lists_every_layer_with_its_count(db_url):
+    result = run("layers", "--json", env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == list(REGISTRY)
+    with psycopg.connect(db_url) as conn:
+        counts = catalog.layer_counts(conn, list(REGISTRY))
+    assert {r["name"]: r["count"] for r in rows} == counts
+    estates = next(r for r in rows if r["name"] == "estates")
+    assert estates["geometry_type"] == "MultiPolygon" and estates["title_zh"] == "老旧小区"
+
+
+def test_db_status_prints_the_url_and_versions(db_url):
+    result = run("db", "status", env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 0, result.stderr
+    assert db_url in result.stdout and "PostGIS 3" in result.stdout
+
+
+def test_unreachable_database_is_one_line_and_exit_1():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    result = run("layers", env={"ONEMAP_DATABASE_URL": f"postgresql://u@127.0.0.1:{port}/x"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot connect to")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ONEMAP_EMBEDDED_PORT", "80", "ONEMAP_EMBEDDED_PORT"),
+        ("ONEMAP_DATABASE_URL", "mysql://x@y/z", "not a PostgreSQL URL"),
+    ],
+)
+def test_bad_settings_are_named(variable, value, message):
+    result = run("db", "status", env={variable: value})
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_loading_samples_over_data_is_refused_and_changes_nothing(db_url):
+    with psycopg.connect(db_url) as conn:
+        before = catalog.layer_counts(conn, list(REGISTRY))
+    result = run("samples", "load", "--scale", "0.01", env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 1
+    assert "already holds data" in result.stderr
+    with psycopg.connect(db_url) as conn:
+        assert catalog.layer_counts(conn, list(REGISTRY)) == before
+
+
+def test_samples_if_empty_skips_a_loaded_database(db_url):
+    result = run("samples", "load", "--if-empty", env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 0
+    assert "not loaded" in result.stdout
+
+
+def test_serve_on_a_taken_port_is_a_clear_error(db_url):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        result = run("serve", "--port", str(port), env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_samples_load_and_reset_on_a_fresh_database(fresh_database):
+    url = fresh_database("onemap_cli")
+    env = {"ONEMAP_DATABASE_URL": url}
+    assert run("db", "migrate", env=env).returncode == 0
+    loaded = run("samples", "load", "--scale", "0.01", "--seed", "3", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    with psycopg.connect(url) as conn:
+        assert catalog.layer_counts(conn, ["estates"])["estates"] == 61
+    assert run("db", "reset", "--yes", env=env).returncode == 0
+    with psycopg.connect(url) as conn:
+        assert catalog.layers_empty(conn, list(REGISTRY))

@@ -1,0 +1,40 @@
+import psycopg
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import DatabaseSettings, ServerSettings
+from layers import REGISTRY
+from spatial import catalog
+
+
+def test_health_reports_versions_and_every_layer_count(db_url):
+    app = create_app(DatabaseSettings(database_url=db_url))
+    with TestClient(app) as client:
+        response = client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["postgresql"].startswith("15") or body["postgresql"][:2].isdigit()
+    assert body["postgis"].startswith("3.")
+    with psycopg.connect(db_url) as conn:
+        assert body["layers"] == catalog.layer_counts(conn, list(REGISTRY))
+
+
+def test_health_without_a_database_is_503_problem_json():
+    app = create_app(
+        DatabaseSettings(database_url="postgresql://nobody@127.0.0.1:9/none"),
+        ServerSettings(pool_timeout_s=0.5),
+    )
+    with TestClient(app) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "DatabaseUnavailable"
+    assert "Traceback" not in response.text
+
+
+def test_unknown_route_is_404_problem_json(db_url):
+    with TestClient(create_app(DatabaseSettings(database_url=db_url))) as client:
+        response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,44 @@
+import psycopg
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, pool
+
+from api import database
+from api.settings import to_sqlalchemy_url
+from layers import REGISTRY, metadata
+from migrations.options import COMPARE
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_upgrade_downgrade_upgrade(fresh_database):
+    url = fresh_database("onemap_migrations")
+    database.migrate(url)
+    assert set(REGISTRY) <= _tables(url)
+    database.downgrade(url, "base")
+    assert not set(REGISTRY) & _tables(url)
+    database.migrate(url)
+    assert set(REGISTRY) <= _tables(url)
+
+
+def test_models_and_migrated_schema_do_not_differ(db_url):
+    engine = create_engine(to_sqlalchemy_url(db_url), poolclass=pool.NullPool)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts=COMPARE)
+        diff = compare_metadata(context, metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_every_spatial_table_has_a_gist_index(conn):
+    rows = conn.execute(
+        "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'"
+    ).fetchall()
+    spatial = {n for n, layer in REGISTRY.items() if layer.is_spatial}
+    assert spatial <= {r[0] for r in rows}
