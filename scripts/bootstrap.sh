@@ -28,7 +28,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.onemap-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[dev]'
+    echo "installing the Python environment in .venv (log: .venv/install.log)"
+    if ! { .venv/bin/pip install --upgrade pip && .venv/bin/pip install -e '.[dev]'; } \
+        > .venv/install.log 2>&1; then
+        tail -n 30 .venv/install.log >&2
+        echo "error: installing the Python environment failed (see .venv/install.log)" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
