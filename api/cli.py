@@ -193,9 +193,9 @@ def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table("name", "title", "geometry", "visibility", "count")
+    table = Table("name", "标题", "title", "geometry", "visibility", "count")
     for r in rows:
-        table.add_row(r["name"], f"{r['title_zh']} {r['title_en']}", r["geometry_type"] or "-",
+        table.add_row(r["name"], r["title_zh"], r["title_en"], r["geometry_type"] or "-",
                       r["visibility"], f"{r['count']:,}")  # fmt: skip
     out.print(table)
 

@@ -34,14 +34,17 @@ def any_rows_query(tables: Sequence[str]) -> sql.Composed:
 
 
 def layer_counts(conn: psycopg.Connection, tables: Sequence[str]) -> dict[str, int]:
-    return dict(conn.execute(counts_query(tables)).fetchall())
+    """Feature count per table, in the order of ``tables``."""
+    counts = dict(conn.execute(counts_query(tables)).fetchall())
+    return {t: counts[t] for t in tables}
 
 
 async def layer_counts_async(
     conn: psycopg.AsyncConnection, tables: Sequence[str]
 ) -> dict[str, int]:
     cur = await conn.execute(counts_query(tables))
-    return dict(await cur.fetchall())
+    counts = dict(await cur.fetchall())
+    return {t: counts[t] for t in tables}
 
 
 def versions(conn: psycopg.Connection) -> dict[str, str]:
