@@ -6,19 +6,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from psycopg_pool import AsyncConnectionPool
 
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
-from api.routes import health
-from api.settings import DatabaseSettings, ServerSettings
+from api.routes import collections, health, items, landing, tiles
+from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
 
 
 def create_app(
-    database: DatabaseSettings | None = None, server: ServerSettings | None = None
+    database: DatabaseSettings | None = None,
+    server: ServerSettings | None = None,
+    features: FeaturesSettings | None = None,
 ) -> FastAPI:
     database = database or DatabaseSettings()
     server = server or ServerSettings()
+    features = features or FeaturesSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +48,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.features = features
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     add_exception_handlers(app)
-    app.include_router(health.router)
+    for module in (landing, collections, items, tiles, health):
+        app.include_router(module.router)
     return app

@@ -13,7 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from layers.errors import DatabaseUnavailable, InvalidInput, NotFound, OneMapError
+from layers.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    OneMapError,
+    QueryTimeout,
+    Unauthorized,
+)
 
 log = logging.getLogger("onemap")
 
@@ -23,6 +30,8 @@ STATUS_CODES: dict[type[OneMapError], int] = {
     NotFound: 404,
     InvalidInput: 400,
     DatabaseUnavailable: 503,
+    QueryTimeout: 503,
+    Unauthorized: 401,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _CONFIG = SettingsConfigDict(env_prefix="ONEMAP_", env_file=".env", extra="ignore")
@@ -53,3 +53,32 @@ class ServerSettings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Wait for a connection.")
+
+
+class FeaturesSettings(BaseSettings):
+    """Paging, counting, tiles and access for the OGC API routes."""
+
+    model_config = _CONFIG
+
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=10_000, ge=1)
+    exact_count_threshold: int = Field(
+        default=100_000,
+        ge=0,
+        description="numberMatched is exact when the planner expects at most this many rows.",
+    )
+    tile_cache_control: str = "public, max-age=60"
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token that sees every layer and field; unset = none."
+    )
+
+    @model_validator(mode="after")
+    def _limits(self) -> FeaturesSettings:
+        if self.default_limit > self.max_limit:
+            raise ValueError("ONEMAP_DEFAULT_LIMIT must not exceed ONEMAP_MAX_LIMIT")
+        token = self.admin_token.get_secret_value() if self.admin_token else None
+        if token is not None and (len(token) < 16 or token in ("changethis", "admin")):
+            raise ValueError(
+                "ONEMAP_ADMIN_TOKEN must be at least 16 characters and not a placeholder"
+            )
+        return self

@@ -15,3 +15,11 @@ class InvalidInput(OneMapError):
 
 class DatabaseUnavailable(OneMapError):
     """The database cannot be reached or lacks what OneMap needs (such as PostGIS)."""
+
+
+class QueryTimeout(OneMapError):
+    """A query ran past the statement timeout."""
+
+
+class Unauthorized(OneMapError):
+    """Credentials were given and are not valid."""

@@ -88,6 +88,18 @@ def _table(layer: Layer) -> sa.Table:
     )
 
 
+# System table: a version per layer, bumped by a statement trigger on every write (tile ETags).
+LAYER_VERSIONS = sa.Table(
+    "layer_versions",
+    metadata,
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column(
+        "changed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    comment="图层版本 / Layer versions",
+)
+
 REGISTRY: dict[str, Layer] = {layer.name: layer for layer in LAYERS}
 TABLES: dict[str, sa.Table] = {layer.name: _table(layer) for layer in LAYERS}
 

@@ -1,0 +1,48 @@
+"""Who is calling: anonymous callers see public data; the admin token sees everything.
+
+Roles for planners and responsible planners come later; the level a caller gets is the one
+thing every route asks, so they will only change this module.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from layers import Layer, Visibility, get_layer
+from layers.errors import NotFound, Unauthorized
+
+
+def caller_level(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Visibility:
+    if authorization is None:
+        return Visibility.PUBLIC
+    scheme, _, token = authorization.partition(" ")
+    expected = request.app.state.features.admin_token
+    if (
+        scheme.lower() == "bearer"
+        and expected is not None
+        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    ):
+        return Visibility.PRIVATE
+    raise Unauthorized("invalid credentials")
+
+
+LevelDep = Annotated[Visibility, Depends(caller_level)]
+
+
+def visible_layer(collectionId: str, level: LevelDep) -> Layer:  # noqa: N803 (OGC name)
+    """The layer named in the path, if the caller may see it (otherwise it does not exist)."""
+    try:
+        layer = get_layer(collectionId)
+    except KeyError:
+        raise NotFound(f"collection {collectionId!r} not found") from None
+    if layer.visibility > level:
+        raise NotFound(f"collection {collectionId!r} not found")
+    return layer
+
+
+LayerDep = Annotated[Layer, Depends(visible_layer)]

@@ -1,0 +1,32 @@
+"""Links of OGC responses, built from the request so they work behind any host name."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+MVT = "application/vnd.mapbox-vector-tile"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def link(href: str, rel: str, type_: str = JSON, title: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"href": href, "rel": rel, "type": type_}
+    if title:
+        out["title"] = title
+    return out
+
+
+def url(request: Request, path: str, **query: Any) -> str:
+    """An absolute URL for ``path`` on this server, with ``query`` (None values dropped)."""
+    base = str(request.base_url).rstrip("/")
+    params = {k: v for k, v in query.items() if v is not None}
+    return f"{base}{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+def with_query(request: Request, **changes: Any) -> str:
+    """The request's own URL with some query parameters replaced."""
+    return str(request.url.include_query_params(**changes))

@@ -1,0 +1,133 @@
+"""Query parameters of the OGC routes: each parsed and checked in one function.
+
+Each raises ``InvalidInput`` (400 problem+json) naming the parameter; routes receive typed
+values through the ``*Dep`` aliases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from layers.errors import InvalidInput
+from spatial import crs as crs_mod
+from spatial.features import Bbox, DatetimeRange
+
+
+def bbox_query(
+    bbox: Annotated[
+        str | None,
+        Query(description="minx,miny,maxx,maxy (or 6 numbers with heights) in bbox-crs"),
+    ] = None,
+) -> Bbox | None:
+    if bbox is None:
+        return None
+    try:
+        values = [float(v) for v in bbox.split(",")]
+    except ValueError:
+        raise InvalidInput("bbox: expected 4 or 6 comma-separated numbers") from None
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InvalidInput("bbox: expected 4 or 6 comma-separated numbers")
+    if values[0] > values[2] or values[1] > values[3]:
+        raise InvalidInput("bbox: the minimum corner must come before the maximum corner")
+    return (values[0], values[1], values[2], values[3])
+
+
+def crs_query(
+    crs: Annotated[str | None, Query(description="CRS URI of the response geometries")] = None,
+) -> crs_mod.Crs:
+    return crs_mod.parse(crs)
+
+
+def bbox_crs_query(
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS URI of bbox")] = None,
+) -> crs_mod.Crs:
+    return crs_mod.parse(bbox_crs)
+
+
+def filter_crs_query(
+    filter_crs: Annotated[
+        str | None, Query(alias="filter-crs", description="CRS URI of filter geometries")
+    ] = None,
+) -> crs_mod.Crs:
+    return crs_mod.parse(filter_crs)
+
+
+def _instant(text: str) -> dt.datetime | dt.date | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"datetime: {text!r} is not an RFC 3339 date or date-time") from None
+
+
+def datetime_query(
+    datetime: Annotated[
+        str | None, Query(description="An instant or an interval a/b (open ends: ..)")
+    ] = None,
+) -> DatetimeRange | None:
+    if datetime is None:
+        return None
+    if "/" in datetime:
+        start_text, _, end_text = datetime.partition("/")
+        start, end = _instant(start_text), _instant(end_text)
+        if start is not None and end is not None and str(start) > str(end):
+            raise InvalidInput("datetime: the interval ends before it starts")
+        return (start, end)
+    instant = _instant(datetime)
+    if instant is None:
+        raise InvalidInput("datetime: an instant is required")
+    return (instant, instant)
+
+
+def sortby_query(
+    sortby: Annotated[str | None, Query(description="Fields, each with +/- for order")] = None,
+) -> tuple[tuple[str, bool], ...]:
+    if not sortby:
+        return ()
+    terms = []
+    for raw in sortby.split(","):
+        term = raw.strip()
+        if not term:
+            raise InvalidInput("sortby: empty term")
+        ascending = not term.startswith("-")
+        terms.append((term.lstrip("+-").strip(), ascending))
+    return tuple(terms)
+
+
+def properties_query(
+    properties: Annotated[str | None, Query(description="Comma-separated fields to return")] = None,
+) -> tuple[str, ...] | None:
+    if properties is None:
+        return None
+    return tuple(p.strip() for p in properties.split(",") if p.strip())
+
+
+def limit_query(
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, description="Features per page")] = None,
+) -> int:
+    settings = request.app.state.features
+    if limit is None:
+        return int(settings.default_limit)
+    if limit > settings.max_limit:
+        raise InvalidInput(f"limit: at most {settings.max_limit}")
+    return limit
+
+
+BboxDep = Annotated[Bbox | None, Depends(bbox_query)]
+CrsDep = Annotated[crs_mod.Crs, Depends(crs_query)]
+BboxCrsDep = Annotated[crs_mod.Crs, Depends(bbox_crs_query)]
+FilterCrsDep = Annotated[crs_mod.Crs, Depends(filter_crs_query)]
+DatetimeDep = Annotated[DatetimeRange | None, Depends(datetime_query)]
+SortbyDep = Annotated[tuple[tuple[str, bool], ...], Depends(sortby_query)]
+PropertiesDep = Annotated[tuple[str, ...] | None, Depends(properties_query)]
+LimitDep = Annotated[int, Depends(limit_query)]

@@ -1,0 +1,76 @@
+"""From an HTTP request to a ``FeatureQuery``: the parameters shared by items and exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from api.access import LayerDep, LevelDep
+from api.params import (
+    BboxCrsDep,
+    BboxDep,
+    CrsDep,
+    DatetimeDep,
+    FilterCrsDep,
+    PropertiesDep,
+    SortbyDep,
+)
+from layers import FieldType
+from layers.errors import InvalidInput
+from spatial import cql
+from spatial.features import FeatureQuery
+
+# Parameters the routes read themselves; any other parameter must be a queryable field.
+STANDARD = {
+    "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+    "filter-crs", "sortby", "properties", "skipGeometry", "format",
+}  # fmt: skip
+
+
+def base_query(
+    request: Request,
+    layer: LayerDep,
+    level: LevelDep,
+    bbox: BboxDep,
+    bbox_crs: BboxCrsDep,
+    crs: CrsDep,
+    datetime: DatetimeDep,
+    sortby: SortbyDep,
+    properties: PropertiesDep,
+    filter_crs: FilterCrsDep,
+    filter_: Annotated[str | None, Query(alias="filter", description="A CQL2 filter")] = None,
+    filter_lang: Annotated[
+        str, Query(alias="filter-lang", description="cql2-text or cql2-json")
+    ] = "cql2-text",
+    skip_geometry: Annotated[bool, Query(alias="skipGeometry")] = False,
+) -> FeatureQuery:
+    """Everything but paging; raises ``InvalidInput`` naming the first bad parameter."""
+    visible = {f.name: f for f in layer.visible_fields(level)}
+    equals = []
+    for name, value in request.query_params.multi_items():
+        if name in STANDARD:
+            continue
+        f = visible.get(name)
+        if f is None or f.type in (FieldType.JSON, FieldType.TEXT_ARRAY):
+            raise InvalidInput(f"unknown parameter or property {name!r}")
+        equals.append((name, cql.typed_value(f, value)))
+    compiled = None
+    if filter_:
+        compiled = cql.compile_filter(cql.parse(filter_, filter_lang), layer, level, filter_crs)
+    return FeatureQuery(
+        layer=layer,
+        level=level,
+        bbox=bbox,
+        bbox_crs=bbox_crs,
+        datetime=datetime,
+        equals=tuple(equals),
+        filter=compiled,
+        sortby=sortby,
+        properties=properties,
+        skip_geometry=skip_geometry,
+        crs=crs,
+    )
+
+
+QueryDep = Annotated[FeatureQuery, Depends(base_query)]

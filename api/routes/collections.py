@@ -1,0 +1,93 @@
+"""``/collections``: every layer the caller may see, its extent, CRSs and queryables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.access import LayerDep, LevelDep
+from api.deps import ConnDep
+from api.links import GEOJSON, JSON, link, url
+from layers import REGISTRY, Layer, Visibility
+from spatial import collections, crs
+from spatial.features import field_json_schema
+
+router = APIRouter(tags=["OGC API"])
+
+
+def _collection(request: Request, layer: Layer, extent: dict[str, Any] | None) -> dict[str, Any]:
+    base = f"/collections/{layer.name}"
+    links = [
+        link(url(request, base), "self", JSON, layer.title_en),
+        link(url(request, f"{base}/items"), "items", GEOJSON, "Features"),
+        link(url(request, f"{base}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "application/schema+json", "Queryables"),
+        link(url(request, f"{base}/export", format="geojson"), "enclosure", GEOJSON, "Download"),
+    ]  # fmt: skip
+    if layer.is_spatial:
+        links.append(
+            link(
+                url(request, f"{base}/tiles"),
+                "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                JSON,
+                "Vector tiles",
+            )  # fmt: skip
+        )
+        links.append(link(url(request, f"{base}/tiles/WebMercatorQuad/tilejson.json"),
+                          "describedby", JSON, "TileJSON"))  # fmt: skip
+    out: dict[str, Any] = {
+        "id": layer.name,
+        "title": f"{layer.title_zh} {layer.title_en}",
+        "description": layer.description,
+        "itemType": "feature",
+        "links": links,
+    }
+    if layer.is_spatial:
+        out["crs"] = [c.uri for c in crs.SUPPORTED]
+        out["storageCrs"] = crs.CRS84
+    if extent:
+        out["extent"] = extent
+    return out
+
+
+def _visible(level: Visibility) -> list[Layer]:
+    return [layer for layer in REGISTRY.values() if layer.visibility <= level]
+
+
+@router.get("/collections", summary="The layers")
+async def list_collections(request: Request, level: LevelDep, conn: ConnDep) -> dict[str, Any]:
+    items = [
+        _collection(request, layer, await collections.extent(conn, layer))
+        for layer in _visible(level)
+    ]
+    return {
+        "collections": items,
+        "links": [link(url(request, "/collections"), "self", JSON)],
+    }
+
+
+@router.get("/collections/{collectionId}", summary="One layer")
+async def get_collection(request: Request, layer: LayerDep, conn: ConnDep) -> dict[str, Any]:
+    return _collection(request, layer, await collections.extent(conn, layer))
+
+
+@router.get("/collections/{collectionId}/queryables", summary="Properties to filter on")
+def get_queryables(request: Request, layer: LayerDep, level: LevelDep) -> JSONResponse:
+    properties: dict[str, Any] = {f.name: field_json_schema(f) for f in layer.visible_fields(level)}
+    if layer.is_spatial:
+        properties["geom"] = {
+            "title": "Geometry",
+            "format": f"geometry-{layer.geometry_type.value.lower()}",  # type: ignore[union-attr]
+            "x-ogc-role": "primary-geometry",
+        }
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url(request, f"/collections/{layer.name}/queryables"),
+        "type": "object",
+        "title": f"{layer.title_zh} {layer.title_en}",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return JSONResponse(body, media_type="application/schema+json")

@@ -1,0 +1,113 @@
+"""``/collections/{id}/items``: pages of features, streamed from a server-side cursor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from api.access import LayerDep, LevelDep
+from api.deps import ConnDep
+from api.links import GEOJSON, JSON, link, url, with_query
+from api.params import CrsDep, LimitDep
+from api.querying import QueryDep
+from layers.errors import InvalidInput, NotFound
+from spatial import counting
+from spatial.execute import RowStream
+from spatial.features import FeatureQuery, select_sql, shifted_features
+
+router = APIRouter(tags=["OGC API"])
+
+FormatParam = Annotated[str | None, Query(alias="f", description="json or geojson")]
+
+
+def check_format(f: str | None) -> None:
+    if f not in (None, "json", "geojson"):
+        raise InvalidInput(f"f: unsupported format {f!r}; use json or geojson")
+
+
+async def feature_texts(stream: RowStream, q: FeatureQuery) -> AsyncIterator[list[str]]:
+    """Batches of GeoJSON feature texts from an opened stream of ``select_sql`` rows."""
+    async for rows in stream.batches():
+        if q.crs.in_sql or not q.with_geometry:
+            yield [r[0] for r in rows]
+        else:
+            yield shifted_features(q.crs, rows)
+
+
+def content_crs(q: FeatureQuery) -> dict[str, str]:
+    return {"Content-Crs": f"<{q.crs.uri}>"} if q.layer.is_spatial else {}
+
+
+@router.get("/collections/{collectionId}/items", summary="Features of a layer")
+async def get_items(
+    request: Request,
+    query: QueryDep,
+    conn: ConnDep,
+    limit: LimitDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    f: FormatParam = None,
+) -> StreamingResponse:
+    check_format(f)
+    q = replace(query, limit=limit, offset=offset)
+    matched = await counting.number_matched(
+        conn, q, request.app.state.features.exact_count_threshold
+    )
+    stream = await RowStream(request.app.state.pool, select_sql(q)).open()
+    links = [
+        link(str(request.url), "self", GEOJSON, "This page"),
+        link(url(request, f"/collections/{q.layer.name}"), "collection", JSON),
+    ]
+    if offset > 0:
+        links.append(link(with_query(request, offset=max(0, offset - limit)), "prev", GEOJSON))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"type":"FeatureCollection","features":['
+        returned = 0
+        async for texts in feature_texts(stream, q):
+            yield (b"," if returned else b"") + ",".join(texts).encode()
+            returned += len(texts)
+        more = returned == limit and (matched is None or offset + limit < matched)
+        page_links = links + (
+            [link(with_query(request, offset=offset + limit), "next", GEOJSON)] if more else []
+        )
+        tail: dict[str, Any] = {
+            "numberReturned": returned,
+            "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "links": page_links,
+        }
+        if matched is not None:
+            tail["numberMatched"] = matched
+        yield b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
+
+    return StreamingResponse(body(), media_type=GEOJSON, headers=content_crs(q))
+
+
+@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature")
+async def get_item(
+    request: Request,
+    layer: LayerDep,
+    level: LevelDep,
+    crs: CrsDep,
+    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=2**63 - 1)],
+    f: FormatParam = None,
+) -> Response:
+    check_format(f)
+    q = FeatureQuery(layer=layer, level=level, crs=crs, ids=(feature_id,), limit=1)
+    stream = await RowStream(request.app.state.pool, select_sql(q)).open()
+    texts = [t async for batch in feature_texts(stream, q) for t in batch]
+    if not texts:
+        raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
+    feature = json.loads(texts[0])
+    feature["links"] = [
+        link(str(request.url), "self", GEOJSON),
+        link(url(request, f"/collections/{layer.name}"), "collection", JSON),
+    ]
+    return Response(
+        json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=content_crs(q)
+    )

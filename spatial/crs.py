@@ -1,0 +1,117 @@
+"""The coordinate reference systems OneMap speaks (OGC API Features Part 2).
+
+EPSG systems are reprojected by PostGIS. GCJ-02 and BD-09, the shifted datums of Chinese web
+maps, have no EPSG code and are not in PROJ: their URIs are OneMap's own, and their
+coordinates are converted in Python (``spatial.gcj02``) at the edges of a request.
+
+Axis order follows each CRS's definition, as Part 2 requires: CRS84, Web Mercator and the
+web-map datums are east/north; EPSG:4326 and EPSG:4490 are latitude/longitude, and the
+CGCS2000 Gauss-Kruger systems EPSG:4527/4548 are northing/easting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from layers.errors import InvalidInput
+from spatial import gcj02
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GCJ02 = "urn:onemap:def:crs:GCJ-02"
+BD09 = "urn:onemap:def:crs:BD-09"
+
+
+@dataclass(frozen=True)
+class Crs:
+    uri: str
+    srid: int  # the SRID PostGIS transforms to (4326 for the web-map datums)
+    flip: bool = False  # coordinates are north/east in this CRS's axis order
+    shift: str | None = None  # "gcj02" or "bd09": converted in Python from/to WGS84
+    label: str = ""
+
+    @property
+    def in_sql(self) -> bool:
+        return self.shift is None
+
+
+def _epsg(code: int, flip: bool, label: str) -> Crs:
+    return Crs(f"http://www.opengis.net/def/crs/EPSG/0/{code}", code, flip, None, label)
+
+
+SUPPORTED: tuple[Crs, ...] = (
+    Crs(CRS84, 4326, False, None, "WGS 84 longitude/latitude"),
+    _epsg(4326, True, "WGS 84 latitude/longitude"),
+    _epsg(4490, True, "CGCS2000 latitude/longitude"),
+    _epsg(4527, True, "CGCS2000 / 3-degree Gauss-Kruger zone 39"),
+    _epsg(4548, True, "CGCS2000 / 3-degree Gauss-Kruger CM 117E"),
+    _epsg(3857, False, "WGS 84 / Pseudo-Mercator"),
+    Crs(GCJ02, 4326, False, "gcj02", "GCJ-02 (Amap, Tencent) longitude/latitude"),
+    Crs(BD09, 4326, False, "bd09", "BD-09 (Baidu) longitude/latitude"),
+)
+_BY_URI = {c.uri: c for c in SUPPORTED}
+_ALIASES = {"EPSG:4326": 4326, "EPSG:4490": 4490, "EPSG:4527": 4527, "EPSG:4548": 4548,
+            "EPSG:3857": 3857}  # fmt: skip
+DEFAULT = _BY_URI[CRS84]
+
+
+def parse(value: str | None) -> Crs:
+    """The CRS named by an OGC URI (or ``EPSG:n``, ``CRS84``, ``GCJ-02``, ``BD-09``)."""
+    if not value:
+        return DEFAULT
+    text = value.strip().strip("[]")
+    if text in _BY_URI:
+        return _BY_URI[text]
+    upper = text.upper()
+    if upper in ("CRS84", "OGC:CRS84"):
+        return DEFAULT
+    if upper in ("GCJ-02", "GCJ02"):
+        return _BY_URI[GCJ02]
+    if upper in ("BD-09", "BD09"):
+        return _BY_URI[BD09]
+    if upper in _ALIASES:
+        return _BY_URI[f"http://www.opengis.net/def/crs/EPSG/0/{_ALIASES[upper]}"]
+    supported = ", ".join(c.uri for c in SUPPORTED)
+    raise InvalidInput(f"unsupported CRS {value!r}; supported: {supported}")
+
+
+def _shift_functions(crs: Crs) -> tuple[Callable, Callable]:
+    """(to WGS84, from WGS84) coordinate functions for a web-map datum."""
+    if crs.shift == "gcj02":
+        return gcj02.gcj02_to_wgs84, gcj02.wgs84_to_gcj02
+
+    def bd_to_wgs(lon, lat):  # type: ignore[no-untyped-def]
+        return gcj02.gcj02_to_wgs84(*gcj02.bd09_to_gcj02(lon, lat))
+
+    def wgs_to_bd(lon, lat):  # type: ignore[no-untyped-def]
+        return gcj02.gcj02_to_bd09(*gcj02.wgs84_to_gcj02(lon, lat))
+
+    return bd_to_wgs, wgs_to_bd
+
+
+def _apply(geoms: np.ndarray, func: Callable, decimals: int | None = None) -> np.ndarray:
+    def transform(coords: np.ndarray) -> np.ndarray:
+        lon, lat = func(coords[:, 0], coords[:, 1])
+        out = np.column_stack([lon, lat])
+        return out if decimals is None else np.round(out, decimals)
+
+    return shapely.transform(geoms, transform)
+
+
+def from_wgs84(crs: Crs, geoms: np.ndarray) -> np.ndarray:
+    """WGS84 geometries to a web-map datum (only for CRSs with a ``shift``), to about 1 cm."""
+    return _apply(geoms, _shift_functions(crs)[1], decimals=7)
+
+
+def to_wgs84(crs: Crs, geoms: np.ndarray) -> np.ndarray:
+    """Web-map datum geometries to WGS84 (only for CRSs with a ``shift``)."""
+    return _apply(geoms, _shift_functions(crs)[0])
+
+
+def bbox_to_wgs84(crs: Crs, bbox: tuple[float, float, float, float]) -> tuple[float, ...]:
+    """A GCJ-02/BD-09 box as the WGS84 box that covers it (outline densified to 0.01 deg)."""
+    outline = shapely.segmentize(shapely.box(*bbox), 0.01)
+    return tuple(shapely.bounds(to_wgs84(crs, np.array([outline]))[0]).tolist())

@@ -1,0 +1,79 @@
+"""Running feature SQL: database errors in a user's words, and streams over server-side cursors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from layers.errors import DatabaseUnavailable, InvalidInput, OneMapError, QueryTimeout
+from spatial.cql import Compiled
+
+
+def translate(exc: Exception) -> OneMapError | None:
+    """The domain error a database failure means for the caller, or None for a real bug."""
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return QueryTimeout("the query took longer than the statement timeout")
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+        return DatabaseUnavailable("the database is not reachable right now")
+    if isinstance(exc, pg_errors.DataError | pg_errors.InvalidParameterValue):
+        detail = str(exc).splitlines()[0] if str(exc) else "invalid value"
+        return InvalidInput(f"invalid value: {detail}")
+    return None
+
+
+class RowStream:
+    """Rows of one statement, fetched in batches from a server-side cursor.
+
+    ``open`` acquires a pooled connection, runs the statement and fetches the first batch, so
+    that errors surface before an HTTP response has started; iterating yields that batch and
+    the rest; the connection goes back to the pool when the stream is exhausted or closed.
+    """
+
+    def __init__(
+        self, pool: AsyncConnectionPool, statement: Compiled, batch_size: int = 2000,
+        timeout_s: float = 5.0,
+    ) -> None:  # fmt: skip
+        self.pool = pool
+        self.statement = statement
+        self.batch_size = batch_size
+        self.timeout_s = timeout_s
+        self._stack = AsyncExitStack()
+        self._cursor: Any = None
+        self._first: list[tuple[Any, ...]] = []
+
+    async def open(self) -> RowStream:
+        try:
+            conn = await self._stack.enter_async_context(self.pool.connection(self.timeout_s))
+            await self._stack.enter_async_context(conn.transaction())
+            self._cursor = await self._stack.enter_async_context(conn.cursor(name="onemap_rows"))
+            await self._cursor.execute(self.statement.sql, self.statement.params)
+            self._first = await self._cursor.fetchmany(self.batch_size)
+        except Exception as exc:
+            await self._stack.aclose()
+            mapped = translate(exc)
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        return self
+
+    async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
+        try:
+            if self._first:
+                yield self._first
+            while len(self._first) == self.batch_size:
+                rows = await self._cursor.fetchmany(self.batch_size)
+                if not rows:
+                    break
+                yield rows
+                if len(rows) < self.batch_size:
+                    break
+        finally:
+            await self._stack.aclose()
+
+    async def close(self) -> None:
+        await self._stack.aclose()

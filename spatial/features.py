@@ -1,0 +1,228 @@
+"""Feature queries: SQL that makes GeoJSON in PostGIS, for pages, single items and exports.
+
+One ``FeatureQuery`` describes what a request wants; ``select_sql`` turns it into a single
+parameterised statement. PostGIS writes each feature's GeoJSON text, so Python only joins
+strings; for the web-map datums (GCJ-02, BD-09) it fetches WKB and shifts coordinates in
+numpy, batch by batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from psycopg import sql
+
+from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
+from layers.errors import InvalidInput
+from spatial import crs as crs_mod
+from spatial.cql import Compiled
+
+Bbox = tuple[float, float, float, float]
+DatetimeRange = tuple[dt.datetime | dt.date | None, dt.datetime | dt.date | None]
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    layer: Layer
+    level: Visibility
+    bbox: Bbox | None = None
+    bbox_crs: crs_mod.Crs = crs_mod.DEFAULT
+    datetime: DatetimeRange | None = None
+    equals: tuple[tuple[str, Any], ...] = ()
+    filter: Compiled | None = None
+    sortby: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
+    properties: tuple[str, ...] | None = None
+    skip_geometry: bool = False
+    crs: crs_mod.Crs = crs_mod.DEFAULT
+    limit: int | None = None
+    offset: int = 0
+    ids: tuple[int, ...] | None = None
+    fields: tuple[Field, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        visible = self.layer.visible_fields(self.level)
+        if self.properties is not None:
+            by_name = {f.name: f for f in visible}
+            unknown = [p for p in self.properties if p not in by_name]
+            if unknown:
+                raise InvalidInput(f"unknown properties: {', '.join(unknown)}")
+            visible = tuple(by_name[p] for p in self.properties)
+        object.__setattr__(self, "fields", visible)
+
+    @property
+    def with_geometry(self) -> bool:
+        return self.layer.is_spatial and not self.skip_geometry
+
+
+def where_sql(q: FeatureQuery) -> Compiled:
+    """The WHERE conditions of a query (``TRUE`` when there are none)."""
+    parts: list[sql.Composable] = []
+    params: list[Any] = []
+    if q.bbox is not None:
+        if not q.layer.is_spatial:
+            raise InvalidInput("bbox: this collection has no geometry")
+        parts.append(_bbox_condition(q.bbox, q.bbox_crs))
+        params += list(_bbox_values(q.bbox, q.bbox_crs))
+    if q.datetime is not None:
+        if q.layer.time_field is None:
+            raise InvalidInput("datetime: this collection has no time field")
+        start, end = q.datetime
+        column = sql.Identifier(q.layer.time_field)
+        if start is not None:
+            parts.append(sql.SQL("{} >= %s").format(column))
+            params.append(start)
+        if end is not None:
+            parts.append(sql.SQL("{} <= %s").format(column))
+            params.append(end)
+    for name, value in q.equals:
+        parts.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
+        params.append(value)
+    if q.ids is not None:
+        parts.append(sql.SQL("id = ANY(%s)"))
+        params.append(list(q.ids))
+    if q.filter is not None:
+        parts.append(sql.SQL("({})").format(q.filter.sql))
+        params += q.filter.params
+    if not parts:
+        return Compiled(sql.SQL("TRUE"))
+    return Compiled(sql.SQL(" AND ").join(parts), params)
+
+
+def _bbox_values(bbox: Bbox, bbox_crs: crs_mod.Crs) -> Bbox:
+    if bbox_crs.shift:
+        return crs_mod.bbox_to_wgs84(bbox_crs, bbox)  # type: ignore[return-value]
+    if bbox_crs.flip:  # north/east axis order: (minN, minE, maxN, maxE)
+        return (bbox[1], bbox[0], bbox[3], bbox[2])
+    return bbox
+
+
+def _bbox_condition(bbox: Bbox, bbox_crs: crs_mod.Crs) -> sql.Composable:
+    srid = STORAGE_SRID if bbox_crs.shift else bbox_crs.srid
+    envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(sql.Literal(srid))
+    if srid != STORAGE_SRID:
+        # Transform the query box (densified), never the column: the GiST index stays usable.
+        envelope = sql.SQL("ST_Transform(ST_Segmentize({}, {}), {})").format(
+            envelope, sql.Literal(50.0 if srid != 4490 else 0.001), sql.Literal(STORAGE_SRID)
+        )
+    return sql.SQL("ST_Intersects(geom, {})").format(envelope)
+
+
+def order_sql(q: FeatureQuery) -> sql.Composable:
+    visible = {f.name for f in q.layer.visible_fields(q.level)}
+    terms = []
+    for name, ascending in q.sortby:
+        if name not in visible:
+            raise InvalidInput(f"sortby: unknown property {name!r}")
+        terms.append(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("ASC" if ascending else "DESC"))
+        )
+    terms.append(sql.SQL("id"))
+    return sql.SQL(", ").join(terms)
+
+
+def _geometry_expr(target: crs_mod.Crs) -> sql.Composable:
+    expr: sql.Composable = sql.SQL("geom")
+    if target.in_sql and target.srid != STORAGE_SRID:
+        expr = sql.SQL("ST_Transform(geom, {})").format(sql.Literal(target.srid))
+    if target.flip:
+        expr = sql.SQL("ST_FlipCoordinates({})").format(expr)
+    return expr
+
+
+def _decimals(target: crs_mod.Crs) -> int:
+    return 3 if target.srid in (3857, 4527, 4548) else 7
+
+
+def properties_sql(fields: tuple[Field, ...]) -> sql.Composable:
+    if not fields:
+        return sql.SQL("'{}'::json")
+    pairs = sql.SQL(", ").join(
+        sql.SQL("{}, {}").format(sql.Literal(f.name), sql.Identifier(f.name)) for f in fields
+    )
+    return sql.SQL("json_build_object({})").format(pairs)
+
+
+def select_sql(q: FeatureQuery) -> Compiled:
+    """One row per feature: its GeoJSON text, or (id, properties, WKB) for shifted datums."""
+    where = where_sql(q)
+    table = sql.Identifier(q.layer.name)
+    props = properties_sql(q.fields)
+    if q.crs.in_sql or not q.with_geometry:
+        geometry: sql.Composable = sql.SQL("NULL")
+        if q.with_geometry:
+            geometry = sql.SQL("ST_AsGeoJSON({}, {})::json").format(
+                _geometry_expr(q.crs), sql.Literal(_decimals(q.crs))
+            )
+        columns = sql.SQL(
+            "json_build_object('type', 'Feature', 'id', id, 'geometry', {}, 'properties', {})::text"
+        ).format(geometry, props)
+    else:
+        columns = sql.SQL("id, {}::text, ST_AsBinary(geom)").format(props)
+    statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
+        columns, table, where.sql, order_sql(q)
+    )
+    params = list(where.params)
+    if q.limit is not None:
+        statement = sql.SQL("{} LIMIT %s").format(statement)
+        params.append(q.limit)
+    if q.offset:
+        statement = sql.SQL("{} OFFSET %s").format(statement)
+        params.append(q.offset)
+    return Compiled(statement, params)
+
+
+def shifted_features(crs: crs_mod.Crs, rows: list[tuple[int, str, bytes]]) -> list[str]:
+    """GeoJSON features for rows of (id, properties JSON, WKB) in a web-map datum."""
+    geoms = crs_mod.from_wgs84(crs, shapely.from_wkb(np.array([r[2] for r in rows], dtype=object)))
+    texts = shapely.to_geojson(geoms)
+    return [
+        f'{{"type":"Feature","id":{r[0]},"geometry":{g},"properties":{r[1]}}}'
+        for r, g in zip(rows, texts, strict=True)
+    ]
+
+
+def count_sql(q: FeatureQuery) -> Compiled:
+    where = where_sql(q)
+    return Compiled(
+        sql.SQL("SELECT count(*) FROM {} WHERE {}").format(sql.Identifier(q.layer.name), where.sql),
+        where.params,
+    )
+
+
+def estimate_sql(q: FeatureQuery) -> Compiled:
+    where = where_sql(q)
+    return Compiled(
+        sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {} WHERE {}").format(
+            sql.Identifier(q.layer.name), where.sql
+        ),
+        where.params,
+    )
+
+
+def field_json_schema(f: Field) -> dict[str, Any]:
+    """JSON Schema of a field, for queryables and response models."""
+    schema: dict[str, Any] = {"title": f.label_en, "description": f.label_zh}
+    kind = {
+        FieldType.TEXT: {"type": "string"},
+        FieldType.INTEGER: {"type": "integer"},
+        FieldType.BIGINT: {"type": "integer"},
+        FieldType.FLOAT: {"type": "number"},
+        FieldType.BOOLEAN: {"type": "boolean"},
+        FieldType.DATE: {"type": "string", "format": "date"},
+        FieldType.DATETIME: {"type": "string", "format": "date-time"},
+        FieldType.JSON: {"type": ["object", "array"]},
+        FieldType.TEXT_ARRAY: {"type": "array", "items": {"type": "string"}},
+    }[f.type]
+    schema.update(kind)
+    if f.vocabulary is not None:
+        target = schema["items"] if f.type is FieldType.TEXT_ARRAY else schema
+        target["enum"] = list(f.vocabulary.codes)
+    if f.minimum is not None:
+        schema["minimum"] = f.minimum
+    if f.maximum is not None:
+        schema["maximum"] = f.maximum
+    return schema
