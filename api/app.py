@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
-from api.routes import collections, health, items, landing, tiles
+from api.routes import collections, export, health, items, landing, tiles
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
 
 
@@ -27,8 +27,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         options = f"-c statement_timeout={database.statement_timeout_ms} -c jit=off"
+        url = resolve_database_url(database)
+        app.state.database_url = url
+        app.state.connect_options = options
         pool = AsyncConnectionPool(
-            resolve_database_url(database),
+            url,
             min_size=server.pool_min_size,
             max_size=server.pool_max_size,
             kwargs={"options": options, "application_name": "onemap"},
@@ -51,6 +54,6 @@ def create_app(
     app.state.features = features
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     add_exception_handlers(app)
-    for module in (landing, collections, items, tiles, health):
+    for module in (landing, collections, items, tiles, export, health):
         app.include_router(module.router)
     return app

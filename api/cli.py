@@ -8,6 +8,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import psycopg
@@ -224,6 +225,64 @@ def serve(
     application = create_app(DatabaseSettings(), server_settings)
     out.print(f"OneMap on http://{host}:{port}")
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command("export")
+@friendly
+def export_layer(
+    layer: Annotated[str, typer.Argument(help="Layer name (see: onemap layers).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    format: Annotated[str, typer.Option(help="geojson, geojsonseq, csv, gpkg or fgb.")] = "",
+    bbox: Annotated[str | None, typer.Option(help="minx,miny,maxx,maxy in --bbox-crs.")] = None,
+    bbox_crs: Annotated[str | None, typer.Option(help="CRS of --bbox (default CRS84).")] = None,
+    filter: Annotated[str | None, typer.Option(help="A CQL2 filter.")] = None,
+    filter_lang: Annotated[str, typer.Option(help="cql2-text or cql2-json.")] = "cql2-text",
+    crs: Annotated[str | None, typer.Option(help="Output CRS, e.g. EPSG:4548 or GCJ-02.")] = None,
+) -> None:
+    """Export a layer (all of it, or what a bbox and filter select) to a file."""
+    from api.params import bbox_query
+    from layers import Visibility, get_layer
+    from spatial import cql, export
+    from spatial import crs as crs_mod
+    from spatial.features import FeatureQuery, count_sql
+
+    try:
+        target = get_layer(layer)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    fmt = export.get_format(format or out.suffix.lstrip(".").replace("geojsons", "geojsonseq"))
+    level = Visibility.PRIVATE  # whoever can reach the database sees everything
+    compiled = None
+    if filter:
+        tree = cql.parse(filter, filter_lang)
+        compiled = cql.compile_filter(tree, target, level, crs_mod.DEFAULT)
+    q = FeatureQuery(
+        layer=target, level=level, bbox=bbox_query(bbox), bbox_crs=crs_mod.parse(bbox_crs),
+        filter=compiled, crs=crs_mod.parse(crs),
+    )  # fmt: skip
+    q = export.for_files(q, fmt)
+    with psycopg.connect(_url()) as conn:
+        statement = count_sql(q)
+        row = conn.execute(statement.sql, statement.params).fetchone()
+        total = int(row[0]) if row else 0
+        with Progress(
+            TextColumn(f"{target.name} → {out.name}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("export", total=total)
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+
+            if fmt.driver:
+                out.unlink(missing_ok=True)
+                export.write_file(conn, q, fmt, out, advance)
+            else:
+                with out.open("wb") as f:
+                    for chunk in export.iter_text(conn, q, fmt, advance):
+                        f.write(chunk)
+    out_size = out.stat().st_size
+    err.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
 
 
 def main() -> None:
