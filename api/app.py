@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -13,6 +14,7 @@ from api.database import resolve_database_url
 from api.errors import add_exception_handlers
 from api.routes import collections, export, health, items, landing, tiles
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
+from spatial.counting import CountCache
 
 
 def create_app(
@@ -52,8 +54,46 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.features = features
+    app.state.counts = CountCache()
+    _document_limits(app, features)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     add_exception_handlers(app)
     for module in (landing, collections, items, tiles, export, health):
         app.include_router(module.router)
     return app
+
+
+def _document_limits(app: FastAPI, features: FeaturesSettings) -> None:
+    """Put the configured paging limits into the OpenAPI document.
+
+    Clients such as GDAL read them to choose a page size; they are settings, so they cannot be
+    written at import time.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            limit = {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "Features per page",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": features.max_limit,
+                    "default": features.default_limit,
+                },
+            }
+            schema.setdefault("components", {}).setdefault("parameters", {})["limit"] = limit
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    parameters = operation.get("parameters", [])
+                    for k, parameter in enumerate(parameters):
+                        if parameter.get("name") == "limit":
+                            parameters[k] = {"$ref": "#/components/parameters/limit"}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,33 +1,54 @@
 """``numberMatched`` without a full count on every page of a large layer.
 
-The planner's row estimate for the query comes first (EXPLAIN, well under a millisecond).
-If it is at most the threshold, an exact ``count(*)`` runs and is returned; otherwise the
-number is left out of the response, as OGC API Features allows, and clients page with the
-``next`` links.
+- No filter at all: the exact count of the layer, cached per layer version (the version
+  moves on every write, see migration 0002), so only the first page after a change counts.
+- Filtered: the planner's row estimate comes first (EXPLAIN, well under a millisecond). If
+  it is at most the threshold, an exact ``count(*)`` runs and is returned; otherwise the
+  number is left out, as OGC API Features allows, and clients page with ``next`` links.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import psycopg
 
 from spatial.features import FeatureQuery, count_sql, estimate_sql
 
 
-async def estimated_rows(conn: psycopg.AsyncConnection, q: FeatureQuery) -> int:
-    statement = estimate_sql(q)
-    cur = await conn.execute(statement.sql, statement.params)
+async def _scalar(conn: psycopg.AsyncConnection, statement: object, params: list) -> object:
+    cur = await conn.execute(statement, params)  # type: ignore[arg-type]
     row = await cur.fetchone()
     assert row is not None
-    return int(row[0][0]["Plan"]["Plan Rows"])
+    return row[0]
 
 
-async def number_matched(
-    conn: psycopg.AsyncConnection, q: FeatureQuery, exact_threshold: int
-) -> int | None:
-    if await estimated_rows(conn, q) > exact_threshold:
-        return None
-    statement = count_sql(q)
-    cur = await conn.execute(statement.sql, statement.params)
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+@dataclass
+class CountCache:
+    """Exact layer counts keyed by layer version."""
+
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    async def layer_count(self, conn: psycopg.AsyncConnection, q: FeatureQuery) -> int:
+        version = await _scalar(
+            conn, "SELECT version FROM layer_versions WHERE layer = %s", [q.layer.name]
+        )
+        cached = self.counts.get(q.layer.name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        statement = count_sql(q)
+        count = int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
+        self.counts[q.layer.name] = (int(version), count)  # type: ignore[call-overload]
+        return count
+
+    async def number_matched(
+        self, conn: psycopg.AsyncConnection, q: FeatureQuery, exact_threshold: int
+    ) -> int | None:
+        if q.unfiltered:
+            return await self.layer_count(conn, q)
+        statement = estimate_sql(q)
+        plan = await _scalar(conn, statement.sql, statement.params)
+        if int(plan[0]["Plan"]["Plan Rows"]) > exact_threshold:  # type: ignore[index]
+            return None
+        statement = count_sql(q)
+        return int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]

@@ -54,6 +54,13 @@ class FeatureQuery:
         object.__setattr__(self, "fields", visible)
 
     @property
+    def unfiltered(self) -> bool:
+        return (
+            self.bbox is None and self.datetime is None and not self.equals
+            and self.filter is None and self.ids is None
+        )  # fmt: skip
+
+    @property
     def with_geometry(self) -> bool:
         return self.layer.is_spatial and not self.skip_geometry
 

@@ -17,7 +17,6 @@ from api.links import GEOJSON, JSON, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from layers.errors import InvalidInput, NotFound
-from spatial import counting
 from spatial.execute import RowStream
 from spatial.features import FeatureQuery, select_sql, shifted_features
 
@@ -55,7 +54,7 @@ async def get_items(
 ) -> StreamingResponse:
     check_format(f)
     q = replace(query, limit=limit, offset=offset)
-    matched = await counting.number_matched(
+    matched = await request.app.state.counts.number_matched(
         conn, q, request.app.state.features.exact_count_threshold
     )
     stream = await RowStream(request.app.state.pool, select_sql(q)).open()
