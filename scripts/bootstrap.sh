@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15)
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -15,6 +15,7 @@ from api import database
 from api.embedded import EmbeddedCluster
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
+from tests_support import ADMIN_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT = int(os.environ.get("ONEMAP_TEST_PORT", "54339"))
@@ -100,3 +101,70 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {skipped} test(s) skipped; failing the run", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture(scope="session")
+def app(db_url):
+    from api.app import create_app
+    from api.settings import DatabaseSettings, FeaturesSettings
+
+    return create_app(
+        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
+    )
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    """An anonymous HTTP client of the app (the lifespan runs once per session)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def admin(client):
+    """The same app, called with the admin token."""
+    client_headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    class Admin:
+        def get(self, url, **kwargs):
+            return client.get(
+                url, headers={**client_headers, **kwargs.pop("headers", {})}, **kwargs
+            )
+
+    return Admin()
+
+
+@pytest.fixture(scope="session")
+def live_server(db_url) -> Iterator[str]:
+    """``onemap serve`` in a subprocess on a free port, for real GIS clients."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env.update({"ONEMAP_DATABASE_URL": db_url, "ONEMAP_ADMIN_TOKEN": ADMIN_TOKEN})
+    onemap = str(Path(sys.executable).parent / "onemap")
+    process = subprocess.Popen(
+        [onemap, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    process.wait(10)

@@ -42,3 +42,15 @@ def test_every_spatial_table_has_a_gist_index(conn):
     ).fetchall()
     spatial = {n for n, layer in REGISTRY.items() if layer.is_spatial}
     assert spatial <= {r[0] for r in rows}
+
+
+def test_every_layer_table_bumps_its_version_on_write(conn):
+    rows = conn.execute(
+        "SELECT event_object_table FROM information_schema.triggers "
+        "WHERE trigger_name = 'onemap_version'"
+    ).fetchall()
+    assert set(REGISTRY) <= {r[0] for r in rows}
+    before = conn.execute("SELECT version FROM layer_versions WHERE layer = 'roads'").fetchone()[0]
+    conn.execute("UPDATE roads SET width_m = width_m WHERE id = 1")
+    after = conn.execute("SELECT version FROM layer_versions WHERE layer = 'roads'").fetchone()[0]
+    assert after == before + 1

@@ -1,0 +1,102 @@
+import csv
+import io
+import json
+
+import pyogrio
+import pytest
+
+FORMATS = ["geojson", "geojsonseq", "csv", "gpkg", "fgb"]
+
+
+def scalar(conn, query, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_opens_in_gdal_with_crs_and_count(client, conn, tmp_path, fmt):
+    response = client.get(
+        "/collections/buildings/export",
+        params={"format": fmt, "crs": "EPSG:4548", "filter": "floors >= 6"},
+    )
+    assert response.status_code == 200, response.text[:300]
+    assert "attachment" in response.headers["content-disposition"]
+    path = tmp_path / f"out.{ {'geojsonseq': 'geojsons'}.get(fmt, fmt) }"
+    path.write_bytes(response.content)
+    expected = scalar(conn, "SELECT count(*) FROM buildings WHERE floors >= 6")
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert len(rows) == expected
+        first_x = float(rows[0]["wkt"].removeprefix("POLYGON ((").split()[0])
+        assert 300_000 < first_x < 600_000  # x = easting comes first
+        return
+    info = pyogrio.read_info(path)
+    assert info["features"] == expected
+    if fmt != "geojsonseq":  # a text sequence carries no CRS member
+        assert info["crs"] == "EPSG:4548"
+    bounds = pyogrio.read_bounds(path)[1]
+    assert 300_000 < bounds[0].min() < 600_000  # eastings, not northings
+
+
+def test_geojson_export_matches_the_layer(client, conn):
+    body = client.get("/collections/estates/export").json()
+    assert len(body["features"]) == scalar(conn, "SELECT count(*) FROM estates")
+    assert "crs" not in body  # CRS84 is the RFC 7946 default
+
+
+def test_geojsonseq_records_are_rfc8142(client):
+    text = client.get("/collections/districts/export?format=geojsonseq").text
+    records = [r for r in text.split("\x1e") if r]
+    assert len(records) == 16
+    assert all(r.endswith("\n") and json.loads(r)["type"] == "Feature" for r in records)
+
+
+def test_gcj02_is_refused_for_file_formats_but_served_as_geojson(client):
+    bad = client.get("/collections/districts/export", params={"format": "gpkg", "crs": "GCJ-02"})
+    assert bad.status_code == 400 and "GCJ-02" in bad.json()["detail"]
+    good = client.get("/collections/districts/export", params={"crs": "GCJ-02"})
+    assert good.status_code == 200 and len(good.json()["features"]) == 16
+
+
+def test_unknown_format_and_private_layers(client, admin):
+    assert client.get("/collections/estates/export?format=shp").status_code == 400
+    assert client.get("/collections/pipelines/export").status_code == 404
+    assert admin.get("/collections/pipelines/export?format=csv").status_code == 200
+
+
+def test_cli_export_with_bbox_filter_and_crs(db_url, tmp_path, conn):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "pipes.gpkg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env["ONEMAP_DATABASE_URL"] = db_url
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "onemap"),
+            "export",
+            "pipelines",
+            "-o",
+            str(out),
+            "--bbox",
+            "116.3,39.8,116.5,40.0",
+            "--filter",
+            "network = 'gas'",
+            "--crs",
+            "EPSG:4527",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    expected = scalar(
+        conn,
+        "SELECT count(*) FROM pipelines WHERE network = 'gas' AND "
+        "ST_Intersects(geom, ST_MakeEnvelope(116.3, 39.8, 116.5, 40.0, 4326))",
+    )
+    info = pyogrio.read_info(out)
+    assert info["features"] == expected > 0 and info["crs"] == "EPSG:4527"
+    assert f"wrote {expected:,} features" in result.stderr

@@ -1,0 +1,83 @@
+"""Exports stream: the server's memory stays flat while it sends a 300,000-feature layer."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from api import database
+from tests_support import ADMIN_TOKEN
+
+ROWS = 300_000
+
+
+def rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"{field} not in /proc/{pid}/status")
+
+
+@pytest.fixture(scope="module")
+def big_server(fresh_database):
+    url = fresh_database("onemap_big")
+    database.migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """INSERT INTO pipelines (network, material, diameter_mm, install_year, condition,
+                                      owner, operator, depth_m, geom)
+               SELECT 'water_supply', 'pe', 200, 1960 + i %% 60, 'good', 'utility',
+                      '北京市自来水集团', 1.5,
+                      ST_SetSRID(ST_MakeLine(
+                        ST_MakePoint(116 + (i %% 1000) * 0.0005, 39.5 + (i / 1000) * 0.0005),
+                        ST_MakePoint(116.0004 + (i %% 1000) * 0.0005,
+                                     39.5 + (i / 1000) * 0.0005)), 4326)
+               FROM generate_series(1, %s) AS i""",
+            (ROWS,),
+        )
+        conn.execute("ANALYZE pipelines")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env.update({"ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": ADMIN_TOKEN})
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "onemap"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield base, process.pid
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "csv", "fgb", "gpkg"])
+def test_export_of_300k_features_keeps_server_memory_flat(big_server, fmt):
+    base, pid = big_server
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.get(f"{base}/collections/pipelines/items?limit=10", headers=headers)  # warm up
+    before = rss_kib(pid, "VmRSS")
+    received = 0
+    url = f"{base}/collections/pipelines/export"
+    with httpx.stream("GET", url, params={"format": fmt}, headers=headers, timeout=300) as r:
+        assert r.status_code == 200
+        for chunk in r.iter_bytes():
+            received += len(chunk)
+    growth_mib = (rss_kib(pid, "VmHWM") - before) / 1024
+    assert received > ROWS * 50  # the whole layer came through
+    print(f"{fmt}: server peak RSS growth {growth_mib:.1f} MiB over {received / 1e6:.0f} MB")
+    assert growth_mib < 100, f"server peak RSS grew by {growth_mib:.0f} MiB"

@@ -1,0 +1,168 @@
+import pytest
+
+
+def scalar(conn, query, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+def test_page_is_geojson_with_counts_and_links(client, conn):
+    response = client.get("/collections/buildings/items")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    assert response.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    assert body["numberReturned"] == len(body["features"]) == 100
+    assert body["numberMatched"] == scalar(conn, "SELECT count(*) FROM buildings")
+    assert {link["rel"] for link in body["links"]} == {"self", "collection", "next"}
+    feature = body["features"][0]
+    assert feature["geometry"]["type"] == "Polygon"
+    assert set(feature["properties"]) == {
+        "estate_id",
+        "name_zh",
+        "floors",
+        "has_elevator",
+        "build_year",
+    }
+
+
+def test_paging_through_a_whole_layer_with_next_links(client, conn):
+    ids, pages = [], 0
+    url = "/collections/estates/items?limit=37"
+    while url:
+        body = client.get(url).json()
+        ids += [f["id"] for f in body["features"]]
+        nxt = [link["href"] for link in body["links"] if link["rel"] == "next"]
+        url = nxt[0] if nxt else None
+        pages += 1
+        assert pages < 100
+    expected = [r[0] for r in conn.execute("SELECT id FROM estates ORDER BY id")]
+    assert ids == expected
+
+
+def test_prev_link_and_offset(client):
+    body = client.get("/collections/estates/items?limit=5&offset=10").json()
+    assert [f["id"] for f in body["features"]] == list(range(11, 16))
+    prev = next(link["href"] for link in body["links"] if link["rel"] == "prev")
+    assert "offset=5" in prev
+
+
+def test_limit_bounds(client):
+    assert client.get("/collections/estates/items?limit=0").status_code == 400
+    response = client.get("/collections/estates/items?limit=10001")
+    assert response.status_code == 400 and "at most 10000" in response.json()["detail"]
+
+
+def test_bbox_selects_what_postgis_selects(client, conn):
+    box = (116.3, 39.85, 116.5, 39.95)
+    body = client.get(
+        "/collections/buildings/items", params={"bbox": ",".join(map(str, box)), "limit": 10000}
+    ).json()
+    expected = scalar(
+        conn,
+        "SELECT count(*) FROM buildings WHERE "
+        "ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
+        *box,
+    )
+    assert expected > 0
+    assert body["numberMatched"] == body["numberReturned"] == expected
+
+
+@pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "3,2,1,0", "1,2,3,nan"])
+def test_bad_bbox_is_400(client, bbox):
+    response = client.get("/collections/estates/items", params={"bbox": bbox})
+    assert response.status_code == 400
+    assert "bbox" in response.json()["detail"]
+
+
+def test_datetime_interval_on_the_time_field(client, conn):
+    body = client.get(
+        "/collections/elevator_retrofits/items",
+        params={"datetime": "2020-01-01/2021-12-31", "limit": 10000},
+    ).json()
+    expected = scalar(
+        conn,
+        "SELECT count(*) FROM elevator_retrofits WHERE requested_on "
+        "BETWEEN '2020-01-01' AND '2021-12-31'",
+    )
+    assert body["numberReturned"] == expected > 0
+    open_end = client.get(
+        "/collections/elevator_retrofits/items", params={"datetime": "2024-01-01/..", "limit": 1}
+    ).json()
+    assert open_end["numberMatched"] == scalar(
+        conn, "SELECT count(*) FROM elevator_retrofits WHERE requested_on >= '2024-01-01'"
+    )
+    assert client.get("/collections/estates/items?datetime=2020-01-01").status_code == 400
+    assert client.get("/collections/elevator_retrofits/items?datetime=yesterday").status_code == 400
+
+
+def test_property_equality_filters(client, conn):
+    body = client.get("/collections/estates/items?status=completed&limit=1").json()
+    assert body["numberMatched"] == scalar(
+        conn, "SELECT count(*) FROM estates WHERE status = 'completed'"
+    )
+    chinese = client.get("/collections/estates/items?status=完工&limit=1").json()
+    assert chinese["numberMatched"] == body["numberMatched"]
+    assert client.get("/collections/buildings/items?floors=six").status_code == 400
+
+
+def test_unknown_and_hidden_parameters_are_named(client):
+    for name in ("colour", "property_nature"):  # unknown; internal field for anonymous
+        response = client.get(f"/collections/estates/items?{name}=x")
+        assert response.status_code == 400
+        assert name in response.json()["detail"]
+
+
+def test_sortby_properties_and_skip_geometry(client, conn):
+    body = client.get(
+        "/collections/buildings/items",
+        params={
+            "sortby": "-floors,+name_zh",
+            "properties": "floors,name_zh",
+            "skipGeometry": "true",
+            "limit": 50,
+        },
+    ).json()
+    floors = [f["properties"]["floors"] for f in body["features"]]
+    assert floors == sorted(floors, reverse=True)
+    assert floors[0] == scalar(conn, "SELECT max(floors) FROM buildings")
+    assert all(f["geometry"] is None for f in body["features"])
+    assert all(set(f["properties"]) == {"floors", "name_zh"} for f in body["features"])
+    assert client.get("/collections/buildings/items?sortby=nope").status_code == 400
+    assert client.get("/collections/buildings/items?properties=nope").status_code == 400
+
+
+def test_single_item_and_missing_item(client, conn):
+    response = client.get("/collections/estates/items/3")
+    assert response.status_code == 200
+    feature = response.json()
+    assert feature["id"] == 3
+    assert feature["properties"]["code"] == scalar(conn, "SELECT code FROM estates WHERE id = 3")
+    assert {link["rel"] for link in feature["links"]} == {"self", "collection"}
+    missing = client.get("/collections/estates/items/999999")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert client.get("/collections/estates/items/abc").status_code == 400
+
+
+def test_private_fields_stay_private(client, admin):
+    public = client.get("/collections/estates/items/1").json()["properties"]
+    private = admin.get("/collections/estates/items/1").json()["properties"]
+    assert "maintenance_fund_balance" not in public and "contact" not in public
+    assert "maintenance_fund_balance" in private and "contact" in private
+    assert client.get("/collections/pipelines/items").status_code == 404
+    assert admin.get("/collections/pipelines/items?limit=1").status_code == 200
+
+
+def test_non_spatial_layers_serve_null_geometry(admin, conn):
+    body = admin.get("/collections/plan_batches/items?limit=3").json()
+    assert [f["geometry"] for f in body["features"]] == [None, None, None]
+    assert body["numberMatched"] == scalar(conn, "SELECT count(*) FROM plan_batches")
+
+
+def test_json_is_gzipped_when_asked(client):
+    response = client.get(
+        "/collections/buildings/items?limit=500", headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.headers.get("content-encoding") == "gzip"
+    assert response.json()["numberReturned"] == 500

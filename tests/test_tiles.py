@@ -1,0 +1,116 @@
+import mapbox_vector_tile
+import psycopg
+import pytest
+
+from spatial.tiles import lonlat_to_tile
+
+
+@pytest.fixture(scope="module")
+def dense_tile(conn_module):
+    """z/x/y of a z14 tile over the first estate."""
+    lon, lat = conn_module.execute(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM estates WHERE id = 1) s"
+    ).fetchone()
+    x, y = lonlat_to_tile(lon, lat, 14)
+    return 14, x, y
+
+
+@pytest.fixture(scope="module")
+def conn_module(db_url):
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection
+
+
+def tile(client, layer, z, x, y, **kwargs):
+    return client.get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}", **kwargs)
+
+
+def test_a_tile_is_mvt_with_the_public_fields_only(client, admin, dense_tile):
+    response = tile(client, "estates", *dense_tile)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    decoded = mapbox_vector_tile.decode(response.content)
+    features = decoded["estates"]["features"]
+    assert any(f["id"] == 1 for f in features)
+    properties = features[0]["properties"]
+    assert "name_zh" in properties and "status" in properties
+    assert "property_nature" not in properties and "maintenance_fund_balance" not in properties
+    private = mapbox_vector_tile.decode(tile(admin, "estates", *dense_tile).content)
+    assert "maintenance_fund_balance" in private["estates"]["features"][0]["properties"]
+    assert "renovation_items" not in private["estates"]["features"][0]["properties"]  # arrays
+
+
+def test_tile_geometry_lies_in_tile_units(client, dense_tile):
+    decoded = mapbox_vector_tile.decode(tile(client, "buildings", *dense_tile).content)
+    assert decoded["buildings"]["extent"] == 4096
+    for f in decoded["buildings"]["features"]:
+        for x, y in f["geometry"]["coordinates"][0]:
+            assert -64 <= x <= 4096 + 64 and -64 <= y <= 4096 + 64
+
+
+def test_empty_tiles_are_204_and_low_zooms_are_empty(client):
+    assert tile(client, "estates", 14, 0, 0).status_code == 204  # the Pacific
+    assert tile(client, "buildings", 5, 26, 12).status_code == 204  # below min zoom
+
+
+def test_out_of_range_tiles_are_404(client):
+    assert tile(client, "estates", 3, 8, 0).status_code == 404
+    assert tile(client, "estates", 25, 0, 0).status_code in (400, 404)
+    assert tile(client, "pipelines", 14, 0, 0).status_code == 404  # internal layer
+    assert client.get("/collections/estates/tiles/WorldCRS84Quad/1/0/0").status_code == 404
+
+
+def test_etag_gives_304_and_changes_with_the_data(client, dense_tile, conn_module):
+    first = tile(client, "estates", *dense_tile)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"]
+    again = tile(client, "estates", *dense_tile, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    conn_module.execute("UPDATE estates SET name_zh = name_zh WHERE id = 1")  # a write
+    after = tile(client, "estates", *dense_tile, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["etag"] != etag
+    other = tile(client, "buildings", *dense_tile)  # other layers keep their version
+    assert (
+        tile(
+            client, "buildings", *dense_tile, headers={"If-None-Match": other.headers["etag"]}
+        ).status_code
+        == 304
+    )
+
+
+def test_multi_layer_tiles(client, dense_tile):
+    z, x, y = dense_tile
+    response = client.get(
+        f"/tiles/WebMercatorQuad/{z}/{y}/{x}", params={"collections": "estates,buildings,roads"}
+    )
+    assert response.status_code == 200
+    assert set(mapbox_vector_tile.decode(response.content)) == {"estates", "buildings", "roads"}
+    bad = client.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}", params={"collections": "pipelines"})
+    assert bad.status_code == 404
+    assert client.get(
+        f"/tiles/WebMercatorQuad/{z}/{y}/{x}", params={"collections": "plan_batches"}
+    ).status_code in (400, 404)
+
+
+def test_tilejson_for_one_and_several_layers(client):
+    one = client.get("/collections/buildings/tiles/WebMercatorQuad/tilejson.json").json()
+    assert one["tilejson"] == "3.0.0"
+    assert one["tiles"][0].endswith("/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}")
+    assert one["minzoom"] == 13
+    (layer,) = one["vector_layers"]
+    assert set(layer["fields"]) == {"estate_id", "name_zh", "floors", "has_elevator", "build_year"}
+    many = client.get(
+        "/tiles/WebMercatorQuad/tilejson.json", params={"collections": "estates,buildings"}
+    ).json()
+    assert [v["id"] for v in many["vector_layers"]] == ["estates", "buildings"]
+    assert "collections=estates,buildings" in many["tiles"][0]
+
+
+def test_tile_matrix_sets_and_tilesets(client):
+    tms = client.get("/tileMatrixSets/WebMercatorQuad").json()
+    assert tms["crs"].endswith("3857") and len(tms["tileMatrices"]) == 25
+    assert tms["tileMatrices"][0]["scaleDenominator"] == pytest.approx(559082264.0287178)
+    tilesets = client.get("/collections/estates/tiles").json()["tilesets"]
+    assert tilesets[0]["dataType"] == "vector"
+    tileset = client.get("/collections/estates/tiles/WebMercatorQuad").json()
+    assert any(link["rel"] == "item" for link in tileset["links"])
