@@ -50,15 +50,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there."""
-    check_connection(url)
+def _alembic(url: str, action: str, revision: str) -> None:
     engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
             config = alembic_config(url)
             config.attributes["connection"] = conn
-            command.upgrade(config, revision)
+            getattr(command, action)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there."""
+    check_connection(url)
+    try:
+        _alembic(url, "upgrade", revision)
     except Exception as exc:
         if "postgis" in str(exc).lower() and "extension" in str(exc).lower():
             raise DatabaseUnavailable(
@@ -66,16 +73,7 @@ def migrate(url: str, revision: str = "head") -> None:
                 "(Debian: apt-get install postgresql-15-postgis-3)"
             ) from None
         raise
-    finally:
-        engine.dispose()
 
 
 def downgrade(url: str, revision: str = "base") -> None:
-    engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            config = alembic_config(url)
-            config.attributes["connection"] = conn
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    _alembic(url, "downgrade", revision)

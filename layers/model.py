@@ -36,6 +36,11 @@ class GeometryType(StrEnum):
     POLYGON = "Polygon"
     MULTIPOLYGON = "MultiPolygon"
 
+    @property
+    def dimension(self) -> int:
+        """0 for points, 1 for lines, 2 for areas."""
+        return {"Point": 0, "LineString": 1}.get(self.value, 2)
+
 
 @dataclass(frozen=True, slots=True)
 class Field:

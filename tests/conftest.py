@@ -15,7 +15,7 @@ from api import database
 from api.embedded import EmbeddedCluster
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT = int(os.environ.get("ONEMAP_TEST_PORT", "54339"))
@@ -139,32 +139,5 @@ def admin(client):
 @pytest.fixture(scope="session")
 def live_server(db_url) -> Iterator[str]:
     """``onemap serve`` in a subprocess on a free port, for real GIS clients."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
-    env.update({"ONEMAP_DATABASE_URL": db_url, "ONEMAP_ADMIN_TOKEN": ADMIN_TOKEN})
-    onemap = str(Path(sys.executable).parent / "onemap")
-    process = subprocess.Popen(
-        [onemap, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(10)
+    with serve(db_url) as (base, _):
+        yield base

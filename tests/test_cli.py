@@ -1,26 +1,20 @@
 """The ``onemap`` command as a user runs it: real processes, real database."""
 
 import json
-import os
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-
-ONEMAP = [str(Path(sys.executable).parent / "onemap")]
+from tests_support import ONEMAP, clean_env
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
-    environment.update(env or {})
     return subprocess.run(
-        ONEMAP + list(args), capture_output=True, text=True, env=environment, timeout=120
+        [ONEMAP, *args], capture_output=True, text=True, env=clean_env(**(env or {})), timeout=120
     )
 
 

@@ -1,9 +1,12 @@
 import csv
 import io
 import json
+import subprocess
 
 import pyogrio
 import pytest
+
+from tests_support import ONEMAP, clean_env
 
 FORMATS = ["geojson", "geojsonseq", "csv", "gpkg", "fgb"]
 
@@ -64,17 +67,11 @@ def test_unknown_format_and_private_layers(client, admin):
 
 
 def test_cli_export_with_bbox_filter_and_crs(db_url, tmp_path, conn):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     out = tmp_path / "pipes.gpkg"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
-    env["ONEMAP_DATABASE_URL"] = db_url
+    env = clean_env(ONEMAP_DATABASE_URL=db_url)
     result = subprocess.run(
         [
-            str(Path(sys.executable).parent / "onemap"),
+            ONEMAP,
             "export",
             "pipelines",
             "-o",

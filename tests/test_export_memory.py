@@ -1,10 +1,5 @@
 """Exports stream: the server's memory stays flat while it sends a 300,000-feature layer."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -12,7 +7,7 @@ import psycopg
 import pytest
 
 from api import database
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, serve
 
 ROWS = 300_000
 
@@ -42,27 +37,8 @@ def big_server(fresh_database):
             (ROWS,),
         )
         conn.execute("ANALYZE pipelines")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
-    env.update({"ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": ADMIN_TOKEN})
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "onemap"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield base, process.pid
-    process.terminate()
-    process.wait(10)
+    with serve(url) as server:
+        yield server
 
 
 @pytest.mark.parametrize("fmt", ["geojson", "csv", "fgb", "gpkg"])

@@ -1,4 +1,56 @@
-"""Constants the tests share (conftest fixtures cannot be imported by test modules)."""
+"""Helpers the tests share (conftest fixtures cannot be imported by test modules)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ADMIN_HEADER = f"Authorization: Bearer {ADMIN_TOKEN}"
+ONEMAP = str(Path(sys.executable).parent / "onemap")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without ONEMAP_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONEMAP_")}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def serve(database_url: str) -> Iterator[tuple[str, int]]:
+    """``onemap serve`` in a subprocess on a free port: yields (base URL, pid)."""
+    port = free_port()
+    env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN)
+    process = subprocess.Popen(
+        [ONEMAP, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.access import LayerDep, LevelDep, visible_layer
@@ -17,6 +17,15 @@ from spatial import collections, tiles
 router = APIRouter(tags=["OGC API Tiles"])
 
 TMS = "WebMercatorQuad"
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MVT: {}}},
+    204: {"description": "Empty tile"},
+    304: {"description": "Not modified"},
+}
+
 Z = Annotated[int, Path(alias="tileMatrix", ge=0, le=tiles.MAX_ZOOM)]
 Y = Annotated[int, Path(alias="tileRow", ge=0)]
 X = Annotated[int, Path(alias="tileCol", ge=0)]
@@ -25,9 +34,20 @@ CollectionsParam = Annotated[
 ]
 
 
-def _check_tms(tms: str) -> None:
+def tile_matrix_set(tms: Annotated[str, Path(alias="tileMatrixSetId")]) -> str:
     if tms != TMS:
         raise NotFound(f"tile matrix set {tms!r} not found; use {TMS}")
+    return tms
+
+
+def tiled_layer(layer: LayerDep, _: Annotated[str, Depends(tile_matrix_set)]) -> Layer:
+    if not layer.is_spatial:
+        raise NotFound(f"collection {layer.name!r} has no tiles")
+    return layer
+
+
+TiledLayerDep = Annotated[Layer, Depends(tiled_layer)]
+TmsDep = Annotated[str, Depends(tile_matrix_set)]
 
 
 def _spatial_layers(names: str, level: Visibility) -> list[Layer]:
@@ -41,9 +61,8 @@ def _spatial_layers(names: str, level: Visibility) -> list[Layer]:
 
 
 async def _tile_response(
-    request: Request, conn: ConnDep, layers: list[Layer], level: Visibility, z: int, y: int,
-    x: int,
-) -> Response:  # fmt: skip
+    request: Request, conn: ConnDep, layers: list[Layer], level: Visibility, z: int, y: int, x: int
+) -> Response:
     tiles.check_tile(z, x, y)
     tag = tiles.etag(await tiles.versions(conn, [la.name for la in layers]), level, z, x, y)
     headers = {
@@ -59,40 +78,32 @@ async def _tile_response(
     return Response(data, media_type=MVT, headers=headers)
 
 
-@router.get("/tileMatrixSets", summary="Tile matrix sets")
-def list_tile_matrix_sets(request: Request) -> dict[str, Any]:
-    href = url(request, f"/tileMatrixSets/{TMS}")
-    return {"tileMatrixSets": [{"id": TMS, "title": "Web Mercator", "links": [
-        link(href, "self", JSON)]}]}  # fmt: skip
-
-
-@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="A tile matrix set")
-def get_tile_matrix_set(
-    tms: Annotated[str, Path(alias="tileMatrixSetId")],
-) -> dict[str, Any]:
-    _check_tms(tms)
-    return tiles.tile_matrix_set()
+async def _bounds(conn: ConnDep, layers: list[Layer]) -> list[float]:
+    boxes = []
+    for layer in layers:
+        spatial = (await collections.extent(conn, layer)).get("spatial")
+        if spatial:
+            boxes.append(spatial["bbox"][0])
+    if not boxes:
+        return [-180.0, -85.05, 180.0, 85.05]
+    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes)]  # fmt: skip
 
 
 def _tilejson(
-    request: Request, layers: list[Layer], level: Visibility, template: str,
-    bounds: list[float] | None,
-) -> dict[str, Any]:  # fmt: skip
-    bounds = bounds or [-180.0, -85.05, 180.0, 85.05]
+    layers: list[Layer], level: Visibility, template: str, bounds: list[float]
+) -> dict[str, Any]:
+    min_zoom = min(la.min_zoom for la in layers)
     return {
         "tilejson": "3.0.0",
         "name": ",".join(la.name for la in layers),
         "description": "; ".join(f"{la.title_zh} {la.title_en}" for la in layers),
         "scheme": "xyz",
         "tiles": [template],
-        "minzoom": min(la.min_zoom for la in layers),
+        "minzoom": min_zoom,
         "maxzoom": max(la.max_zoom for la in layers),
         "bounds": bounds,
-        "center": [
-            (bounds[0] + bounds[2]) / 2,
-            (bounds[1] + bounds[3]) / 2,
-            max(min(la.min_zoom for la in layers), 9),
-        ],  # fmt: skip
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(min_zoom, 9)],
         "vector_layers": [
             {
                 "id": la.name,
@@ -110,108 +121,87 @@ def _tilejson(
     }
 
 
-async def _bounds(conn: ConnDep, layers: list[Layer]) -> list[float] | None:
-    boxes = [(await collections.extent(conn, la)).get("spatial", {}).get("bbox", [None])[0]
-             for la in layers]  # fmt: skip
-    boxes = [b for b in boxes if b]
-    if not boxes:
-        return None
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes),
-            max(b[2] for b in boxes), max(b[3] for b in boxes)]  # fmt: skip
+@router.get("/tileMatrixSets", summary="Tile matrix sets")
+def list_tile_matrix_sets(request: Request) -> dict[str, Any]:
+    href = url(request, f"/tileMatrixSets/{TMS}")
+    return {"tileMatrixSets": [{"id": TMS, "title": "Web Mercator", "uri": TMS_URI,
+                                "links": [link(href, "self", JSON)]}]}  # fmt: skip
+
+
+@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="A tile matrix set")
+def get_tile_matrix_set(_: TmsDep) -> dict[str, Any]:
+    return tiles.tile_matrix_set()
 
 
 @router.get("/collections/{collectionId}/tiles", summary="Tilesets of a layer")
 def list_tilesets(request: Request, layer: LayerDep) -> dict[str, Any]:
     if not layer.is_spatial:
         raise NotFound(f"collection {layer.name!r} has no tiles")
-    base = f"/collections/{layer.name}/tiles/{TMS}"
-    return {"tilesets": [{
-        "title": f"{layer.title_en} ({TMS})",
-        "dataType": "vector",
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "links": [
-            link(url(request, base), "self", JSON),
-            link(url(request, f"/tileMatrixSets/{TMS}"),
-                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON),
-        ],
-    }]}  # fmt: skip
+    return {"tilesets": [_tileset(request, layer)]}
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="A layer's tileset")
-async def get_tileset(
-    request: Request, layer: LayerDep, level: LevelDep, conn: ConnDep,
-    tms: Annotated[str, Path(alias="tileMatrixSetId")],
-) -> dict[str, Any]:  # fmt: skip
-    _check_tms(tms)
-    if not layer.is_spatial:
-        raise NotFound(f"collection {layer.name!r} has no tiles")
+def _tileset(request: Request, layer: Layer) -> dict[str, Any]:
     base = f"/collections/{layer.name}/tiles/{TMS}"
     template = url(request, base) + "/{tileMatrix}/{tileRow}/{tileCol}"
+    dimension = layer.geometry_type.dimension if layer.geometry_type else 2
     return {
         "title": f"{layer.title_en} ({TMS})",
         "dataType": "vector",
-        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-        "layers": [{"id": layer.name, "dataType": "vector",
-                    "geometryDimension": 0 if layer.geometry_type.value == "Point" else
-                    1 if layer.geometry_type.value == "LineString" else 2}],  # type: ignore[union-attr]  # fmt: skip
+        "crs": WEB_MERCATOR,
+        "tileMatrixSetURI": TMS_URI,
+        "layers": [{"id": layer.name, "dataType": "vector", "geometryDimension": dimension}],
         "links": [
             link(url(request, base), "self", JSON),
             link(template, "item", MVT, "Tiles"),
             link(url(request, f"{base}/tilejson.json"), "describedby", JSON, "TileJSON"),
-            link(url(request, f"/tileMatrixSets/{TMS}"),
-                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON),
+            link(url(request, f"/tileMatrixSets/{TMS}"), TILING_SCHEME, JSON),
         ],
-        "bounds": await _bounds(conn, [layer]),
-    }  # fmt: skip
+    }
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
-            summary="TileJSON of a layer")  # fmt: skip
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="A layer's tileset")
+async def get_tileset(request: Request, layer: TiledLayerDep, conn: ConnDep) -> dict[str, Any]:
+    return {**_tileset(request, layer), "bounds": await _bounds(conn, [layer])}
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+    summary="TileJSON of a layer",
+)
 async def get_layer_tilejson(
-    request: Request, layer: LayerDep, level: LevelDep, conn: ConnDep,
-    tms: Annotated[str, Path(alias="tileMatrixSetId")],
-) -> dict[str, Any]:  # fmt: skip
-    _check_tms(tms)
-    if not layer.is_spatial:
-        raise NotFound(f"collection {layer.name!r} has no tiles")
+    request: Request, layer: TiledLayerDep, level: LevelDep, conn: ConnDep
+) -> dict[str, Any]:
     template = url(request, f"/collections/{layer.name}/tiles/{TMS}") + "/{z}/{y}/{x}"
-    return _tilejson(request, [layer], level, template, await _bounds(conn, [layer]))
+    return _tilejson([layer], level, template, await _bounds(conn, [layer]))
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-            summary="A vector tile of a layer",
-            responses={200: {"content": {MVT: {}}}, 204: {"description": "Empty tile"},
-                       304: {"description": "Not modified"}})  # fmt: skip
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A vector tile of a layer",
+    responses=TILE_RESPONSES,
+)
 async def get_layer_tile(
-    request: Request, layer: LayerDep, level: LevelDep, conn: ConnDep, z: Z, y: Y, x: X,
-    tms: Annotated[str, Path(alias="tileMatrixSetId")],
-) -> Response:  # fmt: skip
-    _check_tms(tms)
-    if not layer.is_spatial:
-        raise NotFound(f"collection {layer.name!r} has no tiles")
+    request: Request, layer: TiledLayerDep, level: LevelDep, conn: ConnDep, z: Z, y: Y, x: X
+) -> Response:
     return await _tile_response(request, conn, [layer], level, z, y, x)
 
 
 @router.get("/tiles/{tileMatrixSetId}/tilejson.json", summary="TileJSON of several layers")
 async def get_tilejson(
-    request: Request, level: LevelDep, conn: ConnDep, collections_: CollectionsParam,
-    tms: Annotated[str, Path(alias="tileMatrixSetId")],
-) -> dict[str, Any]:  # fmt: skip
-    _check_tms(tms)
-    layers = _spatial_layers(collections_, level)
-    template = url(request, f"/tiles/{TMS}") + "/{z}/{y}/{x}?collections=" + collections_
-    return _tilejson(request, layers, level, template, await _bounds(conn, layers))
+    request: Request, level: LevelDep, conn: ConnDep, names: CollectionsParam, _: TmsDep
+) -> dict[str, Any]:
+    layers = _spatial_layers(names, level)
+    template = url(request, f"/tiles/{TMS}") + "/{z}/{y}/{x}?collections=" + names
+    return _tilejson(layers, level, template, await _bounds(conn, layers))
 
 
-@router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
-            summary="A vector tile of several layers",
-            responses={200: {"content": {MVT: {}}}, 204: {"description": "Empty tile"},
-                       304: {"description": "Not modified"}})  # fmt: skip
+@router.get(
+    "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="A vector tile of several layers",
+    responses=TILE_RESPONSES,
+)
 async def get_tile(
     request: Request, level: LevelDep, conn: ConnDep, z: Z, y: Y, x: X,
-    collections_: CollectionsParam, tms: Annotated[str, Path(alias="tileMatrixSetId")],
+    names: CollectionsParam, _: TmsDep,
 ) -> Response:  # fmt: skip
-    _check_tms(tms)
-    return await _tile_response(request, conn, _spatial_layers(collections_, level), level, z, y, x)
+    return await _tile_response(request, conn, _spatial_layers(names, level), level, z, y, x)
