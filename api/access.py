@@ -14,18 +14,24 @@ from fastapi import Depends, Header, Request
 from layers import Layer, Visibility, get_layer
 from layers.errors import NotFound, Unauthorized
 
+TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
+
 
 def caller_level(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Visibility:
-    if authorization is None:
-        return Visibility.PUBLIC
-    scheme, _, token = authorization.partition(" ")
+    """The caller's level from a bearer token, or the login cookie; anonymous is public."""
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise Unauthorized("use a bearer token")
+    else:
+        token = request.cookies.get(TOKEN_COOKIE, "")
+        if not token:
+            return Visibility.PUBLIC
     expected = request.app.state.features.admin_token
-    if (
-        scheme.lower() == "bearer"
-        and expected is not None
-        and hmac.compare_digest(token.encode(), expected.get_secret_value().encode())
+    if expected is not None and hmac.compare_digest(
+        token.encode(), expected.get_secret_value().encode()
     ):
         return Visibility.PRIVATE
     raise Unauthorized("invalid credentials")

@@ -8,13 +8,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
-from api.routes import collections, export, health, items, landing, tiles
+from api.routes import collections, export, health, items, landing, pages, tiles
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
 from spatial.counting import CountCache
+from viewer import assets
 
 
 def create_app(
@@ -58,8 +60,12 @@ def create_app(
     _document_limits(app, features)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     add_exception_handlers(app)
-    for module in (landing, collections, items, tiles, export, health):
+    for module in (landing, collections, items, tiles, export, pages, health):
         app.include_router(module.router)
+    for folder, directory in assets.MOUNTS.items():
+        # check_dir=False: a missing `npm ci` breaks the pages with a clear error, not the API.
+        app.mount(f"{assets.PREFIX}/{folder}", StaticFiles(directory=directory, check_dir=False),
+                  name=f"assets-{folder}")  # fmt: skip
     return app
 
 

@@ -29,8 +29,10 @@ app = typer.Typer(help="OneMap: one map for the work, one ledger for the account
 db_app = typer.Typer(help="The database: the embedded cluster or ONEMAP_DATABASE_URL.",
                      no_args_is_help=True)  # fmt: skip
 samples_app = typer.Typer(help="The deterministic sample city.", no_args_is_help=True)
+viewer_app = typer.Typer(help="The map pages.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(samples_app, name="samples")
+app.add_typer(viewer_app, name="viewer")
 
 out = Console()
 err = Console(stderr=True)
@@ -283,6 +285,40 @@ def export_layer(
                         f.write(chunk)
     out_size = out.stat().st_size
     err.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
+
+
+@viewer_app.command("build")
+@friendly
+def viewer_build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
+) -> None:
+    """Write the public elevator map as a static site (HTML, assets, public GeoJSON)."""
+    import asyncio
+
+    from api.page_data import gather
+    from layers import Visibility, get_layer
+    from spatial import export
+    from spatial.features import FeatureQuery
+    from viewer import assets, site
+
+    assets.check_installed()
+    url = _url()
+
+    async def page_data():  # type: ignore[no-untyped-def]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await gather(conn, Visibility.PUBLIC, elevator_counts=True)
+
+    data = asyncio.run(page_data())
+    geojson = {}
+    with psycopg.connect(url) as conn:
+        for name in site.DATA_LAYERS:
+            q = FeatureQuery(layer=get_layer(name), level=Visibility.PUBLIC)
+            geojson[name] = b"".join(export.iter_geojson(conn, q))
+    written = site.build(out, data, geojson)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    out_index = out / "index.html"
+    err.print(f"wrote {out_index} and {len(written) - 1} more items ({size / 1e6:.1f} MB); "
+              f"serve it with: python -m http.server -d {out}")  # fmt: skip
 
 
 def main() -> None:

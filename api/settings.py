@@ -68,6 +68,10 @@ class FeaturesSettings(BaseSettings):
         description="numberMatched is exact when the planner expects at most this many rows.",
     )
     tile_cache_control: str = "public, max-age=60"
+    basemap_url: str | None = Field(
+        default=None,
+        description="An online XYZ tile URL under the pages' own basemap (needs internet).",
+    )
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer token that sees every layer and field; unset = none."
     )

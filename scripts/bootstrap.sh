@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin)
+# PostGIS for the data, GDAL's tools for the client tests, Chromium and a CJK font for the
+# browser tests and screenshots, npm for the pages' web assets.
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -36,4 +39,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         exit 1
     fi
     touch "$stamp"
+fi
+
+# The pages' web assets, pinned in viewer/package-lock.json and served by the app itself.
+if [ ! -f viewer/node_modules/.package-lock.json ] || [ viewer/package-lock.json -nt viewer/node_modules/.package-lock.json ]; then
+    echo "installing web assets in viewer/node_modules"
+    (cd viewer && npm ci --no-audit --no-fund --silent)
 fi

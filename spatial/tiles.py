@@ -1,6 +1,7 @@
 """Mapbox vector tiles from PostGIS (``ST_AsMVT``) in the WebMercatorQuad tile matrix set.
 
 Each layer's tile keeps the fields the caller may see that MVT can carry (no arrays or JSON),
+plus ``fid``, the feature id as a property for clients that cannot read MVT feature ids,
 simplifies lines and polygons to a tile unit at the tile's zoom, and selects rows with the
 tile envelope transformed to the table's SRID, so the GiST index does the work.
 """
@@ -45,7 +46,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
         sql.Literal(BUFFER / EXTENT), sql.Literal(STORAGE_SRID)
     )
     inner = sql.SQL(
-        "SELECT id, {cols}ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS geom "
+        "SELECT id, id AS fid, {cols}ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS geom "
         "FROM {table} WHERE geom && {margin}"
     ).format(
         cols=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),

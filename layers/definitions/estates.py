@@ -27,7 +27,7 @@ ESTATES = Layer(
     geometry_type=GeometryType.MULTIPOLYGON,
     visibility=PUBLIC,
     group="renovation",
-    min_zoom=10,
+    min_zoom=8,
     themes=("status", "property_nature", "renovation_category"),
     key_fields=("code", "name_zh", "status", "property_nature", "households"),
     fields=(
@@ -78,7 +78,8 @@ BUILDINGS = Layer(
     visibility=PUBLIC,
     group="renovation",
     min_zoom=13,
-    key_fields=("estate_id", "name_zh", "floors", "has_elevator"),
+    themes=("elevator_stage",),
+    key_fields=("estate_id", "name_zh", "floors", "has_elevator", "elevator_stage"),
     fields=(
         Field("estate_id", T.BIGINT, "所属小区", "Estate", PUBLIC,
               required=True, references="estates.id"),
@@ -86,6 +87,9 @@ BUILDINGS = Layer(
         Field("floors", T.INTEGER, "层数", "Floors", PUBLIC, required=True,
               minimum=1, maximum=100),
         Field("has_elevator", T.BOOLEAN, "有电梯", "Has elevator", PUBLIC, required=True),
+        Field("elevator_stage", T.TEXT, "加装电梯进展", "Elevator retrofit stage", PUBLIC,
+              ELEVATOR_STAGE, description="Mirrors the building's elevator retrofit record; "
+              "kept by a database trigger, not written directly."),
         Field("build_year", T.INTEGER, "建成年份", "Year built", PUBLIC,
               minimum=1900, maximum=2100),
         Field("units", T.INTEGER, "单元数", "Stairwells (units)", INTERNAL, minimum=1),
@@ -107,7 +111,7 @@ ELEVATOR_RETROFITS = Layer(
     geometry_type=GeometryType.POINT,
     visibility=PUBLIC,
     group="renovation",
-    min_zoom=10,
+    min_zoom=8,
     themes=("stage",),
     key_fields=("building_id", "stage", "elevators", "stair_climbing_aid"),
     time_field="requested_on",

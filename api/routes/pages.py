@@ -1,0 +1,78 @@
+"""The HTML pages: the planners' one map, the public elevator map, and a token login."""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.access import TOKEN_COOKIE, LevelDep
+from api.deps import ConnDep
+from api.page_data import gather
+from layers import REGISTRY, Visibility
+from layers.errors import Unauthorized
+from viewer import assets, pages
+
+router = APIRouter(tags=["Pages"], include_in_schema=False)
+
+# Pages change with the data: never serve a stale copy; tiles carry their own validators.
+NO_STORE = {"Cache-Control": "no-store"}
+SECURITY = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+def _html(body: str) -> HTMLResponse:
+    return HTMLResponse(body, headers={**NO_STORE, **SECURITY})
+
+
+@router.get("/map")
+async def one_map(request: Request, level: LevelDep, conn: ConnDep) -> HTMLResponse:
+    assets.check_installed()
+    data = await gather(conn, level, basemap_url=request.app.state.features.basemap_url)
+    layers = [
+        layer for layer in REGISTRY.values() if layer.is_spatial and layer.visibility <= level
+    ]
+    m = pages.one_map(data, layers)
+    return _html(pages.render(m, pages.ONE_MAP_TITLE))
+
+
+@router.get("/elevator-map")
+async def elevator_map(request: Request, conn: ConnDep) -> HTMLResponse:
+    """Public: rendered at the public level whoever asks, so nothing private can slip in."""
+    assets.check_installed()
+    features = request.app.state.features
+    data = await gather(
+        conn, Visibility.PUBLIC, basemap_url=features.basemap_url, elevator_counts=True
+    )
+    return _html(pages.render(pages.elevator_map(data), pages.ELEVATOR_TITLE))
+
+
+@router.get("/login")
+def login_form() -> HTMLResponse:
+    return _html((assets.STATIC / "login.html").read_text(encoding="utf-8"))
+
+
+@router.post("/login")
+async def login(request: Request) -> RedirectResponse:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0]
+    expected = request.app.state.features.admin_token
+    if expected is None or not hmac.compare_digest(
+        token.encode(), expected.get_secret_value().encode()
+    ):
+        raise Unauthorized("invalid access token")
+    response = RedirectResponse("/map", status_code=303)
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/map", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE, path="/")
+    return response

@@ -1,0 +1,57 @@
+"""What the browser needs to know about layers, derived from the registry in one place.
+
+Titles, thematic colours and labels, popup fields, zoom range, and the district filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from layers import Layer, Visibility
+from layers.vocabulary import MATERIAL_DESIGN_LIFE
+
+
+def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
+    visible = {f.name: f for f in layer.visible_fields(level)}
+    themes = {}
+    for name in layer.themes:
+        f = visible.get(name)
+        if f is None or f.vocabulary is None:
+            continue
+        themes[name] = {
+            "label": [f.label_zh, f.label_en],
+            "terms": {t.code: [t.color, t.zh, t.en] for t in f.vocabulary.terms},
+        }
+    return {
+        "name": layer.name,
+        "title": [layer.title_zh, layer.title_en],
+        "dimension": layer.geometry_type.dimension if layer.geometry_type else None,
+        "themes": themes,
+        "theme": next(iter(themes), None),
+        "keys": [
+            [n, visible[n].label_zh, visible[n].label_en] for n in layer.key_fields if n in visible
+        ],  # fmt: skip
+        "district": "district_code" in visible,
+        "minZoom": layer.min_zoom,
+    }
+
+
+def page_config(
+    layers: list[Layer],
+    level: Visibility,
+    *,
+    api_base: str,
+    districts: list[dict[str, Any]],
+    tile_urls: dict[str, str],
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """The ``OneMap.configure`` argument of a page."""
+    return {
+        "api": api_base,
+        "layers": {layer.name: layer_config(layer, level) for layer in layers},
+        "tiles": tile_urls,
+        "districts": districts,
+        "designLife": MATERIAL_DESIGN_LIFE,
+        "year": (today or dt.date.today()).year,
+    }

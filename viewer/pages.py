@@ -1,0 +1,200 @@
+"""The Folium pages: the planners' one map (/map) and the public elevator map (/elevator-map).
+
+Pages are built from the layer registry (via ``viewer.config``) and URLs handed in by the
+caller; they never query the database. Big layers arrive as vector tiles (VectorGrid on the
+app's MVT endpoints); ``viewer/static/onemap.js`` styles them from the registry's colours and
+adds the legend, theme switch, district filter and popups.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import folium
+from branca.element import MacroElement, Template
+from folium.elements import JSCSSMixin
+from folium.plugins import VectorGridProtobuf
+
+from layers import Layer, Visibility, get_layer
+from viewer import assets
+from viewer.config import page_config
+
+BASEMAP_LAYERS = ("districts", "streets", "roads")
+ONE_MAP_ORDER = (
+    "projects", "estates", "idle_parcels", "buildings", "pipelines", "service_facilities",
+    "governance_issues", "resident_requests", "elevator_retrofits",
+)  # fmt: skip
+ONE_MAP_TITLE = "一张图 OneMap — 老旧小区改造 Old-estate renovation"
+ELEVATOR_TITLE = "既有住宅加装电梯公示图 Elevators added to old buildings"
+SHOWN_AT_START = {"estates", "buildings", "service_facilities"}
+
+
+@dataclass
+class PageData:
+    """What a page shows, gathered by the caller (the API or the static-site builder)."""
+
+    level: Visibility
+    districts: list[dict[str, Any]]  # code, name_zh, name_en, bbox
+    city_bbox: tuple[float, float, float, float]
+    versions: dict[str, int] = field(default_factory=dict)
+    base: str = ""  # URL prefix of the app ("" = same origin)
+    basemap_url: str | None = None
+    counts: list[dict[str, Any]] = field(default_factory=list)  # elevator map side panel
+    geojson: dict[str, str] = field(default_factory=dict)  # layer -> GeoJSON URL (static site)
+
+
+class _OneMapScript(JSCSSMixin, MacroElement):
+    """Loads onemap.js/css and hands it the page configuration, before any layer is made."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}OneMap.configure({{ this.config }});{% endmacro %}"
+    )
+
+    def __init__(self, config: dict[str, Any], base: str) -> None:
+        super().__init__()
+        self._name = "OneMapScript"
+        self.config = json.dumps(config, ensure_ascii=False)
+        assets.localise(self, [_at(assets.ONEMAP_JS, base)], [_at(assets.ONEMAP_CSS, base)])
+
+
+class _OneMapControls(MacroElement):
+    """Attaches legend, controls and popups once the map and its layers exist."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "OneMap.attach({{ this._parent.get_name() }}, { "
+        "{% for name, layer in this.layers %}{{ name|tojson }}: {{ layer.get_name() }}, "
+        "{% endfor %} }, {{ this.page|tojson }});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, layers: list[tuple[str, Any]], page: str) -> None:
+        super().__init__()
+        self._name = "OneMapControls"
+        self.layers = layers
+        self.page = page
+
+
+def _at(asset: tuple[str, str], base: str) -> tuple[str, str]:
+    return asset[0], assets.with_base(asset[1], base)
+
+
+def _tile_url(data: PageData, names: tuple[str, ...] | str) -> str:
+    """A tile URL template that changes whenever one of its layers changes."""
+    names = (names,) if isinstance(names, str) else names
+    version = "-".join(str(data.versions.get(n, 0)) for n in names)
+    if len(names) == 1:
+        path = f"/collections/{names[0]}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?v={version}"
+    else:
+        path = f"/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}?collections={','.join(names)}&v={version}"
+    return data.base + path
+
+
+def _vector_layer(name: str, url: str, title: str, show: bool, min_zoom: int) -> Any:
+    options = (
+        "{"
+        f'"vectorTileLayerStyles": OneMap.styles({json.dumps(name)}), '
+        '"interactive": true, "rendererFactory": L.svg.tile, "maxNativeZoom": 22, '
+        f'"minZoom": {min_zoom}, "fetchOptions": {{"credentials": "same-origin"}}'
+        "}"
+    )
+    layer = VectorGridProtobuf(url, name=title, options=options, overlay=True, show=show)
+    assets.localise(layer, [_at(assets.VECTORGRID_JS, "")], [])
+    return layer
+
+
+def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -> folium.Map:
+    west, south, east, north = data.city_bbox
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True)
+    assets.localise(m, [_at(assets.LEAFLET_JS, asset_base)], [_at(assets.LEAFLET_CSS, asset_base)])
+    if data.basemap_url:
+        folium.TileLayer(data.basemap_url, name="底图 Basemap", attr="basemap").add_to(m)
+    tile_urls = {name: _tile_url(data, name) for name in (layer.name for layer in layers)}
+    tile_urls["basemap"] = _tile_url(data, BASEMAP_LAYERS)
+    config = page_config(
+        [get_layer(n) for n in BASEMAP_LAYERS] + layers,
+        data.level,
+        api_base=data.base,
+        districts=data.districts,
+        tile_urls=tile_urls,
+    )
+    config["page"] = page
+    config["geojson"] = data.geojson
+    if data.geojson:  # a static site has no API to link features to
+        config["api"] = None
+    config["counts"] = data.counts
+    _OneMapScript(config, asset_base).add_to(m)
+    m.fit_bounds([[south, west], [north, east]])
+    return m
+
+
+def one_map(data: PageData, layers: list[Layer]) -> folium.Map:
+    """The planners' map: every layer the caller may see, on the app's own basemap."""
+    ordered = [get_layer(n) for n in ONE_MAP_ORDER if get_layer(n) in layers]
+    m = _base_map(data, ordered, "one-map", "")
+    basemap_title = "行政区划与道路 Districts, streets, roads"
+    basemap = _vector_layer("basemap", _tile_url(data, BASEMAP_LAYERS), basemap_title, True, 0)
+    elements = [("basemap", basemap)]
+    for layer in ordered:
+        title = f"{layer.title_zh} {layer.title_en}"
+        element = _vector_layer(layer.name, _tile_url(data, layer.name), title,
+                                layer.name in SHOWN_AT_START, 0)  # fmt: skip
+        elements.append((layer.name, element))
+    for _, element in elements:
+        element.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _OneMapControls(elements, "one-map").add_to(m)
+    return m
+
+
+def elevator_map(data: PageData) -> folium.Map:
+    """The public map of old buildings where elevators are added (policy item 31)."""
+    retrofits, buildings = get_layer("elevator_retrofits"), get_layer("buildings")
+    static = bool(data.geojson)
+    m = _base_map(data, [buildings, retrofits], "elevator-map", "." if static else "")
+    elements: list[tuple[str, Any]] = []
+    if not static:
+        elements.append(
+            (
+                "basemap",
+                _vector_layer(
+                    "basemap",
+                    _tile_url(data, BASEMAP_LAYERS),
+                    "行政区划与道路 Districts and roads",
+                    True,
+                    0,
+                ),
+            )
+        )
+        elements.append(
+            (
+                "buildings",
+                _vector_layer("buildings", _tile_url(data, "buildings"), "楼栋 Buildings", True, 0),
+            )
+        )
+        elements.append(("elevator_retrofits", _vector_layer(
+            "elevator_retrofits", _tile_url(data, "elevator_retrofits"),
+            "加装电梯 Elevator retrofits", True, 0)))  # fmt: skip
+    for _, element in elements:
+        element.add_to(m)
+    if elements:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _OneMapControls(elements, "elevator-map").add_to(m)
+    return m
+
+
+def render(m: folium.Map, title: str, base: str = "") -> str:
+    """The page's HTML, with a title and a viewport for phones."""
+    root = m.get_root()
+    root.header.add_child(folium.Element(f"<title>{title}</title>"), name="title")
+    root.header.add_child(
+        folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        name="viewport",
+    )
+    icon = assets.with_base(f"{assets.PREFIX}/onemap/favicon.svg", base)
+    root.header.add_child(
+        folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
+    )
+    return root.render()

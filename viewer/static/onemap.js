@@ -1,0 +1,311 @@
+/* OneMap pages: registry-driven styles, legend, theme switch, district filter and popups
+ * for the Folium maps. The page calls OneMap.configure(config) before its layers exist and
+ * OneMap.attach(map, layers, page) after. */
+(function () {
+  "use strict";
+
+  var HIDE = [];  // VectorGrid draws nothing for an empty style list
+  var NEUTRAL = "#b8b8b8";
+  var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null };
+
+  function esc(text) {
+    return String(text === null || text === undefined ? "" : text)
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
+  function bilingual(zh, en) {
+    return en ? esc(zh) + ' <span class="om-en">' + esc(en) + "</span>" : esc(zh);
+  }
+
+  function layerConfig(name) { return state.config.layers[name]; }
+
+  function colour(name, props) {
+    var lc = layerConfig(name), theme = state.themes[name];
+    if (!lc || !theme || !lc.themes[theme]) { return "#4e79a7"; }
+    var term = lc.themes[theme].terms[props[theme]];
+    return term ? term[0] : NEUTRAL;
+  }
+
+  function hidden(name, props) {
+    var lc = layerConfig(name);
+    return Boolean(state.district && lc && lc.district && props.district_code !== state.district);
+  }
+
+  function aged(props) {
+    var life = state.config.designLife[props.material];
+    return Boolean(life && props.install_year && state.config.year - props.install_year >= life);
+  }
+
+  function pointRadius(zoom, large) {
+    var r = zoom < 11 ? 2.5 : zoom < 14 ? 4 : 6;
+    return large ? r + 1 : r;
+  }
+
+  function styleFor(name, props, zoom) {
+    zoom = zoom === undefined ? (state.map ? state.map.getZoom() : 12) : zoom;
+    if (hidden(name, props)) { return HIDE; }
+    if (name === "districts") {
+      return { weight: 2, color: "#6b6b6b", opacity: 0.9, fill: true, fillColor: "#f4f1ea", fillOpacity: 0.25 };
+    }
+    if (name === "streets") { return { weight: 0.7, color: "#999", opacity: 0.8, dashArray: "3 3", fill: false }; }
+    if (name === "roads") {
+      var width = { arterial: 3, secondary: 2 }[props.road_class] || 1;
+      return { weight: width, color: "#d9c59f", opacity: 0.9 };
+    }
+    if (name === "pipelines") {
+      var old = aged(props);
+      return { weight: old ? 3 : 1.2, color: old ? "#d62728" : colour(name, props), opacity: 0.9, dashArray: old ? "5 3" : null };
+    }
+    if (name === "elevator_retrofits") { return stageSymbol(props, zoom); }
+    var c = colour(name, props), lc = layerConfig(name) || { dimension: 2 };
+    if (lc.dimension === 0) { return { radius: pointRadius(zoom), weight: 1, color: "#333", fill: true, fillColor: c, fillOpacity: 0.9 }; }
+    if (lc.dimension === 1) { return { weight: 2, color: c, opacity: 0.9 }; }
+    return { weight: 1, color: "#555", opacity: 0.7, fill: true, fillColor: c, fillOpacity: name === "estates" ? 0.45 : 0.7 };
+  }
+
+  function stageSymbol(props, zoom) {
+    var c = colour("elevator_retrofits", props);
+    if (props.stage === "not_feasible") {  // its own symbol: a hollow ring (stair-climbing aid)
+      return { radius: pointRadius(zoom, true), weight: zoom < 11 ? 2 : 3, color: c, fill: true, fillColor: "#fff", fillOpacity: 1, dashArray: props.stair_climbing_aid ? null : "2 2" };
+    }
+    return { radius: pointRadius(zoom, props.stage === "in_service"), weight: zoom < 11 ? 0.5 : 1, color: "#222", fill: true, fillColor: c, fillOpacity: 0.95 };
+  }
+
+  function styles(name) {
+    var names = name === "basemap" ? ["districts", "streets", "roads"] : [name];
+    var out = {};
+    names.forEach(function (n) { out[n] = function (props, zoom) { return styleFor(n, props, zoom); }; });
+    return out;
+  }
+
+  function valueLabel(name, field, value) {
+    var lc = layerConfig(name);
+    var theme = lc && lc.themes[field];
+    if (theme && theme.terms[value]) { return bilingual(theme.terms[value][1], theme.terms[value][2]); }
+    if (value === true) { return "是 yes"; }
+    if (value === false) { return "否 no"; }
+    return esc(value);
+  }
+
+  function popupHtml(name, props) {
+    var lc = layerConfig(name) || { title: [name, ""], keys: [] };
+    var rows = lc.keys.map(function (k) {
+      return "<tr><th>" + bilingual(k[1], k[2]) + "</th><td>" + valueLabel(name, k[0], props[k[0]]) + "</td></tr>";
+    }).join("");
+    var link = props.fid !== undefined && state.config.api !== null
+      ? '<a class="om-json" href="' + esc(state.config.api + "/collections/" + name + "/items/" + props.fid) + '" target="_blank">JSON</a>'
+      : "";
+    return '<div class="om-popup" data-layer="' + esc(name) + '" data-fid="' + esc(props.fid) + '"><h4>'
+      + bilingual(lc.title[0], lc.title[1]) + "</h4><table>" + rows + "</table>" + link + "</div>";
+  }
+
+  function openPopup(name, latlng, props) {
+    L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(popupHtml(name, props)).openOn(state.map);
+  }
+
+  function legendHtml() {
+    var parts = [], shown = {};
+    Object.keys(state.layers).forEach(function (name) {
+      var lc = layerConfig(name), theme = state.themes[name];
+      if (!lc || !theme || !state.map.hasLayer(state.layers[name])) { return; }
+      var t = lc.themes[theme], key = JSON.stringify(t.terms);
+      if (shown[key]) {  // the same colours as a layer already listed
+        parts.push('<div class="om-legend-layer"><b>' + bilingual(lc.title[0], lc.title[1]) + "</b> · "
+          + bilingual("同" + shown[key][0], "as " + shown[key][1]) + "</div>");
+        return;
+      }
+      shown[key] = lc.title;
+      var items = Object.keys(t.terms).map(function (code) {
+        var term = t.terms[code];
+        return '<li><i style="background:' + term[0] + '"></i>' + bilingual(term[1], term[2]) + "</li>";
+      }).join("");
+      parts.push('<div class="om-legend-layer"><b>' + bilingual(lc.title[0], lc.title[1]) + "</b> · "
+        + bilingual(t.label[0], t.label[1]) + "<ul>" + items + "</ul></div>");
+    });
+    if (state.layers.elevator_retrofits && state.map.hasLayer(state.layers.elevator_retrofits)) {
+      parts.push('<div class="om-legend-layer"><i class="om-ring"></i>' + bilingual("不具备条件，提供爬楼辅助", "Not feasible: stair-climbing aid") + "</div>");
+    }
+    if (layerConfig("pipelines") && state.layers.pipelines && state.map.hasLayer(state.layers.pipelines)) {
+      parts.push('<div class="om-legend-layer"><i class="om-aged"></i>' + bilingual("超设计年限管线", "Pipes past design life") + "</div>");
+    }
+    return '<h3>' + bilingual("图例", "Legend") + "</h3>" + parts.join("");
+  }
+
+  function refreshLegend() {
+    var el = document.querySelector(".om-legend");
+    if (el) { el.innerHTML = legendHtml(); }
+  }
+
+  function redraw() {
+    Object.keys(state.layers).forEach(function (name) {
+      var layer = state.layers[name];
+      if (layer.redraw) { layer.redraw(); }
+      if (layer.refilter) { layer.refilter(); }
+    });
+  }
+
+  function selectDistrict(code) {
+    state.district = code || null;
+    var d = state.config.districts.filter(function (x) { return x.code === state.district; })[0];
+    var box = d ? d.bbox : null;
+    if (box) { state.map.fitBounds([[box[1], box[0]], [box[3], box[2]]]); }
+    document.querySelectorAll(".om-district-select").forEach(function (s) { s.value = code || ""; });
+    document.querySelectorAll(".om-counts tr[data-district]").forEach(function (tr) {
+      tr.classList.toggle("om-selected", tr.getAttribute("data-district") === state.district);
+    });
+    redraw();
+  }
+
+  function controlPanel() {
+    var panel = L.control({ position: "topleft" });
+    panel.onAdd = function () {
+      var div = L.DomUtil.create("div", "om-panel leaflet-bar");
+      var options = '<option value="">全市 Whole city</option>' + state.config.districts.map(function (d) {
+        return '<option value="' + esc(d.code) + '">' + esc(d.name_zh) + " " + esc(d.name_en || "") + "</option>";
+      }).join("");
+      var html = "<label>" + bilingual("区", "District") + ' <select class="om-district-select">' + options + "</select></label>";
+      Object.keys(state.layers).forEach(function (name) {
+        var lc = layerConfig(name);
+        if (!lc || Object.keys(lc.themes).length < 2) { return; }
+        html += '<label class="om-theme">' + bilingual(lc.title[0], "") + ' <select data-layer="' + esc(name) + '" class="om-theme-select">'
+          + Object.keys(lc.themes).map(function (t) {
+            return '<option value="' + esc(t) + '">' + esc(lc.themes[t].label[0]) + " " + esc(lc.themes[t].label[1]) + "</option>";
+          }).join("") + "</select></label>";
+      });
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      div.querySelector(".om-district-select").addEventListener("change", function (e) { selectDistrict(e.target.value); });
+      div.querySelectorAll(".om-theme-select").forEach(function (s) {
+        s.addEventListener("change", function (e) {
+          var name = e.target.getAttribute("data-layer");
+          state.themes[name] = e.target.value;
+          if (state.layers[name].redraw) { state.layers[name].redraw(); }
+          refreshLegend();
+        });
+      });
+      return div;
+    };
+    return panel;
+  }
+
+  function legendControl() {
+    var legend = L.control({ position: "bottomright" });
+    legend.onAdd = function () {
+      var div = L.DomUtil.create("div", "om-legend");
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    return legend;
+  }
+
+  var GROUPS = [
+    ["planning", "征询设计", "Consulting & design", ["requested", "consulting", "designing", "publicised"]],
+    ["building", "审批施工", "Approved & building", ["approved", "under_construction"]],
+    ["in_service", "已投用", "In service", ["in_service"]],
+    ["not_feasible", "不具备条件", "Not feasible", ["not_feasible"]],
+  ];
+
+  function countsControl() {
+    var panel = L.control({ position: "topleft" });
+    panel.onAdd = function () {
+      var div = L.DomUtil.create("div", "om-counts leaflet-bar");
+      var counts = state.config.counts || [];
+      var stages = layerConfig("elevator_retrofits").themes.stage.terms;
+      var byStage = {}, byDistrict = {}, names = {};
+      counts.forEach(function (c) {
+        byStage[c.stage] = (byStage[c.stage] || 0) + c.count;
+        byDistrict[c.district_code] = byDistrict[c.district_code] || {};
+        byDistrict[c.district_code][c.stage] = c.count;
+        names[c.district_code] = [c.name_zh, c.name_en];
+      });
+      var total = counts.reduce(function (s, c) { return s + c.count; }, 0);
+      var stageRows = Object.keys(stages).map(function (code) {
+        return '<tr data-stage="' + code + '"><td><i style="background:' + stages[code][0] + '"></i>'
+          + bilingual(stages[code][1], stages[code][2]) + '</td><td class="om-n">' + (byStage[code] || 0) + "</td></tr>";
+      }).join("");
+      var head = "<tr><th>" + bilingual("区", "District") + "</th>" + GROUPS.map(function (g) {
+        return "<th>" + bilingual(g[1], g[2]) + "</th>";
+      }).join("") + "<th>" + bilingual("合计", "Total") + "</th></tr>";
+      var rows = Object.keys(byDistrict).sort().map(function (code) {
+        var d = byDistrict[code], sum = 0;
+        var cells = GROUPS.map(function (g) {
+          var n = g[3].reduce(function (s, st) { return s + (d[st] || 0); }, 0);
+          sum += n;
+          return '<td class="om-n">' + n + "</td>";
+        }).join("");
+        Object.keys(d).forEach(function (st) { if (st === "suspended") { sum += d[st]; } });
+        return '<tr data-district="' + esc(code) + '"><td>' + bilingual(names[code][0], names[code][1]) + "</td>" + cells
+          + '<td class="om-n">' + sum + "</td></tr>";
+      }).join("");
+      div.innerHTML = "<h3>" + bilingual("既有住宅加装电梯", "Elevators added to old buildings") + "</h3>"
+        + '<p class="om-total">' + bilingual("全市合计", "City total") + " <b>" + total + "</b></p>"
+        + '<table class="om-stage-table">' + stageRows + "</table>"
+        + '<table class="om-district-table">' + head + rows + "</table>";
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      div.querySelectorAll("tr[data-district]").forEach(function (tr) {
+        tr.addEventListener("click", function () {
+          var code = tr.getAttribute("data-district");
+          selectDistrict(state.district === code ? null : code);
+        });
+      });
+      return div;
+    };
+    return panel;
+  }
+
+  function geojsonLayer(name, url) {
+    var group = L.featureGroup();
+    var data = null;
+    group.refilter = function () {
+      group.clearLayers();
+      if (!data) { return; }
+      L.geoJSON(data, {
+        filter: function (f) { return styleFor(name, f.properties) !== HIDE; },
+        style: function (f) { return styleFor(name, f.properties); },
+        pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(name, f.properties)); },
+        onEachFeature: function (f, layer) {
+          layer.on("click", function (e) { openPopup(name, e.latlng, Object.assign({ fid: f.id }, f.properties)); });
+        },
+      }).eachLayer(function (l) { group.addLayer(l); });
+    };
+    fetch(url).then(function (r) { return r.json(); }).then(function (json) {
+      data = json;
+      group.refilter();
+      group.fire("load");
+    });
+    return group;
+  }
+
+  window.OneMap = {
+    state: state,
+    styles: styles,
+    configure: function (config) {
+      state.config = config;
+      state.page = config.page;
+      Object.keys(config.layers).forEach(function (n) { state.themes[n] = config.layers[n].theme; });
+    },
+    attach: function (map, layers, page) {
+      state.map = map;
+      state.layers = layers;
+      Object.keys(state.config.geojson || {}).forEach(function (name) {
+        var layer = geojsonLayer(name, state.config.geojson[name]);
+        layer.addTo(map);
+        state.layers[name] = layer;
+      });
+      Object.keys(layers).forEach(function (name) {
+        var layer = layers[name];
+        if (layer.on && name !== "basemap") {
+          layer.on("click", function (e) { openPopup(name, e.latlng, e.layer.properties || {}); });
+        }
+      });
+      if (page === "elevator-map") { countsControl().addTo(map); }
+      controlPanel().addTo(map);
+      legendControl().addTo(map);
+      refreshLegend();
+      map.on("overlayadd overlayremove", refreshLegend);
+      document.body.classList.add("om-" + page);
+    },
+    selectDistrict: selectDistrict,
+  };
+})();
