@@ -141,3 +141,14 @@ def live_server(db_url) -> Iterator[str]:
     """``onemap serve`` in a subprocess on a free port, for real GIS clients."""
     with serve(db_url) as (base, _):
         yield base
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (skipped locally without it; CI fails on skips)."""
+    from viewer.browser import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
+    with chromium() as instance:
+        yield instance

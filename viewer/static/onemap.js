@@ -144,11 +144,11 @@
     });
   }
 
-  function selectDistrict(code) {
+  function selectDistrict(code, keepView) {
     state.district = code || null;
     var d = state.config.districts.filter(function (x) { return x.code === state.district; })[0];
     var box = d ? d.bbox : null;
-    if (box) { state.map.fitBounds([[box[1], box[0]], [box[3], box[2]]]); }
+    if (box && !keepView) { state.map.fitBounds([[box[1], box[0]], [box[3], box[2]]]); }
     document.querySelectorAll(".om-district-select").forEach(function (s) { s.value = code || ""; });
     document.querySelectorAll(".om-counts tr[data-district]").forEach(function (tr) {
       tr.classList.toggle("om-selected", tr.getAttribute("data-district") === state.district);

@@ -1,0 +1,168 @@
+"""The pages in a real browser (Debian's Chromium via Playwright) against ``onemap serve``."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests_support import ADMIN_TOKEN, free_port
+
+
+def open_page(browser, url, *, token=None):
+    """A page with collectors for errors and for requests leaving its origin."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if token:
+        origin = url.split("/", 3)[:3]
+        context.add_cookies([{"name": "onemap_token", "value": token, "url": "/".join(origin)}])
+    page = context.new_page()
+    page.errors, page.outside = [], []
+    origin = "/".join(url.split("/", 3)[:3])
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((origin, "data:")) else page.outside.append(r.url),
+    )
+    page.goto(url, wait_until="networkidle")
+    return page
+
+
+def drawn(page, layer):
+    return page.evaluate(
+        f"(OneMap.state.layers[{layer!r}].getContainer ? "
+        f"OneMap.state.layers[{layer!r}].getContainer().querySelectorAll('path').length : "
+        f"OneMap.state.layers[{layer!r}].getLayers().length)"
+    )
+
+
+def settle(page):
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+
+
+@pytest.fixture(scope="module")
+def estate_one(db_url):
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        return _estate_one(conn)
+
+
+def _estate_one(conn):
+    lon, lat = conn.execute(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c "
+        "FROM estates WHERE id = 1) s"
+    ).fetchone()
+    code, district = conn.execute("SELECT code, district_code FROM estates WHERE id = 1").fetchone()
+    return lon, lat, code, district
+
+
+def test_one_map_draws_tiles_with_legend_controls_and_chinese_text(browser, live_server):
+    page = open_page(browser, f"{live_server}/map")
+    assert page.errors == [] and page.outside == []
+    assert drawn(page, "basemap") > 0 and drawn(page, "estates") > 0
+    assert page.locator(".leaflet-control-layers").count() == 1
+    assert page.locator(".om-legend").inner_text().startswith("图例")
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert page.evaluate("document.fonts.check('14px \"WenQuanYi Micro Hei\"', '老旧小区')")
+    box = page.locator(".om-legend h3").bounding_box()
+    assert box["width"] > 20  # the Chinese heading has glyphs, not an empty box
+
+
+def test_a_click_opens_the_popup_of_the_estate_under_it(browser, live_server, estate_one):
+    lon, lat, code, _ = estate_one
+    page = open_page(browser, f"{live_server}/map")
+    # Only estates over the basemap, so that the click lands on the estate.
+    page.evaluate("""Object.entries(OneMap.state.layers).forEach(([name, layer]) => {
+        if (name !== 'estates' && name !== 'basemap') { OneMap.state.map.removeLayer(layer); }
+    })""")
+    page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 17, {{animate: false}})")
+    settle(page)
+    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
+    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    popup = page.locator(".om-popup").first
+    popup.wait_for(timeout=5000)
+    assert popup.get_attribute("data-layer") == "estates"
+    assert popup.get_attribute("data-fid") == "1"
+    assert code in popup.inner_text()
+    href = popup.locator("a.om-json").get_attribute("href")
+    assert href.endswith("/collections/estates/items/1")
+
+
+def test_the_district_filter_changes_what_is_drawn(browser, live_server, estate_one):
+    _, _, _, district = estate_one
+    page = open_page(browser, f"{live_server}/map")
+    view = page.evaluate("[OneMap.state.map.getCenter(), OneMap.state.map.getZoom()]")
+    everything = drawn(page, "estates")
+    page.select_option(".om-district-select", district)
+    settle(page)
+    page.evaluate(f"OneMap.state.map.setView({view[0]}, {view[1]}, {{animate: false}})")
+    settle(page)
+    filtered = drawn(page, "estates")
+    assert 0 < filtered < everything
+
+
+def test_planners_signed_in_see_pipelines(browser, live_server):
+    page = open_page(browser, f"{live_server}/map", token=ADMIN_TOKEN)
+    assert "pipelines" in page.evaluate("Object.keys(OneMap.state.layers)")
+    assert page.errors == [] and page.outside == []
+
+
+def test_elevator_map_shows_counts_symbols_and_filters(browser, live_server, conn):
+    page = open_page(browser, f"{live_server}/elevator-map")
+    assert page.errors == [] and page.outside == []
+    total = conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0]
+    assert page.locator(".om-total b").inner_text() == str(total)
+    in_service = conn.execute(
+        "SELECT count(*) FROM elevator_retrofits WHERE stage = 'in_service'"
+    ).fetchone()[0]
+    assert page.locator('tr[data-stage="in_service"] .om-n').inner_text() == str(in_service)
+    assert drawn(page, "elevator_retrofits") > 0
+    district = conn.execute(
+        "SELECT district_code FROM elevator_retrofits GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    page.locator(f'tr[data-district="{district}"]').click()
+    settle(page)
+    assert page.evaluate("OneMap.state.district") == district
+    assert "om-selected" in page.locator(f'tr[data-district="{district}"]').get_attribute("class")
+
+
+def test_static_site_works_with_the_app_out_of_the_loop(browser, db_url, tmp_path, conn):
+    from tests_support import ONEMAP, clean_env
+
+    out = tmp_path / "site"
+    built = subprocess.run(
+        [ONEMAP, "viewer", "build", "--out", str(out)],
+        env=clean_env(ONEMAP_DATABASE_URL=db_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "-d", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import time
+
+        import httpx
+
+        for _ in range(50):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        page = open_page(browser, f"http://127.0.0.1:{port}/index.html")
+        page.wait_for_function("OneMap.state.layers.elevator_retrofits.getLayers().length > 0")
+        assert page.errors == [] and page.outside == []
+        total = conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0]
+        assert drawn(page, "elevator_retrofits") == total
+        assert page.locator(".om-total b").inner_text() == str(total)
+    finally:
+        server.terminate()
+        server.wait(5)
