@@ -22,6 +22,7 @@ def test_page_is_geojson_with_counts_and_links(client, conn):
         "name_zh",
         "floors",
         "has_elevator",
+        "elevator_stage",
         "build_year",
     }
 

@@ -98,7 +98,14 @@ def test_tilejson_for_one_and_several_layers(client):
     assert one["tiles"][0].endswith("/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert one["minzoom"] == 13
     (layer,) = one["vector_layers"]
-    assert set(layer["fields"]) == {"estate_id", "name_zh", "floors", "has_elevator", "build_year"}
+    assert set(layer["fields"]) == {
+        "estate_id",
+        "name_zh",
+        "floors",
+        "has_elevator",
+        "elevator_stage",
+        "build_year",
+    }
     many = client.get(
         "/tiles/WebMercatorQuad/tilejson.json", params={"collections": "estates,buildings"}
     ).json()
