@@ -1,0 +1,72 @@
+"""Which CRS a file is in, and its geometries in the storage CRS (EPSG:4326).
+
+The file's own CRS wins unless ``--crs`` is given. With neither, coordinates that look like
+longitude/latitude are taken as WGS84 (and said so); anything else is refused, with the likely
+CGCS2000 Gauss-Kruger system named when the numbers look like its metres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+
+from layers.errors import InvalidInput
+from spatial import crs as crs_mod
+
+
+def _guess(bounds: np.ndarray) -> str:
+    xmin, ymin, xmax, ymax = bounds
+    if xmin >= 3.8e7 and xmax <= 4.2e7 and ymin >= 2e6 and ymax <= 6e6:
+        zone = int(xmin // 1e6)
+        return (f"they look like CGCS2000 3-degree Gauss-Kruger metres with the zone number "
+                f"{zone} (try --crs EPSG:{4488 + zone})")  # fmt: skip
+    if xmin >= 1e5 and xmax <= 9e5 and ymin >= 2e6 and ymax <= 6e6:
+        return ("they look like Gauss-Kruger metres without a zone number "
+                "(Beijing: try --crs EPSG:4548)")  # fmt: skip
+    return "give the file's CRS with --crs"
+
+
+def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
+            notes: list[str]) -> tuple[str, crs_mod.Crs | None]:  # fmt: skip
+    """(a label for the report, the web-map datum if any) and checks plausibility."""
+    bounds = shapely.total_bounds(geoms[~shapely.is_missing(geoms)]) if len(geoms) else None
+    if given:
+        web = crs_mod.parse(given) if given.upper().replace("-", "") in ("GCJ02", "BD09") else None
+        if web is not None:
+            return web.uri, web
+        try:
+            label = CRS.from_user_input(given).to_string()
+        except CRSError:
+            raise InvalidInput(f"--crs {given!r} is not a coordinate system PROJ knows") from None
+        if file_crs and CRS.from_user_input(file_crs) != CRS.from_user_input(given):
+            notes.append(f"the file says {file_crs}; using --crs {label} as asked")
+        return label, None
+    if file_crs:
+        return file_crs, None
+    if bounds is None or np.isnan(bounds).any():
+        return "EPSG:4326", None
+    if bounds[0] >= -180 and bounds[2] <= 180 and bounds[1] >= -90 and bounds[3] <= 90:
+        notes.append("the file names no CRS; its coordinates look like WGS84 longitude/latitude")
+        return "EPSG:4326", None
+    raise InvalidInput(
+        f"the file names no CRS and its coordinates ({bounds[0]:.0f}, {bounds[1]:.0f}) … "
+        f"({bounds[2]:.0f}, {bounds[3]:.0f}) are not longitude/latitude: {_guess(bounds)}"
+    )
+
+
+def to_storage(geoms: np.ndarray, label: str, web: crs_mod.Crs | None) -> np.ndarray:
+    """Geometries in EPSG:4326, east/north order."""
+    if web is not None:
+        return crs_mod.to_wgs84(web, geoms)
+    source = CRS.from_user_input(label)
+    if source == CRS.from_epsg(4326) or source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return geoms
+    transformer = Transformer.from_crs(source, 4326, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, project)

@@ -1,0 +1,148 @@
+"""Writing validated rows into a layer, atomically.
+
+COPY into a staging table, check the references in SQL, merge (append, upsert or replace),
+and record the change history.
+
+Everything runs in the caller's transaction, so any failure leaves the layer as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import shapely
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from ingest.validate import Problem
+from layers import STORAGE_SRID, FieldType, Layer
+from layers.errors import InvalidInput
+from spatial import bulk
+
+STAGE = "onemap_stage"
+MODES = ("append", "upsert", "replace")
+
+
+def _stage(conn: psycopg.Connection, layer: Layer, columns: list[str]) -> None:
+    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(STAGE)))
+    conn.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            sql.Identifier(STAGE),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            sql.Identifier(layer.name),
+        )  # fmt: skip
+    )
+    conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN row_no integer").format(sql.Identifier(STAGE)))
+
+
+def _copy_value(layer: Layer, column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column == "geom":
+        return shapely.to_wkb(shapely.set_srid(value, STORAGE_SRID), hex=True, include_srid=True)
+    if layer.fields_by_name[column].type is FieldType.JSON:
+        return Jsonb(value)
+    return value
+
+
+def reference_problems(conn: psycopg.Connection, layer: Layer) -> list[Problem]:
+    """Rows whose references point at nothing, found with one query per reference."""
+    problems = []
+    for f in layer.fields:
+        if not f.references:
+            continue
+        table, column = f.references.split(".")
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT s.row_no, s.{f}::text FROM {stage} s WHERE s.{f} IS NOT NULL AND "
+                "NOT EXISTS (SELECT 1 FROM {t} WHERE {t}.{c} = s.{f}) ORDER BY 1"
+            ).format(
+                f=sql.Identifier(f.name),
+                stage=sql.Identifier(STAGE),
+                t=sql.Identifier(table),
+                c=sql.Identifier(column),
+            )  # fmt: skip
+        ).fetchall()
+        problems += [Problem(r[0], f.name, f"{r[1]} is not a {table}.{column}") for r in rows]
+    return problems
+
+
+def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str,
+           key: str | None) -> tuple[int, int]:  # fmt: skip
+    """(inserted, updated)."""
+    target, stage = sql.Identifier(layer.name), sql.Identifier(STAGE)
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    if mode == "replace":
+        try:
+            conn.execute(sql.SQL("DELETE FROM {}").format(target))
+        except psycopg.errors.ForeignKeyViolation:
+            raise InvalidInput(
+                f"cannot replace {layer.name}: features of other layers refer to its rows"
+            ) from None
+    if mode == "upsert":
+        assert key is not None
+        updates = sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns if c != key
+        )
+        rows = conn.execute(
+            sql.SQL(
+                "INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no "
+                "ON CONFLICT ({k}) DO UPDATE SET {u}, updated_at = now() "
+                "RETURNING (xmax = 0)"
+            ).format(t=target, n=names, s=stage, k=sql.Identifier(key), u=updates)  # fmt: skip
+        ).fetchall()
+        inserted = sum(1 for r in rows if r[0])
+        return inserted, len(rows) - inserted
+    cur = conn.execute(
+        sql.SQL("INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no").format(
+            t=target, n=names, s=stage
+        )
+    )
+    return cur.rowcount, 0
+
+
+def check_mode(layer: Layer, mode: str, key: str | None) -> None:
+    if mode not in MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
+    if mode == "upsert":
+        unique = {"id"} | {f.name for f in layer.fields if f.unique}
+        if key not in unique:
+            raise InvalidInput(f"upsert needs --key, a unique field: {', '.join(sorted(unique))}")
+
+
+def stage(
+    conn: psycopg.Connection,
+    layer: Layer,
+    rows: list[dict[str, Any]],
+    numbers: list[int],
+    on_progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """COPY the rows into a temporary staging table; returns the staged columns."""
+    columns = sorted({c for row in rows for c in row}, key=lambda c: (c == "geom", c))
+    _stage(conn, layer, columns)
+    data = ([_copy_value(layer, c, row.get(c)) for c in columns] + [n]
+            for row, n in zip(rows, numbers, strict=True))  # fmt: skip
+    bulk.copy_rows(conn, STAGE, [*columns, "row_no"], data, on_progress, every=5_000)
+    return columns
+
+
+def merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str,
+          key: str | None) -> tuple[int, int]:  # fmt: skip
+    """Merge the staging table into the layer: (inserted, updated)."""
+    return _merge(conn, layer, columns, mode, key)
+
+
+def record(conn: psycopg.Connection, layer: Layer, actor: str, summary: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO change_history (layer, action, actor, changed_at, after, note) "
+        "VALUES (%s, 'ingest', %s, now(), %s, %s)",
+        (layer.name, actor, Jsonb(summary), f"ingest of {summary.get('file')}"),
+    )
+
+
+def drop_rows(conn: psycopg.Connection, row_numbers: set[int]) -> None:
+    """Remove rows with problems from the staging table (``--skip-invalid``)."""
+    conn.execute(sql.SQL("DELETE FROM {} WHERE row_no = ANY(%s)").format(sql.Identifier(STAGE)),
+                 (sorted(row_numbers),))  # fmt: skip

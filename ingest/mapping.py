@@ -1,0 +1,60 @@
+"""Source columns to registry fields: by a mapping file, or by name and label.
+
+A column matches a field when it equals the field's name, its Chinese label or its English
+label (ignoring case and spaces). A YAML or JSON mapping file (``{源列名: field}``) overrides.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from layers import Layer
+from layers.errors import InvalidInput
+
+
+def load_mapping(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"cannot read the mapping file {path}: {exc}") from None
+    if isinstance(data, dict) and "columns" in data:
+        data = data["columns"]
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            f"{path}: expected {{source column: field}}, got {json.dumps(data)[:80]}"
+        )
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _key(text: str) -> str:
+    return "".join(str(text).split()).casefold()
+
+
+def match_columns(
+    columns: list[str], layer: Layer, mapping: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """({source column: field}, unknown columns)."""
+    fields = {f.name for f in layer.fields}
+    for source, target in mapping.items():
+        if target not in fields:
+            raise InvalidInput(f"mapping: {target!r} is not a field of {layer.name}")
+        if source not in columns:
+            raise InvalidInput(f"mapping: the file has no column {source!r}")
+    by_label: dict[str, str] = {}
+    for f in layer.fields:
+        for label in (f.name, f.label_zh, f.label_en):
+            by_label.setdefault(_key(label), f.name)
+    matched: dict[str, str] = {}
+    unknown = []
+    for column in columns:
+        target = mapping.get(column) or by_label.get(_key(column))
+        if target is None or target in matched.values():
+            unknown.append(column)
+        else:
+            matched[column] = target
+    return matched, unknown

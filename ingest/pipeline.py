@@ -1,0 +1,129 @@
+"""One ingest, start to end: read, place (CRS), match columns, validate, stage, merge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psycopg
+
+from ingest import coords, load, mapping
+from ingest.read import read_source
+from ingest.report import Report
+from ingest.validate import Problem, validate
+from layers import get_layer
+from layers.errors import InvalidInput
+
+EXTENT_MARGIN_DEG = 0.5
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class Options:
+    layer: str
+    mode: str = "append"
+    key: str | None = None
+    crs: str | None = None
+    mapping: Path | None = None
+    encoding: str | None = None
+    source_layer: str | None = None
+    dry_run: bool = False
+    skip_invalid: bool = False
+    make_valid: bool = False
+    actor: str = "cli"
+
+
+def _city_extent(conn: psycopg.Connection) -> tuple[float, float, float, float] | None:
+    row = conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+        "FROM (SELECT ST_Extent(geom) AS e FROM districts) s"
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    m = EXTENT_MARGIN_DEG
+    return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+
+
+def run(url: str, path: Path, options: Options, progress: Progress | None = None,
+        label: str | None = None) -> Report:  # fmt: skip
+    """Ingest ``path`` into ``options.layer``; the report says what happened.
+
+    Bad input never half-loads: problems reject the whole file unless ``skip_invalid``.
+    """
+    try:
+        layer = get_layer(options.layer)
+    except KeyError as exc:
+        raise InvalidInput(exc.args[0]) from None
+    load.check_mode(layer, options.mode, options.key)
+    report = Report(file=label or path.name, layer=layer.name, mode=options.mode,
+                    dry_run=options.dry_run)  # fmt: skip
+    source = read_source(path, source_layer=options.source_layer, encoding=options.encoding)
+    report.format, report.encoding = source.format, source.encoding
+    report.notes += source.notes
+    frame = source.frame
+    report.rows_read = len(frame)
+    if not len(frame):
+        report.problems.append(Problem(None, None, "the file has no features"))
+        return report
+    geoms = None
+    if isinstance(frame, pd.DataFrame) and hasattr(frame, "geometry") and "geometry" in frame:
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        frame = pd.DataFrame(frame.drop(columns="geometry"))
+    if layer.is_spatial:
+        if geoms is None:
+            report.problems.append(Problem(None, "geometry", "the file has no geometry (for "
+                                           "CSV/XLSX: lon/lat, x/y or WKT columns)"))  # fmt: skip
+            return report
+        report.crs, web = coords.resolve(source.crs, options.crs, geoms, report.notes)
+        geoms = coords.to_storage(geoms, report.crs, web)
+    matched, report.unknown_columns = mapping.match_columns(
+        [str(c) for c in frame.columns], layer, mapping.load_mapping(options.mapping)
+    )
+    report.columns = matched
+    renamed = pd.DataFrame({target: frame[column] for column, target in matched.items()})
+    with psycopg.connect(url) as conn:
+        extent = _city_extent(conn) if layer.is_spatial else None
+        rows, numbers, problems = validate(renamed, geoms, layer, make_valid=options.make_valid,
+                                           extent=extent)  # fmt: skip
+        report.problems += problems
+        report.rows_valid = len(rows)
+        if problems and not options.skip_invalid:
+            return report
+        _write(conn, layer, rows, numbers, options, report, progress)
+    return report
+
+
+def _write(conn: psycopg.Connection, layer, rows, numbers, options: Options,  # type: ignore[no-untyped-def]
+           report: Report, progress: Progress | None) -> None:  # fmt: skip
+    def staged(n: int) -> None:
+        if progress:
+            progress("load", n, len(rows))
+
+    try:
+        with conn.transaction() as tx:
+            columns = load.stage(conn, layer, rows, numbers, staged) if rows else []
+            references = load.reference_problems(conn, layer) if rows else []
+            report.problems += references
+            if references and not options.skip_invalid:
+                raise psycopg.Rollback(tx)
+            if references:
+                load.drop_rows(conn, {p.row for p in references if p.row is not None})
+                report.rows_valid -= len({p.row for p in references})
+            report.skipped = len({p.row for p in report.problems if p.row is not None})
+            if columns:
+                report.inserted, report.updated = load.merge(conn, layer, columns, options.mode,
+                                                             options.key)  # fmt: skip
+            summary = {"file": report.file, "inserted": report.inserted,
+                       "updated": report.updated, "skipped": report.skipped}  # fmt: skip
+            load.record(conn, layer, options.actor, summary)
+            if options.dry_run:
+                raise psycopg.Rollback(tx)
+            report.committed = True
+    except psycopg.errors.IntegrityError as exc:
+        detail = (exc.diag.message_detail or str(exc)).splitlines()[0]
+        report.problems.append(Problem(None, None, f"rejected by the database: {detail}"))
+        report.committed = False
