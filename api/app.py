@@ -13,7 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
-from api.routes import collections, export, health, items, landing, pages, tiles
+from api.jobs import Jobs
+from api.routes import collections, export, health, imports, items, landing, pages, tiles
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
 from spatial.counting import CountCache
 from viewer import assets
@@ -57,10 +58,11 @@ def create_app(
     )
     app.state.features = features
     app.state.counts = CountCache()
+    app.state.jobs = Jobs()
     _document_limits(app, features)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     add_exception_handlers(app)
-    for module in (landing, collections, items, tiles, export, pages, health):
+    for module in (landing, collections, items, tiles, export, imports, pages, health):
         app.include_router(module.router)
     for folder, directory in assets.MOUNTS.items():
         # check_dir=False: a missing `npm ci` breaks the pages with a clear error, not the API.

@@ -287,6 +287,61 @@ def export_layer(
     err.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
 
 
+@app.command("ingest")
+@friendly
+def ingest_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="GeoJSON(Seq), Shapefile (.shp/.zip/folder), "
+            "GeoPackage, FlatGeobuf, KML, CSV or XLSX."
+        ),
+    ],
+    layer: Annotated[str, typer.Option(help="The layer to load into (see: onemap layers).")],
+    crs: Annotated[
+        str | None,
+        typer.Option(help="Source CRS when the file has none, e.g. EPSG:4548, GCJ-02, BD-09."),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML/JSON {column: field}.")] = None,
+    mode: Annotated[str, typer.Option(help="append, upsert or replace.")] = "append",
+    key: Annotated[str | None, typer.Option(help="Unique field that upsert matches on.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate; write nothing.")] = False,
+    encoding: Annotated[str | None, typer.Option(help="Attribute text encoding, e.g. gbk.")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="GeoPackage layer to read.")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Load the good rows, list the bad.")
+    ] = False,
+    make_valid: Annotated[
+        bool, typer.Option("--make-valid", help="Repair invalid geometries.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+) -> None:
+    """Load another department's file into a layer: validated, atomic, with a report."""
+    from ingest import pipeline
+
+    options = pipeline.Options(
+        layer=layer, mode=mode, key=key, crs=crs, mapping=mapping, encoding=encoding,
+        source_layer=source_layer, dry_run=dry_run, skip_invalid=skip_invalid,
+        make_valid=make_valid, actor="cli",
+    )  # fmt: skip
+    url = _url()
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, n: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.advance(tasks[stage], n)
+
+        result = pipeline.run(url, file, options, advance)
+    if report:
+        report.write_text(result.to_json(), encoding="utf-8")
+    (out if result.ok else err).print(result.to_text(), highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 @viewer_app.command("build")
 @friendly
 def viewer_build(

@@ -7,6 +7,7 @@ desktop GIS writes) when that fails; a given ``encoding`` always wins.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,17 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
+def _has_cpg(path: Path) -> bool:
+    """Whether a shapefile (or the zip holding one) declares its encoding in a .cpg file."""
+    if path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return any(name.lower().endswith(".cpg") for name in archive.namelist())
+        except zipfile.BadZipFile:
+            raise InvalidInput(f"{path.name} is not a readable zip file") from None
+    return path.with_suffix(".cpg").exists()
+
+
 def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
     suffix = path.suffix.lower()
     if suffix == ".gpkg" and layer is None:
@@ -43,7 +55,7 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
                                f"{', '.join(layers)} (--source-layer)")  # fmt: skip
     notes = []
     is_shapefile = suffix in (".shp", ".zip")
-    has_cpg = path.with_suffix(".cpg").exists() if suffix == ".shp" else suffix == ".zip"
+    has_cpg = _has_cpg(path)
     try:
         if is_shapefile and encoding is None and not has_cpg:
             try:

@@ -43,10 +43,12 @@ class Report:
         return json.dumps(self.as_dict(), ensure_ascii=False, indent=2, default=str)
 
     def to_text(self, limit: int = 50) -> str:
-        if self.dry_run:
-            verdict = "dry run: nothing written"
+        if self.committed:
+            verdict = "written"
+        elif self.ok:
+            verdict = "dry run: valid, nothing written"
         else:
-            verdict = "written" if self.committed else "REJECTED: the layer is unchanged"
+            verdict = "REJECTED: the layer is unchanged"
         encoding = f", encoding {self.encoding}" if self.encoding else ""
         lines = [
             f"{self.file} → {self.layer} ({self.mode}): {verdict}",
