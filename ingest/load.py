@@ -47,11 +47,11 @@ def _copy_value(layer: Layer, column: str, value: Any) -> Any:
     return value
 
 
-def reference_problems(conn: psycopg.Connection, layer: Layer) -> list[Problem]:
+def reference_problems(conn: psycopg.Connection, layer: Layer, columns: list[str]) -> list[Problem]:
     """Rows whose references point at nothing, found with one query per reference."""
     problems = []
     for f in layer.fields:
-        if not f.references:
+        if not f.references or f.name not in columns:
             continue
         table, column = f.references.split(".")
         rows = conn.execute(

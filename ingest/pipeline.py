@@ -106,7 +106,7 @@ def _write(conn: psycopg.Connection, layer, rows, numbers, options: Options,  # 
     try:
         with conn.transaction() as tx:
             columns = load.stage(conn, layer, rows, numbers, staged) if rows else []
-            references = load.reference_problems(conn, layer) if rows else []
+            references = load.reference_problems(conn, layer, columns) if rows else []
             report.problems += references
             if references and not options.skip_invalid:
                 raise psycopg.Rollback(tx)
