@@ -11,18 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from ingest.validate import Problem
+from ingest.validate import Problem, Validated
 from layers import STORAGE_SRID, FieldType, Layer
 from layers.errors import InvalidInput
 from spatial import bulk
 
 STAGE = "onemap_stage"
 MODES = ("append", "upsert", "replace")
+REBUILD_INDEXES_FROM = 20_000
 
 
 def _stage(conn: psycopg.Connection, layer: Layer, columns: list[str]) -> None:
@@ -37,14 +39,14 @@ def _stage(conn: psycopg.Connection, layer: Layer, columns: list[str]) -> None:
     conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN row_no integer").format(sql.Identifier(STAGE)))
 
 
-def _copy_value(layer: Layer, column: str, value: Any) -> Any:
-    if value is None:
-        return None
+def _column_values(layer: Layer, column: str, values: list[Any]) -> list[Any]:
+    """A column as COPY takes it (geometry as EWKB hex, made for the whole column at once)."""
     if column == "geom":
-        return shapely.to_wkb(shapely.set_srid(value, STORAGE_SRID), hex=True, include_srid=True)
+        geoms = shapely.set_srid(np.array(values, dtype=object), STORAGE_SRID)
+        return list(shapely.to_wkb(geoms, hex=True, include_srid=True))
     if layer.fields_by_name[column].type is FieldType.JSON:
-        return Jsonb(value)
-    return value
+        return [None if v is None else Jsonb(v) for v in values]
+    return values
 
 
 def reference_problems(conn: psycopg.Connection, layer: Layer, columns: list[str]) -> list[Problem]:
@@ -112,18 +114,45 @@ def check_mode(layer: Layer, mode: str, key: str | None) -> None:
             raise InvalidInput(f"upsert needs --key, a unique field: {', '.join(sorted(unique))}")
 
 
+def can_copy_directly(layer: Layer, good: Validated, mode: str) -> bool:
+    """Appending rows that reference no other layer needs no staging table."""
+    return mode == "append" and not any(
+        f.references and f.name in good.columns for f in layer.fields
+    )
+
+
+def copy_direct(
+    conn: psycopg.Connection,
+    layer: Layer,
+    good: Validated,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    columns = list(good.columns)
+    values = [_column_values(layer, c, good.columns[c]) for c in columns]
+    existing = conn.execute(
+        "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = %s::regclass", (layer.name,)
+    ).fetchone()
+    # A load bigger than the table: building its indexes once afterwards is several times
+    # cheaper than growing them row by row (readers wait for the commit either way).
+    rebuild = len(good) >= REBUILD_INDEXES_FROM and len(good) > (existing[0] if existing else 0)
+    indexes = bulk.drop_secondary_indexes(conn, layer.name) if rebuild else []
+    count = bulk.copy_rows(conn, layer.name, columns, zip(*values, strict=True), on_progress,
+                           every=5_000)  # fmt: skip
+    bulk.recreate_indexes(conn, indexes)
+    return count
+
+
 def stage(
     conn: psycopg.Connection,
     layer: Layer,
-    rows: list[dict[str, Any]],
-    numbers: list[int],
+    good: Validated,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[str]:
     """COPY the rows into a temporary staging table; returns the staged columns."""
-    columns = sorted({c for row in rows for c in row}, key=lambda c: (c == "geom", c))
+    columns = list(good.columns)
     _stage(conn, layer, columns)
-    data = ([_copy_value(layer, c, row.get(c)) for c in columns] + [n]
-            for row, n in zip(rows, numbers, strict=True))  # fmt: skip
+    values = [_column_values(layer, c, good.columns[c]) for c in columns]
+    data = zip(*values, good.numbers, strict=True)
     bulk.copy_rows(conn, STAGE, [*columns, "row_no"], data, on_progress, every=5_000)
     return columns
 

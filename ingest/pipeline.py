@@ -13,8 +13,8 @@ import psycopg
 from ingest import coords, load, mapping
 from ingest.read import read_source
 from ingest.report import Report
-from ingest.validate import Problem, validate
-from layers import get_layer
+from ingest.validate import Problem, Validated, validate
+from layers import Layer, get_layer
 from layers.errors import InvalidInput
 
 EXTENT_MARGIN_DEG = 0.5
@@ -87,26 +87,31 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
     renamed = pd.DataFrame({target: frame[column] for column, target in matched.items()})
     with psycopg.connect(url) as conn:
         extent = _city_extent(conn) if layer.is_spatial else None
-        rows, numbers, problems = validate(renamed, geoms, layer, make_valid=options.make_valid,
-                                           extent=extent)  # fmt: skip
+        good, problems = validate(renamed, geoms, layer, make_valid=options.make_valid,
+                                  extent=extent)  # fmt: skip
         report.problems += problems
-        report.rows_valid = len(rows)
+        report.rows_valid = len(good)
         if problems and not options.skip_invalid:
             return report
-        _write(conn, layer, rows, numbers, options, report, progress)
+        _write(conn, layer, good, options, report, progress)
     return report
 
 
-def _write(conn: psycopg.Connection, layer, rows, numbers, options: Options,  # type: ignore[no-untyped-def]
+def _write(conn: psycopg.Connection, layer: Layer, good: Validated, options: Options,
            report: Report, progress: Progress | None) -> None:  # fmt: skip
     def staged(n: int) -> None:
         if progress:
-            progress("load", n, len(rows))
+            progress("load", n, len(good))
 
     try:
         with conn.transaction() as tx:
-            columns = load.stage(conn, layer, rows, numbers, staged) if rows else []
-            references = load.reference_problems(conn, layer, columns) if rows else []
+            if len(good) and load.can_copy_directly(layer, good, options.mode):
+                # Nothing to check across tables: COPY straight in; the transaction keeps it atomic.
+                report.inserted = load.copy_direct(conn, layer, good, staged)
+                columns: list[str] = []
+            else:
+                columns = load.stage(conn, layer, good, staged) if len(good) else []
+            references = load.reference_problems(conn, layer, columns) if columns else []
             report.problems += references
             if references and not options.skip_invalid:
                 raise psycopg.Rollback(tx)

@@ -66,7 +66,7 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
                 encoding = "gb18030"
                 notes.append("no .cpg file: attribute text detected as GB18030 (GBK)")
         else:
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: attribute text is not in {encoding or 'the declared'} "
                            "encoding; give the right one with --encoding") from None  # fmt: skip

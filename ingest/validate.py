@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,17 @@ import pandas as pd
 import shapely
 
 from layers import Field, FieldType, GeometryType, Layer
+
+
+@dataclass
+class Validated:
+    """The good rows, column by column (field -> values), with their 1-based row numbers."""
+
+    columns: dict[str, list[Any]]
+    numbers: list[int]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,89 @@ def conform(geom: Any, wanted: GeometryType) -> Any:
     return None
 
 
+def _column(f: Field, values: list[Any]) -> tuple[list[Any], dict[int, str]]:
+    """Convert one column; returns (converted values, {row index: reason}).
+
+    Conversion is cached per distinct value: vocabularies, years and flags repeat a lot, so a
+    100,000-row file costs a few thousand conversions, not 100,000 per column.
+    """
+    out: list[Any] = []
+    bad: dict[int, str] = {}
+    cache: dict[Any, tuple[bool, Any]] = {}
+    for index, value in enumerate(values):
+        if _missing(value):
+            if f.required:
+                bad[index] = "required value is missing"
+            out.append(None)
+            continue
+        try:
+            key: Any = value if not isinstance(value, list | dict) else json.dumps(value)
+            hit = cache.get(key)
+        except TypeError:  # unhashable
+            key, hit = None, None
+        if hit is None:
+            try:
+                hit = (True, convert(f, value))
+            except (TypeError, ValueError, json.JSONDecodeError) as exc:
+                hit = (False, str(exc))
+            if key is not None and len(cache) < 50_000:
+                cache[key] = hit
+        if hit[0]:
+            out.append(hit[1])
+        else:
+            bad[index] = hit[1]
+            out.append(None)
+    return out, bad
+
+
+_NUMBERS = (FieldType.INTEGER, FieldType.BIGINT, FieldType.FLOAT)
+
+
+def _numeric_column(f: Field, series: pd.Series) -> tuple[list[Any], dict[int, str]]:
+    """A numeric column checked with numpy in one pass (the common case for big files)."""
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(values)
+    reasons = np.full(len(values), "", dtype=object)
+    if f.required:
+        reasons[missing] = "required value is missing"
+    present = ~missing
+    if f.type is not FieldType.FLOAT:
+        fractional = present & (values != np.round(values))
+        reasons[fractional] = [f"{v!r} is not a whole number" for v in values[fractional]]
+    if f.minimum is not None:
+        low = present & (values < f.minimum)
+        reasons[low] = [f"{v:g} is below the minimum {f.minimum:g}" for v in values[low]]
+    if f.maximum is not None:
+        high = present & (values > f.maximum)
+        reasons[high] = [f"{v:g} is above the maximum {f.maximum:g}" for v in values[high]]
+    cast = int if f.type is not FieldType.FLOAT else float
+    out = [None if m else cast(v) for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
+    return out, {int(i): str(reasons[i]) for i in np.flatnonzero(reasons != "")}
+
+
+def _text_column(f: Field, series: pd.Series) -> tuple[list[Any], dict[int, str]]:
+    """Convert each distinct value once and map the column in pandas (vocabularies, names)."""
+    values = series.astype(object)
+    blank = values.isna().to_numpy()
+    text = values.where(~blank, "").astype(str).str.strip()
+    missing = blank | (text == "").to_numpy()
+    converted: dict[Any, Any] = {}
+    reasons: dict[Any, str] = {}
+    for value in pd.unique(values[~missing]):
+        try:
+            converted[value] = convert(f, value)
+        except (TypeError, ValueError, json.JSONDecodeError) as exc:
+            reasons[value] = str(exc)
+    out = [None if m else converted.get(v) for v, m in zip(values.tolist(), missing, strict=True)]
+    bad = {}
+    if f.required:
+        bad.update({int(i): "required value is missing" for i in np.flatnonzero(missing)})
+    if reasons:
+        for i in np.flatnonzero(values.isin(list(reasons)).to_numpy() & ~missing):
+            bad[int(i)] = reasons[values.iat[i]]
+    return out, bad
+
+
 def validate(
     frame: pd.DataFrame,
     geoms: np.ndarray | None,
@@ -124,48 +219,74 @@ def validate(
     *,
     make_valid: bool,
     extent: tuple[float, float, float, float] | None,
-) -> tuple[list[dict[str, Any]], list[int], list[Problem]]:
-    """(clean rows, their 1-based row numbers, problems); a row with a problem is left out."""
-    problems: list[Problem] = []
-    rows: list[dict[str, Any]] = []
-    numbers: list[int] = []
+) -> tuple[Validated, list[Problem]]:
+    """The good rows and every problem; a row with a problem is left out."""
     fields = [layer.fields_by_name[c] for c in frame.columns if c in layer.fields_by_name]
     present = {f.name for f in fields}
-    for f in layer.fields:
-        if f.required and f.name not in present:
-            problems.append(Problem(None, f.name, "required field has no column in the file"))
-    if problems:
-        return [], [], problems
-    records = frame[[f.name for f in fields]].to_dict("records")
-    for index, record in enumerate(records):
-        number = index + 1
-        row: dict[str, Any] = {}
-        ok = True
-        for f in fields:
-            value = record[f.name]
-            if _missing(value):
-                if f.required:
-                    problems.append(Problem(number, f.name, "required value is missing"))
-                    ok = False
-                row[f.name] = None
-                continue
+    missing = [f.name for f in layer.fields if f.required and f.name not in present]
+    if missing:
+        return Validated({}, []), [Problem(None, name, "required field has no column in the file")
+                                   for name in missing]  # fmt: skip
+    columns: dict[str, list[Any]] = {}
+    bad_by_row: dict[int, list[Problem]] = {}
+    for f in fields:
+        series = frame[f.name]
+        if f.type in _NUMBERS and f.vocabulary is None and pd.api.types.is_numeric_dtype(series):
+            columns[f.name], bad = _numeric_column(f, series)
+        else:
             try:
-                row[f.name] = convert(f, value)
-            except (TypeError, ValueError, json.JSONDecodeError) as exc:
-                problems.append(Problem(number, f.name, str(exc)))
-                ok = False
-        if layer.is_spatial:
-            geom = None if geoms is None else geoms[index]
-            reason = _geometry_problem(geom, layer, make_valid, extent)
-            if isinstance(reason, str):
-                problems.append(Problem(number, "geometry", reason))
-                ok = False
-            else:
-                row["geom"] = reason
-        if ok:
-            rows.append(row)
-            numbers.append(number)
-    return rows, numbers, problems
+                if f.type not in (FieldType.TEXT, FieldType.BOOLEAN, FieldType.DATE):
+                    raise TypeError
+                columns[f.name], bad = _text_column(f, series)
+            except TypeError:  # lists or dicts in the column: convert value by value
+                raw = series.astype(object).where(series.notna(), None).tolist()
+                columns[f.name], bad = _column(f, raw)
+        for index, reason in bad.items():
+            bad_by_row.setdefault(index, []).append(Problem(index + 1, f.name, reason))
+    if layer.is_spatial:
+        columns["geom"], bad_geoms = _geometries(geoms, layer, make_valid, extent, len(frame))
+        for index, reason in bad_geoms.items():
+            bad_by_row.setdefault(index, []).append(Problem(index + 1, "geometry", reason))
+    problems = [p for index in sorted(bad_by_row) for p in bad_by_row[index]]
+    if bad_by_row:
+        keep = [i not in bad_by_row for i in range(len(frame))]
+        columns = {k: list(compress(v, keep)) for k, v in columns.items()}
+        numbers = [i + 1 for i, ok in enumerate(keep) if ok]
+    else:
+        numbers = list(range(1, len(frame) + 1))
+    return Validated(columns, numbers), problems
+
+
+def _geometries(geoms: np.ndarray | None, layer: Layer, make_valid: bool,
+                extent: tuple[float, float, float, float] | None,
+                count: int) -> tuple[list[Any], dict[int, str]]:  # fmt: skip
+    """Vectorised checks for the common case; the per-row path only for rows that need it."""
+    if geoms is None:
+        return [None] * count, dict.fromkeys(range(count), "geometry is missing")
+    assert layer.geometry_type is not None
+    wanted = shapely.GeometryType[layer.geometry_type.value.upper()].value
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    ok[ok] &= shapely.get_type_id(geoms[ok]) == wanted
+    ok[ok] &= shapely.is_valid(geoms[ok])
+    if extent is not None and ok.any():
+        b = shapely.bounds(geoms[ok])
+        inside = (
+            (b[:, 2] >= extent[0])
+            & (b[:, 0] <= extent[2])
+            & (b[:, 3] >= extent[1])
+            & (b[:, 1] <= extent[3])
+        )
+        ok[ok] &= inside & np.isfinite(b).all(axis=1)
+    out = list(geoms)
+    bad: dict[int, str] = {}
+    for index in np.flatnonzero(~ok):
+        result = _geometry_problem(geoms[index], layer, make_valid, extent)
+        if isinstance(result, str):
+            bad[int(index)] = result
+            out[index] = None
+        else:
+            out[index] = result
+    return out, bad
 
 
 def _geometry_problem(geom: Any, layer: Layer, make_valid: bool,
