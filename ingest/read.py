@@ -8,6 +8,7 @@ desktop GIS writes) when that fails; a given ``encoding`` always wins.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,18 @@ class Source:
     notes: list[str] = field(default_factory=list)
 
 
+def _utf8_or_gb18030(
+    read: Callable[[str], pd.DataFrame], notes: list[str], what: str
+) -> tuple[pd.DataFrame, str]:
+    """Read as UTF-8, or as GB18030 (the superset of GBK) when that fails, saying so."""
+    try:
+        return read("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        frame = read("gb18030")
+        notes.append(f"{what}: text detected as GB18030 (GBK)")
+        return frame, "gb18030"
+
+
 def _has_cpg(path: Path) -> bool:
     """Whether a shapefile (or the zip holding one) declares its encoding in a .cpg file."""
     if path.suffix.lower() == ".zip":
@@ -58,13 +71,9 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
     has_cpg = _has_cpg(path)
     try:
         if is_shapefile and encoding is None and not has_cpg:
-            try:
-                frame = pyogrio.read_dataframe(path, encoding="utf-8")
-                encoding = "utf-8"
-            except UnicodeDecodeError:
-                frame = pyogrio.read_dataframe(path, encoding="gb18030")
-                encoding = "gb18030"
-                notes.append("no .cpg file: attribute text detected as GB18030 (GBK)")
+            frame, encoding = _utf8_or_gb18030(
+                lambda enc: pyogrio.read_dataframe(path, encoding=enc), notes, "no .cpg file"
+            )
         else:
             frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
     except UnicodeDecodeError:
@@ -90,13 +99,10 @@ def _table(path: Path, encoding: str | None) -> Source:
         elif encoding:
             frame = pd.read_csv(path, encoding=encoding)
         else:
-            try:
-                frame = pd.read_csv(path, encoding="utf-8-sig")
-                encoding = "utf-8"
-            except UnicodeDecodeError:
-                frame = pd.read_csv(path, encoding="gb18030")
-                encoding = "gb18030"
-                notes.append("CSV text detected as GB18030 (GBK)")
+            frame, encoding = _utf8_or_gb18030(
+                lambda enc: pd.read_csv(path, encoding="utf-8-sig" if enc == "utf-8" else enc),
+                notes, "CSV",
+            )  # fmt: skip
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path.name} is empty") from None
     except UnicodeDecodeError:
