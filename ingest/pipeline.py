@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import psycopg
+import shapely
 
 from ingest import coords, load, mapping
 from ingest.read import read_source
@@ -70,6 +71,7 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
         report.problems.append(Problem(None, None, "the file has no features"))
         return report
     geoms = None
+    passthrough = None
     if isinstance(frame, pd.DataFrame) and hasattr(frame, "geometry") and "geometry" in frame:
         geoms = np.asarray(frame.geometry.values, dtype=object)
         frame = pd.DataFrame(frame.drop(columns="geometry"))
@@ -79,7 +81,12 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
                                            "CSV/XLSX: lon/lat, x/y or WKT columns)"))  # fmt: skip
             return report
         report.crs, web = coords.resolve(source.crs, options.crs, geoms, report.notes)
-        geoms = coords.to_storage(geoms, report.crs, web)
+        stored = coords.to_storage(geoms, report.crs, web)
+        passthrough = source.wkb if stored is geoms else None  # no reprojection happened
+        geoms = stored
+        if shapely.has_z(geoms[~shapely.is_missing(geoms)]).any():  # layers are 2D
+            geoms, passthrough = shapely.force_2d(geoms), None
+            report.notes.append("heights (Z) dropped: the layers are 2D")
     matched, report.unknown_columns = mapping.match_columns(
         [str(c) for c in frame.columns], layer, mapping.load_mapping(options.mapping)
     )
@@ -91,6 +98,9 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
                                   extent=extent)  # fmt: skip
         report.problems += problems
         report.rows_valid = len(good)
+        if layer.is_spatial and passthrough is not None and geoms is not None:
+            kept = zip(good.numbers, good.columns["geom"], strict=True)
+            good.wkb = [passthrough[n - 1] if g is geoms[n - 1] else None for n, g in kept]
         if problems and not options.skip_invalid:
             return report
         _write(conn, layer, good, options, report, progress)

@@ -11,8 +11,10 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
@@ -34,6 +36,7 @@ class Source:
     format: str
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    wkb: np.ndarray | None = None  # the file's own WKB, reused when nothing changes it
 
 
 def _utf8_or_gb18030(
@@ -46,6 +49,18 @@ def _utf8_or_gb18030(
         frame = read("gb18030")
         notes.append(f"{what}: text detected as GB18030 (GBK)")
         return frame, "gb18030"
+
+
+def _read_arrow(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFrame, Any]:
+    """Read through Arrow (GDAL's fastest path), keeping the geometry's WKB as well."""
+    meta, table = pyogrio.read_arrow(path, layer=layer, encoding=encoding)
+    name = meta.get("geometry_name") or "wkb_geometry"
+    if name not in table.column_names:
+        return table.to_pandas(), None
+    wkb = np.array(table.column(name).to_pylist(), dtype=object)
+    frame = gpd.GeoDataFrame(table.drop_columns([name]).to_pandas(),
+                             geometry=shapely.from_wkb(wkb), crs=meta.get("crs"))  # fmt: skip
+    return frame, wkb
 
 
 def _has_cpg(path: Path) -> bool:
@@ -66,7 +81,8 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
         if len(layers) > 1:
             raise InvalidInput(f"{path.name} has {len(layers)} layers; choose one of: "
                                f"{', '.join(layers)} (--source-layer)")  # fmt: skip
-    notes = []
+    notes: list[str] = []
+    wkb = None
     is_shapefile = suffix in (".shp", ".zip")
     has_cpg = _has_cpg(path)
     try:
@@ -75,7 +91,7 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
                 lambda enc: pyogrio.read_dataframe(path, encoding=enc), notes, "no .cpg file"
             )
         else:
-            frame = pyogrio.read_dataframe(path, layer=layer, encoding=encoding, use_arrow=True)
+            frame, wkb = _read_arrow(path, layer, encoding)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: attribute text is not in {encoding or 'the declared'} "
                            "encoding; give the right one with --encoding") from None  # fmt: skip
@@ -83,7 +99,7 @@ def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
         reason = str(exc).splitlines()[0] if str(exc) else "unreadable"
         raise InvalidInput(f"cannot read {path.name}: {reason}") from None
     crs = frame.crs.to_string() if getattr(frame, "crs", None) is not None else None
-    return Source(frame, crs, suffix.lstrip("."), encoding, notes)
+    return Source(frame, crs, suffix.lstrip("."), encoding, notes, wkb)
 
 
 def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:

@@ -25,6 +25,7 @@ class Validated:
 
     columns: dict[str, list[Any]]
     numbers: list[int]
+    wkb: list[bytes | None] | None = None  # the source WKB of each geometry left as it was
 
     def __len__(self) -> int:
         return len(self.numbers)

@@ -458,3 +458,27 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
             files={"file": ("x.geojson", b"{}", "application/json")},
         )
         assert response.status_code == 404
+
+
+def test_reused_source_wkb_gives_the_same_ewkb_as_shapely():
+    from ingest.load import ewkb_hex
+
+    geoms = np.array(
+        [
+            shapely.LineString([(116, 39), (116.1, 39.1)]),
+            shapely.Point(1, 2),
+            shapely.Point(1, 2, 3),
+            None,
+            shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
+        ],
+        dtype=object,
+    )
+    expected = list(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True))
+    big_endian = [None if g is None else shapely.to_wkb(g, byte_order=0) for g in geoms]
+    for source in (
+        None,
+        [None if g is None else shapely.to_wkb(g, byte_order=1) for g in geoms],
+        big_endian,
+    ):
+        got = ewkb_hex(geoms, 4326, source)
+        assert [None if h is None else h.upper() for h in got] == expected
