@@ -1,0 +1,282 @@
+"""OneMap beside raw SQL and tipg, on the same database, with the same seeded requests.
+
+    .venv/bin/python bench/harness.py [--repeat 3] [--out BENCHMARKS-side-by-side.md]
+
+Starts ``onemap serve`` and tipg (pinned, in its own venv under .bench/ so its pins never touch
+OneMap's), sends each request group with 1 and with 8 concurrent clients on loopback, times the
+SQL that OneMap generates directly with psycopg (the floor), and writes a Markdown table and a
+PNG of latency by request type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from api import database
+from api.settings import DatabaseSettings
+from layers import Visibility, get_layer
+from spatial import tiles
+from spatial.cql import Compiled
+from spatial.features import FeatureQuery, select_sql
+
+ROOT = Path(__file__).resolve().parent.parent
+TIPG_VENV = ROOT / ".bench" / "tipg-venv"
+TIPG_PINS = ["tipg==1.6.1", "uvicorn==0.38.0"]
+TOKEN = "bench-admin-token-0123456789"
+DENSE = (116.40, 39.91)  # central Beijing
+SPARSE = (116.64, 40.31)  # Huairou town
+
+
+@dataclass
+class Request:
+    group: str
+    onemap: str
+    tipg: str | None
+    raw: Compiled | None = None
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> tuple[float, float, float, float]:
+        ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
+        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        rate = len(self.latencies) / self.seconds if self.seconds else float("nan")
+        return statistics.mean(ms), statistics.median(ms), p99, rate
+
+
+def tipg_python() -> Path:
+    python = TIPG_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *TIPG_PINS], check=True)
+    return python
+
+
+def requests(rng: random.Random, count: int) -> list[Request]:
+    out: list[Request] = []
+    buildings = get_layer("buildings")
+    for _ in range(count):
+        offset = rng.randrange(0, 50_000)
+        for limit in (100, 1000):
+            q = FeatureQuery(layer=buildings, level=Visibility.PUBLIC, limit=limit, offset=offset)
+            out.append(Request(f"items limit={limit}",
+                               f"/collections/buildings/items?limit={limit}&offset={offset}",
+                               f"/collections/public.buildings/items?limit={limit}&offset={offset}",
+                               select_sql(q)))  # fmt: skip
+        lon = DENSE[0] + rng.uniform(-0.05, 0.05)
+        lat = DENSE[1] + rng.uniform(-0.05, 0.05)
+        box = (lon, lat, lon + 0.01, lat + 0.01)
+        bbox = ",".join(f"{v:.5f}" for v in box)
+        q = FeatureQuery(layer=buildings, level=Visibility.PUBLIC, bbox=box, limit=100)
+        out.append(Request("items bbox", f"/collections/buildings/items?bbox={bbox}&limit=100",
+                           f"/collections/public.buildings/items?bbox={bbox}&limit=100",
+                           select_sql(q)))  # fmt: skip
+        cql = "floors >= 6 AND has_elevator = false"
+        out.append(
+            Request(
+                "items cql2",
+                f"/collections/buildings/items?filter={cql}&limit=100",
+                f"/collections/public.buildings/items?filter={cql}&limit=100",
+            )
+        )
+        fid = rng.randrange(1, 50_000)
+        q = FeatureQuery(layer=buildings, level=Visibility.PUBLIC, ids=(fid,), limit=1)
+        out.append(
+            Request(
+                "single item",
+                f"/collections/buildings/items/{fid}",
+                f"/collections/public.buildings/items/{fid}",
+                select_sql(q),
+            )
+        )
+        for z in (10, 12, 14, 16):
+            for place, (plon, plat) in (("dense", DENSE), ("sparse", SPARSE)):
+                x, y = tiles.lonlat_to_tile(plon + rng.uniform(-0.02, 0.02),
+                                            plat + rng.uniform(-0.02, 0.02), z)  # fmt: skip
+                layer = "estates" if z < 14 else "buildings"
+                statement = tiles.tile_sql([get_layer(layer)], Visibility.PUBLIC, z)
+                out.append(Request(
+                    f"tile z{z} {place}",
+                    f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+                    f"/collections/public.{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+                    Compiled(statement, [{"z": z, "x": x, "y": y}]),
+                ))  # fmt: skip
+    return out
+
+
+async def _http(base: str, paths: list[str], clients: int, headers: dict[str, str]) -> Result:
+    result = Result()
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for p in paths:
+        queue.put_nowait(p)
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(
+        base_url=base, timeout=60, headers=headers, limits=limits
+    ) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                path = queue.get_nowait()
+                started = time.perf_counter()
+                response = await client.get(path)
+                await response.aread()
+                result.latencies.append(time.perf_counter() - started)
+                if response.status_code >= 400:
+                    result.errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        result.seconds = time.perf_counter() - started
+    return result
+
+
+def _raw(url: str, statements: list[Compiled], clients: int) -> Result:
+    result = Result()
+
+    def work(chunk: list[Compiled]) -> list[float]:
+        times = []
+        with psycopg.connect(url) as conn:
+            for s in chunk:
+                params = s.params[0] if s.params and isinstance(s.params[0], dict) else s.params
+                started = time.perf_counter()
+                rows = conn.execute(s.sql, params).fetchall()
+                if rows and isinstance(rows[0][0], str):
+                    ",".join(r[0] for r in rows)  # what the API does with the rows
+                times.append(time.perf_counter() - started)
+        return times
+
+    chunks = [statements[i::clients] for i in range(clients)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for times in pool.map(work, chunks):
+            result.latencies += times
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def serve_onemap(port: int, url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": TOKEN}
+    return subprocess.Popen([str(Path(sys.executable).parent / "onemap"), "serve", "--port",
+                             str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def serve_tipg(port: int, url: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]',
+           "TIPG_MAX_FEATURES_PER_QUERY": "10000"}  # fmt: skip
+    uvicorn = tipg_python().parent / "uvicorn"
+    return subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def wait(base: str, path: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(base + path, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{base} did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3, help="Requests per group per pass.")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
+    args = parser.parse_args()
+    url = database.resolve_database_url(DatabaseSettings())
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT count(*) FROM estates").fetchone()[0] < 6000:
+            raise SystemExit("load the full sample city first: onemap samples load --scale 1.0")
+    reqs = requests(random.Random(7), args.repeat)
+    groups = list(dict.fromkeys(r.group for r in reqs))
+    onemap, tipg = serve_onemap(8781, url), serve_tipg(8782, url)
+    try:
+        wait("http://127.0.0.1:8781", "/health")
+        wait("http://127.0.0.1:8782", "/collections")
+        table: dict[tuple[str, str, int], Result] = {}
+        for clients in (1, 8):
+            for group in groups:
+                rs = [r for r in reqs if r.group == group]
+                for _ in range(2):  # warm caches and prepared statements
+                    asyncio.run(_http("http://127.0.0.1:8781", [r.onemap for r in rs], 1, {}))
+                table[("onemap", group, clients)] = asyncio.run(
+                    _http("http://127.0.0.1:8781", [r.onemap for r in rs] * 3, clients, {})
+                )
+                if all(r.tipg for r in rs):
+                    asyncio.run(_http("http://127.0.0.1:8782", [r.tipg for r in rs], 1, {}))
+                    table[("tipg", group, clients)] = asyncio.run(
+                        _http("http://127.0.0.1:8782", [r.tipg for r in rs] * 3, clients, {})
+                    )  # type: ignore[misc]
+                if all(r.raw for r in rs):
+                    table[("raw SQL", group, clients)] = _raw(url, [r.raw for r in rs] * 3, clients)  # type: ignore[misc]
+        write_report(args.out, table, groups)
+    finally:
+        for process in (onemap, tipg):
+            process.terminate()
+            process.wait(10)
+
+
+def write_report(out: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
+    lines = ["| request | clients | raw SQL p50 (ms) | OneMap p50 / p99 (ms) | OneMap req/s | "
+             "tipg p50 (ms) | tipg req/s | OneMap ÷ raw p50 | tipg ÷ OneMap time |",
+             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for clients in (1, 8):
+        for group in groups:
+            one = table[("onemap", group, clients)].row()
+            raw = table.get(("raw SQL", group, clients))
+            tip = table.get(("tipg", group, clients))
+            raw_p50 = f"{raw.row()[1]:.1f}" if raw else "–"
+            tip_cells = f"{tip.row()[1]:.1f} | {tip.row()[3]:.0f}" if tip else "– | –"
+            ratio = f"{one[1] / raw.row()[1]:.2f}" if raw else "–"
+            speed = f"{one[3] / tip.row()[3]:.2f}" if tip else "–"
+            errors = table[("onemap", group, clients)].errors
+            label = f"{group} (errors: {errors})" if errors else group
+            lines.append(f"| {label} | {clients} | "
+                         f"{raw_p50} | {one[1]:.1f} / {one[2]:.1f} | {one[3]:.0f} | {tip_cells} | "
+                         f"{ratio} | {speed} |")  # fmt: skip
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plot(out.with_suffix(".png"), table, groups)
+    print("\n".join(lines))
+
+
+def plot(path: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 5))
+    width = 0.27
+    for k, server in enumerate(("raw SQL", "onemap", "tipg")):
+        values = [table[(server, g, 1)].row()[1] if (server, g, 1) in table else 0 for g in groups]
+        ax.bar([i + (k - 1) * width for i in range(len(groups))], values, width, label=server)
+    ax.set_xticks(range(len(groups)), groups, rotation=40, ha="right")
+    ax.set_ylabel("p50 latency, ms (1 client)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("OneMap beside raw SQL and tipg — full sample city, loopback")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
