@@ -169,16 +169,22 @@ def select_sql(q: FeatureQuery) -> Compiled:
         ).format(geometry, props)
     else:
         columns = sql.SQL("id, {}::text, ST_AsBinary(geom)").format(props)
-    statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
-        columns, table, where.sql, order_sql(q)
-    )
+    order = order_sql(q)
     params = list(where.params)
-    if q.limit is not None:
-        statement = sql.SQL("{} LIMIT %s").format(statement)
-        params.append(q.limit)
-    if q.offset:
-        statement = sql.SQL("{} OFFSET %s").format(statement)
-        params.append(q.offset)
+    if q.limit is None and not q.offset:
+        statement = sql.SQL("SELECT {} FROM {} WHERE {} ORDER BY {}").format(
+            columns, table, where.sql, order
+        )
+        return Compiled(statement, params)
+    # Page on ids first: PostgreSQL computes the select list of rows an OFFSET skips, so deep
+    # pages would build (and throw away) the GeoJSON of every feature before them.
+    page = sql.SQL("SELECT id FROM {} WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
+        table, where.sql, order
+    )
+    params += [q.limit, q.offset]
+    statement = sql.SQL("SELECT {} FROM {} JOIN ({}) AS page USING (id) ORDER BY {}").format(
+        columns, table, page, order
+    )
     return Compiled(statement, params)
 
 
