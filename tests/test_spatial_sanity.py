@@ -11,6 +11,11 @@ def scalar(conn, query: str):
     return conn.execute(query).fetchone()[0]
 
 
+def violations(conn, rows: str) -> int:
+    """How many rows ``FROM …`` finds: each query below lists what breaks a rule."""
+    return scalar(conn, f"SELECT count(*) FROM {rows}")
+
+
 @pytest.mark.parametrize("layer", SPATIAL)
 def test_geometries_are_valid_and_in_4326(conn, layer):
     assert scalar(conn, f"SELECT count(*) FROM {layer} WHERE NOT ST_IsValid(geom)") == 0
@@ -31,25 +36,25 @@ def test_streets_partition_their_district(conn):
 
 def test_estates_lie_in_their_street_and_do_not_overlap(conn):
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM estates e JOIN streets s ON s.code = e.street_code
+            """estates e JOIN streets s ON s.code = e.street_code
                            WHERE NOT ST_Within(e.geom, s.geom)""",
         )
         == 0
     )
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM estates a JOIN estates b
+            """estates a JOIN estates b
                            ON a.id < b.id AND ST_Intersects(a.geom, b.geom)""",
         )
         == 0
     )
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM estates e JOIN streets s ON s.code = e.street_code
+            """estates e JOIN streets s ON s.code = e.street_code
                            WHERE s.district_code <> e.district_code""",
         )
         == 0
@@ -58,17 +63,17 @@ def test_estates_lie_in_their_street_and_do_not_overlap(conn):
 
 def test_buildings_lie_in_their_estate_and_do_not_overlap(conn):
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM buildings b JOIN estates e ON e.id = b.estate_id
+            """buildings b JOIN estates e ON e.id = b.estate_id
                            WHERE NOT ST_Within(b.geom, e.geom)""",
         )
         == 0
     )
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM buildings a JOIN buildings b
+            """buildings a JOIN buildings b
                            ON a.id < b.id AND ST_Intersects(a.geom, b.geom)""",
         )
         == 0
@@ -77,17 +82,17 @@ def test_buildings_lie_in_their_estate_and_do_not_overlap(conn):
 
 def test_idle_parcels_do_not_cover_buildings(conn):
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM idle_parcels p JOIN buildings b
+            """idle_parcels p JOIN buildings b
                            ON ST_Intersects(p.geom, b.geom)""",
         )
         == 0
     )
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM idle_parcels p JOIN estates e ON e.id = p.estate_id
+            """idle_parcels p JOIN estates e ON e.id = p.estate_id
                            WHERE NOT ST_Within(p.geom, e.geom)""",
         )
         == 0
@@ -96,9 +101,9 @@ def test_idle_parcels_do_not_cover_buildings(conn):
 
 def test_elevator_retrofits_stand_in_their_estate_beside_their_building(conn):
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM elevator_retrofits r
+            """elevator_retrofits r
                            JOIN estates e ON e.id = r.estate_id
                            WHERE NOT ST_Within(r.geom, e.geom)""",
         )
@@ -149,9 +154,9 @@ def test_old_walkups_without_elevators_dominate(conn):
 
 def test_estate_households_are_the_sum_of_their_buildings(conn):
     assert (
-        scalar(
+        violations(
             conn,
-            """SELECT count(*) FROM estates e
+            """estates e
                            JOIN (SELECT estate_id, sum(households) h FROM buildings GROUP BY 1) b
                            ON b.estate_id = e.id WHERE b.h <> e.households""",
         )
