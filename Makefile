@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Each installs what is missing.
-.PHONY: run test setup lint db-stop clean
+.PHONY: run test setup lint bench db-stop clean
 
 ONEMAP := .venv/bin/onemap
 
@@ -16,6 +16,16 @@ test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/pytest
+
+# Benchmarks on the full sample city (loaded if missing); tables printed, bench/results.{md,png}.
+bench: setup
+	@$(ONEMAP) db start
+	@$(ONEMAP) db migrate
+	@$(ONEMAP) samples load --if-empty
+	.venv/bin/python bench/harness.py
+	.venv/bin/python bench/ingest_vs_ogr2ogr.py
+	@$(ONEMAP) serve --port 8790 & pid=$$!; sleep 5; \
+	  .venv/bin/python bench/viewer_render.py --url http://127.0.0.1:8790; kill $$pid
 
 lint: setup
 	.venv/bin/ruff check --fix .
