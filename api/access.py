@@ -17,7 +17,7 @@ from layers.errors import NotFound, Unauthorized
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
 
 
-def caller_level(
+async def caller_level(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Visibility:
     """The caller's level from a bearer token, or the login cookie; anonymous is public."""
@@ -40,15 +40,19 @@ def caller_level(
 LevelDep = Annotated[Visibility, Depends(caller_level)]
 
 
-def visible_layer(collectionId: str, level: LevelDep) -> Layer:  # noqa: N803 (OGC name)
-    """The layer named in the path, if the caller may see it (otherwise it does not exist)."""
+def find_visible_layer(name: str, level: Visibility) -> Layer:
+    """The layer called ``name`` if the caller may see it (otherwise it does not exist)."""
     try:
-        layer = get_layer(collectionId)
+        layer = get_layer(name)
     except KeyError:
-        raise NotFound(f"collection {collectionId!r} not found") from None
+        raise NotFound(f"collection {name!r} not found") from None
     if layer.visibility > level:
-        raise NotFound(f"collection {collectionId!r} not found")
+        raise NotFound(f"collection {name!r} not found")
     return layer
+
+
+async def visible_layer(collectionId: str, level: LevelDep) -> Layer:  # noqa: N803 (OGC name)
+    return find_visible_layer(collectionId, level)
 
 
 LayerDep = Annotated[Layer, Depends(visible_layer)]

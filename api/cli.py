@@ -242,7 +242,7 @@ def export_layer(
     crs: Annotated[str | None, typer.Option(help="Output CRS, e.g. EPSG:4548 or GCJ-02.")] = None,
 ) -> None:
     """Export a layer (all of it, or what a bbox and filter select) to a file."""
-    from api.params import bbox_query
+    from api.params import parse_bbox
     from layers import Visibility, get_layer
     from spatial import cql, export
     from spatial import crs as crs_mod
@@ -259,7 +259,7 @@ def export_layer(
         tree = cql.parse(filter, filter_lang)
         compiled = cql.compile_filter(tree, target, level, crs_mod.DEFAULT)
     q = FeatureQuery(
-        layer=target, level=level, bbox=bbox_query(bbox), bbox_crs=crs_mod.parse(bbox_crs),
+        layer=target, level=level, bbox=parse_bbox(bbox), bbox_crs=crs_mod.parse(bbox_crs),
         filter=compiled, crs=crs_mod.parse(crs),
     )  # fmt: skip
     q = export.for_files(q, fmt)

@@ -16,13 +16,21 @@ from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
 
+# Dependencies are ``async def`` although they do not wait for anything: FastAPI runs plain
+# ``def`` dependencies in a thread pool, a hop per parameter per request.
 
-def bbox_query(
+
+async def bbox_query(
     bbox: Annotated[
         str | None,
         Query(description="minx,miny,maxx,maxy (or 6 numbers with heights) in bbox-crs"),
     ] = None,
 ) -> Bbox | None:
+    return parse_bbox(bbox)
+
+
+def parse_bbox(bbox: str | None) -> Bbox | None:
+    """``minx,miny,maxx,maxy`` (or 6 numbers with heights) as a box; InvalidInput otherwise."""
     if bbox is None:
         return None
     try:
@@ -38,19 +46,19 @@ def bbox_query(
     return (values[0], values[1], values[2], values[3])
 
 
-def crs_query(
+async def crs_query(
     crs: Annotated[str | None, Query(description="CRS URI of the response geometries")] = None,
 ) -> crs_mod.Crs:
     return crs_mod.parse(crs)
 
 
-def bbox_crs_query(
+async def bbox_crs_query(
     bbox_crs: Annotated[str | None, Query(alias="bbox-crs", description="CRS URI of bbox")] = None,
 ) -> crs_mod.Crs:
     return crs_mod.parse(bbox_crs)
 
 
-def filter_crs_query(
+async def filter_crs_query(
     filter_crs: Annotated[
         str | None, Query(alias="filter-crs", description="CRS URI of filter geometries")
     ] = None,
@@ -69,7 +77,7 @@ def _instant(text: str) -> dt.datetime | dt.date | None:
         raise InvalidInput(f"datetime: {text!r} is not an RFC 3339 date or date-time") from None
 
 
-def datetime_query(
+async def datetime_query(
     datetime: Annotated[
         str | None, Query(description="An instant or an interval a/b (open ends: ..)")
     ] = None,
@@ -88,7 +96,7 @@ def datetime_query(
     return (instant, instant)
 
 
-def sortby_query(
+async def sortby_query(
     sortby: Annotated[str | None, Query(description="Fields, each with +/- for order")] = None,
 ) -> tuple[tuple[str, bool], ...]:
     if not sortby:
@@ -103,7 +111,7 @@ def sortby_query(
     return tuple(terms)
 
 
-def properties_query(
+async def properties_query(
     properties: Annotated[str | None, Query(description="Comma-separated fields to return")] = None,
 ) -> tuple[str, ...] | None:
     if properties is None:
@@ -111,7 +119,7 @@ def properties_query(
     return tuple(p.strip() for p in properties.split(",") if p.strip())
 
 
-def limit_query(
+async def limit_query(
     request: Request,
     limit: Annotated[int | None, Query(ge=1, description="Features per page")] = None,
 ) -> int:

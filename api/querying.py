@@ -28,7 +28,7 @@ STANDARD = {
 }  # fmt: skip
 
 
-def base_query(
+async def base_query(
     request: Request,
     layer: LayerDep,
     level: LevelDep,

@@ -171,6 +171,48 @@ def _raw(url: str, statements: list[Compiled], clients: int) -> Result:
     return result
 
 
+def rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def export_bench(url: str, base: str, pid: int) -> list[str]:
+    """The whole pipelines layer as GeoJSON: OneMap's stream beside COPY of the same text."""
+    q = FeatureQuery(layer=get_layer("pipelines"), level=Visibility.PRIVATE)
+    statement = select_sql(q)
+    with psycopg.connect(url) as conn:
+        text = statement.sql.as_string(conn)  # no parameters: the whole layer
+        started = time.perf_counter()
+        copied = 0
+        with conn.cursor().copy(f"COPY ({text}) TO STDOUT") as copy:
+            for chunk in copy:
+                copied += len(chunk)
+        copy_s = time.perf_counter() - started
+    before = rss_kib(pid, "VmRSS")
+    started = time.perf_counter()
+    received = 0
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.stream("GET", f"{base}/collections/pipelines/export?format=geojson",
+                      headers=headers, timeout=600) as response:  # fmt: skip
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+    onemap_s = time.perf_counter() - started
+    growth = (rss_kib(pid, "VmHWM") - before) / 1024
+    return [
+        "| full-layer GeoJSON export (645,807 pipe segments) | seconds | MB | MB/s |",
+        "|---|---|---|---|",
+        f"| COPY of the same GeoJSON text (psql-style) | {copy_s:.2f} | {copied / 1e6:.0f} "
+        f"| {copied / 1e6 / copy_s:.0f} |",
+        f"| OneMap `/export?format=geojson` over HTTP | {onemap_s:.2f} | {received / 1e6:.0f} "
+        f"| {received / 1e6 / onemap_s:.0f} |",
+        "",
+        f"OneMap ÷ COPY speed: **{(received / onemap_s) / (copied / copy_s):.2f}**; "
+        f"server peak RSS growth during the export: **{growth:.0f} MiB**.",
+    ]
+
+
 def serve_onemap(port: int, url: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": TOKEN}
     return subprocess.Popen([str(Path(sys.executable).parent / "onemap"), "serve", "--port",
@@ -229,6 +271,10 @@ def main() -> None:
                 if all(r.raw for r in rs):
                     table[("raw SQL", group, clients)] = _raw(url, [r.raw for r in rs] * 3, clients)  # type: ignore[misc]
         write_report(args.out, table, groups)
+        lines = export_bench(url, "http://127.0.0.1:8781", onemap.pid)
+        with args.out.open("a", encoding="utf-8") as f:
+            f.write("\n" + "\n".join(lines) + "\n")
+        print("\n".join(lines))
     finally:
         for process in (onemap, tipg):
             process.terminate()
@@ -236,9 +282,11 @@ def main() -> None:
 
 
 def write_report(out: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
-    lines = ["| request | clients | raw SQL p50 (ms) | OneMap p50 / p99 (ms) | OneMap req/s | "
-             "tipg p50 (ms) | tipg req/s | OneMap ÷ raw p50 | tipg ÷ OneMap time |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| request | clients | raw SQL p50 (ms) | OneMap mean / p50 / p99 (ms) | OneMap req/s "
+        "| tipg p50 (ms) | tipg req/s | OneMap ÷ raw p50 | OneMap ÷ tipg req/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for clients in (1, 8):
         for group in groups:
             one = table[("onemap", group, clients)].row()
@@ -251,7 +299,8 @@ def write_report(out: Path, table: dict[tuple[str, str, int], Result], groups: l
             errors = table[("onemap", group, clients)].errors
             label = f"{group} (errors: {errors})" if errors else group
             lines.append(f"| {label} | {clients} | "
-                         f"{raw_p50} | {one[1]:.1f} / {one[2]:.1f} | {one[3]:.0f} | {tip_cells} | "
+                         f"{raw_p50} | {one[0]:.1f} / {one[1]:.1f} / {one[2]:.1f} | {one[3]:.0f} | "
+                         f"{tip_cells} | "
                          f"{ratio} | {speed} |")  # fmt: skip
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot(out.with_suffix(".png"), table, groups)

@@ -8,6 +8,7 @@ tile envelope transformed to the table's SRID, so the GiST index does the work.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
-from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility
+from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility, get_layer
 from layers.errors import NotFound
 
 EXTENT = 4096
@@ -64,12 +65,23 @@ def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
 
 
 def tile_sql(layers: Sequence[Layer], level: Visibility, z: int) -> sql.Composable:
-    """One statement whose single bytea is the tile: the layers' MVTs concatenated."""
+    """One statement whose single bytea is the tile: the layers' MVTs concatenated.
+
+    Rendered once per (layers, level, zoom) and kept: composing it costed more than a small
+    tile's query.
+    """
+    return _tile_sql(tuple(la.name for la in layers), level, z)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tile_sql(names: tuple[str, ...], level: Visibility, z: int) -> sql.Composable:
+    layers = [get_layer(n) for n in names]
     shown = [layer for layer in layers if z >= layer.min_zoom]
     if not shown:
         return sql.SQL("SELECT ''::bytea")
     parts = [sql.SQL("coalesce({}, '')").format(_layer_sql(layer, level, z)) for layer in shown]
-    return sql.SQL("SELECT {}").format(sql.SQL(" || ").join(parts))
+    statement = sql.SQL("SELECT {}").format(sql.SQL(" || ").join(parts))
+    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
 
 
 async def render(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from api.access import LayerDep, LevelDep, visible_layer
+from api.access import LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
 from layers import Layer, Visibility
@@ -34,13 +34,13 @@ CollectionsParam = Annotated[
 ]
 
 
-def tile_matrix_set(tms: Annotated[str, Path(alias="tileMatrixSetId")]) -> str:
+async def tile_matrix_set(tms: Annotated[str, Path(alias="tileMatrixSetId")]) -> str:
     if tms != TMS:
         raise NotFound(f"tile matrix set {tms!r} not found; use {TMS}")
     return tms
 
 
-def tiled_layer(layer: LayerDep, _: Annotated[str, Depends(tile_matrix_set)]) -> Layer:
+async def tiled_layer(layer: LayerDep, _: Annotated[str, Depends(tile_matrix_set)]) -> Layer:
     if not layer.is_spatial:
         raise NotFound(f"collection {layer.name!r} has no tiles")
     return layer
@@ -51,7 +51,7 @@ TmsDep = Annotated[str, Depends(tile_matrix_set)]
 
 
 def _spatial_layers(names: str, level: Visibility) -> list[Layer]:
-    layers = [visible_layer(name.strip(), level) for name in names.split(",") if name.strip()]
+    layers = [find_visible_layer(name.strip(), level) for name in names.split(",") if name.strip()]
     if not layers:
         raise InvalidInput("collections: name at least one collection")
     for layer in layers:
