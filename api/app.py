@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
@@ -15,7 +15,8 @@ from api.database import resolve_database_url
 from api.errors import add_exception_handlers
 from api.jobs import Jobs
 from api.routes import collections, export, health, imports, items, landing, pages, tiles
-from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
+from api.routing import SOURCE_HEADER, Pools
+from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings, to_conninfo
 from spatial.counting import CountCache
 from viewer import assets
 
@@ -33,22 +34,31 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         options = f"-c statement_timeout={database.statement_timeout_ms} -c jit=off"
         url = resolve_database_url(database)
+        read_url = to_conninfo(database.database_read_url) if database.database_read_url else url
+
+        def pool(conninfo: str) -> AsyncConnectionPool:
+            return AsyncConnectionPool(
+                conninfo,
+                min_size=server.pool_min_size,
+                max_size=server.pool_max_size,
+                kwargs={"options": options, "application_name": "onemap"},
+                open=False,
+            )
+
+        primary = pool(url)
+        replica = pool(read_url) if read_url != url else None
         app.state.database_url = url
         app.state.connect_options = options
-        pool = AsyncConnectionPool(
-            url,
-            min_size=server.pool_min_size,
-            max_size=server.pool_max_size,
-            kwargs={"options": options, "application_name": "onemap"},
-            open=False,
-        )
-        await pool.open()
-        app.state.pool = pool
-        app.state.pool_timeout = server.pool_timeout_s
+        app.state.pools = Pools(primary, replica, url, read_url, server.pool_timeout_s)
+        for p in (primary, replica):
+            if p is not None:
+                await p.open()
         try:
             yield
         finally:
-            await pool.close()
+            for p in (primary, replica):
+                if p is not None:
+                    await p.close()
 
     app = FastAPI(
         title="OneMap",
@@ -61,6 +71,15 @@ def create_app(
     app.state.jobs = Jobs()
     _document_limits(app, features)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+
+    @app.middleware("http")
+    async def say_source(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        source = getattr(request.state, "source", None)
+        if source:
+            response.headers[SOURCE_HEADER] = source
+        return response
+
     add_exception_handlers(app)
     for module in (landing, collections, items, tiles, export, imports, pages, health):
         app.include_router(module.router)

@@ -9,13 +9,19 @@ import psycopg
 from fastapi import Depends, Request
 from psycopg_pool import PoolTimeout
 
+from api.routing import ReadPoolDep
 from layers.errors import DatabaseUnavailable
 
 
-async def get_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    """A pooled connection; an unreachable database becomes a 503, not a hung request."""
+async def get_connection(
+    request: Request, pool: ReadPoolDep
+) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A pooled connection for reading: the replica, when there is one and it has caught up.
+
+    An unreachable database becomes a 503, not a hung request.
+    """
     try:
-        async with request.app.state.pool.connection(request.app.state.pool_timeout) as conn:
+        async with pool.connection(request.app.state.pools.timeout_s) as conn:
             yield conn
     except (PoolTimeout, psycopg.OperationalError) as exc:
         raise DatabaseUnavailable("the database is not reachable right now") from exc

@@ -142,6 +142,22 @@ class EmbeddedCluster:
         self._create_database(DATABASE)
         return True
 
+    def start_replica_of(self, primary: EmbeddedCluster) -> None:
+        """Make this cluster a streaming replica of ``primary`` (pg_basebackup -R) and start it."""
+        if self.initialised:
+            raise ClusterError(f"{self.data_dir} already holds a cluster")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._prepare_dirs()
+        self._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", SUPERUSER,
+            "-D", str(self.data_dir), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
+        )  # fmt: skip
+        self._prepare_dirs()
+        self._run(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
+            "-l", str(self.log_file), "-o", f"-p {self.port} -k {self.socket_dir}",
+        )  # fmt: skip
+
     def stop(self) -> bool:
         """Stop the cluster; return False if it was not running."""
         if not self.running:

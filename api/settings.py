@@ -31,11 +31,14 @@ class DatabaseSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL+PostGIS server to use; unset = embedded cluster."
     )
+    database_read_url: str | None = Field(
+        default=None, description="A streaming replica for read routes; unset = read the primary."
+    )
     data_dir: Path = Field(default=Path(".onemap"), description="Embedded cluster's home.")
     embedded_port: int = Field(default=54329, ge=1024, le=65535)
     statement_timeout_ms: int = Field(default=30_000, ge=0)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value:

@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.querying import QueryDep
+from api.routing import ReadPoolDep
 from layers.errors import OneMapError
 from spatial import export
 from spatial.execute import translate
@@ -27,8 +28,8 @@ FormatQuery = Annotated[
 
 
 def _connect(request: Request) -> psycopg.Connection:
-    state = request.app.state
-    return psycopg.connect(state.database_url, options=state.connect_options)
+    """A plain connection to where this caller reads (see api.routing)."""
+    return psycopg.connect(request.state.read_url, options=request.app.state.connect_options)
 
 
 def _guarded(chunks: Iterator[bytes], conn: psycopg.Connection) -> Iterator[bytes]:
@@ -51,7 +52,7 @@ def _first(chunks: Iterator[bytes]) -> bytes:
 
 @router.get("/collections/{collectionId}/export", summary="Download a layer", response_model=None)
 async def export_layer(
-    request: Request, query: QueryDep, format: FormatQuery = "geojson"
+    request: Request, query: QueryDep, _: ReadPoolDep, format: FormatQuery = "geojson"
 ) -> StreamingResponse | FileResponse:
     fmt = export.get_format(format)
     q = export.for_files(query, fmt)

@@ -12,11 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.access import LayerDep, LevelDep
 from api.links import url
+from api.routing import LSN_COOKIE
 from ingest import pipeline
 from layers import Visibility
 from layers.errors import NotFound, OneMapError, Unauthorized
@@ -81,7 +83,12 @@ async def start_import(
                             "total": total}  # fmt: skip
 
         try:
-            return pipeline.run(database_url, path, options, progress, label=name).as_dict()
+            result = pipeline.run(database_url, path, options, progress, label=name).as_dict()
+            if result["committed"]:  # where the write ends in the WAL: see api.routing
+                with psycopg.connect(database_url) as conn:
+                    row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+                result["lsn"] = row[0] if row else None
+            return result
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -92,9 +99,13 @@ async def start_import(
 
 
 @router.get("/imports/{job_id}", summary="Status and report of an import")
-def get_import(request: Request, job_id: str, level: LevelDep) -> dict[str, Any]:
+async def get_import(request: Request, job_id: str, level: LevelDep) -> JSONResponse:
     _require_admin(request, level)
     job = request.app.state.jobs.get(job_id)
     if job is None:
         raise NotFound(f"import {job_id!r} not found")
-    return job.as_dict()
+    response = JSONResponse(job.as_dict())
+    lsn = (job.result or {}).get("lsn")
+    if lsn:  # the writer reads its own write, whatever the replica's lag
+        response.set_cookie(LSN_COOKIE, lsn, max_age=300, httponly=True, samesite="strict")
+    return response

@@ -16,6 +16,7 @@ from api.deps import ConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
+from api.routing import ReadPoolDep
 from layers.errors import InvalidInput, NotFound
 from spatial.execute import RowStream
 from spatial.features import FeatureQuery, select_sql, shifted_features
@@ -48,6 +49,7 @@ async def get_items(
     request: Request,
     query: QueryDep,
     conn: ConnDep,
+    pool: ReadPoolDep,
     limit: LimitDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     f: FormatParam = None,
@@ -57,7 +59,7 @@ async def get_items(
     matched = await request.app.state.counts.number_matched(
         conn, q, request.app.state.features.exact_count_threshold
     )
-    stream = await RowStream(request.app.state.pool, select_sql(q)).open()
+    stream = await RowStream(pool, select_sql(q)).open()
     links = [
         link(str(request.url), "self", GEOJSON, "This page"),
         link(url(request, f"/collections/{q.layer.name}"), "collection", JSON),
@@ -93,12 +95,13 @@ async def get_item(
     layer: LayerDep,
     level: LevelDep,
     crs: CrsDep,
+    pool: ReadPoolDep,
     feature_id: Annotated[int, Path(alias="featureId", ge=1, le=2**63 - 1)],
     f: FormatParam = None,
 ) -> Response:
     check_format(f)
     q = FeatureQuery(layer=layer, level=level, crs=crs, ids=(feature_id,), limit=1)
-    stream = await RowStream(request.app.state.pool, select_sql(q)).open()
+    stream = await RowStream(pool, select_sql(q)).open()
     texts = [t async for batch in feature_texts(stream, q) for t in batch]
     if not texts:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")

@@ -1,0 +1,89 @@
+"""Reads from a real streaming replica, writes to the primary, and read-after-write."""
+
+import time
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api import database
+from api.app import create_app
+from api.embedded import EmbeddedCluster
+from api.settings import DatabaseSettings, FeaturesSettings
+from data_samples.loader import load_city
+from tests_support import ADMIN_TOKEN, free_port
+
+INPUT = "data_samples/inputs/service_facilities.geojson"
+
+
+@pytest.fixture(scope="module")
+def primary_and_replica(cluster, fresh_database, sample_city, tmp_path_factory):
+    if cluster is None:
+        pytest.skip("needs the embedded test cluster to copy")
+    primary_url = fresh_database("onemap_replicated")
+    database.migrate(primary_url)
+    load_city(primary_url, sample_city)
+    replica = EmbeddedCluster(tmp_path_factory.mktemp("replica"), free_port(), fast=True)
+    replica.start_replica_of(cluster)
+    replica_url = replica.url_for("onemap_replicated")
+    for _ in range(100):
+        try:
+            with psycopg.connect(replica_url) as conn:
+                if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    break
+        except psycopg.OperationalError:
+            time.sleep(0.1)
+    yield primary_url, replica_url
+    replica.destroy()
+
+
+def count(client, **kwargs):
+    response = client.get("/collections/service_facilities/items?limit=1", **kwargs)
+    return response.headers["x-onemap-source"], response.json()["numberMatched"]
+
+
+def test_reads_use_the_replica_and_the_writer_reads_its_writes(primary_and_replica):
+    primary_url, replica_url = primary_and_replica
+    app = create_app(
+        DatabaseSettings(database_url=primary_url, database_read_url=replica_url),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
+    )
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with TestClient(app) as writer, TestClient(app) as reader:
+        source, before = count(reader)
+        assert source == "replica"
+        with psycopg.connect(replica_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_wal_replay_pause()")  # the replica now lags on purpose
+        try:
+            with open(INPUT, "rb") as f:
+                started = writer.post(
+                    "/collections/service_facilities/imports",
+                    files={"file": ("s.geojson", f.read())},
+                    headers=headers,
+                )
+            assert started.status_code == 202
+            for _ in range(100):
+                job = writer.get(started.headers["location"], headers=headers)
+                if job.json()["state"] in ("done", "failed"):
+                    break
+                time.sleep(0.1)
+            assert job.json()["result"]["committed"], job.json()
+            assert job.json()["result"]["lsn"]
+            assert count(writer) == ("primary", before + 40)  # its own write, at once
+            assert count(reader) == ("replica", before)  # others read the lagging replica
+        finally:
+            with psycopg.connect(replica_url, autocommit=True) as conn:
+                conn.execute("SELECT pg_wal_replay_resume()")
+        for _ in range(100):  # once the replica has replayed the write, the writer is back on it
+            if count(writer)[0] == "replica":
+                break
+            time.sleep(0.1)
+        assert count(writer) == ("replica", before + 40)
+        assert count(reader) == ("replica", before + 40)
+
+
+def test_without_a_read_url_everything_reads_the_primary(db_url):
+    with TestClient(create_app(DatabaseSettings(database_url=db_url))) as client:
+        assert client.get("/collections/estates/items?limit=1").headers["x-onemap-source"] == (
+            "primary"
+        )
