@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from api.compression import SelectiveGZip
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
 from api.jobs import Jobs
@@ -70,7 +70,7 @@ def create_app(
     app.state.counts = CountCache()
     app.state.jobs = Jobs()
     _document_limits(app, features)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SelectiveGZip, minimum_size=1024)
 
     @app.middleware("http")
     async def say_source(request: Request, call_next):  # type: ignore[no-untyped-def]

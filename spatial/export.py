@@ -24,6 +24,7 @@ import pyogrio
 import pyogrio.raw
 import shapely
 from psycopg import sql
+from psycopg.adapt import Loader
 
 from layers import FieldType
 from layers.errors import InvalidInput
@@ -31,7 +32,7 @@ from spatial import crs as crs_mod
 from spatial.cql import Compiled
 from spatial.features import FeatureQuery, order_sql, select_sql, shifted_features, where_sql
 
-BATCH = 5_000
+BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,22 @@ def for_files(q: FeatureQuery, fmt: Format) -> FeatureQuery:
 Progress = Callable[[int], None] | None
 
 
+class _Utf8Bytes(Loader):
+    """Text as the server's UTF-8 bytes: the GeoJSON goes out as it came, never decoded."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
 def _batches(
-    conn: psycopg.Connection, statement: Compiled, on_progress: Progress = None
-) -> Iterator[list[tuple[Any, ...]]]:
+    conn: psycopg.Connection, statement: Compiled, on_progress: Progress = None,
+    raw_text: bool = False,
+) -> Iterator[list[tuple[Any, ...]]]:  # fmt: skip
     with conn.transaction(), conn.cursor(name="onemap_export") as cur:
+        # An export reads every row: plan for all of them, not for a fast first screenful.
+        conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        if raw_text:
+            cur.adapters.register_loader("text", _Utf8Bytes)
         cur.execute(statement.sql, statement.params)
         while rows := cur.fetchmany(BATCH):
             yield rows
@@ -85,10 +98,48 @@ def _batches(
                 on_progress(len(rows))
 
 
-def _texts(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:
-    if q.crs.in_sql or not q.with_geometry:
-        return [r[0] for r in rows]
-    return shifted_features(q.crs, rows)  # type: ignore[arg-type]
+def _in_sql(q: FeatureQuery) -> bool:
+    """PostGIS writes the whole feature text (no shifted datum to apply in Python)."""
+    return q.crs.in_sql or not q.with_geometry
+
+
+def _copied_features(conn: psycopg.Connection, statement: Compiled,
+                     on_progress: Progress) -> Iterator[list[bytes]]:  # fmt: skip
+    """Feature texts through COPY, PostgreSQL's fastest way out (faster than a cursor's FETCHes).
+
+    COPY's text format escapes backslashes (the only escape JSON text can meet: JSON itself
+    escapes every control character), so each row's doubled backslashes are undone. Each
+    read is exactly one row, so an escape never straddles two reads.
+    """
+    batch: list[bytes] = []
+    with conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(statement.sql)) as copy:
+        for row in copy:
+            text = bytes(row)[:-1]
+            batch.append(text.replace(b"\\\\", b"\\") if b"\\" in text else text)
+            if len(batch) == BATCH:
+                yield batch
+                if on_progress:
+                    on_progress(len(batch))
+                batch = []
+    if batch:
+        yield batch
+        if on_progress:
+            on_progress(len(batch))
+
+
+def _features(conn: psycopg.Connection, q: FeatureQuery,
+              on_progress: Progress) -> Iterator[list[bytes]]:  # fmt: skip
+    """Batches of GeoJSON features as UTF-8 bytes."""
+    raw = _in_sql(q)
+    statement = select_sql(q)
+    if raw and not statement.params:  # nothing to bind: the whole layer, via COPY
+        yield from _copied_features(conn, statement, on_progress)
+        return
+    for rows in _batches(conn, statement, on_progress, raw_text=raw):
+        if raw:
+            yield [r[0] for r in rows]
+        else:
+            yield [t.encode() for t in shifted_features(q.crs, rows)]  # type: ignore[arg-type]
 
 
 def iter_geojson(
@@ -101,8 +152,8 @@ def iter_geojson(
         head += f'"crs":{{"type":"name","properties":{{"name":"{name}"}}}},'
     yield (head + '"features":[').encode()
     first = True
-    for rows in _batches(conn, select_sql(q), on_progress):
-        yield (b"" if first else b",") + ",".join(_texts(q, rows)).encode()
+    for features in _features(conn, q, on_progress):
+        yield (b"" if first else b",") + b",".join(features)
         first = False
     yield b"]}"
 
@@ -111,8 +162,8 @@ def iter_geojsonseq(
     conn: psycopg.Connection, q: FeatureQuery, on_progress: Progress = None
 ) -> Iterator[bytes]:
     """RFC 8142: each feature after a record separator, ending with a newline."""
-    for rows in _batches(conn, select_sql(q), on_progress):
-        yield "".join(f"\x1e{t}\n" for t in _texts(q, rows)).encode()
+    for features in _features(conn, q, on_progress):
+        yield b"\x1e" + b"\n\x1e".join(features) + b"\n"
 
 
 def columns_sql(q: FeatureQuery) -> Compiled:

@@ -97,3 +97,19 @@ def test_cli_export_with_bbox_filter_and_crs(db_url, tmp_path, conn):
     info = pyogrio.read_info(out)
     assert info["features"] == expected > 0 and info["crs"] == "EPSG:4527"
     assert f"wrote {expected:,} features" in result.stderr
+
+
+def test_whole_layer_exports_survive_backslashes_quotes_and_control_characters(conn):
+    """Unfiltered GeoJSON exports go through COPY, whose text format escapes backslashes."""
+    from layers import Visibility, get_layer
+    from spatial import export
+    from spatial.features import FeatureQuery
+
+    tricky = 'C:\\path "quoted" \\n\nnew line\ttab \\\\ end'
+    conn.execute("UPDATE estates SET address = %s WHERE id = 2", (tricky,))
+    q = FeatureQuery(layer=get_layer("estates"), level=Visibility.PRIVATE)
+    collection = json.loads(b"".join(export.iter_geojson(conn, q)))
+    by_id = {f["id"]: f for f in collection["features"]}
+    assert by_id[2]["properties"]["address"] == tricky
+    records = b"".join(export.iter_geojsonseq(conn, q)).split(b"\x1e")[1:]
+    assert json.loads(records[1])["properties"]["address"] == tricky

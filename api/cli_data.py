@@ -1,0 +1,176 @@
+"""The ``onemap`` commands that move data: export, ingest, the static site, benchmarks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from api.cli import _url, app, err, friendly, out, viewer_app
+from layers.errors import OneMapError
+
+
+@app.command("export")
+@friendly
+def export_layer(
+    layer: Annotated[str, typer.Argument(help="Layer name (see: onemap layers).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    format: Annotated[str, typer.Option(help="geojson, geojsonseq, csv, gpkg or fgb.")] = "",
+    bbox: Annotated[str | None, typer.Option(help="minx,miny,maxx,maxy in --bbox-crs.")] = None,
+    bbox_crs: Annotated[str | None, typer.Option(help="CRS of --bbox (default CRS84).")] = None,
+    filter: Annotated[str | None, typer.Option(help="A CQL2 filter.")] = None,
+    filter_lang: Annotated[str, typer.Option(help="cql2-text or cql2-json.")] = "cql2-text",
+    crs: Annotated[str | None, typer.Option(help="Output CRS, e.g. EPSG:4548 or GCJ-02.")] = None,
+) -> None:
+    """Export a layer (all of it, or what a bbox and filter select) to a file."""
+    from api.params import parse_bbox
+    from layers import Visibility, get_layer
+    from spatial import cql, export
+    from spatial import crs as crs_mod
+    from spatial.features import FeatureQuery, count_sql
+
+    try:
+        target = get_layer(layer)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from None
+    fmt = export.get_format(format or out.suffix.lstrip(".").replace("geojsons", "geojsonseq"))
+    level = Visibility.PRIVATE  # whoever can reach the database sees everything
+    compiled = None
+    if filter:
+        tree = cql.parse(filter, filter_lang)
+        compiled = cql.compile_filter(tree, target, level, crs_mod.DEFAULT)
+    q = FeatureQuery(
+        layer=target, level=level, bbox=parse_bbox(bbox), bbox_crs=crs_mod.parse(bbox_crs),
+        filter=compiled, crs=crs_mod.parse(crs),
+    )  # fmt: skip
+    q = export.for_files(q, fmt)
+    with psycopg.connect(_url()) as conn:
+        statement = count_sql(q)
+        row = conn.execute(statement.sql, statement.params).fetchone()
+        total = int(row[0]) if row else 0
+        with Progress(
+            TextColumn(f"{target.name} → {out.name}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=err,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("export", total=total)
+
+            def advance(n: int) -> None:
+                progress.advance(task, n)
+
+            if fmt.driver:
+                out.unlink(missing_ok=True)
+                export.write_file(conn, q, fmt, out, advance)
+            else:
+                with out.open("wb") as f:
+                    for chunk in export.iter_text(conn, q, fmt, advance):
+                        f.write(chunk)
+    out_size = out.stat().st_size
+    err.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
+
+
+@app.command("ingest")
+@friendly
+def ingest_file(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="GeoJSON(Seq), Shapefile (.shp/.zip/folder), "
+            "GeoPackage, FlatGeobuf, KML, CSV or XLSX."
+        ),
+    ],
+    layer: Annotated[str, typer.Option(help="The layer to load into (see: onemap layers).")],
+    crs: Annotated[
+        str | None,
+        typer.Option(help="Source CRS when the file has none, e.g. EPSG:4548, GCJ-02, BD-09."),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML/JSON {column: field}.")] = None,
+    mode: Annotated[str, typer.Option(help="append, upsert or replace.")] = "append",
+    key: Annotated[str | None, typer.Option(help="Unique field that upsert matches on.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate; write nothing.")] = False,
+    encoding: Annotated[str | None, typer.Option(help="Attribute text encoding, e.g. gbk.")] = None,
+    source_layer: Annotated[str | None, typer.Option(help="GeoPackage layer to read.")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Load the good rows, list the bad.")
+    ] = False,
+    make_valid: Annotated[
+        bool, typer.Option("--make-valid", help="Repair invalid geometries.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+) -> None:
+    """Load another department's file into a layer: validated, atomic, with a report."""
+    from ingest import pipeline
+
+    options = pipeline.Options(
+        layer=layer, mode=mode, key=key, crs=crs, mapping=mapping, encoding=encoding,
+        source_layer=source_layer, dry_run=dry_run, skip_invalid=skip_invalid,
+        make_valid=make_valid, actor="cli",
+    )  # fmt: skip
+    url = _url()
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def advance(stage: str, n: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.advance(tasks[stage], n)
+
+        result = pipeline.run(url, file, options, advance)
+    if report:
+        report.write_text(result.to_json(), encoding="utf-8")
+    (out if result.ok else err).print(result.to_text(), highlight=False, markup=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@viewer_app.command("build")
+@friendly
+def viewer_build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
+) -> None:
+    """Write the public elevator map as a static site (HTML, assets, public GeoJSON)."""
+    import asyncio
+
+    from api.page_data import gather
+    from layers import Visibility, get_layer
+    from spatial import export
+    from spatial.features import FeatureQuery
+    from viewer import assets, site
+
+    assets.check_installed()
+    url = _url()
+
+    async def page_data():  # type: ignore[no-untyped-def]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await gather(conn, Visibility.PUBLIC, elevator_counts=True)
+
+    data = asyncio.run(page_data())
+    geojson = {}
+    with psycopg.connect(url) as conn:
+        for name in site.DATA_LAYERS:
+            q = FeatureQuery(layer=get_layer(name), level=Visibility.PUBLIC)
+            geojson[name] = b"".join(export.iter_geojson(conn, q))
+    written = site.build(out, data, geojson)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    out_index = out / "index.html"
+    err.print(f"wrote {out_index} and {len(written) - 1} more items ({size / 1e6:.1f} MB); "
+              f"serve it with: python -m http.server -d {out}")  # fmt: skip
+
+
+@app.command("bench")
+@friendly
+def bench() -> None:
+    """Run the benchmarks (needs the full sample city and a source checkout)."""
+    folder = Path(__file__).resolve().parent.parent / "bench"
+    if not (folder / "harness.py").exists():
+        raise OneMapError("onemap bench runs from a source checkout (bench/ is not installed)")
+    for script in ("harness.py", "ingest_vs_ogr2ogr.py"):
+        result = subprocess.run([sys.executable, str(folder / script)], check=False)
+        if result.returncode != 0:
+            raise OneMapError(f"bench/{script} failed (exit {result.returncode})")
+    out.print("results: bench/results.md and bench/results.png; record them in BENCHMARKS.md")
