@@ -3,9 +3,9 @@
     .venv/bin/python bench/harness.py [--repeat 3] [--out BENCHMARKS-side-by-side.md]
 
 Starts ``onemap serve`` and tipg (pinned, in its own venv under .bench/ so its pins never touch
-OneMap's), sends each request group with 1 and with 8 concurrent clients on loopback, times the
-SQL that OneMap generates directly with psycopg (the floor), and writes a Markdown table and a
-PNG of latency by request type.
+OneMap's), sends each request group with 1 and with 8 concurrent clients on loopback, runs the
+SQL that OneMap generates under pgbench at the same concurrency (the floor), and writes a
+Markdown table and a PNG of latency by request type.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,27 +147,28 @@ async def _http(base: str, paths: list[str], clients: int, headers: dict[str, st
     return result
 
 
-def _raw(url: str, statements: list[Compiled], clients: int) -> Result:
-    result = Result()
+def _literal_sql(conn: psycopg.Connection, s: Compiled) -> str:
+    params = s.params[0] if s.params and isinstance(s.params[0], dict) else s.params
+    return psycopg.ClientCursor(conn).mogrify(s.sql, params)
 
-    def work(chunk: list[Compiled]) -> list[float]:
-        times = []
-        with psycopg.connect(url) as conn:
-            for s in chunk:
-                params = s.params[0] if s.params and isinstance(s.params[0], dict) else s.params
-                started = time.perf_counter()
-                rows = conn.execute(s.sql, params).fetchall()
-                if rows and isinstance(rows[0][0], str):
-                    ",".join(r[0] for r in rows)  # what the API does with the rows
-                times.append(time.perf_counter() - started)
-        return times
 
-    chunks = [statements[i::clients] for i in range(clients)]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        for times in pool.map(work, chunks):
-            result.latencies += times
-    result.seconds = time.perf_counter() - started
+def _pgbench(url: str, statements: list[Compiled], clients: int, folder: Path) -> Result:
+    """The same SQL under pgbench: the server's own floor, with no Python client in the way."""
+    pgbench = next(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    with psycopg.connect(url) as conn:
+        scripts = []
+        for k, s in enumerate(statements):
+            path = folder / f"q{k}.sql"
+            path.write_text(_literal_sql(conn, s).replace("\n", " ") + ";\n", encoding="utf-8")
+            scripts += ["-f", str(path)]
+    command = [str(pgbench), "-n", "-M", "prepared", "-c", str(clients),
+               "-j", str(min(clients, 2)), "-T", "3", *scripts, url]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    latency = float(done.split("latency average = ")[1].split(" ms")[0]) / 1000
+    tps = float(done.split("tps = ")[1].split(" ")[0])
+    done_count = int(done.split("number of transactions actually processed: ")[1].split()[0])
+    result = Result(latencies=[latency] * done_count)
+    result.seconds = done_count / tps
     return result
 
 
@@ -268,8 +269,11 @@ def main() -> None:
                     table[("tipg", group, clients)] = asyncio.run(
                         _http("http://127.0.0.1:8782", [r.tipg for r in rs] * 3, clients, {})
                     )  # type: ignore[misc]
-                if all(r.raw for r in rs):
-                    table[("raw SQL", group, clients)] = _raw(url, [r.raw for r in rs] * 3, clients)  # type: ignore[misc]
+                raws = [r.raw for r in rs if r.raw is not None]
+                if len(raws) == len(rs):
+                    with tempfile.TemporaryDirectory() as folder:
+                        table[("raw SQL", group, clients)] = _pgbench(url, raws, clients,
+                                                                      Path(folder))  # fmt: skip
         write_report(args.out, table, groups)
         lines = export_bench(url, "http://127.0.0.1:8781", onemap.pid)
         with args.out.open("a", encoding="utf-8") as f:
