@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
@@ -15,7 +15,7 @@ from api.database import resolve_database_url
 from api.errors import add_exception_handlers
 from api.jobs import Jobs
 from api.routes import collections, export, health, imports, items, landing, pages, tiles
-from api.routing import SOURCE_HEADER, Pools
+from api.routing import Pools, SourceHeader
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings, to_conninfo
 from spatial.counting import CountCache
 from viewer import assets
@@ -71,14 +71,7 @@ def create_app(
     app.state.jobs = Jobs()
     _document_limits(app, features)
     app.add_middleware(SelectiveGZip, minimum_size=1024)
-
-    @app.middleware("http")
-    async def say_source(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        source = getattr(request.state, "source", None)
-        if source:
-            response.headers[SOURCE_HEADER] = source
-        return response
+    app.add_middleware(SourceHeader)
 
     add_exception_handlers(app)
     for module in (landing, collections, items, tiles, export, imports, pages, health):

@@ -15,6 +15,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LSN_COOKIE = "onemap_lsn"
 SOURCE_HEADER = "X-OneMap-Source"
@@ -55,3 +57,29 @@ async def read_pool(request: Request) -> AsyncConnectionPool:
 
 
 ReadPoolDep = Annotated[AsyncConnectionPool, Depends(read_pool)]
+
+
+class SourceHeader:
+    """Says in ``X-OneMap-Source`` which database answered a read.
+
+    A plain ASGI middleware: Starlette's ``@app.middleware("http")`` costs a task and a queue
+    per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_source(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                source = scope.get("state", {}).get("source")
+                if source:
+                    headers = MutableHeaders(scope=message)
+                    headers[SOURCE_HEADER] = source
+            await send(message)
+
+        await self.app(scope, receive, send_with_source)
