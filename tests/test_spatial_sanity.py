@@ -11,9 +11,10 @@ def scalar(conn, query: str):
     return conn.execute(query).fetchone()[0]
 
 
-def violations(conn, rows: str) -> int:
-    """How many rows ``FROM …`` finds: each query below lists what breaks a rule."""
-    return scalar(conn, f"SELECT count(*) FROM {rows}")
+def assert_none(conn, rows: str) -> None:
+    """``FROM rows`` lists what breaks a rule: there must be nothing."""
+    count = scalar(conn, f"SELECT count(*) FROM {rows}")
+    assert count == 0, f"{count} rows break the rule: FROM {' '.join(rows.split())}"
 
 
 @pytest.mark.parametrize("layer", SPATIAL)
@@ -35,79 +36,55 @@ def test_streets_partition_their_district(conn):
 
 
 def test_estates_lie_in_their_street_and_do_not_overlap(conn):
-    assert (
-        violations(
-            conn,
-            """estates e JOIN streets s ON s.code = e.street_code
+    assert_none(
+        conn,
+        """estates e JOIN streets s ON s.code = e.street_code
                            WHERE NOT ST_Within(e.geom, s.geom)""",
-        )
-        == 0
     )
-    assert (
-        violations(
-            conn,
-            """estates a JOIN estates b
+    assert_none(
+        conn,
+        """estates a JOIN estates b
                            ON a.id < b.id AND ST_Intersects(a.geom, b.geom)""",
-        )
-        == 0
     )
-    assert (
-        violations(
-            conn,
-            """estates e JOIN streets s ON s.code = e.street_code
+    assert_none(
+        conn,
+        """estates e JOIN streets s ON s.code = e.street_code
                            WHERE s.district_code <> e.district_code""",
-        )
-        == 0
     )
 
 
 def test_buildings_lie_in_their_estate_and_do_not_overlap(conn):
-    assert (
-        violations(
-            conn,
-            """buildings b JOIN estates e ON e.id = b.estate_id
+    assert_none(
+        conn,
+        """buildings b JOIN estates e ON e.id = b.estate_id
                            WHERE NOT ST_Within(b.geom, e.geom)""",
-        )
-        == 0
     )
-    assert (
-        violations(
-            conn,
-            """buildings a JOIN buildings b
+    assert_none(
+        conn,
+        """buildings a JOIN buildings b
                            ON a.id < b.id AND ST_Intersects(a.geom, b.geom)""",
-        )
-        == 0
     )
 
 
 def test_idle_parcels_do_not_cover_buildings(conn):
-    assert (
-        violations(
-            conn,
-            """idle_parcels p JOIN buildings b
+    assert_none(
+        conn,
+        """idle_parcels p JOIN buildings b
                            ON ST_Intersects(p.geom, b.geom)""",
-        )
-        == 0
     )
-    assert (
-        violations(
-            conn,
-            """idle_parcels p JOIN estates e ON e.id = p.estate_id
+    assert_none(
+        conn,
+        """idle_parcels p JOIN estates e ON e.id = p.estate_id
                            WHERE NOT ST_Within(p.geom, e.geom)""",
-        )
-        == 0
     )
 
 
 def test_elevator_retrofits_stand_in_their_estate_beside_their_building(conn):
-    assert (
-        violations(
-            conn,
-            """elevator_retrofits r
+    assert_none(
+        conn,
+        """elevator_retrofits r
                            JOIN estates e ON e.id = r.estate_id
                            WHERE NOT ST_Within(r.geom, e.geom)""",
-        )
-        == 0
     )
     far = scalar(
         conn,
@@ -153,12 +130,9 @@ def test_old_walkups_without_elevators_dominate(conn):
 
 
 def test_estate_households_are_the_sum_of_their_buildings(conn):
-    assert (
-        violations(
-            conn,
-            """estates e
+    assert_none(
+        conn,
+        """estates e
                            JOIN (SELECT estate_id, sum(households) h FROM buildings GROUP BY 1) b
                            ON b.estate_id = e.id WHERE b.h <> e.households""",
-        )
-        == 0
     )
