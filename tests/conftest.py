@@ -12,10 +12,10 @@ import psycopg
 import pytest
 
 from api import database
-from api.embedded import EmbeddedCluster
+from api.embedded import ClusterError, EmbeddedCluster
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
-from tests_support import ADMIN_TOKEN, serve
+from tests_support import ADMIN_TOKEN, free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT = int(os.environ.get("ONEMAP_TEST_PORT", "54339"))
@@ -29,9 +29,17 @@ def cluster() -> Iterator[EmbeddedCluster | None]:
     if os.environ.get("ONEMAP_TEST_DATABASE_URL"):
         yield None
         return
+    home = ROOT / ".onemap" / "test"
     try:
-        test_cluster = EmbeddedCluster(ROOT / ".onemap" / "test", TEST_PORT, fast=True)
-        started = test_cluster.start()
+        test_cluster = EmbeddedCluster(home, TEST_PORT, fast=True)
+        try:
+            started = test_cluster.start()
+        except ClusterError as exc:
+            if "is taken" not in str(exc):
+                raise
+            # Another program (or another checkout's tests) holds the usual port: use a free one.
+            test_cluster = EmbeddedCluster(home, free_port(), fast=True)
+            started = test_cluster.start()
     except Exception as exc:  # no PostgreSQL/PostGIS here: skip (CI turns skips into failure)
         pytest.skip(f"no PostGIS test cluster: {exc}")
     yield test_cluster
