@@ -62,16 +62,14 @@ class RowStream:
         return self
 
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
+        """The first batch, then the rest; a short batch means the cursor is exhausted."""
         try:
-            if self._first:
-                yield self._first
-            while len(self._first) == self.batch_size:
-                rows = await self._cursor.fetchmany(self.batch_size)
-                if not rows:
-                    break
+            rows = self._first
+            while rows:
                 yield rows
                 if len(rows) < self.batch_size:
                     break
+                rows = await self._cursor.fetchmany(self.batch_size)
         finally:
             await self._stack.aclose()
 

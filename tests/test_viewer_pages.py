@@ -84,12 +84,17 @@ def test_tile_urls_change_when_the_data_changes(client, db_url):
     assert before != after
 
 
-def test_login_sets_a_cookie_that_pages_and_tiles_honour(client):
+def test_login_sets_a_cookie_that_pages_and_tiles_honour(db_url):
     from fastapi.testclient import TestClient
 
+    from api.app import create_app
+    from api.settings import DatabaseSettings, FeaturesSettings
     from tests_support import ADMIN_TOKEN
 
-    with TestClient(client.app) as fresh:
+    app = create_app(
+        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
+    )  # its own lifespan
+    with TestClient(app) as fresh:
         bad = fresh.post(
             "/login",
             content="token=nope",

@@ -92,12 +92,14 @@ def _tile_url(data: PageData, names: tuple[str, ...] | str) -> str:
     return data.base + path
 
 
-def _vector_layer(name: str, url: str, title: str, show: bool, min_zoom: int) -> Any:
+def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> Any:
+    """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads)."""
+    url = _tile_url(data, BASEMAP_LAYERS if name == "basemap" else name)
     options = (
         "{"
         f'"vectorTileLayerStyles": OneMap.styles({json.dumps(name)}), '
         '"interactive": true, "rendererFactory": L.svg.tile, "maxNativeZoom": 22, '
-        f'"minZoom": {min_zoom}, "fetchOptions": {{"credentials": "same-origin"}}'
+        '"fetchOptions": {"credentials": "same-origin"}'
         "}"
     )
     layer = VectorGridProtobuf(url, name=title, options=options, overlay=True, show=show)
@@ -134,54 +136,37 @@ def one_map(data: PageData, layers: list[Layer]) -> folium.Map:
     """The planners' map: every layer the caller may see, on the app's own basemap."""
     ordered = [get_layer(n) for n in ONE_MAP_ORDER if get_layer(n) in layers]
     m = _base_map(data, ordered, "one-map", "")
-    basemap_title = "行政区划与道路 Districts, streets, roads"
-    basemap = _vector_layer("basemap", _tile_url(data, BASEMAP_LAYERS), basemap_title, True, 0)
-    elements = [("basemap", basemap)]
-    for layer in ordered:
-        title = f"{layer.title_zh} {layer.title_en}"
-        element = _vector_layer(layer.name, _tile_url(data, layer.name), title,
-                                layer.name in SHOWN_AT_START, 0)  # fmt: skip
-        elements.append((layer.name, element))
-    for _, element in elements:
-        element.add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _OneMapControls(elements, "one-map").add_to(m)
-    return m
+    elements = [
+        ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts, streets, roads"))
+    ]
+    elements += [
+        (la.name, _vector_layer(data, la.name, f"{la.title_zh} {la.title_en}",
+                                la.name in SHOWN_AT_START))
+        for la in ordered
+    ]  # fmt: skip
+    return _finish(m, elements, "one-map")
 
 
 def elevator_map(data: PageData) -> folium.Map:
     """The public map of old buildings where elevators are added (policy item 31)."""
-    retrofits, buildings = get_layer("elevator_retrofits"), get_layer("buildings")
-    static = bool(data.geojson)
-    m = _base_map(data, [buildings, retrofits], "elevator-map", "." if static else "")
-    elements: list[tuple[str, Any]] = []
-    if not static:
-        elements.append(
-            (
-                "basemap",
-                _vector_layer(
-                    "basemap",
-                    _tile_url(data, BASEMAP_LAYERS),
-                    "行政区划与道路 Districts and roads",
-                    True,
-                    0,
-                ),
-            )
-        )
-        elements.append(
-            (
-                "buildings",
-                _vector_layer("buildings", _tile_url(data, "buildings"), "楼栋 Buildings", True, 0),
-            )
-        )
-        elements.append(("elevator_retrofits", _vector_layer(
-            "elevator_retrofits", _tile_url(data, "elevator_retrofits"),
-            "加装电梯 Elevator retrofits", True, 0)))  # fmt: skip
+    static = bool(data.geojson)  # a static site draws GeoJSON files instead of tiles
+    layers = [get_layer("buildings"), get_layer("elevator_retrofits")]
+    m = _base_map(data, layers, "elevator-map", "." if static else "")
+    elements = [] if static else [
+        ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts and roads")),
+        ("buildings", _vector_layer(data, "buildings", "楼栋 Buildings")),
+        ("elevator_retrofits", _vector_layer(data, "elevator_retrofits",
+                                             "加装电梯 Elevator retrofits")),
+    ]  # fmt: skip
+    return _finish(m, elements, "elevator-map")
+
+
+def _finish(m: folium.Map, elements: list[tuple[str, Any]], page: str) -> folium.Map:
     for _, element in elements:
         element.add_to(m)
     if elements:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _OneMapControls(elements, "elevator-map").add_to(m)
+    _OneMapControls(elements, page).add_to(m)
     return m
 
 
