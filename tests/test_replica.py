@@ -44,12 +44,15 @@ def count(client, **kwargs):
 
 def test_reads_use_the_replica_and_the_writer_reads_its_writes(primary_and_replica):
     primary_url, replica_url = primary_and_replica
-    app = create_app(
-        DatabaseSettings(database_url=primary_url, database_read_url=replica_url),
-        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
-    )
+
+    def app():  # two app processes behind one load balancer: the writer's and a reader's
+        return create_app(
+            DatabaseSettings(database_url=primary_url, database_read_url=replica_url),
+            features=FeaturesSettings(admin_token=ADMIN_TOKEN),
+        )
+
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with TestClient(app) as writer, TestClient(app) as reader:
+    with TestClient(app()) as writer, TestClient(app()) as reader:
         source, before = count(reader)
         assert source == "replica"
         with psycopg.connect(replica_url, autocommit=True) as conn:
