@@ -94,6 +94,15 @@ def db_url(cluster, fresh_database, sample_city) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def ingest_url(fresh_database, sample_city) -> str:
+    """A database of its own for ingest tests, which commit what they load."""
+    url = fresh_database("onemap_ingest")
+    database.migrate(url)
+    load_city(url, sample_city)
+    return url
+
+
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """A connection whose work is rolled back after the test."""

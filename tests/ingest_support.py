@@ -1,0 +1,65 @@
+"""Helpers of the ingest tests."""
+
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pyogrio
+import shapely
+from pyproj import Transformer
+
+from ingest import pipeline
+from spatial import gcj02
+
+INPUTS = Path(__file__).resolve().parent.parent / "data_samples" / "inputs"
+
+
+def state(url, layer):
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT count(*), md5(coalesce(string_agg(t::text, '' ORDER BY id), '')) "
+            f"FROM {layer} t"
+        ).fetchone()
+
+
+def run(url, path, layer, **options):
+    return pipeline.run(url, Path(path), pipeline.Options(layer=layer, **options))
+
+
+def truth(url, layer, n=8):
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"SELECT ST_AsBinary(geom) FROM {layer} ORDER BY id LIMIT {n}")
+        return shapely.from_wkb([bytes(r[0]) for r in rows])
+
+
+def project(geoms, epsg):
+    t = Transformer.from_crs(4326, epsg, always_xy=True)
+    return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+
+
+def shift(geoms, to):
+    def move(c):
+        lon, lat = gcj02.wgs84_to_gcj02(c[:, 0], c[:, 1])
+        if to == "bd09":
+            lon, lat = gcj02.gcj02_to_bd09(lon, lat)
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, move)
+
+
+def max_error_m(url, layer, marker_field, marker, expected):
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT ST_AsBinary(geom) FROM {layer} WHERE {marker_field} LIKE %s "
+            f"ORDER BY {marker_field}",
+            (f"{marker}%",),
+        ).fetchall()
+    got = shapely.from_wkb([bytes(r[0]) for r in rows])
+    assert len(got) == len(expected)
+    a, b = project(got, 4548), project(expected, 4548)
+    return max(shapely.hausdorff_distance(x, y) for x, y in zip(a, b, strict=True))
+
+
+def write_vector(frame, path, driver, **kwargs):
+    pyogrio.write_dataframe(frame, path, driver=driver, **kwargs)
+    return path

@@ -1,0 +1,242 @@
+"""Ingest: bad files are reported row by row and change nothing; CLI and HTTP."""
+
+import json
+import subprocess
+import time
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from ingest_support import INPUTS, run, state, truth, write_vector
+from layers.errors import InvalidInput
+from tests_support import ADMIN_TOKEN, ONEMAP, clean_env
+
+BROKEN = [  # (file, layer, options, what the user is told)
+    ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
+    ("broken_empty.geojson", "service_facilities", {}, "no features"),
+    ("broken_zero_bytes.geojson", "service_facilities", {}, "0 bytes"),
+    ("broken_bad_geometry.geojson", "idle_parcels", {}, "invalid geometry"),
+    ("broken_huge_coordinates.geojson", "service_facilities", {}, "outside the city"),
+    (
+        "broken_pipelines_no_prj.zip",
+        "pipelines",
+        {"mapping": INPUTS / "pipelines_mapping.yaml"},
+        "EPSG:4548",
+    ),
+    ("broken_wrong_encoding.csv", "service_facilities", {"encoding": "utf-8"}, "not in utf-8"),
+    (
+        "broken_elevator_requests_wrong_enum.xlsx",
+        "elevator_retrofits",
+        {"crs": "GCJ-02"},
+        "'飞天' is not one of",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "layer", "options", "message"), BROKEN, ids=[b[0] for b in BROKEN]
+)
+def test_broken_files_are_reported_and_change_nothing(ingest_url, name, layer, options, message):
+    before = state(ingest_url, layer)
+    try:
+        report = run(ingest_url, INPUTS / name, layer, **options)
+    except InvalidInput as exc:
+        text = str(exc)
+    else:
+        assert not report.ok
+        text = report.to_text()
+        assert "REJECTED" in text
+    assert message in text
+    assert state(ingest_url, layer) == before
+
+
+def test_rows_are_numbered_and_skip_invalid_loads_the_rest(ingest_url):
+    path = INPUTS / "broken_elevator_requests_wrong_enum.xlsx"
+    report = run(
+        ingest_url,
+        path,
+        "elevator_retrofits",
+        crs="GCJ-02",
+        mode="upsert",
+        key="building_id",
+        skip_invalid=True,
+    )
+    assert report.committed
+    assert [(p.row, p.field) for p in report.problems] == [(4, "stage")]
+    assert report.skipped == 1 and report.inserted + report.updated == report.rows_read - 1
+    assert json.loads(report.to_json())["problems"][0]["row"] == 4
+
+
+def test_make_valid_repairs_when_asked(ingest_url, tmp_path):
+    x, y, d = 116.40, 39.90, 0.0005  # a parcel with a spike: invalid, repairable in one piece
+    ring = [
+        (x, y),
+        (x + 2 * d, y),
+        (x + 2 * d, y + 2 * d),
+        (x + d, y + 2 * d),
+        (x + d, y + 3 * d),
+        (x + d, y + 2 * d),
+        (x, y + 2 * d),
+        (x, y),
+    ]
+    frame = gpd.GeoDataFrame({"kind": ["coal_shed"]}, geometry=[shapely.Polygon(ring)], crs=4326)
+    path = write_vector(frame, tmp_path / "spike.geojson", "GeoJSON")
+    rejected = run(ingest_url, path, "idle_parcels", dry_run=True)
+    assert not rejected.ok and "invalid geometry" in rejected.to_text()
+    repaired = run(ingest_url, path, "idle_parcels", make_valid=True, dry_run=True)
+    assert repaired.ok, repaired.to_text()
+    bowtie = run(
+        ingest_url,
+        INPUTS / "broken_bad_geometry.geojson",
+        "idle_parcels",
+        make_valid=True,
+        dry_run=True,
+    )  # repaired into two pieces: still not a Polygon
+    assert not bowtie.ok and "MultiPolygon cannot go into a Polygon layer" in bowtie.to_text()
+
+
+def test_references_are_checked_in_sql_and_reject_the_file(ingest_url, tmp_path):
+    before = state(ingest_url, "buildings")
+    frame = gpd.GeoDataFrame(
+        {
+            "estate_id": [1, 999999],
+            "name_zh": ["A", "B"],
+            "floors": [6, 6],
+            "has_elevator": [False, False],
+        },
+        geometry=list(truth(ingest_url, "buildings", 2)),
+        crs=4326,
+    )
+    path = write_vector(frame, tmp_path / "b.geojson", "GeoJSON")
+    report = run(ingest_url, path, "buildings")
+    assert not report.ok
+    assert [(p.row, p.field) for p in report.problems] == [(2, "estate_id")]
+    assert state(ingest_url, "buildings") == before
+
+
+def test_replace_refuses_when_other_layers_refer_to_the_rows(ingest_url, tmp_path):
+    before = state(ingest_url, "estates")
+    with pytest.raises(InvalidInput, match="other layers refer"):
+        frame = gpd.GeoDataFrame(
+            {
+                "code": ["X-1"],
+                "name_zh": ["新小区"],
+                "district_code": ["110101"],
+                "street_code": ["110101001"],
+                "status": ["reserve"],
+                "property_nature": ["commodity"],
+            },
+            geometry=[shapely.box(116.39, 39.90, 116.391, 39.901)],
+            crs=4326,
+        )
+        run(
+            ingest_url,
+            write_vector(frame, tmp_path / "e.geojson", "GeoJSON"),
+            "estates",
+            mode="replace",
+        )
+    assert state(ingest_url, "estates") == before
+
+
+def test_cli_ingest_prints_the_report_and_exits_non_zero_on_problems(ingest_url, tmp_path):
+    env = clean_env(ONEMAP_DATABASE_URL=ingest_url)
+    bad = subprocess.run(
+        [
+            ONEMAP,
+            "ingest",
+            str(INPUTS / "broken_bad_geometry.geojson"),
+            "--layer",
+            "idle_parcels",
+            "--report",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 1
+    assert "row 1, geometry: invalid geometry" in bad.stderr and "Traceback" not in bad.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["ok"] is False
+    good = subprocess.run(
+        [
+            ONEMAP,
+            "ingest",
+            str(INPUTS / "service_facilities.geojson"),
+            "--layer",
+            "service_facilities",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert good.returncode == 0, good.stderr
+    assert "dry run: valid" in good.stdout
+
+
+def test_http_import_runs_as_a_job_with_a_report(ingest_url):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import DatabaseSettings, FeaturesSettings
+
+    app = create_app(
+        DatabaseSettings(database_url=ingest_url),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
+    )
+    before = state(ingest_url, "service_facilities")[0]
+    with TestClient(app) as client:
+        data = (INPUTS / "service_facilities.geojson").read_bytes()
+        files = {"file": ("service_facilities.geojson", data, "application/geo+json")}
+        anonymous = client.post("/collections/service_facilities/imports", files=files)
+        assert anonymous.status_code == 401
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        started = client.post(
+            "/collections/service_facilities/imports", files=files, headers=headers
+        )
+        assert started.status_code == 202
+        status_url = started.headers["location"]
+        for _ in range(100):
+            job = client.get(status_url, headers=headers).json()
+            if job["state"] in ("done", "failed"):
+                break
+            time.sleep(0.1)
+        assert job["state"] == "done", job
+        assert job["result"]["committed"] and job["result"]["inserted"] == 40
+        assert job["progress"]["total"] == 40
+    assert state(ingest_url, "service_facilities")[0] == before + 40
+    closed = create_app(DatabaseSettings(database_url=ingest_url))
+    with TestClient(closed) as client:
+        response = client.post(
+            "/collections/service_facilities/imports",
+            files={"file": ("x.geojson", b"{}", "application/json")},
+        )
+        assert response.status_code == 404
+
+
+def test_reused_source_wkb_gives_the_same_ewkb_as_shapely():
+    from ingest.load import ewkb_hex
+
+    geoms = np.array(
+        [
+            shapely.LineString([(116, 39), (116.1, 39.1)]),
+            shapely.Point(1, 2),
+            shapely.Point(1, 2, 3),
+            None,
+            shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
+        ],
+        dtype=object,
+    )
+    expected = list(shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True))
+    big_endian = [None if g is None else shapely.to_wkb(g, byte_order=0) for g in geoms]
+    for source in (
+        None,
+        [None if g is None else shapely.to_wkb(g, byte_order=1) for g in geoms],
+        big_endian,
+    ):
+        got = ewkb_hex(geoms, 4326, source)
+        assert [None if h is None else h.upper() for h in got] == expected
