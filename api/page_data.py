@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from layers import Visibility
-from spatial import overview
+from spatial import catalog, overview
 from viewer.pages import PageData
 
 
@@ -21,7 +21,7 @@ async def gather(
         level=level,
         districts=district_list,
         city_bbox=overview.city_bbox(district_list),
-        versions=await overview.layer_versions(conn),
+        versions=await catalog.layer_versions(conn),
         basemap_url=basemap_url,
     )
     if elevator_counts:

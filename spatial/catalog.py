@@ -60,6 +60,19 @@ async def versions_async(conn: psycopg.AsyncConnection) -> dict[str, str]:
     return {"postgresql": row[0], "postgis": row[1]}
 
 
+async def layer_versions(
+    conn: psycopg.AsyncConnection, names: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Each layer's version (bumped by a trigger on every write); all layers, or ``names``."""
+    if names is None:
+        cur = await conn.execute("SELECT layer, version FROM layer_versions")
+    else:
+        cur = await conn.execute(
+            "SELECT layer, version FROM layer_versions WHERE layer = ANY(%s)", (list(names),)
+        )
+    return {r[0]: int(r[1]) for r in await cur.fetchall()}
+
+
 def layers_empty(conn: psycopg.Connection, tables: Sequence[str]) -> bool:
     row = conn.execute(any_rows_query(tables)).fetchone()
     return not (row and row[0])

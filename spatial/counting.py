@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from spatial import catalog
 from spatial.features import FeatureQuery, count_sql, estimate_sql
 
 
@@ -30,15 +31,13 @@ class CountCache:
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     async def layer_count(self, conn: psycopg.AsyncConnection, q: FeatureQuery) -> int:
-        version = await _scalar(
-            conn, "SELECT version FROM layer_versions WHERE layer = %s", [q.layer.name]
-        )
+        version = (await catalog.layer_versions(conn, [q.layer.name]))[q.layer.name]
         cached = self.counts.get(q.layer.name)
         if cached is not None and cached[0] == version:
             return cached[1]
         statement = count_sql(q)
         count = int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
-        self.counts[q.layer.name] = (int(version), count)  # type: ignore[call-overload]
+        self.counts[q.layer.name] = (version, count)
         return count
 
     async def number_matched(

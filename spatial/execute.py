@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -45,10 +45,20 @@ class RowStream:
         self._stack = AsyncExitStack()
         self._cursor: Any = None
         self._first: list[tuple[Any, ...]] = []
+        self.prelude_result: Any = None
 
-    async def open(self) -> RowStream:
+    async def open(
+        self, prelude: Callable[[psycopg.AsyncConnection], Awaitable[Any]] | None = None
+    ) -> RowStream:
+        """Run the statement and fetch the first batch.
+
+        ``prelude`` runs first on the same connection (its result is kept in
+        ``prelude_result``), so a page and its count take one connection, not two.
+        """
         try:
             conn = await self._stack.enter_async_context(self.pool.connection(self.timeout_s))
+            if prelude is not None:
+                self.prelude_result = await prelude(conn)
             await self._stack.enter_async_context(conn.transaction())
             self._cursor = await self._stack.enter_async_context(conn.cursor(name="onemap_rows"))
             await self._cursor.execute(self.statement.sql, self.statement.params)

@@ -1,4 +1,4 @@
-"""City-wide facts the pages need: district outlines' boxes, layer versions, elevator counts."""
+"""City-wide facts the pages need: district outlines' boxes and elevator counts."""
 
 from __future__ import annotations
 
@@ -27,11 +27,6 @@ def city_bbox(district_list: list[dict[str, Any]]) -> tuple[float, float, float,
         min(b[0] for b in boxes), min(b[1] for b in boxes),
         max(b[2] for b in boxes), max(b[3] for b in boxes),
     )  # fmt: skip
-
-
-async def layer_versions(conn: psycopg.AsyncConnection) -> dict[str, int]:
-    cur = await conn.execute("SELECT layer, version FROM layer_versions")
-    return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 
 async def elevator_counts(conn: psycopg.AsyncConnection) -> list[dict[str, Any]]:

@@ -94,13 +94,6 @@ async def render(
     return bytes(row[0]) if row and row[0] else b""
 
 
-async def versions(conn: psycopg.AsyncConnection, names: Sequence[str]) -> dict[str, int]:
-    cur = await conn.execute(
-        "SELECT layer, version FROM layer_versions WHERE layer = ANY(%s)", (list(names),)
-    )
-    return dict(await cur.fetchall())
-
-
 def etag(layer_versions: dict[str, int], level: Visibility, z: int, x: int, y: int) -> str:
     """A strong ETag: the same layers at the same versions, seen by the same level."""
     key = repr((sorted(layer_versions.items()), int(level), z, x, y)).encode()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.access import LayerDep, LevelDep
-from api.deps import ConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
@@ -48,7 +48,6 @@ def content_crs(q: FeatureQuery) -> dict[str, str]:
 async def get_items(
     request: Request,
     query: QueryDep,
-    conn: ConnDep,
     pool: ReadPoolDep,
     limit: LimitDep,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -56,10 +55,13 @@ async def get_items(
 ) -> StreamingResponse:
     check_format(f)
     q = replace(query, limit=limit, offset=offset)
-    matched = await request.app.state.counts.number_matched(
-        conn, q, request.app.state.features.exact_count_threshold
-    )
-    stream = await RowStream(pool, select_sql(q)).open()
+    state = request.app.state
+
+    def count(conn: psycopg.AsyncConnection) -> Awaitable[int | None]:
+        return state.counts.number_matched(conn, q, state.features.exact_count_threshold)
+
+    stream = await RowStream(pool, select_sql(q), timeout_s=state.pools.timeout_s).open(count)
+    matched = stream.prelude_result
     links = [
         link(str(request.url), "self", GEOJSON, "This page"),
         link(url(request, f"/collections/{q.layer.name}"), "collection", JSON),
@@ -101,7 +103,9 @@ async def get_item(
 ) -> Response:
     check_format(f)
     q = FeatureQuery(layer=layer, level=level, crs=crs, ids=(feature_id,), limit=1)
-    stream = await RowStream(pool, select_sql(q)).open()
+    stream = await RowStream(
+        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s
+    ).open()
     texts = [t async for batch in feature_texts(stream, q) for t in batch]
     if not texts:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")

@@ -12,7 +12,7 @@ from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
 from layers import Layer, Visibility
 from layers.errors import InvalidInput, NotFound
-from spatial import collections, tiles
+from spatial import catalog, collections, tiles
 
 router = APIRouter(tags=["OGC API Tiles"])
 
@@ -64,7 +64,8 @@ async def _tile_response(
     request: Request, conn: ConnDep, layers: list[Layer], level: Visibility, z: int, y: int, x: int
 ) -> Response:
     tiles.check_tile(z, x, y)
-    tag = tiles.etag(await tiles.versions(conn, [la.name for la in layers]), level, z, x, y)
+    versions = await catalog.layer_versions(conn, [la.name for la in layers])
+    tag = tiles.etag(versions, level, z, x, y)
     headers = {
         "ETag": tag,
         "Cache-Control": request.app.state.features.tile_cache_control,
@@ -79,11 +80,7 @@ async def _tile_response(
 
 
 async def _bounds(conn: ConnDep, layers: list[Layer]) -> list[float]:
-    boxes = []
-    for layer in layers:
-        spatial = (await collections.extent(conn, layer)).get("spatial")
-        if spatial:
-            boxes.append(spatial["bbox"][0])
+    boxes = [box for layer in layers if (box := await collections.bbox(conn, layer))]
     if not boxes:
         return [-180.0, -85.05, 180.0, 85.05]
     return [min(b[0] for b in boxes), min(b[1] for b in boxes),
