@@ -1,40 +1,121 @@
-"""Who is calling: anonymous callers see public data; the admin token sees everything.
+"""Who is calling, and what that lets them see and change: the one place that decides it.
 
-Roles for planners and responsible planners come later; the level a caller gets is the one
-thing every route asks, so they will only change this module.
+- anonymous: the public layers and fields of the registry;
+- planner: internal layers and fields, city-wide; edits the layers whose ``editors`` name them;
+- responsible planner: public data everywhere, internal data inside the streets they serve
+  (``spatial.scope``); edits those layers there only;
+- admin: everything (also ``ONEMAP_ADMIN_TOKEN``, to bootstrap a new installation).
+
+Credentials: ``Authorization: Bearer <token>``, ``X-API-Key: <token>``, or the login cookie
+the pages use.
 """
 
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+import psycopg
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import PoolTimeout
 
-from layers import Layer, Visibility, get_layer
-from layers.errors import NotFound, Unauthorized
+from api.accounts import User
+from layers import Layer, Role, Visibility, get_layer
+from layers.errors import DatabaseUnavailable, Forbidden, NotFound, Unauthorized
+from spatial.scope import StreetScope
 
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
 
+LEVELS = {
+    Role.ANONYMOUS: Visibility.PUBLIC,
+    Role.PLANNER: Visibility.INTERNAL,
+    Role.RESPONSIBLE_PLANNER: Visibility.INTERNAL,  # inside their streets (scope)
+    Role.ADMIN: Visibility.PRIVATE,
+}
 
-async def caller_level(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Visibility:
-    """The caller's level from a bearer token, or the login cookie; anonymous is public."""
-    if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer":
-            raise Unauthorized("use a bearer token")
-    else:
-        token = request.cookies.get(TOKEN_COOKIE, "")
-        if not token:
-            return Visibility.PUBLIC
-    expected = request.app.state.features.admin_token
-    if expected is not None and hmac.compare_digest(
-        token.encode(), expected.get_secret_value().encode()
-    ):
-        return Visibility.PRIVATE
-    raise Unauthorized("invalid credentials")
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    name: str
+    role: Role
+    streets: tuple[str, ...] = ()
+
+    @property
+    def level(self) -> Visibility:
+        """The highest level the caller sees anywhere (fields, layers, queryables)."""
+        return LEVELS[self.role]
+
+    @property
+    def scope(self) -> StreetScope | None:
+        """Where the caller sees ``level``; None means everywhere."""
+        if self.role is Role.RESPONSIBLE_PLANNER:
+            return StreetScope(self.streets, Visibility.PUBLIC)
+        return None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role is not Role.ANONYMOUS
+
+    def may_edit(self, layer: Layer) -> bool:
+        return self.role in layer.editors and layer.visibility <= self.level
+
+
+ANONYMOUS = Caller("anonymous", Role.ANONYMOUS)
+
+
+# Declared as security schemes so that the OpenAPI document (and clients) know them.
+BEARER = HTTPBearer(auto_error=False, description="A token from `onemap users`")
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same token")
+
+
+def _token(
+    request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
+) -> str | None:
+    if bearer is not None:
+        return bearer.credentials.strip() or None
+    if "authorization" in request.headers:  # present, but not a bearer token
+        raise Unauthorized("use 'Authorization: Bearer <token>' or the X-API-Key header")
+    if api_key is not None:
+        return api_key.strip()
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+async def find_user(request: Request, token: str) -> User | None:
+    """The user a token belongs to (the admin token, or one from ``onemap users``)."""
+    state = request.app.state
+    admin = state.features.admin_token
+    if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
+        return User("admin", Role.ADMIN)
+    pools = state.pools
+    try:  # users are written on the primary: a replica's lag must not delay a new token
+        async with pools.primary.connection(pools.timeout_s) as conn:
+            return await state.tokens.find(conn, token)
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise DatabaseUnavailable("the database is not reachable right now") from exc
+
+
+async def current_caller(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+    api_key: Annotated[str | None, Security(API_KEY)] = None,
+) -> Caller:
+    token = _token(request, bearer, api_key)
+    if token is None:
+        return ANONYMOUS
+    user = await find_user(request, token)
+    if user is None:
+        raise Unauthorized("invalid or revoked token")
+    request.state.caller = user.name  # for the access log
+    return Caller(user.name, user.role, user.streets)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+async def caller_level(caller: CallerDep) -> Visibility:
+    return caller.level
 
 
 LevelDep = Annotated[Visibility, Depends(caller_level)]
@@ -56,3 +137,15 @@ async def visible_layer(collectionId: str, level: LevelDep) -> Layer:  # noqa: N
 
 
 LayerDep = Annotated[Layer, Depends(visible_layer)]
+
+
+async def editable_layer(layer: LayerDep, caller: CallerDep) -> Layer:
+    """The layer, if the caller may write to it: 401 for anonymous callers, else 403."""
+    if not caller.signed_in:
+        raise Unauthorized("writing needs a token (Authorization: Bearer …)")
+    if not caller.may_edit(layer):
+        raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not edit {layer.name!r}")
+    return layer
+
+
+EditableLayerDep = Annotated[Layer, Depends(editable_layer)]

@@ -7,14 +7,27 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
 from api.database import resolve_database_url
 from api.errors import add_exception_handlers
+from api.hardening import BodyLimit, SecurityHeaders
 from api.jobs import Jobs
-from api.routes import collections, export, health, imports, items, landing, pages, tiles
+from api.routes import (
+    collections,
+    edits,
+    export,
+    health,
+    imports,
+    items,
+    landing,
+    pages,
+    tiles,
+)
 from api.routing import Pools, SourceHeader
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings, to_conninfo
 from spatial.counting import CountCache
@@ -42,6 +55,9 @@ def create_app(
                 min_size=server.pool_min_size,
                 max_size=server.pool_max_size,
                 kwargs={"options": options, "application_name": "onemap"},
+                # A connection is checked as it leaves the pool, so the ones a database
+                # restart broke are replaced instead of failing a request after recovery.
+                check=AsyncConnectionPool.check_connection,
                 open=False,
             )
 
@@ -69,12 +85,25 @@ def create_app(
     app.state.features = features
     app.state.counts = CountCache()
     app.state.jobs = Jobs()
+    app.state.tokens = TokenLookup()
     _document_limits(app, features)
     app.add_middleware(SelectiveGZip, minimum_size=1024)
     app.add_middleware(SourceHeader)
+    app.add_middleware(SecurityHeaders, basemap_url=features.basemap_url)
+    if features.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=features.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-Match",
+                           "If-None-Match", "Content-Crs"],
+            expose_headers=["ETag", "Location", "Content-Crs"],
+        )  # fmt: skip
+    app.add_middleware(
+        BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes
+    )
 
     add_exception_handlers(app)
-    for module in (landing, collections, items, tiles, export, imports, pages, health):
+    for module in (landing, collections, items, edits, tiles, export, imports, pages, health):
         app.include_router(module.router)
     for folder, directory in assets.MOUNTS.items():
         # check_dir=False: a missing `npm ci` breaks the pages with a clear error, not the API.

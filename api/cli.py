@@ -229,6 +229,6 @@ def serve(
 
 
 def main() -> None:
-    from api import cli_data  # noqa: F401 (registers the data commands on `app`)
+    from api import cli_data, cli_users  # noqa: F401 (they register their commands on `app`)
 
     app()

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
     DatabaseUnavailable,
+    Forbidden,
     InvalidInput,
     NotFound,
     OneMapError,
+    PreconditionFailed,
     QueryTimeout,
+    TooLarge,
     Unauthorized,
 )
+from spatial.execute import translate
 
 log = logging.getLogger("onemap")
 
@@ -32,6 +38,9 @@ STATUS_CODES: dict[type[OneMapError], int] = {
     DatabaseUnavailable: 503,
     QueryTimeout: 503,
     Unauthorized: 401,
+    Forbidden: 403,
+    PreconditionFailed: 412,
+    TooLarge: 413,
 }
 
 
@@ -47,7 +56,12 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(OneMapError)
     async def _domain(_: Request, exc: OneMapError) -> JSONResponse:
         status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
-        return problem(status, type(exc).__name__, str(exc))
+        response = problem(status, type(exc).__name__, str(exc))
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="onemap"'
+        if status == 503:
+            response.headers["Retry-After"] = "2"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -59,6 +73,17 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(psycopg.Error)
+    async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
+        mapped = translate(exc)
+        if mapped is None:
+            return await _unexpected(request, exc)
+        return await _domain(request, mapped)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        return await _domain(request, DatabaseUnavailable("the database is not reachable"))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from typing import Any
 class Job:
     id: str
     kind: str
+    owner: str = ""
     state: str = "queued"  # queued, running, done, failed
     created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     progress: dict[str, int] = field(default_factory=dict)
@@ -41,8 +42,8 @@ class Jobs:
         return self._jobs.get(job_id)
 
     def start(self, kind: str, work: Callable[[Job], dict[str, Any]],
-              on_error: Callable[[Exception], str]) -> Job:  # fmt: skip
-        job = Job(id=uuid.uuid4().hex, kind=kind)
+              on_error: Callable[[Exception], str], owner: str = "") -> Job:  # fmt: skip
+        job = Job(id=uuid.uuid4().hex, kind=kind, owner=owner)
         self._jobs[job.id] = job
         self._forget_old()
 

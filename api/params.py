@@ -46,6 +46,27 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
     return (values[0], values[1], values[2], values[3])
 
 
+_M2_PER_DEG2 = 111_320.0**2 * 0.766  # near 40° N: a rough bound is all a limit needs
+
+
+def check_bbox(bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float) -> None:
+    """Refuse boxes that are not in their CRS's range, or larger than the configured limit."""
+    x0, y0, x1, y1 = (bbox[1], bbox[0], bbox[3], bbox[2]) if bbox_crs.flip else bbox
+    if bbox_crs.srid in (4326, 4490) or bbox_crs.shift:
+        if not (x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90):
+            raise InvalidInput(
+                "bbox: the numbers are not longitude/latitude; name the CRS with bbox-crs"
+            )
+        area = (x1 - x0) * (y1 - y0)
+    else:
+        area = (x1 - x0) * (y1 - y0) / _M2_PER_DEG2
+    if area > max_area_deg2:
+        raise InvalidInput(
+            f"bbox: larger than {max_area_deg2:g} square degrees; ask for a smaller area "
+            "(or none, and page through the layer)"
+        )
+
+
 async def crs_query(
     crs: Annotated[str | None, Query(description="CRS URI of the response geometries")] = None,
 ) -> crs_mod.Crs:

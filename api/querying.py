@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from api.access import LayerDep, LevelDep
+from api.access import CallerDep, LayerDep
 from api.params import (
     BboxCrsDep,
     BboxDep,
@@ -15,6 +15,7 @@ from api.params import (
     FilterCrsDep,
     PropertiesDep,
     SortbyDep,
+    check_bbox,
 )
 from layers import FieldType
 from layers.errors import InvalidInput
@@ -31,7 +32,7 @@ STANDARD = {
 async def base_query(
     request: Request,
     layer: LayerDep,
-    level: LevelDep,
+    caller: CallerDep,
     bbox: BboxDep,
     bbox_crs: BboxCrsDep,
     crs: CrsDep,
@@ -46,6 +47,7 @@ async def base_query(
     skip_geometry: Annotated[bool, Query(alias="skipGeometry")] = False,
 ) -> FeatureQuery:
     """Everything but paging; raises ``InvalidInput`` naming the first bad parameter."""
+    level = caller.level
     visible = {f.name: f for f in layer.visible_fields(level)}
     equals = []
     for name, value in request.query_params.multi_items():
@@ -55,6 +57,8 @@ async def base_query(
         if f is None or f.type in (FieldType.JSON, FieldType.TEXT_ARRAY):
             raise InvalidInput(f"unknown parameter or property {name!r}")
         equals.append((name, cql.typed_value(f, value)))
+    if bbox is not None:
+        check_bbox(bbox, bbox_crs, request.app.state.features.max_bbox_area_deg2)
     compiled = None
     if filter_:
         compiled = cql.compile_filter(cql.parse(filter_, filter_lang), layer, level, filter_crs)
@@ -70,6 +74,7 @@ async def base_query(
         properties=properties,
         skip_geometry=skip_geometry,
         crs=crs,
+        scope=caller.scope,
     )
 
 

@@ -75,8 +75,17 @@ class FeaturesSettings(BaseSettings):
         default=None,
         description="An online XYZ tile URL under the pages' own basemap (needs internet).",
     )
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="JSON request bodies.")
+    max_upload_bytes: int = Field(default=512 << 20, ge=1024, description="Imported files.")
+    max_bbox_area_deg2: float = Field(
+        default=400.0, gt=0, description="Largest bbox in degrees² (Beijing is about 4.5)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins allowed by CORS, e.g. ["https://x.org"].'
+    )
     admin_token: SecretStr | None = Field(
-        default=None, description="Bearer token that sees every layer and field; unset = none."
+        default=None,
+        description="A bootstrap admin token (sees, edits everything); unset = none.",
     )
 
     @model_validator(mode="after")

@@ -1,9 +1,19 @@
 """The layer registry: the single source of truth for what every layer of OneMap is."""
 
-from layers.model import STORAGE_SRID, Field, FieldType, GeometryType, Layer, Visibility
+from layers import accounts  # its tables belong to the same metadata
+from layers.model import (
+    STORAGE_SRID,
+    Field,
+    FieldType,
+    GeometryType,
+    Layer,
+    Role,
+    Visibility,
+)
 from layers.registry import REGISTRY, TABLES, get_layer, metadata
 
 __all__ = [
+    "accounts",
     "REGISTRY",
     "STORAGE_SRID",
     "TABLES",
@@ -11,6 +21,7 @@ __all__ = [
     "FieldType",
     "GeometryType",
     "Layer",
+    "Role",
     "Visibility",
     "get_layer",
     "metadata",

@@ -23,3 +23,15 @@ class QueryTimeout(OneMapError):
 
 class Unauthorized(OneMapError):
     """Credentials were given and are not valid."""
+
+
+class Forbidden(OneMapError):
+    """The caller is known and may not do this."""
+
+
+class PreconditionFailed(OneMapError):
+    """An edit named a version of a feature (``If-Match``) that is no longer current."""
+
+
+class TooLarge(OneMapError):
+    """A request body above the configured limit."""

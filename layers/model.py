@@ -18,6 +18,21 @@ class Visibility(IntEnum):
     PRIVATE = 2
 
 
+class Role(StrEnum):
+    """Who a caller is; ``api.access`` turns a role into the levels it sees."""
+
+    ANONYMOUS = "anonymous"
+    PLANNER = "planner"
+    RESPONSIBLE_PLANNER = "responsible_planner"  # bound to one or more streets
+    ADMIN = "admin"
+
+
+EDITED_BY_ADMIN = frozenset({Role.ADMIN})
+EDITED_BY_PLANNERS = EDITED_BY_ADMIN | {Role.PLANNER}
+EDITED_IN_STREETS = EDITED_BY_PLANNERS | {Role.RESPONSIBLE_PLANNER}
+NOT_EDITABLE: frozenset[Role] = frozenset()  # written by OneMap itself
+
+
 class FieldType(StrEnum):
     TEXT = "text"
     INTEGER = "integer"
@@ -71,7 +86,8 @@ class Layer:
 
     ``themes`` are the vocabulary fields a map may colour the layer by (the first is the
     default); ``key_fields`` are shown in popups and listings; ``time_field`` answers the
-    OGC ``datetime`` parameter.
+    OGC ``datetime`` parameter. ``editors`` are the roles that may write features through the
+    API (a responsible planner only inside their streets); none for a system-written layer.
     """
 
     name: str
@@ -87,6 +103,7 @@ class Layer:
     min_zoom: int = 0
     max_zoom: int = 22
     group: str = "records"
+    editors: frozenset[Role] = EDITED_BY_ADMIN
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -42,6 +42,7 @@ class Compiled:
 
     sql: sql.Composable
     params: list[Any] = field(default_factory=list)
+    properties: frozenset[str] = frozenset()  # the fields a filter reads
 
 
 def parse(text: str, lang: str) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class _Compiler:
         self.spatial = layer.is_spatial
         self.crs = filter_crs
         self.nodes = 0
+        self.used: set[str] = set()
 
     def compile(self, node: Any) -> Compiled:
         self.nodes += 1
@@ -126,6 +128,7 @@ class _Compiler:
         f = self.fields[name]
         if f.type in (FieldType.JSON, FieldType.TEXT_ARRAY):
             raise InvalidInput(f"property {name!r} cannot be filtered")
+        self.used.add(name)
         return f
 
     def _property_and_value(self, args: list[Any]) -> tuple[Field, Any]:
@@ -220,4 +223,7 @@ def compile_filter(
     tree: dict[str, Any], layer: Layer, level: Visibility, filter_crs: crs_mod.Crs
 ) -> Compiled:
     """Compile a parsed filter for ``layer`` as seen by a caller at ``level``."""
-    return _Compiler(layer, level, filter_crs).compile(tree)
+    compiler = _Compiler(layer, level, filter_crs)
+    compiled = compiler.compile(tree)
+    compiled.properties = frozenset(compiler.used)
+    return compiled

@@ -18,7 +18,7 @@ def translate(exc: Exception) -> OneMapError | None:
     """The domain error a database failure means for the caller, or None for a real bug."""
     if isinstance(exc, pg_errors.QueryCanceled):
         return QueryTimeout("the query took longer than the statement timeout")
-    if isinstance(exc, PoolTimeout | psycopg.OperationalError):
+    if isinstance(exc, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError):
         return DatabaseUnavailable("the database is not reachable right now")
     if isinstance(exc, pg_errors.DataError | pg_errors.InvalidParameterValue):
         detail = str(exc).splitlines()[0] if str(exc) else "invalid value"

@@ -31,6 +31,7 @@ from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled
 from spatial.features import FeatureQuery, order_sql, select_sql, shifted_features, where_sql
+from spatial.scope import condition
 
 BATCH = 20_000
 
@@ -170,7 +171,16 @@ def columns_sql(q: FeatureQuery) -> Compiled:
     """id, each field as its own typed column, then the geometry as WKB (x = east)."""
     where = where_sql(q)
     columns: list[sql.Composable] = [sql.SQL("id")]
-    columns += [sql.Identifier(f.name) for f in q.fields]
+    hidden = q.scope.inside_only(q.fields) if q.scope and not q.in_scope_only else ()
+    for f in q.fields:
+        column: sql.Composable = sql.Identifier(f.name)
+        if f in hidden:  # left empty on rows outside a responsible planner's streets
+            column = sql.SQL("CASE WHEN {} THEN {} END AS {}").format(
+                condition(q.layer, q.scope),
+                column,
+                column,  # type: ignore[arg-type]
+            )
+        columns.append(column)
     if q.with_geometry:
         geom: sql.Composable = sql.SQL("geom")
         if q.crs.in_sql and q.crs.srid != 4326:

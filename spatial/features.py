@@ -20,6 +20,7 @@ from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled
+from spatial.scope import StreetScope, condition
 
 Bbox = tuple[float, float, float, float]
 DatetimeRange = tuple[dt.datetime | dt.date | None, dt.datetime | dt.date | None]
@@ -41,6 +42,7 @@ class FeatureQuery:
     limit: int | None = None
     offset: int = 0
     ids: tuple[int, ...] | None = None
+    scope: StreetScope | None = None  # a responsible planner's streets (see spatial.scope)
     fields: tuple[Field, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -57,8 +59,25 @@ class FeatureQuery:
     def unfiltered(self) -> bool:
         return (
             self.bbox is None and self.datetime is None and not self.equals
-            and self.filter is None and self.ids is None
+            and self.filter is None and self.ids is None and not self.in_scope_only
         )  # fmt: skip
+
+    @property
+    def in_scope_only(self) -> bool:
+        """Only rows inside the scope's streets.
+
+        True when the layer, or a field the query reads, is shown only there: filtering or
+        sorting by a hidden value would reveal it.
+        """
+        if self.scope is None:
+            return False
+        if self.scope.limits_rows(self.layer):
+            return True
+        hidden = {f.name for f in self.scope.inside_only(self.layer.fields)}
+        read = {name for name, _ in self.equals} | {name for name, _ in self.sortby}
+        if self.filter is not None:
+            read |= self.filter.properties
+        return bool(hidden & read)
 
     @property
     def with_geometry(self) -> bool:
@@ -94,6 +113,9 @@ def where_sql(q: FeatureQuery) -> Compiled:
     if q.filter is not None:
         parts.append(sql.SQL("({})").format(q.filter.sql))
         params += q.filter.params
+    if q.in_scope_only:
+        assert q.scope is not None
+        parts.append(condition(q.layer, q.scope))
     if not parts:
         return Compiled(sql.SQL("TRUE"))
     return Compiled(sql.SQL(" AND ").join(parts), params)
@@ -144,20 +166,36 @@ def _decimals(target: crs_mod.Crs) -> int:
     return 3 if target.srid in (3857, 4527, 4548) else 7
 
 
-def properties_sql(fields: tuple[Field, ...]) -> sql.Composable:
+def properties_sql(
+    fields: tuple[Field, ...], layer: Layer | None = None, scope: StreetScope | None = None
+) -> sql.Composable:
+    """The properties object.
+
+    Fields a scope shows only inside its streets are left out of the rows outside them.
+    """
+    hidden = scope.inside_only(fields) if scope is not None and layer is not None else ()
+    if hidden and not scope.limits_rows(layer):  # type: ignore[union-attr]
+        shown = tuple(f for f in fields if f not in hidden)
+        return sql.SQL(
+            "(jsonb_build_object({}) || CASE WHEN {} THEN jsonb_build_object({}) "
+            "ELSE '{{}}'::jsonb END)::json"
+        ).format(_pairs(shown), condition(layer, scope), _pairs(hidden))  # type: ignore[arg-type]
     if not fields:
         return sql.SQL("'{}'::json")
-    pairs = sql.SQL(", ").join(
+    return sql.SQL("json_build_object({})").format(_pairs(fields))
+
+
+def _pairs(fields: tuple[Field, ...]) -> sql.Composable:
+    return sql.SQL(", ").join(
         sql.SQL("{}, {}").format(sql.Literal(f.name), sql.Identifier(f.name)) for f in fields
     )
-    return sql.SQL("json_build_object({})").format(pairs)
 
 
 def select_sql(q: FeatureQuery) -> Compiled:
     """One row per feature: its GeoJSON text, or (id, properties, WKB) for shifted datums."""
     where = where_sql(q)
     table = sql.Identifier(q.layer.name)
-    props = properties_sql(q.fields)
+    props = properties_sql(q.fields, q.layer, q.scope)
     if q.crs.in_sql or not q.with_geometry:
         geometry: sql.Composable = sql.SQL("NULL")
         if q.with_geometry:

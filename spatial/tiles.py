@@ -18,6 +18,7 @@ from psycopg import sql
 
 from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility, get_layer
 from layers.errors import NotFound
+from spatial.scope import StreetScope, condition
 
 EXTENT = 4096
 BUFFER = 64
@@ -36,8 +37,21 @@ def tile_fields(layer: Layer, level: Visibility) -> list[str]:
     return [f.name for f in layer.visible_fields(level) if f.type in _MVT_TYPES]
 
 
-def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
-    columns = [sql.Identifier(name) for name in tile_fields(layer, level)]
+def _layer_sql(
+    layer: Layer, level: Visibility, z: int, scope: StreetScope | None
+) -> sql.Composable:
+    names = tile_fields(layer, level)
+    columns: list[sql.Composable] = [sql.Identifier(name) for name in names]
+    where: sql.Composable = sql.SQL("")
+    if scope is not None and scope.limits_rows(layer):
+        where = sql.SQL(" AND {}").format(condition(layer, scope))
+    elif scope is not None:  # fields shown only inside the streets: empty (absent) elsewhere
+        hidden = {f.name for f in scope.inside_only(layer.fields)}
+        columns = [
+            sql.SQL("CASE WHEN {} THEN {} END AS {}").format(condition(layer, scope), c, c)
+            if name in hidden else c
+            for name, c in zip(names, columns, strict=True)
+        ]  # fmt: skip
     geom: sql.Composable = sql.SQL("ST_Transform(geom, 3857)")
     if layer.geometry_type is not GeometryType.POINT:
         tolerance = 2 * WEB_MERCATOR_HALF / (EXTENT * 2**z)  # one tile unit, in metres
@@ -48,7 +62,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
     )
     inner = sql.SQL(
         "SELECT id, id AS fid, {cols}ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS geom "
-        "FROM {table} WHERE geom && {margin}"
+        "FROM {table} WHERE geom && {margin}{where}"
     ).format(
         cols=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
         geom=geom,
@@ -57,6 +71,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
         buffer=sql.Literal(BUFFER),
         table=sql.Identifier(layer.name),
         margin=margin,
+        where=where,
     )
     return sql.SQL(
         "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({inner}) t "
@@ -64,39 +79,48 @@ def _layer_sql(layer: Layer, level: Visibility, z: int) -> sql.Composable:
     ).format(name=sql.Literal(layer.name), extent=sql.Literal(EXTENT), inner=inner)
 
 
-def tile_sql(layers: Sequence[Layer], level: Visibility, z: int) -> sql.Composable:
+def tile_sql(
+    layers: Sequence[Layer], level: Visibility, z: int, scope: StreetScope | None = None
+) -> sql.Composable:
     """One statement whose single bytea is the tile: the layers' MVTs concatenated.
 
     Rendered once per (layers, level, zoom) and kept: composing it costed more than a small
     tile's query.
     """
-    return _tile_sql(tuple(la.name for la in layers), level, z)
+    return _tile_sql(tuple(la.name for la in layers), level, z, scope)
 
 
 @functools.lru_cache(maxsize=1024)
-def _tile_sql(names: tuple[str, ...], level: Visibility, z: int) -> sql.Composable:
+def _tile_sql(
+    names: tuple[str, ...], level: Visibility, z: int, scope: StreetScope | None
+) -> sql.Composable:
     layers = [get_layer(n) for n in names]
     shown = [layer for layer in layers if z >= layer.min_zoom]
     if not shown:
         return sql.SQL("SELECT ''::bytea")
-    parts = [sql.SQL("coalesce({}, '')").format(_layer_sql(layer, level, z)) for layer in shown]
+    parts = [
+        sql.SQL("coalesce({}, '')").format(_layer_sql(layer, level, z, scope)) for layer in shown
+    ]
     statement = sql.SQL("SELECT {}").format(sql.SQL(" || ").join(parts))
     return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
 
 
 async def render(
     conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
-    z: int, x: int, y: int,
+    z: int, x: int, y: int, scope: StreetScope | None = None,
 ) -> bytes:  # fmt: skip
     check_tile(z, x, y)
-    cur = await conn.execute(tile_sql(layers, level, z), {"z": z, "x": x, "y": y})
+    cur = await conn.execute(tile_sql(layers, level, z, scope), {"z": z, "x": x, "y": y})
     row = await cur.fetchone()
     return bytes(row[0]) if row and row[0] else b""
 
 
-def etag(layer_versions: dict[str, int], level: Visibility, z: int, x: int, y: int) -> str:
-    """A strong ETag: the same layers at the same versions, seen by the same level."""
-    key = repr((sorted(layer_versions.items()), int(level), z, x, y)).encode()
+def etag(
+    layer_versions: dict[str, int], level: Visibility, z: int, x: int, y: int,
+    scope: StreetScope | None = None,
+) -> str:  # fmt: skip
+    """A strong ETag: the same layers at the same versions, seen by the same level and scope."""
+    key = repr((sorted(layer_versions.items()), int(level), z, x, y, scope)).encode()
     return '"' + hashlib.sha1(key).hexdigest()[:20] + '"'
 
 

@@ -6,10 +6,13 @@ import time
 
 import geopandas as gpd
 import numpy as np
+import psycopg
 import pytest
 import shapely
 
+from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
+from layers import Role
 from layers.errors import InvalidInput
 from tests_support import ADMIN_TOKEN, ONEMAP, clean_env
 
@@ -209,13 +212,16 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
         assert job["result"]["committed"] and job["result"]["inserted"] == 40
         assert job["progress"]["total"] == 40
     assert state(ingest_url, "service_facilities")[0] == before + 40
-    closed = create_app(DatabaseSettings(database_url=ingest_url))
-    with TestClient(closed) as client:
+    with psycopg.connect(ingest_url) as conn:
+        street = conn.execute("SELECT code FROM streets LIMIT 1").fetchone()[0]
+        token = accounts.add_user(conn, "street-planner", Role.RESPONSIBLE_PLANNER, [street])
+    with TestClient(create_app(DatabaseSettings(database_url=ingest_url))) as client:
         response = client.post(
             "/collections/service_facilities/imports",
             files={"file": ("x.geojson", b"{}", "application/json")},
+            headers={"Authorization": f"Bearer {token}"},
         )
-        assert response.status_code == 404
+        assert response.status_code == 403  # imports are city-wide: not for a street's planner
 
 
 def test_reused_source_wkb_gives_the_same_ewkb_as_shapely():

@@ -12,12 +12,13 @@ import psycopg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.access import LayerDep, LevelDep
+from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.routing import ReadPoolDep
 from layers.errors import InvalidInput, NotFound
+from spatial import edits
 from spatial.execute import RowStream
 from spatial.features import FeatureQuery, select_sql, shifted_features
 
@@ -95,17 +96,19 @@ async def get_items(
 async def get_item(
     request: Request,
     layer: LayerDep,
-    level: LevelDep,
+    caller: CallerDep,
     crs: CrsDep,
     pool: ReadPoolDep,
     feature_id: Annotated[int, Path(alias="featureId", ge=1, le=2**63 - 1)],
     f: FormatParam = None,
 ) -> Response:
     check_format(f)
-    q = FeatureQuery(layer=layer, level=level, crs=crs, ids=(feature_id,), limit=1)
-    stream = await RowStream(
-        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s
-    ).open()
+    q = FeatureQuery(
+        layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1, scope=caller.scope
+    )
+    stream = await RowStream(pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s).open(
+        lambda conn: edits.version(conn, layer, feature_id)
+    )
     texts = [t async for batch in feature_texts(stream, q) for t in batch]
     if not texts:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
@@ -114,6 +117,5 @@ async def get_item(
         link(str(request.url), "self", GEOJSON),
         link(url(request, f"/collections/{layer.name}"), "collection", JSON),
     ]
-    return Response(
-        json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=content_crs(q)
-    )
+    headers = {**content_crs(q), "ETag": stream.prelude_result or ""}
+    return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=headers)

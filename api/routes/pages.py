@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.access import TOKEN_COOKIE, LevelDep
+from api.access import TOKEN_COOKIE, LevelDep, find_user
 from api.deps import ConnDep
 from api.page_data import gather
 from layers import REGISTRY, Visibility
@@ -19,15 +18,11 @@ router = APIRouter(tags=["Pages"], include_in_schema=False)
 
 # Pages change with the data: never serve a stale copy; tiles carry their own validators.
 NO_STORE = {"Cache-Control": "no-store"}
-SECURITY = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "SAMEORIGIN",
-}
 
 
 def _html(body: str) -> HTMLResponse:
-    return HTMLResponse(body, headers={**NO_STORE, **SECURITY})
+    """A page; its security headers come from ``api.hardening.SecurityHeaders``."""
+    return HTMLResponse(body, headers=NO_STORE)
 
 
 @router.get("/map")
@@ -60,11 +55,8 @@ def login_form() -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> RedirectResponse:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    token = (form.get("token") or [""])[0]
-    expected = request.app.state.features.admin_token
-    if expected is None or not hmac.compare_digest(
-        token.encode(), expected.get_secret_value().encode()
-    ):
+    token = (form.get("token") or [""])[0].strip()
+    if not token or await find_user(request, token) is None:
         raise Unauthorized("invalid access token")
     response = RedirectResponse("/map", status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")

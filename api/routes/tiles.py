@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from api.access import LayerDep, LevelDep, find_visible_layer
+from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
 from layers import Layer, Visibility
@@ -61,11 +61,11 @@ def _spatial_layers(names: str, level: Visibility) -> list[Layer]:
 
 
 async def _tile_response(
-    request: Request, conn: ConnDep, layers: list[Layer], level: Visibility, z: int, y: int, x: int
+    request: Request, conn: ConnDep, layers: list[Layer], caller: Caller, z: int, y: int, x: int
 ) -> Response:
     tiles.check_tile(z, x, y)
     versions = await catalog.layer_versions(conn, [la.name for la in layers])
-    tag = tiles.etag(versions, level, z, x, y)
+    tag = tiles.etag(versions, caller.level, z, x, y, caller.scope)
     headers = {
         "ETag": tag,
         "Cache-Control": request.app.state.features.tile_cache_control,
@@ -73,7 +73,7 @@ async def _tile_response(
     }
     if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    data = await tiles.render(conn, layers, level, z, x, y)
+    data = await tiles.render(conn, layers, caller.level, z, x, y, caller.scope)
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=MVT, headers=headers)
@@ -178,9 +178,9 @@ async def get_layer_tilejson(
     responses=TILE_RESPONSES,
 )
 async def get_layer_tile(
-    request: Request, layer: TiledLayerDep, level: LevelDep, conn: ConnDep, z: Z, y: Y, x: X
+    request: Request, layer: TiledLayerDep, caller: CallerDep, conn: ConnDep, z: Z, y: Y, x: X
 ) -> Response:
-    return await _tile_response(request, conn, [layer], level, z, y, x)
+    return await _tile_response(request, conn, [layer], caller, z, y, x)
 
 
 @router.get("/tiles/{tileMatrixSetId}/tilejson.json", summary="TileJSON of several layers")
@@ -198,7 +198,8 @@ async def get_tilejson(
     responses=TILE_RESPONSES,
 )
 async def get_tile(
-    request: Request, level: LevelDep, conn: ConnDep, z: Z, y: Y, x: X,
+    request: Request, caller: CallerDep, conn: ConnDep, z: Z, y: Y, x: X,
     names: CollectionsParam, _: TmsDep,
 ) -> Response:  # fmt: skip
-    return await _tile_response(request, conn, _spatial_layers(names, level), level, z, y, x)
+    layers = _spatial_layers(names, caller.level)
+    return await _tile_response(request, conn, layers, caller, z, y, x)

@@ -1,6 +1,14 @@
 """What lies around residents: idle space, services, governance issues and their requests."""
 
-from layers.model import Field, FieldType, GeometryType, Layer, Visibility
+from layers.model import (
+    EDITED_BY_PLANNERS,
+    EDITED_IN_STREETS,
+    Field,
+    FieldType,
+    GeometryType,
+    Layer,
+    Visibility,
+)
 from layers.vocabulary import (
     CHANNEL,
     CONVERSION_STATUS,
@@ -19,6 +27,7 @@ PUBLIC, INTERNAL, PRIVATE = Visibility.PUBLIC, Visibility.INTERNAL, Visibility.P
 
 IDLE_PARCELS = Layer(
     name="idle_parcels",
+    editors=EDITED_BY_PLANNERS,
     title_zh="闲置空间",
     title_en="Idle-space parcels",
     description=(
@@ -50,6 +59,7 @@ IDLE_PARCELS = Layer(
 
 SERVICE_FACILITIES = Layer(
     name="service_facilities",
+    editors=EDITED_BY_PLANNERS,
     title_zh="社区服务设施",
     title_en="Service facilities",
     description=(
@@ -77,6 +87,7 @@ SERVICE_FACILITIES = Layer(
 
 GOVERNANCE_ISSUES = Layer(
     name="governance_issues",
+    editors=EDITED_IN_STREETS,
     title_zh="治理问题",
     title_en="Governance issues",
     description="Issues to govern before renovating (item 11): illegal structures and more.",
@@ -101,6 +112,7 @@ GOVERNANCE_ISSUES = Layer(
 
 RESIDENT_REQUESTS = Layer(
     name="resident_requests",
+    editors=EDITED_IN_STREETS,
     title_zh="居民诉求",
     title_en="Resident requests",
     description="Residents' requests from the 12345 hotline and other channels (item 20).",

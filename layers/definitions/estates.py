@@ -1,6 +1,6 @@
 """Estates (小区), their buildings, the elevator retrofit of each building, and health checks."""
 
-from layers.model import Field, FieldType, GeometryType, Layer, Visibility
+from layers.model import EDITED_BY_PLANNERS, Field, FieldType, GeometryType, Layer, Visibility
 from layers.vocabulary import (
     ELEVATOR_STAGE,
     ESTATE_STATUS,
@@ -17,6 +17,7 @@ PUBLIC, INTERNAL, PRIVATE = Visibility.PUBLIC, Visibility.INTERNAL, Visibility.P
 
 ESTATES = Layer(
     name="estates",
+    editors=EDITED_BY_PLANNERS,
     title_zh="老旧小区",
     title_en="Old residential estates",
     description=(
@@ -71,6 +72,7 @@ ESTATES = Layer(
 
 BUILDINGS = Layer(
     name="buildings",
+    editors=EDITED_BY_PLANNERS,
     title_zh="楼栋",
     title_en="Buildings",
     description="Residential buildings; walk-ups of 4-7 floors without elevators dominate.",
@@ -101,6 +103,7 @@ BUILDINGS = Layer(
 
 ELEVATOR_RETROFITS = Layer(
     name="elevator_retrofits",
+    editors=EDITED_BY_PLANNERS,
     title_zh="既有住宅加装电梯",
     title_en="Elevator retrofits",
     description=(
@@ -144,6 +147,7 @@ ELEVATOR_RETROFITS = Layer(
 
 HEALTH_CHECKS = Layer(
     name="health_checks",
+    editors=EDITED_BY_PLANNERS,
     title_zh="小区体检",
     title_en="Estate health checks",
     description="Health check (体检) of an estate before it enters the reserve pool (item 5).",

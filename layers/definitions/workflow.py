@@ -1,6 +1,15 @@
 """The renovation workflow: plan batches, projects, planners' opinions and the change history."""
 
-from layers.model import Field, FieldType, GeometryType, Layer, Visibility
+from layers.model import (
+    EDITED_BY_PLANNERS,
+    EDITED_IN_STREETS,
+    NOT_EDITABLE,
+    Field,
+    FieldType,
+    GeometryType,
+    Layer,
+    Visibility,
+)
 from layers.vocabulary import CHANGE_ACTION, OPINION_VERDICT, PROJECT_STATUS
 
 T = FieldType
@@ -8,6 +17,7 @@ PUBLIC, INTERNAL, PRIVATE = Visibility.PUBLIC, Visibility.INTERNAL, Visibility.P
 
 PLAN_BATCHES = Layer(
     name="plan_batches",
+    editors=EDITED_BY_PLANNERS,
     title_zh="计划批次",
     title_en="Plan batches",
     description="Yearly batches in which districts submit reserve estates into the plan (item 6).",
@@ -24,6 +34,7 @@ PLAN_BATCHES = Layer(
 
 PROJECTS = Layer(
     name="projects",
+    editors=EDITED_BY_PLANNERS,
     title_zh="改造项目",
     title_en="Renovation projects",
     description=(
@@ -59,6 +70,7 @@ PROJECTS = Layer(
 
 OPINIONS = Layer(
     name="opinions",
+    editors=EDITED_IN_STREETS,
     title_zh="责任规划师意见",
     title_en="Responsible planners' opinions",
     description=(
@@ -82,6 +94,7 @@ OPINIONS = Layer(
 
 CHANGE_HISTORY = Layer(
     name="change_history",
+    editors=NOT_EDITABLE,
     title_zh="变更记录",
     title_en="Change history",
     description="Every change to the shared map: who, when, what, before and after.",

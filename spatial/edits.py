@@ -1,0 +1,338 @@
+"""Writing single features (OGC API Features Part 4), checked like an import and audited.
+
+A body is a GeoJSON Feature. Its properties go through ``ingest.validate`` (the same checks a
+file import runs: types, vocabularies, bounds, required fields, geometry type, validity and
+place), its references are looked up, and the write, the history record (who, when, before,
+after) and the layer-version bump (a trigger) commit together or not at all.
+
+Optimistic concurrency: a feature's ETag is its row version (PostgreSQL's ``xmin``, which
+every update changes); an edit that names an older one with ``If-Match`` gets 412.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import shapely
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from ingest.coords import to_storage
+from ingest.validate import validate
+from layers import STORAGE_SRID, Layer, Visibility
+from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from spatial import crs as crs_mod
+from spatial.scope import StreetScope, condition
+
+EXTENT_MARGIN_DEG = 0.5  # features must lie near the city (catches swapped axes, wrong CRS)
+
+
+@dataclass(frozen=True)
+class Editor:
+    """Who writes, what they may see, and where (a responsible planner's streets)."""
+
+    name: str
+    level: Visibility
+    scope: StreetScope | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    id: int
+    etag: str | None  # None once deleted
+
+
+def etag(layer: Layer, fid: int, version: str) -> str:
+    return f'"{layer.name}.{fid}.{version}"'
+
+
+def _matches(if_match: str | None, current: str) -> bool:
+    if if_match is None:
+        return True
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    return "*" in tags or current in tags
+
+
+def _feature_body(body: Any) -> tuple[dict[str, Any], Any]:
+    if not isinstance(body, dict) or body.get("type") != "Feature":
+        raise InvalidInput('the body must be a GeoJSON Feature ({"type": "Feature", ...})')
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise InvalidInput("properties must be a JSON object")
+    return props, body.get("geometry", ...)  # ... = not given (PATCH keeps the geometry)
+
+
+def _geometry(layer: Layer, value: Any, content_crs: crs_mod.Crs) -> Any:
+    """The shapely geometry in storage coordinates, or None for a non-spatial layer."""
+    if not layer.is_spatial:
+        if value not in (None, ...):
+            raise InvalidInput(f"{layer.name!r} has no geometry; send null")
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput("geometry: a GeoJSON geometry object is required")
+    try:
+        geom = shapely.from_geojson(json.dumps(value))
+    except Exception:  # shapely's GEOS errors
+        raise InvalidInput("geometry: not a valid GeoJSON geometry") from None
+    if content_crs.flip:  # authority axis order (north, east) to x = east
+        geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    if content_crs.uri != crs_mod.DEFAULT.uri:
+        web = content_crs if content_crs.shift else None
+        geom = to_storage(np.array([geom]), f"EPSG:{content_crs.srid}", web)[0]
+    return geom
+
+
+async def _extent(conn: psycopg.AsyncConnection) -> tuple[float, float, float, float] | None:
+    cur = await conn.execute(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+        "FROM (SELECT ST_Extent(geom) AS e FROM districts) s"
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return None
+    m = EXTENT_MARGIN_DEG
+    return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+
+
+async def _checked(
+    conn: psycopg.AsyncConnection, layer: Layer, row: dict[str, Any], geom: Any
+) -> tuple[dict[str, Any], bytes | None]:
+    """The row as stored, or InvalidInput naming every problem (ingest's checks)."""
+    frame = pd.DataFrame({f.name: [row.get(f.name)] for f in layer.fields})
+    geoms = np.array([geom], dtype=object) if layer.is_spatial else None
+    extent = await _extent(conn) if geom is not None else None
+    good, problems = validate(frame, geoms, layer, make_valid=False, extent=extent)
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems))
+    values = {name: column[0] for name, column in good.columns.items() if name != "geom"}
+    for f in layer.fields:
+        value = values.get(f.name)
+        if f.references and value is not None:
+            table, column = f.references.split(".")
+            cur = await conn.execute(
+                sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = %s)").format(
+                    sql.Identifier(table), sql.Identifier(column)
+                ),
+                (value,),
+            )
+            found = await cur.fetchone()
+            if not (found and found[0]):
+                raise InvalidInput(f"{f.name}: {value} is not a {table}.{column}")
+    wkb = shapely.to_wkb(good.columns["geom"][0]) if layer.is_spatial else None
+    return values, wkb
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+async def _current(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int
+) -> tuple[dict[str, Any], Any, str]:
+    """The stored row (fields), its geometry (shapely) and version, locked for the edit."""
+    names = [f.name for f in layer.fields]
+    geom = sql.SQL(", ST_AsBinary(geom)" if layer.is_spatial else ", NULL")
+    cur = await conn.execute(
+        sql.SQL("SELECT xmin::text{}{} FROM {} WHERE id = %s FOR UPDATE").format(
+            geom,
+            sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in names),
+            sql.Identifier(layer.name),
+        ),
+        (fid,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"feature {fid} not found in {layer.name!r}")
+    shape = shapely.from_wkb(bytes(row[1])) if row[1] is not None else None
+    return dict(zip(names, row[2:], strict=True)), shape, row[0]
+
+
+async def _in_scope(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, scope: StreetScope
+) -> bool:
+    cur = await conn.execute(
+        sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+            condition(layer, scope), sql.Identifier(layer.name)
+        ),
+        (fid,),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+def _merge(
+    layer: Layer, editor: Editor, stored: dict[str, Any], props: dict[str, Any], replace: bool
+) -> dict[str, Any]:
+    """The full row after the edit: hidden fields keep their stored values."""
+    visible = {f.name for f in layer.visible_fields(editor.level)}
+    unknown = sorted(set(props) - visible)
+    if unknown:
+        raise InvalidInput(f"unknown properties: {', '.join(unknown)}")
+    row = dict(stored)
+    if replace:
+        row.update(dict.fromkeys(visible))
+    row.update(props)
+    return row
+
+
+async def _write_row(
+    conn: psycopg.AsyncConnection, layer: Layer, values: dict[str, Any], wkb: bytes | None,
+    fid: int | None,
+) -> tuple[int, str]:  # fmt: skip
+    names = list(values)
+    params = [Jsonb(values[n]) if isinstance(values[n], dict) else values[n] for n in names]
+    columns = [sql.Identifier(n) for n in names]
+    placeholders = [sql.SQL("%s")] * len(names)
+    if layer.is_spatial:
+        columns.append(sql.Identifier("geom"))
+        placeholders.append(sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(STORAGE_SRID)))
+        params.append(wkb)
+    table = sql.Identifier(layer.name)
+    if fid is None:
+        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id, xmin::text").format(
+            table, sql.SQL(", ").join(columns), sql.SQL(", ").join(placeholders)
+        )
+    else:
+        sets = [sql.SQL("{} = {}").format(c, p) for c, p in zip(columns, placeholders, strict=True)]
+        statement = sql.SQL(
+            "UPDATE {} SET {}, updated_at = now() WHERE id = %s RETURNING id, xmin::text"
+        ).format(table, sql.SQL(", ").join(sets))
+        params.append(fid)
+    cur = await conn.execute(statement, params)
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), row[1]
+
+
+def _snapshot(values: dict[str, Any] | None, geom: Any) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    out = {k: _plain(v) for k, v in values.items()}
+    if geom is not None:
+        out["geometry"] = json.loads(shapely.to_geojson(geom))
+    return out
+
+
+async def _record(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, action: str, editor: Editor,
+    before: dict[str, Any] | None, after: dict[str, Any] | None,
+) -> None:  # fmt: skip
+    await conn.execute(
+        "INSERT INTO change_history (layer, feature_id, action, actor, changed_at, before, after) "
+        "VALUES (%s, %s, %s, %s, now(), %s, %s)",
+        (layer.name, fid, action, editor.name,
+         Jsonb(before) if before else None, Jsonb(after) if after else None),
+    )  # fmt: skip
+
+
+async def _check_scope(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, editor: Editor
+) -> None:
+    if editor.scope is not None and not await _in_scope(conn, layer, fid, editor.scope):
+        raise Forbidden(f"feature {fid} of {layer.name!r} is outside your streets")
+
+
+async def create(
+    conn: psycopg.AsyncConnection, layer: Layer, editor: Editor, body: Any,
+    content_crs: crs_mod.Crs = crs_mod.DEFAULT,
+) -> Written:  # fmt: skip
+    props, geometry = _feature_body(body)
+    row = _merge(layer, editor, {}, props, replace=True)
+    geom = _geometry(layer, None if geometry is ... else geometry, content_crs)
+    async with conn.transaction():
+        values, wkb = await _checked(conn, layer, row, geom)
+        fid, version = await _write_row(conn, layer, values, wkb, None)
+        await _check_scope(conn, layer, fid, editor)
+        await _record(conn, layer, fid, "insert", editor, None, _snapshot(values, geom))
+    return Written(fid, etag(layer, fid, version))
+
+
+async def update(
+    conn: psycopg.AsyncConnection, layer: Layer, editor: Editor, fid: int, body: Any,
+    *, replace: bool, if_match: str | None, content_crs: crs_mod.Crs = crs_mod.DEFAULT,
+) -> Written:  # fmt: skip
+    """PUT (``replace``: fields not sent become empty) or PATCH (merge)."""
+    props, geometry = _feature_body(body)
+    async with conn.transaction():
+        stored, stored_geom, version = await _current(conn, layer, fid)
+        await _check_scope(conn, layer, fid, editor)
+        if not _matches(if_match, etag(layer, fid, version)):
+            raise PreconditionFailed(
+                f"feature {fid} changed since you read it (ETag {etag(layer, fid, version)})"
+            )
+        row = _merge(layer, editor, stored, props, replace=replace)
+        if geometry is ... and not replace:
+            geom = stored_geom
+        else:
+            geom = _geometry(layer, None if geometry is ... else geometry, content_crs)
+        values, wkb = await _checked(conn, layer, row, geom)
+        _, version = await _write_row(conn, layer, values, wkb, fid)
+        await _check_scope(conn, layer, fid, editor)
+        await _record(conn, layer, fid, "update", editor,
+                      _snapshot(stored, stored_geom), _snapshot(values, geom))  # fmt: skip
+    return Written(fid, etag(layer, fid, version))
+
+
+async def delete(
+    conn: psycopg.AsyncConnection, layer: Layer, editor: Editor, fid: int, if_match: str | None
+) -> Written:
+    async with conn.transaction():
+        stored, stored_geom, version = await _current(conn, layer, fid)
+        await _check_scope(conn, layer, fid, editor)
+        if not _matches(if_match, etag(layer, fid, version)):
+            raise PreconditionFailed(f"feature {fid} changed since you read it")
+        try:
+            await conn.execute(
+                sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(layer.name)), (fid,)
+            )
+        except psycopg.errors.ForeignKeyViolation:
+            raise InvalidInput(
+                f"feature {fid} is referenced by other features; change or delete those first"
+            ) from None
+        await _record(conn, layer, fid, "delete", editor, _snapshot(stored, stored_geom), None)
+    return Written(fid, None)
+
+
+async def version(conn: psycopg.AsyncConnection, layer: Layer, fid: int) -> str | None:
+    """The ETag of a feature as it is now (None if it does not exist)."""
+    cur = await conn.execute(
+        sql.SQL("SELECT xmin::text FROM {} WHERE id = %s").format(sql.Identifier(layer.name)),
+        (fid,),
+    )
+    row = await cur.fetchone()
+    return etag(layer, fid, row[0]) if row else None
+
+
+async def history(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, level: Visibility,
+    scope: StreetScope | None, limit: int = 100,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The changes of one feature, newest first, showing only the fields the caller may see."""
+    visible = {f.name for f in layer.visible_fields(level)} | {"geometry"}
+    if scope is not None and not await _in_scope(conn, layer, fid, scope):
+        visible = {f.name for f in layer.visible_fields(scope.outside)} | {"geometry"}
+        if scope.limits_rows(layer):
+            raise NotFound(f"feature {fid} not found in {layer.name!r}")
+    cur = await conn.execute(
+        "SELECT action, actor, changed_at, before, after FROM change_history "
+        "WHERE layer = %s AND feature_id = %s ORDER BY changed_at DESC, id DESC LIMIT %s",
+        (layer.name, fid, limit),
+    )
+    out = []
+    for action, actor, changed_at, before, after in await cur.fetchall():
+        out.append({
+            "action": action,
+            "actor": actor,
+            "changedAt": changed_at.isoformat(),
+            "before": {k: v for k, v in before.items() if k in visible} if before else None,
+            "after": {k: v for k, v in after.items() if k in visible} if after else None,
+        })  # fmt: skip
+    return out

@@ -1,0 +1,79 @@
+"""Street scopes: what a responsible planner sees more of inside the streets they serve.
+
+A responsible planner (责任规划师) is appointed to one or more streets. Outside them they see
+what the public sees; inside them they see the internal fields and layers too. Whether a row
+lies in a street is derived from the registry, never listed per layer:
+
+1. the layer has a field referencing ``streets.code``: that field;
+2. it has a geometry: the geometry intersects the streets;
+3. it references a layer of rule 1 (``estate_id`` → the estate's street): through it;
+4. it references ``districts.code``: the districts of the streets (plan batches);
+5. otherwise no row is in scope (the change history, for instance).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from layers import Field, Layer, Visibility, get_layer
+
+
+@dataclass(frozen=True, slots=True)
+class StreetScope:
+    """The streets a caller serves and the level they have everywhere else."""
+
+    streets: tuple[str, ...]
+    outside: Visibility = Visibility.PUBLIC
+
+    def limits_rows(self, layer: Layer) -> bool:
+        """Rows outside the streets are hidden: the layer itself is above ``outside``."""
+        return layer.visibility > self.outside
+
+    def inside_only(self, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+        """The fields shown only on rows inside the streets."""
+        return tuple(f for f in fields if f.visibility > self.outside)
+
+
+def condition(layer: Layer, scope: StreetScope) -> sql.Composable:
+    """A boolean SQL expression over the layer's columns: the row lies in the scope's streets."""
+    template = _template(layer.name)
+    if template is None:
+        return sql.SQL("FALSE")
+    return sql.SQL(template).format(streets=sql.Literal(list(scope.streets)))
+
+
+def _by_street_field(layer: Layer) -> Field | None:
+    return next((f for f in layer.fields if f.references == "streets.code"), None)
+
+
+@functools.lru_cache(maxsize=64)
+def _template(name: str) -> str | None:
+    """The condition with a ``{streets}`` placeholder, or None when no row can be in scope."""
+    layer = get_layer(name)
+    street = _by_street_field(layer)
+    if street is not None:
+        return f'"{street.name}" = ANY({{streets}}::text[])'
+    if layer.is_spatial:
+        return (
+            "ST_Intersects(geom, (SELECT ST_Union(geom) FROM streets "
+            "WHERE code = ANY({streets}::text[])))"
+        )
+    for f in layer.fields:
+        if not f.references:
+            continue
+        target, column = f.references.split(".")
+        via = _by_street_field(get_layer(target))
+        if target == "districts":
+            return (
+                f'"{f.name}" IN (SELECT district_code FROM streets '
+                "WHERE code = ANY({streets}::text[]))"
+            )
+        if via is not None:
+            return (
+                f'"{f.name}" IN (SELECT "{column}" FROM "{target}" '
+                f'WHERE "{via.name}" = ANY({{streets}}::text[]))'
+            )
+    return None
