@@ -103,6 +103,15 @@ def ingest_url(fresh_database, sample_city) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def edits_url(fresh_database, sample_city) -> str:
+    """A database of its own for tests that write features (and for the API fuzzer)."""
+    url = fresh_database("onemap_edits")
+    database.migrate(url)
+    load_city(url, sample_city)
+    return url
+
+
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """A connection whose work is rolled back after the test."""

@@ -96,3 +96,46 @@ def test_samples_load_and_reset_on_a_fresh_database(fresh_database):
     assert run("db", "reset", "--yes", env=env).returncode == 0
     with psycopg.connect(url) as conn:
         assert catalog.layers_empty(conn, list(REGISTRY))
+
+
+def test_users_add_token_list_revoke(edits_url):
+    env = {"ONEMAP_DATABASE_URL": edits_url}
+    with psycopg.connect(edits_url) as conn:
+        street = conn.execute("SELECT code FROM streets ORDER BY code LIMIT 1").fetchone()[0]
+    added = run("users", "add", "cli-planner", "--role", "responsible_planner",
+                "--street", street, env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith("om_") and len(token) > 40
+    second = run("users", "token", "cli-planner", "--label", "QGIS", env=env)
+    assert second.returncode == 0 and second.stdout.strip().splitlines()[-1] != token
+    listed = json.loads(run("users", "list", "--json", env=env).stdout)
+    me = next(u for u in listed if u["name"] == "cli-planner")
+    assert me["role"] == "responsible_planner" and me["streets"] == [street]
+    assert me["active_tokens"] == 2
+    revoked = run("users", "revoke", "cli-planner", env=env)
+    assert revoked.returncode == 0 and "2 token" in revoked.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("users", "add", "x", "--role", "king"), "unknown role"),
+        (("users", "add", "x", "--role", "responsible_planner"), "at least one --street"),
+        (("users", "add", "x", "--role", "planner", "--street", "110101001"), "only a responsible"),
+        (("users", "add", "x", "--role", "responsible_planner", "--street", "nope"), "nope"),
+        (("users", "revoke", "nobody"), "no active user"),
+        (("users", "token", "nobody"), "no active user"),
+    ],
+)
+def test_users_mistakes_are_one_line_and_exit_1(edits_url, args, message):
+    def users() -> list[tuple]:
+        with psycopg.connect(edits_url) as conn:
+            return conn.execute("SELECT u.*, t.* FROM users u LEFT JOIN api_tokens t "
+                                "ON t.user_id = u.id ORDER BY u.id, t.id").fetchall()  # fmt: skip
+
+    before = users()
+    result = run(*args, env={"ONEMAP_DATABASE_URL": edits_url})
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert users() == before
