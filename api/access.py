@@ -16,14 +16,13 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-import psycopg
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import PoolTimeout
 
 from api.accounts import User
+from api.deps import pooled
 from layers import Layer, Role, Visibility, get_layer
-from layers.errors import DatabaseUnavailable, Forbidden, NotFound, Unauthorized
+from layers.errors import Forbidden, NotFound, Unauthorized
 from spatial.scope import StreetScope
 
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
@@ -89,11 +88,9 @@ async def find_user(request: Request, token: str) -> User | None:
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return User("admin", Role.ADMIN)
     pools = state.pools
-    try:  # users are written on the primary: a replica's lag must not delay a new token
-        async with pools.primary.connection(pools.timeout_s) as conn:
-            return await state.tokens.find(conn, token)
-    except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise DatabaseUnavailable("the database is not reachable right now") from exc
+    # Users are written on the primary: a replica's lag must not delay a new token.
+    async with pooled(pools.primary, pools.timeout_s) as conn:
+        return await state.tokens.find(conn, token)  # type: ignore[no-any-return]
 
 
 async def current_caller(

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
 from api.database import resolve_database_url
-from api.errors import add_exception_handlers
+from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, SecurityHeaders
 from api.jobs import Jobs
 from api.routes import (
@@ -54,7 +54,7 @@ def create_app(
                 conninfo,
                 min_size=server.pool_min_size,
                 max_size=server.pool_max_size,
-                kwargs={"options": options, "application_name": "onemap"},
+                kwargs={"options": options, "application_name": "onemap", "autocommit": True},
                 # A connection is checked as it leaves the pool, so the ones a database
                 # restart broke are replaced instead of failing a request after recovery.
                 check=AsyncConnectionPool.check_connection,
@@ -104,7 +104,7 @@ def create_app(
 
     add_exception_handlers(app)
     for module in (landing, collections, items, edits, tiles, export, imports, pages, health):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():
         # check_dir=False: a missing `npm ci` breaks the pages with a clear error, not the API.
         app.mount(f"{assets.PREFIX}/{folder}", StaticFiles(directory=directory, check_dir=False),
@@ -138,6 +138,8 @@ def _document_limits(app: FastAPI, features: FeaturesSettings) -> None:
             schema.setdefault("components", {}).setdefault("parameters", {})["limit"] = limit
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
+                    # Invalid parameters are answered 400 problem+json, never FastAPI's 422.
+                    operation.get("responses", {}).pop("422", None)
                     parameters = operation.get("parameters", [])
                     for k, parameter in enumerate(parameters):
                         if parameter.get("name") == "limit":

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
-from psycopg_pool import PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.routing import ReadPoolDep
 from layers.errors import DatabaseUnavailable
+
+
+@asynccontextmanager
+async def pooled(
+    pool: AsyncConnectionPool, timeout_s: float
+) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A connection from ``pool`` (autocommit: each statement commits by itself).
+
+    Taken and given back without ``async with conn``: that would COMMIT on the way out, and
+    a database gone meanwhile would then fail a request whose answer is already made. The
+    pool discards a broken connection when it comes back.
+    """
+    try:
+        conn = await pool.getconn(timeout_s)
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        raise DatabaseUnavailable("the database is not reachable right now") from exc
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
 
 
 async def get_connection(
@@ -20,11 +41,8 @@ async def get_connection(
 
     An unreachable database becomes a 503, not a hung request.
     """
-    try:
-        async with pool.connection(request.app.state.pools.timeout_s) as conn:
-            yield conn
-    except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise DatabaseUnavailable("the database is not reachable right now") from exc
+    async with pooled(pool, request.app.state.pools.timeout_s) as conn:
+        yield conn
 
 
 ConnDep = Annotated[psycopg.AsyncConnection, Depends(get_connection)]

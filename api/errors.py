@@ -7,12 +7,14 @@ text and tracebacks never reach the client.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from layers.errors import (
@@ -42,6 +44,29 @@ STATUS_CODES: dict[type[OneMapError], int] = {
     PreconditionFailed: 412,
     TooLarge: 413,
 }
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+# Documented on every route, so clients (and the API fuzzer) know what an error looks like.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "model": Problem, "content": _PROBLEM_CONTENT}
+    for status, description in (
+        (400, "Invalid request"), (401, "Invalid or missing credentials"),
+        (403, "Not allowed for this role"), (404, "Not found"), (413, "Body too large"),
+        (503, "Database unavailable or query timed out"),
+    )
+}  # fmt: skip
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra: object) -> JSONResponse:

@@ -1,8 +1,8 @@
 """Limits and headers every response gets, as plain ASGI middleware (no per-request task).
 
-- ``BodyLimit``: request bodies above the limit are refused with 413 before the route reads
-  them (by ``Content-Length``, and by counting when the body is streamed in chunks); file
-  imports have their own, larger limit.
+- ``BodyLimit``: request bodies above the limit are refused with 413 before a route sees
+  them (by ``Content-Length``, and by counting when a body comes in chunks); file imports
+  have their own, larger limit.
 - ``SecurityHeaders``: ``nosniff`` on everything; the HTML pages also get a Content Security
   Policy that allows only this origin (plus the configured basemap), no framing by others.
 """
@@ -34,10 +34,6 @@ def _too_large(limit: int) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
@@ -48,37 +44,43 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_bytes if scope["path"].endswith("/imports") else self.max_bytes
-        headers = dict(scope.get("headers", []))
-        declared = headers.get(b"content-length", b"").decode() or "0"
-        if not declared.isdigit() or int(declared) > limit:
-            for message in _too_large(limit):
-                await send(message)
+        upload = scope["path"].endswith("/imports")
+        limit = self.max_upload_bytes if upload else self.max_bytes
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"").decode()
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            await _refuse(send, limit)
             return
-        received = 0
-        started = False
-
-        async def counted() -> Message:
-            nonlocal received
+        if upload:  # too big to hold: the import route counts what it spools to disk
+            await self.app(scope, receive, send)
+            return
+        # A JSON body is small: read it here (so a chunked one is measured too), then replay.
+        chunks, size = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > limit:
+                await _refuse(send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        try:
-            await self.app(scope, counted, tracked)
-        except _BodyTooLarge:
-            if not started:
-                for message in _too_large(limit):
-                    await send(message)
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    for message in _too_large(limit):
+        await send(message)
 
 
 def page_policy(basemap_url: str | None) -> str:

@@ -61,6 +61,7 @@ class Outcome:
     at: float  # seconds since the start
     status: int  # 0 = no HTTP answer (connection error or timeout)
     seconds: float
+    url: str = ""
 
 
 @dataclass
@@ -143,7 +144,7 @@ async def run_load(
                 status = response.status_code
             except httpx.HTTPError:
                 status = 0
-            report.outcomes.append(Outcome(now, status, time.monotonic() - t0))
+            report.outcomes.append(Outcome(now, status, time.monotonic() - t0, url))
 
     async def restarter() -> None:
         assert restart is not None and restart_at is not None

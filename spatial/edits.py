@@ -234,10 +234,17 @@ async def _record(
 
 
 async def _check_scope(
-    conn: psycopg.AsyncConnection, layer: Layer, fid: int, editor: Editor
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, editor: Editor, *, stored: bool
 ) -> None:
-    if editor.scope is not None and not await _in_scope(conn, layer, fid, editor.scope):
-        raise Forbidden(f"feature {fid} of {layer.name!r} is outside your streets")
+    """A responsible planner edits inside their streets only.
+
+    A stored row outside them is not found when the caller cannot see such rows at all.
+    """
+    if editor.scope is None or await _in_scope(conn, layer, fid, editor.scope):
+        return
+    if stored and editor.scope.limits_rows(layer):
+        raise NotFound(f"feature {fid} not found in {layer.name!r}")
+    raise Forbidden(f"feature {fid} of {layer.name!r} is (or would be) outside your streets")
 
 
 async def create(
@@ -250,7 +257,7 @@ async def create(
     async with conn.transaction():
         values, wkb = await _checked(conn, layer, row, geom)
         fid, version = await _write_row(conn, layer, values, wkb, None)
-        await _check_scope(conn, layer, fid, editor)
+        await _check_scope(conn, layer, fid, editor, stored=False)
         await _record(conn, layer, fid, "insert", editor, None, _snapshot(values, geom))
     return Written(fid, etag(layer, fid, version))
 
@@ -263,7 +270,7 @@ async def update(
     props, geometry = _feature_body(body)
     async with conn.transaction():
         stored, stored_geom, version = await _current(conn, layer, fid)
-        await _check_scope(conn, layer, fid, editor)
+        await _check_scope(conn, layer, fid, editor, stored=True)
         if not _matches(if_match, etag(layer, fid, version)):
             raise PreconditionFailed(
                 f"feature {fid} changed since you read it (ETag {etag(layer, fid, version)})"
@@ -275,7 +282,7 @@ async def update(
             geom = _geometry(layer, None if geometry is ... else geometry, content_crs)
         values, wkb = await _checked(conn, layer, row, geom)
         _, version = await _write_row(conn, layer, values, wkb, fid)
-        await _check_scope(conn, layer, fid, editor)
+        await _check_scope(conn, layer, fid, editor, stored=False)
         await _record(conn, layer, fid, "update", editor,
                       _snapshot(stored, stored_geom), _snapshot(values, geom))  # fmt: skip
     return Written(fid, etag(layer, fid, version))
@@ -286,7 +293,7 @@ async def delete(
 ) -> Written:
     async with conn.transaction():
         stored, stored_geom, version = await _current(conn, layer, fid)
-        await _check_scope(conn, layer, fid, editor)
+        await _check_scope(conn, layer, fid, editor, stored=True)
         if not _matches(if_match, etag(layer, fid, version)):
             raise PreconditionFailed(f"feature {fid} changed since you read it")
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from typing import Any
 
 import psycopg
@@ -64,12 +64,23 @@ class RowStream:
             await self._cursor.execute(self.statement.sql, self.statement.params)
             self._first = await self._cursor.fetchmany(self.batch_size)
         except Exception as exc:
-            await self._stack.aclose()
+            await self._release()
             mapped = translate(exc)
             if mapped is not None:
                 raise mapped from exc
             raise
+        if len(self._first) < self.batch_size:  # all rows are here: give the connection back
+            await self._release()
         return self
+
+    async def _release(self) -> None:
+        """Close the cursor and return the connection; the rows read are kept either way.
+
+        If the database went away meanwhile, closing fails: that must not break a response
+        whose rows have all been read.
+        """
+        with suppress(psycopg.Error, PoolTimeout):
+            await self._stack.aclose()
 
     async def batches(self) -> AsyncIterator[list[tuple[Any, ...]]]:
         """The first batch, then the rest; a short batch means the cursor is exhausted."""
@@ -81,7 +92,7 @@ class RowStream:
                     break
                 rows = await self._cursor.fetchmany(self.batch_size)
         finally:
-            await self._stack.aclose()
+            await self._release()
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        await self._release()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
@@ -34,6 +35,7 @@ from spatial.features import FeatureQuery, order_sql, select_sql, shifted_featur
 from spatial.scope import condition
 
 BATCH = 20_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,12 @@ def _features(conn: psycopg.Connection, q: FeatureQuery,
             yield [t.encode() for t in shifted_features(q.crs, rows)]  # type: ignore[arg-type]
 
 
+def _started(batches: Iterator[T]) -> Iterator[T]:
+    """The same batches, with the query already run: its errors surface before any byte."""
+    first = next(batches, None)
+    return batches if first is None else itertools.chain([first], batches)
+
+
 def iter_geojson(
     conn: psycopg.Connection, q: FeatureQuery, on_progress: Progress = None
 ) -> Iterator[bytes]:
@@ -151,9 +159,10 @@ def iter_geojson(
         # RFC 7946 knows only CRS84; GIS tools still read the 2008 "crs" member.
         name = f"urn:ogc:def:crs:EPSG::{q.crs.srid}"
         head += f'"crs":{{"type":"name","properties":{{"name":"{name}"}}}},'
+    batches = _started(_features(conn, q, on_progress))
     yield (head + '"features":[').encode()
     first = True
-    for features in _features(conn, q, on_progress):
+    for features in batches:
         yield (b"" if first else b",") + b",".join(features)
         first = False
     yield b"]}"
@@ -213,8 +222,9 @@ def iter_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(names)
+    batches = _started(_batches(conn, columns_sql(q), on_progress))
     yield ("\ufeff" + buffer.getvalue()).encode()  # a BOM so spreadsheet tools read UTF-8
-    for rows in _batches(conn, columns_sql(q), on_progress):
+    for rows in batches:
         buffer.seek(0)
         buffer.truncate()
         if q.with_geometry:

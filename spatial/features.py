@@ -54,6 +54,10 @@ class FeatureQuery:
                 raise InvalidInput(f"unknown properties: {', '.join(unknown)}")
             visible = tuple(by_name[p] for p in self.properties)
         object.__setattr__(self, "fields", visible)
+        sortable = {f.name for f in self.layer.visible_fields(self.level)}
+        for name, _ in self.sortby:  # checked here: an export must fail before it streams
+            if name not in sortable:
+                raise InvalidInput(f"sortby: unknown property {name!r}")
 
     @property
     def unfiltered(self) -> bool:
@@ -141,11 +145,8 @@ def _bbox_condition(bbox: Bbox, bbox_crs: crs_mod.Crs) -> sql.Composable:
 
 
 def order_sql(q: FeatureQuery) -> sql.Composable:
-    visible = {f.name for f in q.layer.visible_fields(q.level)}
     terms = []
     for name, ascending in q.sortby:
-        if name not in visible:
-            raise InvalidInput(f"sortby: unknown property {name!r}")
         terms.append(
             sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("ASC" if ascending else "DESC"))
         )

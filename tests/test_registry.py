@@ -11,7 +11,7 @@ SPATIAL = [n for n, layer in REGISTRY.items() if layer.is_spatial]
 
 def test_every_layer_has_one_table_with_its_fields():
     assert set(TABLES) == set(REGISTRY)
-    assert set(metadata.tables) == set(REGISTRY) | {"layer_versions"}
+    assert set(metadata.tables) == set(REGISTRY) | {"layer_versions", "users", "api_tokens"}
     for name, layer in REGISTRY.items():
         columns = set(TABLES[name].columns.keys())
         expected = {"id", "updated_at", *(f.name for f in layer.fields)}
@@ -115,3 +115,13 @@ def test_unknown_layer_names_the_known_ones():
 
 def test_array_fields_are_text_arrays():
     assert get_layer("estates").fields_by_name["renovation_items"].type is FieldType.TEXT_ARRAY
+
+
+def test_editors_are_real_roles_and_no_one_edits_the_history():
+    from layers import Role
+
+    for layer in REGISTRY.values():
+        assert Role.ANONYMOUS not in layer.editors, layer.name
+        if layer.editors:
+            assert Role.ADMIN in layer.editors, layer.name
+    assert not REGISTRY["change_history"].editors

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.access import LayerDep, LevelDep
 from api.deps import ConnDep
-from api.links import GEOJSON, JSON, link, url
+from api.links import GEOJSON, JSON, SCHEMA_JSON, documented, link, url
 from layers import REGISTRY, Layer, Visibility
 from spatial import collections, crs
 from spatial.features import field_json_schema
@@ -23,7 +23,7 @@ def _collection(request: Request, layer: Layer, extent: dict[str, Any] | None) -
         link(url(request, base), "self", JSON, layer.title_en),
         link(url(request, f"{base}/items"), "items", GEOJSON, "Features"),
         link(url(request, f"{base}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-             "application/schema+json", "Queryables"),
+             SCHEMA_JSON, "Queryables"),
         link(url(request, f"{base}/export", format="geojson"), "enclosure", GEOJSON, "Download"),
     ]  # fmt: skip
     if layer.is_spatial:
@@ -73,7 +73,8 @@ async def get_collection(request: Request, layer: LayerDep, conn: ConnDep) -> di
     return _collection(request, layer, await collections.extent(conn, layer))
 
 
-@router.get("/collections/{collectionId}/queryables", summary="Properties to filter on")
+@router.get("/collections/{collectionId}/queryables", summary="Properties to filter on",
+            response_class=Response, responses=documented(SCHEMA_JSON))  # fmt: skip
 def get_queryables(request: Request, layer: LayerDep, level: LevelDep) -> JSONResponse:
     properties: dict[str, Any] = {f.name: field_json_schema(f) for f in layer.visible_fields(level)}
     if layer.is_spatial:
@@ -90,4 +91,4 @@ def get_queryables(request: Request, layer: LayerDep, level: LevelDep) -> JSONRe
         "properties": properties,
         "additionalProperties": False,
     }
-    return JSONResponse(body, media_type="application/schema+json")
+    return JSONResponse(body, media_type=SCHEMA_JSON)

@@ -14,14 +14,14 @@ from typing import Annotated, Any, Literal
 import psycopg
 from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse, Response
-from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict
 
 from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
-from api.links import GEOJSON, JSON, link, url
+from api.deps import pooled
+from api.links import GEOJSON, JSON, documented, link, url
 from api.routing import LSN_COOKIE
 from layers import Layer
-from layers.errors import DatabaseUnavailable, Unauthorized
+from layers.errors import Unauthorized
 from spatial import crs as crs_mod
 from spatial import edits
 from spatial.execute import translate
@@ -61,11 +61,8 @@ class FeaturePatch(BaseModel):
 
 async def primary_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
     pools = request.app.state.pools
-    try:
-        async with pools.primary.connection(pools.timeout_s) as conn:
-            yield conn
-    except (PoolTimeout, psycopg.OperationalError) as exc:
-        raise DatabaseUnavailable("the database is not reachable right now") from exc
+    async with pooled(pools.primary, pools.timeout_s) as conn:
+        yield conn
 
 
 WriteConnDep = Annotated[psycopg.AsyncConnection, Depends(primary_connection)]
@@ -106,7 +103,7 @@ def _mapped(exc: psycopg.Error) -> Exception:
 
 
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Add a feature",
-             response_class=Response)  # fmt: skip
+             response_class=Response, responses={201: {"content": {GEOJSON: {}}}})  # fmt: skip
 async def create_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     feature: Annotated[FeatureIn, Body(media_type=GEOJSON)], content_crs: ContentCrs = None,
@@ -120,7 +117,7 @@ async def create_item(
 
 
 @router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature",
-            response_class=Response)  # fmt: skip
+            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
 async def replace_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     fid: FeatureId, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)],
@@ -137,7 +134,7 @@ async def replace_item(
 
 
 @router.patch("/collections/{collectionId}/items/{featureId}", summary="Change a feature",
-              response_class=Response)  # fmt: skip
+              response_class=Response, responses=documented(GEOJSON))  # fmt: skip
 async def update_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     fid: FeatureId, patch: Annotated[FeaturePatch, Body(media_type="application/merge-patch+json")],

@@ -6,11 +6,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -50,7 +50,13 @@ def _first(chunks: Iterator[bytes]) -> bytes:
         raise
 
 
-@router.get("/collections/{collectionId}/export", summary="Download a layer", response_model=None)
+EXPORT_RESPONSES: dict[int | str, Any] = {
+    200: {"description": "The file", "content": {f.media_type: {} for f in export.FORMATS.values()}}
+}
+
+
+@router.get("/collections/{collectionId}/export", summary="Download a layer",
+            response_model=None, response_class=Response, responses=EXPORT_RESPONSES)  # fmt: skip
 async def export_layer(
     request: Request, query: QueryDep, _: ReadPoolDep, format: FormatQuery = "geojson"
 ) -> StreamingResponse | FileResponse:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 
 from api.access import Caller, CallerDep, EditableLayerDep
 from api.links import url
@@ -23,6 +24,18 @@ from ingest import pipeline
 from layers.errors import Forbidden, NotFound, OneMapError, TooLarge, Unauthorized
 
 router = APIRouter(tags=["Imports"])
+
+
+def _flag(value: object) -> bool:
+    """A form flag is ``true`` or ``false``; anything else is a mistake worth a 400."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("use true or false")
+
+
+FormFlag = Annotated[bool, BeforeValidator(_flag), Form()]
 log = logging.getLogger("onemap")
 
 
@@ -50,9 +63,9 @@ async def start_import(
     crs: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form()] = None,
     source_layer: Annotated[str | None, Form()] = None,
-    dry_run: Annotated[bool, Form()] = False,
-    skip_invalid: Annotated[bool, Form()] = False,
-    make_valid: Annotated[bool, Form()] = False,
+    dry_run: FormFlag = False,
+    skip_invalid: FormFlag = False,
+    make_valid: FormFlag = False,
 ) -> JSONResponse:
     _check_city_wide(caller)
     folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.access import CallerDep, LayerDep
-from api.links import GEOJSON, JSON, link, url, with_query
+from api.links import GEOJSON, JSON, documented, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.routing import ReadPoolDep
@@ -45,7 +45,8 @@ def content_crs(q: FeatureQuery) -> dict[str, str]:
     return {"Content-Crs": f"<{q.crs.uri}>"} if q.layer.is_spatial else {}
 
 
-@router.get("/collections/{collectionId}/items", summary="Features of a layer")
+@router.get("/collections/{collectionId}/items", summary="Features of a layer",
+            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
 async def get_items(
     request: Request,
     query: QueryDep,
@@ -92,7 +93,8 @@ async def get_items(
     return StreamingResponse(body(), media_type=GEOJSON, headers=content_crs(q))
 
 
-@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature")
+@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
+            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
 async def get_item(
     request: Request,
     layer: LayerDep,

@@ -1,0 +1,129 @@
+"""Nothing a caller sends breaks the service: limits, problem+json, headers, a database restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from load import request_mix, run_load
+
+from api.app import create_app
+from api.settings import DatabaseSettings, FeaturesSettings
+from tests_support import ADMIN_TOKEN, serve
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def is_problem(response, status: int) -> None:
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    assert "Traceback" not in response.text and "psycopg" not in response.text
+
+
+def test_request_bodies_above_the_limit_are_413_before_anything_is_read(client):
+    big = json.dumps({"type": "Feature", "properties": {"x": "a" * (1 << 20)}})
+    is_problem(client.post("/collections/estates/items", content=big, headers=ADMIN), 413)
+
+    def chunks():  # no Content-Length: the limit counts the streamed body
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = client.post(
+        "/collections/estates/items", content=chunks(), headers={**ADMIN, "Content-Type":
+                                                                 "application/json"})  # fmt: skip
+    is_problem(response, 413)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("limit=1000000", "limit: at most"),
+        ("limit=0", "Invalid parameter"),
+        ("bbox=400000,4400000,500000,4500000", "not longitude/latitude"),
+        ("bbox=-170,-80,170,80", "larger than"),
+        ("bbox=1,2,3", "4 or 6"),
+        (
+            "bbox=400000,4400000,9000000,9000000&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857",
+            "larger than",
+        ),
+        ("filter=" + " OR ".join(["floors = 1"] * 250), "too complex"),
+        ("filter=floors ==== 3", "invalid cql2-text"),
+        ("filter-lang=sql&filter=1=1", "filter-lang"),
+        ("sortby=nothing", "sortby"),
+        ("datetime=yesterday", "datetime"),
+        ("crs=EPSG:9999", "crs"),
+        ("offset=-1", "Invalid parameter"),
+    ],
+)
+def test_bad_parameters_are_400_problems(client, query, words):
+    response = client.get(f"/collections/buildings/items?{query}")
+    is_problem(response, 400)
+    assert words.lower() in response.text.lower()
+
+
+def test_unknown_routes_and_methods_are_problems(client):
+    is_problem(client.get("/nowhere"), 404)
+    is_problem(client.put("/collections"), 405)
+    is_problem(client.get("/collections/estates/items/0"), 400)
+    is_problem(client.get("/collections/estates/items/99999999"), 404)
+
+
+def test_the_statement_timeout_answers_503_and_frees_the_worker(db_url):
+    app = create_app(
+        DatabaseSettings(database_url=db_url, statement_timeout_ms=1),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
+    )
+    with TestClient(app) as client:
+        slow = "/collections/pipelines/export?format=csv&sortby=-diameter_mm,install_year"
+        is_problem(client.get(slow, headers=ADMIN), 503)
+        response = client.get(slow, headers=ADMIN)
+        assert response.headers["retry-after"]
+        heavy = "/collections/pipelines/items?limit=5000&sortby=-depth_m&filter=depth_m > 0"
+        is_problem(client.get(heavy, headers=ADMIN), 503)
+        assert client.get("/conformance").status_code == 200  # the worker is free
+
+
+def test_cors_only_when_configured(db_url, client):
+    origin = {"Origin": "https://planning.example", "Access-Control-Request-Method": "GET"}
+    assert (
+        "access-control-allow-origin" not in client.options("/collections", headers=origin).headers
+    )
+    app = create_app(
+        DatabaseSettings(database_url=db_url),
+        features=FeaturesSettings(cors_origins=["https://planning.example"]),
+    )
+    with TestClient(app) as cors:
+        preflight = cors.options("/collections/estates/items", headers=origin)
+        assert preflight.headers["access-control-allow-origin"] == "https://planning.example"
+        other = cors.options("/collections", headers={**origin, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_pages_carry_security_headers_and_api_responses_nosniff(client):
+    page = client.get("/elevator-map")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'self'" in policy
+    assert "http" not in policy.replace("'self'", "")  # nothing from outside by default
+    assert page.headers["x-frame-options"] == "SAMEORIGIN"
+    assert client.get("/collections").headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster, db_url):
+    """Clients keep asking through a restart: no other error, all good again within 5 s."""
+    if cluster is None:
+        pytest.skip("needs the embedded test cluster to restart it")
+    with serve(db_url) as (base, _):
+        report = asyncio.run(run_load(
+            base, request_mix(count=200), clients=12, seconds=10.0,
+            restart=cluster.restart, restart_at=2.5,
+        ))  # fmt: skip
+    summary = {**report.summary(), "failures": report.errors_outside_outage()[:5]}
+    assert report.restart_done is not None, summary
+    assert not report.errors_outside_outage(), summary
+    assert report.recovery_seconds() <= 5.0, summary
+    after = [o for o in report.outcomes if o.at > report.restart_done + 5.0]
+    assert after and all(o.status in (200, 204, 304) for o in after), summary
