@@ -225,7 +225,8 @@ def serve(
     server_settings = settings.model_copy(update={"host": host, "port": port})
     application = create_app(DatabaseSettings(), server_settings)
     out.print(f"OneMap on http://{host}:{port}")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level="info",
+                timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
 
 
 def main() -> None:

@@ -56,6 +56,11 @@ class ServerSettings(BaseSettings):
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Wait for a connection.")
+    keep_alive_s: int = Field(
+        default=75, ge=1,
+        description="Idle keep-alive: longer than a load balancer's (60 s), or a client can "
+        "send on a connection the server is closing.",
+    )  # fmt: skip
 
 
 class FeaturesSettings(BaseSettings):

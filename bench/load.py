@@ -142,8 +142,9 @@ async def run_load(
             try:
                 response = await http.get(url)
                 status = response.status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = 0
+                url = f"{url} ({type(exc).__name__})"
             report.outcomes.append(Outcome(now, status, time.monotonic() - t0, url))
 
     async def restarter() -> None:
@@ -174,9 +175,11 @@ def main() -> None:
     args = parser.parse_args()
     cluster = database.embedded_cluster(DatabaseSettings())
     cluster.start()
+    log = (ROOT / ".bench").resolve()
+    log.mkdir(exist_ok=True)
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/onemap"), "serve", "--port", str(args.port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=(log / "load-server.log").open("w"), cwd=ROOT,
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{args.port}"
@@ -196,6 +199,8 @@ def main() -> None:
         server.wait()
     json.dump(report.summary(), sys.stdout, indent=2)
     sys.stdout.write("\n")
+    for failure in report.errors_outside_outage()[:20]:
+        sys.stdout.write(f"failed: {failure}\n")
     if report.errors_outside_outage():
         sys.exit(1)
 
