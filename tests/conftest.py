@@ -94,22 +94,23 @@ def db_url(cluster, fresh_database, sample_city) -> str:
     return url
 
 
+def _city_database(fresh_database, name: str, city) -> str:
+    url = fresh_database(name)
+    database.migrate(url)
+    load_city(url, city)
+    return url
+
+
 @pytest.fixture(scope="session")
 def ingest_url(fresh_database, sample_city) -> str:
     """A database of its own for ingest tests, which commit what they load."""
-    url = fresh_database("onemap_ingest")
-    database.migrate(url)
-    load_city(url, sample_city)
-    return url
+    return _city_database(fresh_database, "onemap_ingest", sample_city)
 
 
 @pytest.fixture(scope="session")
 def edits_url(fresh_database, sample_city) -> str:
     """A database of its own for tests that write features (and for the API fuzzer)."""
-    url = fresh_database("onemap_edits")
-    database.migrate(url)
-    load_city(url, sample_city)
-    return url
+    return _city_database(fresh_database, "onemap_edits", sample_city)
 
 
 @pytest.fixture

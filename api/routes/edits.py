@@ -24,7 +24,6 @@ from layers import Layer
 from layers.errors import Unauthorized
 from spatial import crs as crs_mod
 from spatial import edits
-from spatial.execute import translate
 from spatial.features import FeatureQuery, select_sql
 
 router = APIRouter(tags=["OGC API Features – Part 4"])
@@ -85,21 +84,22 @@ async def _answer(
     statement = select_sql(q)
     cur = await conn.execute(statement.sql, statement.params)
     row = await cur.fetchone()
-    cur = await conn.execute("SELECT pg_current_wal_lsn()::text")
-    lsn = await cur.fetchone()
     location = url(request, f"/collections/{layer.name}/items/{written.id}")
     feature = json.loads(row[0]) if row else {"type": "Feature", "id": written.id}
     collection = url(request, f"/collections/{layer.name}")
     feature["links"] = [link(location, "self", GEOJSON), link(collection, "collection", JSON)]
     headers = {"Location": location, "ETag": written.etag or ""}
     response = JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
+    return await _with_lsn(conn, response)
+
+
+async def _with_lsn(conn: psycopg.AsyncConnection, response: Response) -> Response:
+    """Set the writer's ``onemap_lsn`` cookie: their next reads see this write (api.routing)."""
+    cur = await conn.execute("SELECT pg_current_wal_lsn()::text")
+    lsn = await cur.fetchone()
     if lsn:
         response.set_cookie(LSN_COOKIE, lsn[0], max_age=300, httponly=True, samesite="strict")
     return response
-
-
-def _mapped(exc: psycopg.Error) -> Exception:
-    return translate(exc) or exc
 
 
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Add a feature",
@@ -109,10 +109,7 @@ async def create_item(
     feature: Annotated[FeatureIn, Body(media_type=GEOJSON)], content_crs: ContentCrs = None,
 ) -> Response:  # fmt: skip
     body = feature.model_dump()
-    try:
-        written = await edits.create(conn, layer, _editor(caller), body, _content_crs(content_crs))
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    written = await edits.create(conn, layer, _editor(caller), body, _content_crs(content_crs))
     return await _answer(request, conn, layer, caller, written, 201)
 
 
@@ -123,13 +120,10 @@ async def replace_item(
     fid: FeatureId, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)],
     if_match: IfMatch = None, content_crs: ContentCrs = None,
 ) -> Response:  # fmt: skip
-    try:
-        written = await edits.update(
-            conn, layer, _editor(caller), fid, feature.model_dump(), replace=True,
-            if_match=if_match, content_crs=_content_crs(content_crs),
-        )  # fmt: skip
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    written = await edits.update(
+        conn, layer, _editor(caller), fid, feature.model_dump(), replace=True,
+        if_match=if_match, content_crs=_content_crs(content_crs),
+    )  # fmt: skip
     return await _answer(request, conn, layer, caller, written, 200)
 
 
@@ -144,13 +138,10 @@ async def update_item(
     body.setdefault("type", "Feature")
     if "geometry" not in body:
         body["geometry"] = ...  # not sent: keep it
-    try:
-        written = await edits.update(
-            conn, layer, _editor(caller), fid, body, replace=False,
-            if_match=if_match, content_crs=_content_crs(content_crs),
-        )  # fmt: skip
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    written = await edits.update(
+        conn, layer, _editor(caller), fid, body, replace=False,
+        if_match=if_match, content_crs=_content_crs(content_crs),
+    )  # fmt: skip
     return await _answer(request, conn, layer, caller, written, 200)
 
 
@@ -160,16 +151,8 @@ async def delete_item(
     layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep, fid: FeatureId,
     if_match: IfMatch = None,
 ) -> Response:  # fmt: skip
-    try:
-        await edits.delete(conn, layer, _editor(caller), fid, if_match)
-        cur = await conn.execute("SELECT pg_current_wal_lsn()::text")
-        lsn = await cur.fetchone()
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
-    response = Response(status_code=204)
-    if lsn:
-        response.set_cookie(LSN_COOKIE, lsn[0], max_age=300, httponly=True, samesite="strict")
-    return response
+    await edits.delete(conn, layer, _editor(caller), fid, if_match)
+    return await _with_lsn(conn, Response(status_code=204))
 
 
 @router.get("/collections/{collectionId}/items/{featureId}/history",
@@ -179,10 +162,7 @@ async def item_history(
 ) -> dict[str, Any]:
     if not caller.signed_in:
         raise Unauthorized("the change history needs a token")
-    try:
-        changes = await edits.history(conn, layer, fid, caller.level, caller.scope)
-    except psycopg.Error as exc:
-        raise _mapped(exc) from exc
+    changes = await edits.history(conn, layer, fid, caller.level, caller.scope)
     return {
         "changes": changes,
         "links": [link(url(request, f"/collections/{layer.name}/items/{fid}"), "about", GEOJSON)],
