@@ -2,15 +2,20 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import DatabaseSettings, ServerSettings
-from layers import REGISTRY
+from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
+from layers import REGISTRY, Visibility
 from spatial import catalog
+from tests_support import ADMIN_TOKEN
 
 
-def test_health_reports_versions_and_every_layer_count(db_url):
-    app = create_app(DatabaseSettings(database_url=db_url))
+def test_health_reports_versions_and_the_count_of_every_layer_the_caller_sees(db_url):
+    app = create_app(
+        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
+    )
     with TestClient(app) as client:
-        response = client.get("/health")
+        public = client.get("/health").json()["layers"]
+        response = client.get("/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert set(public) == {n for n, la in REGISTRY.items() if la.visibility == Visibility.PUBLIC}
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"

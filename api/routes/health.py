@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.access import LevelDep
 from api.deps import ConnDep
 from layers import REGISTRY
 from spatial import catalog
@@ -12,7 +13,9 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health", summary="Service health, database versions and feature counts")
-async def get_health(conn: ConnDep) -> dict[str, object]:
+async def get_health(conn: ConnDep, level: LevelDep) -> dict[str, object]:
+    """Counts of the layers the caller may see (how many internal records exist is internal)."""
     versions = await catalog.versions_async(conn)
-    counts = await catalog.layer_counts_async(conn, list(REGISTRY))
+    visible = [name for name, layer in REGISTRY.items() if layer.visibility <= level]
+    counts = await catalog.layer_counts_async(conn, visible)
     return {"status": "ok", **versions, "layers": counts}
