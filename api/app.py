@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
+from analyses.service import ResultCache
 from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
 from api.database import resolve_database_url
@@ -18,6 +19,7 @@ from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, SecurityHeaders
 from api.jobs import Jobs
 from api.routes import (
+    analyses,
     collections,
     edits,
     export,
@@ -25,6 +27,7 @@ from api.routes import (
     imports,
     items,
     landing,
+    ledger,
     pages,
     tiles,
 )
@@ -86,6 +89,7 @@ def create_app(
     app.state.counts = CountCache()
     app.state.jobs = Jobs()
     app.state.tokens = TokenLookup()
+    app.state.analysis_cache = ResultCache()
     _document_limits(app, features)
     app.add_middleware(SelectiveGZip, minimum_size=1024)
     app.add_middleware(SourceHeader)
@@ -103,7 +107,10 @@ def create_app(
     )
 
     add_exception_handlers(app)
-    for module in (landing, collections, items, edits, tiles, export, imports, pages, health):
+    for module in (
+        landing, collections, items, edits, tiles, export, imports, analyses, ledger, pages,
+        health,
+    ):  # fmt: skip
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():
         # check_dir=False: a missing `npm ci` breaks the pages with a clear error, not the API.

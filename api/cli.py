@@ -230,6 +230,7 @@ def serve(
 
 
 def main() -> None:
-    from api import cli_data, cli_users  # noqa: F401 (they register their commands on `app`)
+    # They register their commands on `app`.
+    from api import cli_analyses, cli_data, cli_users  # noqa: F401
 
     app()

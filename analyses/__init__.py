@@ -1,0 +1,1 @@
+"""The renovation analyses: PostGIS queries that answer the seed's questions for an area."""

@@ -1,0 +1,252 @@
+"""The estate dossier (item 35): everything the map knows about one estate, on one page.
+
+Which sections a caller gets comes from the registry: a section appears when its layer is
+visible at the caller's level (for a responsible planner: their level inside their streets,
+the public one elsewhere), and shows only the fields visible at that level.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import shapely
+from psycopg.rows import dict_row
+
+from analyses import pipes
+from analyses.model import METRIC_SRID, Area
+from layers import REGISTRY, Visibility
+from layers.errors import NotFound
+from spatial.scope import StreetScope, condition
+
+NEAR_M = 300.0  # idle parcels this close belong in the dossier
+SERVICE_KINDS = ("elder_care", "childcare", "meal_aid", "clinic", "community_center", "sports")
+
+
+def _fields(layer: str, level: Visibility) -> set[str]:
+    return {f.name for f in REGISTRY[layer].visible_fields(level)}
+
+
+def _sees(layer: str, level: Visibility) -> bool:
+    return REGISTRY[layer].visibility <= level
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
+
+async def _rows(conn: psycopg.AsyncConnection, statement: str, params: Any) -> list[dict]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement, params)
+        return [{k: _plain(v) for k, v in r.items()} for r in await cur.fetchall()]
+
+
+async def _level_here(
+    conn: psycopg.AsyncConnection, estate_id: int, level: Visibility, scope: StreetScope | None
+) -> Visibility:
+    if scope is None:
+        return level
+    cur = await conn.execute(
+        f"SELECT {condition(REGISTRY['estates'], scope).as_string(conn)} FROM estates "
+        "WHERE id = %s",
+        (estate_id,),
+    )
+    row = await cur.fetchone()
+    return level if row and row[0] else scope.outside
+
+
+async def dossier(
+    conn: psycopg.AsyncConnection, estate_id: int, level: Visibility,
+    scope: StreetScope | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    level = await _level_here(conn, estate_id, level, scope)
+    found = await _rows(
+        conn,
+        "SELECT to_jsonb(e) - 'geom' AS estate, ST_AsGeoJSON(e.geom, 7)::json AS geometry "
+        "FROM estates e WHERE id = %s",
+        (estate_id,),
+    )
+    if not found:
+        raise NotFound(f"estate {estate_id} not found")
+    shown = _fields("estates", level) | {"id"}
+    estate = {k: v for k, v in found[0]["estate"].items() if k in shown}
+    out: dict[str, Any] = {"estate": estate, "geometry": found[0]["geometry"], "level": level.name}
+    out["buildings"] = await _rows(
+        conn,
+        "SELECT id, name_zh, floors, has_elevator, elevator_stage, "
+        "ST_AsGeoJSON(geom, 7)::json AS geometry FROM buildings WHERE estate_id = %s ORDER BY id",
+        (estate_id,),
+    )
+    out["services_nearby"] = await _rows(
+        conn,
+        "SELECT k.kind, (SELECT round(min(ST_Distance(ST_Transform(f.geom, %(srid)s), "
+        "ST_Transform(e.geom, %(srid)s)))::numeric) FROM (SELECT geom FROM service_facilities "
+        "WHERE kind = k.kind ORDER BY geom <-> ST_PointOnSurface(e.geom) LIMIT 8) f) AS nearest_m "
+        "FROM estates e, unnest(%(kinds)s::text[]) k(kind) WHERE e.id = %(id)s",
+        {"id": estate_id, "kinds": list(SERVICE_KINDS), "srid": METRIC_SRID},
+    )
+    if _sees("pipelines", level):
+        area, today = Area(estate=estate_id), dt.date.today()
+        inside = await pipes.pipes_by_estate(conn, area, {"buffer_m": 50.0, "today": today})
+        out["pipelines"] = inside[0].properties["networks"] if inside else {}
+        aged = await pipes.aging_pipes(
+            conn, area, {"horizon_years": 0, "limit": 100_000, "today": today}
+        )
+        out["aging_pipes"] = {
+            "count": len(aged),
+            "priority_1": sum(r.properties["priority"] == 1 for r in aged),
+            "length_m": round(sum(r.properties["length_m"] for r in aged), 1),
+        }
+    if _sees("idle_parcels", level):
+        out["idle_parcels"] = await _rows(
+            conn,
+            "SELECT p.id, p.kind, p.status, p.proposed_use, p.floor_area_m2, "
+            "p.added_floor_area_m2, round(ST_Distance(ST_Transform(p.geom, %(srid)s), "
+            "ST_Transform(e.geom, %(srid)s))::numeric) AS distance_m "
+            "FROM idle_parcels p, estates e WHERE e.id = %(id)s "
+            "AND (p.estate_id = e.id "
+            "OR ST_DWithin(p.geom::geography, e.geom::geography, %(near)s)) "
+            "ORDER BY distance_m, p.id",
+            {"id": estate_id, "srid": METRIC_SRID, "near": NEAR_M},
+        )
+    if _sees("governance_issues", level):
+        out["governance_issues"] = await _rows(
+            conn,
+            "SELECT id, kind, resolved, resolution, reported_on, resolved_on "
+            "FROM governance_issues WHERE estate_id = %s ORDER BY reported_on DESC, id",
+            (estate_id,),
+        )
+    if _sees("resident_requests", level):
+        out["resident_requests"] = (await _rows(
+            conn,
+            "SELECT count(*) AS total, count(*) FILTER (WHERE status IN ('received', "
+            "'processing')) AS open, round(avg(satisfaction)::numeric, 2)::float AS satisfaction, "
+            "coalesce((SELECT json_object_agg(category, n) FROM (SELECT category, count(*) n "
+            "FROM resident_requests WHERE estate_id = %(id)s GROUP BY 1) c), '{}') AS by_category "
+            "FROM resident_requests WHERE estate_id = %(id)s",
+            {"id": estate_id},
+        ))[0]  # fmt: skip
+    if _sees("health_checks", level):
+        out["health_checks"] = await _rows(
+            conn,
+            "SELECT checked_on, score, findings FROM health_checks WHERE estate_id = %s "
+            "ORDER BY checked_on DESC",
+            (estate_id,),
+        )
+    if _sees("plan_batches", level):
+        out["plan_batch"] = next(iter(await _rows(
+            conn,
+            "SELECT b.id, b.year, b.batch_no, b.name_zh, b.approved_on FROM plan_batches b "
+            "JOIN estates e ON e.plan_batch_id = b.id WHERE e.id = %s",
+            (estate_id,),
+        )), None)  # fmt: skip
+    if _sees("projects", level):
+        projects_shown = _fields("projects", level)
+        project = next(iter(await _rows(
+            conn,
+            "SELECT to_jsonb(p) - 'geom' AS p FROM projects p JOIN estates e "
+            "ON e.project_id = p.id WHERE e.id = %s",
+            (estate_id,),
+        )), None)  # fmt: skip
+        out["project"] = (
+            {k: v for k, v in project["p"].items() if k in projects_shown | {"id"}}
+            if project else None
+        )  # fmt: skip
+        out["opinions"] = await _rows(
+            conn,
+            "SELECT o.id, o.planner, o.requested_on, o.due_on, o.issued_on, o.verdict "
+            "FROM opinions o JOIN estates e ON e.project_id = o.project_id WHERE e.id = %s "
+            "ORDER BY o.requested_on",
+            (estate_id,),
+        ) if out["project"] else []  # fmt: skip
+    if {"maintenance_fund_initial", "maintenance_fund_balance"} <= shown:
+        initial = estate.get("maintenance_fund_initial") or 0
+        balance = estate.get("maintenance_fund_balance") or 0
+        ratio = round(balance / initial, 3) if initial else None
+        out["fund"] = {"initial_cny": initial, "balance_cny": balance, "ratio": ratio,
+                       "below_30_percent": ratio is not None and ratio < 0.3}  # fmt: skip
+    if _sees("change_history", level):
+        out["history"] = await _rows(
+            conn,
+            "SELECT action, actor, changed_at, note FROM change_history "
+            "WHERE layer = 'estates' AND feature_id = %s ORDER BY changed_at DESC LIMIT 50",
+            (estate_id,),
+        )
+    return out
+
+
+def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
+    """A small printable map of the estate's red line and buildings (no script, no tiles)."""
+    estate = shapely.geometry.shape(d["geometry"])
+    buildings = [shapely.geometry.shape(b["geometry"]) for b in d["buildings"]]
+    xmin, ymin, xmax, ymax = estate.bounds
+    pad = 0.08 * max(xmax - xmin, ymax - ymin)
+    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
+    kx = 0.766  # cos(40°): keep the shape's proportions in degrees
+    scale = min(width / ((xmax - xmin) * kx), height / (ymax - ymin))
+
+    def path(geom: Any) -> str:
+        parts = []
+        for poly in getattr(geom, "geoms", [geom]):
+            for ring in (poly.exterior, *poly.interiors):
+                pts = [f"{(x - xmin) * kx * scale:.1f},{(ymax - y) * scale:.1f}"
+                       for x, y in ring.coords]  # fmt: skip
+                parts.append("M" + " L".join(pts) + " Z")
+        return " ".join(parts)
+
+    shapes = [f'<path d="{path(estate)}" fill="#fdf6e3" stroke="#d62728" stroke-width="2"/>']
+    for b, info in zip(buildings, d["buildings"], strict=True):
+        colour = "#59a14f" if info["has_elevator"] else "#4e79a7"
+        shapes.append(f'<path d="{path(b)}" fill="{colour}" stroke="#333" stroke-width="0.5">'
+                      f"<title>{html.escape(info['name_zh'])}</title></path>")  # fmt: skip
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{"".join(shapes)}</svg>')  # fmt: skip
+
+
+def dossier_html(d: dict[str, Any]) -> str:
+    """A printable page of the dossier."""
+    e = d["estate"]
+    esc = html.escape
+
+    def table(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "<p>—</p>"
+        keys = [k for k in rows[0] if k != "geometry"]
+        head = "".join(f"<th>{esc(k)}</th>" for k in keys)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{esc(str(r.get(k, '')))}</td>" for k in keys) + "</tr>"
+            for r in rows
+        )
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in e.items())
+    sections = [f"<h2>楼栋 Buildings ({len(d['buildings'])})</h2>" + table(d["buildings"])]
+    sections.append("<h2>周边服务 Services nearby (m)</h2>" + table(d["services_nearby"]))
+    for key, title in (
+        ("idle_parcels", "闲置空间 Idle parcels"), ("governance_issues", "治理问题 Issues"),
+        ("health_checks", "体检 Health checks"), ("opinions", "规划意见 Opinions"),
+        ("history", "变更记录 History"),
+    ):  # fmt: skip
+        if key in d:
+            sections.append(f"<h2>{title}</h2>" + table(d[key]))
+    for key, title in (
+        ("pipelines", "管线 Pipelines (m)"), ("aging_pipes", "老化管线 Aging pipes"),
+        ("resident_requests", "居民诉求 Requests"), ("plan_batch", "计划批次 Plan batch"),
+        ("project", "项目 Project"), ("fund", "维修资金 Maintenance fund"),
+    ):  # fmt: skip
+        if d.get(key):
+            sections.append(f"<h2>{title}</h2><pre>{esc(str(d[key]))}</pre>")
+    name = esc(str(e.get("name_zh", e.get("id"))))
+    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+<title>{name} · 小区档案 Estate dossier</title>
+<style>body{{font-family:"WenQuanYi Micro Hei",sans-serif;margin:2em;max-width:60em}}
+table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:2px 6px;
+font-size:12px;text-align:left}}@media print{{body{{margin:0}}}}</style></head><body>
+<h1>{name} <small>小区档案 Estate dossier</small></h1>
+<div class="om-dossier-map">{svg_map(d)}</div>
+<table>{facts}</table>{"".join(sections)}</body></html>"""

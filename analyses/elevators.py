@@ -1,0 +1,151 @@
+"""Elevator retrofit screening (seed items 9, 31–33): can a shaft stand at a building?
+
+For each walk-up without an elevator, a shaft footprint (``shaft_width_m`` × ``shaft_depth_m``)
+is placed outside the middle of the building's north long side — where the stair entrances
+of Beijing's slab blocks are (the south side has the living rooms and their sunlight). The
+footprint is then checked in PostGIS, in metres (EPSG:4548): it must lie inside the estate's
+red line, keep ``min_clearance_m`` from every other building, and any pipe within
+``pipe_margin_m`` of it must be moved — the networks, their length and a cost from unit
+prices. A building that fails a rule is offered the stair-climbing aid instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import psycopg
+import shapely
+
+from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row
+from layers.errors import InvalidInput
+
+# Relocation cost per metre of pipe, by network (CNY/m; override with ``unit_prices``).
+UNIT_PRICES = {
+    "water_supply": 1200.0, "drainage_storm": 1800.0, "drainage_sewer": 1800.0,
+    "drainage_combined": 1800.0, "gas": 3000.0, "heating": 2500.0, "power": 1500.0,
+    "telecom": 800.0,
+}  # fmt: skip
+
+CANDIDATES = f"""
+SELECT b.id, b.name_zh, b.floors, b.estate_id, e.code, e.name_zh,
+       ST_AsBinary(ST_Transform(b.geom, {METRIC_SRID}))
+FROM buildings b JOIN estates e ON e.id = b.estate_id
+WHERE {ESTATES_IN_AREA} AND b.floors >= %(min_floors)s AND NOT b.has_elevator
+ORDER BY b.id
+"""
+
+CHECKS = f"""
+WITH s AS (
+    SELECT t.id, ST_GeomFromWKB(t.w, {METRIC_SRID}) AS g, b.estate_id
+    FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)
+    JOIN buildings b ON b.id = t.id
+)
+SELECT s.id,
+       ST_Within(s.g, ST_Transform(e.geom, {METRIC_SRID})),
+       ST_Distance(s.g, ST_Boundary(ST_Transform(e.geom, {METRIC_SRID}))),
+       (SELECT min(ST_Distance(s.g, ST_Transform(o.geom, {METRIC_SRID}))) FROM buildings o
+        WHERE o.id <> s.id
+          AND o.geom && ST_Transform(ST_Expand(s.g, %(search_m)s), 4326)),
+       (SELECT json_object_agg(network, round(m::numeric, 1)) FROM (
+            SELECT p.network,
+                   sum(ST_Length(ST_Intersection(ST_Transform(p.geom, {METRIC_SRID}), z.zone))) AS m
+            FROM pipelines p, (SELECT ST_Buffer(s.g, %(pipe_margin_m)s) AS zone) z
+            WHERE p.geom && ST_Transform(ST_Envelope(z.zone), 4326)
+              AND ST_Intersects(ST_Transform(p.geom, {METRIC_SRID}), z.zone)
+            GROUP BY 1) c),
+       ST_AsGeoJSON(ST_Transform(s.g, 4326), 7)::json
+FROM s JOIN estates e ON e.id = s.estate_id
+"""
+
+
+def shaft_footprints(buildings: np.ndarray, width: float, depth: float) -> np.ndarray:
+    """A ``width`` × ``depth`` rectangle outside the middle of each building's north long side.
+
+    ``buildings`` are polygons in metres (y = north). The side is a long side of the oriented
+    minimum rectangle; the shaft stands against it, its depth pointing away from the building.
+    """
+    rects = shapely.oriented_envelope(buildings)
+    corners = shapely.get_coordinates(rects).reshape(len(buildings), 5, 2)[:, :4]
+    starts, ends = corners, np.roll(corners, -1, axis=1)
+    lengths = np.linalg.norm(ends - starts, axis=2)
+    long_pair = np.where(lengths[:, 0] >= lengths[:, 1], 0, 1)  # edges k and k+2 are the long ones
+    index = np.arange(len(buildings))
+    middles = (starts + ends) / 2
+    first, second = middles[index, long_pair], middles[index, long_pair + 2]
+    side = np.where((first[:, 1] >= second[:, 1])[:, None], first, second)  # the northern one
+    k = np.where(first[:, 1] >= second[:, 1], long_pair, long_pair + 2)
+    along = ends[index, k] - starts[index, k]
+    along /= np.linalg.norm(along, axis=1)[:, None]
+    centre = corners.mean(axis=1)
+    normal = np.column_stack([-along[:, 1], along[:, 0]])
+    away = np.sign(np.einsum("ij,ij->i", side - centre, normal))[:, None]
+    normal *= np.where(away == 0, 1.0, away)
+    half = along * (width / 2)
+    ring = np.stack(
+        [side - half, side + half, side + half + normal * depth, side - half + normal * depth],
+        axis=1,
+    )
+    return shapely.polygons(ring)
+
+
+def parse_prices(text: str) -> dict[str, float]:
+    prices = dict(UNIT_PRICES)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        network, _, value = part.partition("=")
+        if network.strip() not in UNIT_PRICES:
+            raise InvalidInput(f"unit_prices: unknown network {network.strip()!r}")
+        try:
+            prices[network.strip()] = float(value)
+        except ValueError:
+            raise InvalidInput(f"unit_prices: {part!r} is not network=CNY per metre") from None
+    return prices
+
+
+async def elevator_screening(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    prices = parse_prices(params["unit_prices"])
+    cur = await conn.execute(CANDIDATES, {**area.params, **params})
+    candidates = await cur.fetchall()
+    if not candidates:
+        return []
+    shapes = shapely.from_wkb([r[6] for r in candidates])
+    shafts = shaft_footprints(shapes, params["shaft_width_m"], params["shaft_depth_m"])
+    cur = await conn.execute(CHECKS, {
+        "ids": [r[0] for r in candidates], "wkb": list(shapely.to_wkb(shafts)),
+        "search_m": params["min_clearance_m"] + 1.0, "pipe_margin_m": params["pipe_margin_m"],
+    })  # fmt: skip
+    checks = {r[0]: r[1:] for r in await cur.fetchall()}
+    rows = []
+    for building_id, name, floors, estate_id, estate_code, estate_name, _ in candidates:
+        inside, boundary_m, neighbour_m, conflicts, shaft = checks[building_id]
+        reasons = []
+        if not inside:
+            reasons.append("the shaft would cross the estate's red line")
+        if neighbour_m is not None and neighbour_m < params["min_clearance_m"]:
+            reasons.append(f"{neighbour_m:.1f} m to the next building "
+                           f"(needs {params['min_clearance_m']:g} m)")  # fmt: skip
+        conflicts = conflicts or {}
+        cost = sum(length * prices[network] for network, length in conflicts.items())
+        feasible = not reasons
+        rows.append(Row(building_id, {
+            "building_id": building_id, "name_zh": name, "floors": floors,
+            "estate_id": estate_id, "estate_code": estate_code, "estate_name": estate_name,
+            "feasible": feasible, "reasons": reasons,
+            "recommendation": "elevator" if feasible else "stair_climbing_aid",
+            "boundary_m": round(boundary_m, 1) if inside else 0.0,
+            "neighbour_m": None if neighbour_m is None else round(neighbour_m, 1),
+            "pipes_to_move_m": conflicts, "relocation_cost_cny": round(cost),
+        }, shaft))  # fmt: skip
+    return rows
+
+
+PARAMS = (
+    Param("min_floors", int, 4, "Screen buildings with at least this many floors", 2, 30),
+    Param("shaft_width_m", float, 2.6, "Shaft footprint along the facade (m)", 1.5, 6),
+    Param("shaft_depth_m", float, 2.4, "Shaft footprint out from the facade (m)", 1.5, 6),
+    Param("min_clearance_m", float, 6.0, "Clearance to any other building (m)", 0, 30),
+    Param("pipe_margin_m", float, 1.0, "Pipes this close to the shaft must move (m)", 0, 10),
+    Param("unit_prices", str, "", "Relocation CNY/m overrides, e.g. gas=3500,heating=2800"),
+)

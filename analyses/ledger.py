@@ -1,0 +1,180 @@
+"""The ledger (one map, one ledger, item 35) and the district scoreboard (item 3).
+
+The ledger adds up, street by street (or district by district for the whole city), what the
+map shows: estates by status, their area and households, walk-ups and elevator retrofits,
+idle space and the floor area converted, projects and their budgets, and — for callers who
+may see them — maintenance funds. The scoreboard ranks districts on a year's plan: estates
+planned, started and finished, the money, and what residents said (requests resolved,
+satisfaction).
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+LEDGER = """
+WITH units AS (
+    SELECT CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
+                THEN d.code ELSE s.code END AS code,
+           CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
+                THEN d.name_zh ELSE s.name_zh END AS name_zh,
+           s.code AS street_code
+    FROM streets s JOIN districts d ON d.code = s.district_code
+    WHERE (%(district)s::text IS NULL OR s.district_code = %(district)s)
+      AND (%(street)s::text IS NULL OR s.code = %(street)s)
+), e AS (
+    SELECT u.code AS unit, e.* FROM units u JOIN estates e ON e.street_code = u.street_code
+), b AS (
+    SELECT e.unit, b.* FROM e JOIN buildings b ON b.estate_id = e.id
+)
+SELECT u.code, min(u.name_zh),
+    (SELECT count(*) FROM e WHERE e.unit = u.code),
+    (SELECT json_object_agg(status, n) FROM (SELECT status, count(*) n FROM e
+        WHERE e.unit = u.code GROUP BY 1) x),
+    (SELECT round(sum(area_m2)::numeric) FROM e WHERE e.unit = u.code),
+    (SELECT round(sum(floor_area_m2)::numeric) FROM e WHERE e.unit = u.code),
+    (SELECT sum(households) FROM e WHERE e.unit = u.code),
+    (SELECT count(*) FROM b WHERE b.unit = u.code),
+    (SELECT count(*) FROM b WHERE b.unit = u.code AND NOT b.has_elevator AND b.floors >= 4),
+    (SELECT json_object_agg(elevator_stage, n) FROM (SELECT elevator_stage, count(*) n FROM b
+        WHERE b.unit = u.code AND elevator_stage IS NOT NULL GROUP BY 1) x),
+    (SELECT count(*) FROM idle_parcels p JOIN e ON e.id = p.estate_id WHERE e.unit = u.code),
+    (SELECT round(coalesce(sum(p.added_floor_area_m2), 0)::numeric) FROM idle_parcels p
+        JOIN e ON e.id = p.estate_id WHERE e.unit = u.code
+        AND p.status IN ('converting', 'in_use')),
+    (SELECT count(*) FROM projects p JOIN units v ON v.street_code = p.street_code
+        WHERE v.code = u.code),
+    (SELECT round(coalesce(sum(p.budget_cny), 0)::numeric) FROM projects p
+        JOIN units v ON v.street_code = p.street_code WHERE v.code = u.code),
+    (SELECT round(coalesce(sum(maintenance_fund_initial), 0)::numeric) FROM e
+        WHERE e.unit = u.code),
+    (SELECT round(coalesce(sum(maintenance_fund_balance), 0)::numeric) FROM e
+        WHERE e.unit = u.code)
+FROM units u GROUP BY u.code ORDER BY u.code
+"""
+
+# (key, Chinese, English) of each ledger column; the fund columns are private.
+COLUMNS = (
+    ("code", "代码", "Code"), ("name_zh", "名称", "Name"), ("estates", "小区数", "Estates"),
+    ("estates_by_status", "按状态", "By status"), ("area_m2", "占地面积", "Area (m²)"),
+    ("floor_area_m2", "建筑面积", "Floor area (m²)"), ("households", "户数", "Households"),
+    ("buildings", "楼栋数", "Buildings"), ("walkups", "无电梯多层", "Walk-ups"),
+    ("elevator_stages", "加梯进展", "Elevator stages"),
+    ("idle_parcels", "闲置空间", "Idle parcels"),
+    ("added_floor_area_m2", "新增面积", "Added floor area (m²)"),
+    ("projects", "项目数", "Projects"), ("budget_cny", "投资", "Budget (CNY)"),
+    ("fund_initial_cny", "维修资金初始", "Fund, initial (CNY)"),
+    ("fund_balance_cny", "维修资金余额", "Fund, balance (CNY)"),
+)  # fmt: skip
+PRIVATE_COLUMNS = ("fund_initial_cny", "fund_balance_cny")
+
+
+async def ledger(
+    conn: psycopg.AsyncConnection, district: str | None, street: str | None, private: bool
+) -> list[dict[str, Any]]:
+    """One row per street of the area (per district for the whole city)."""
+    cur = await conn.execute(LEDGER, {"district": district, "street": street})
+    keys = [c[0] for c in COLUMNS]
+    rows = [dict(zip(keys, map(_number, r), strict=True)) for r in await cur.fetchall()]
+    if not private:
+        for row in rows:
+            for key in PRIVATE_COLUMNS:
+                row.pop(key)
+    return rows
+
+
+def ledger_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
+    """The ledger as a workbook: Chinese and English headers, one row per street or district."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "台账 Ledger"
+    columns = [c for c in COLUMNS if rows and c[0] in rows[0]] or list(COLUMNS)
+    sheet.append([title])
+    sheet.append([c[1] for c in columns])
+    sheet.append([c[2] for c in columns])
+    for cell in (*sheet[1], *sheet[2], *sheet[3]):
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_cell(row.get(c[0])) for c in columns])
+    sheet.freeze_panes = "C4"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _number(value: Any) -> Any:
+    """Numeric (Decimal) sums as plain JSON numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {v}" for k, v in sorted(value.items()))
+    return value
+
+
+SCOREBOARD = """
+WITH planned AS (
+    SELECT e.* FROM estates e JOIN plan_batches pb ON pb.id = e.plan_batch_id
+    WHERE pb.year = %(year)s
+), requests AS (
+    SELECT e.district_code, r.* FROM resident_requests r JOIN estates e ON e.id = r.estate_id
+    WHERE extract(year FROM r.received_on) = %(year)s
+)
+SELECT d.code, d.name_zh,
+    (SELECT count(*) FROM planned p WHERE p.district_code = d.code),
+    (SELECT count(*) FROM planned p WHERE p.district_code = d.code
+        AND p.status IN ('in_progress', 'completed', 'accepted')),
+    (SELECT count(*) FROM planned p WHERE p.district_code = d.code
+        AND p.status IN ('completed', 'accepted')),
+    (SELECT round(coalesce(sum(pr.budget_cny), 0)::numeric) FROM projects pr
+        JOIN plan_batches pb ON pb.id = pr.plan_batch_id
+        WHERE pb.year = %(year)s AND pr.district_code = d.code),
+    (SELECT count(*) FROM requests r WHERE r.district_code = d.code),
+    (SELECT count(*) FROM requests r WHERE r.district_code = d.code
+        AND r.status IN ('resolved', 'closed')),
+    (SELECT round(avg(r.satisfaction)::numeric, 2) FROM requests r
+        WHERE r.district_code = d.code),
+    (SELECT count(*) FROM opinions o JOIN projects pr ON pr.id = o.project_id
+        WHERE pr.district_code = d.code AND extract(year FROM o.requested_on) = %(year)s
+        AND coalesce(o.issued_on, %(today)s::date) > o.due_on)
+FROM districts d ORDER BY d.code
+"""
+
+
+async def scoreboard(conn: psycopg.AsyncConnection, year: int, today: Any) -> list[dict[str, Any]]:
+    """Per district: the year's plan and how far it got, money, and residents' view; ranked."""
+    cur = await conn.execute(SCOREBOARD, {"year": year, "today": today})
+    rows = []
+    for (
+        code,
+        name,
+        planned,
+        started,
+        finished,
+        budget,
+        asked,
+        resolved,
+        happy,
+        late,
+    ) in await cur.fetchall():
+        rows.append({
+            "district_code": code, "name_zh": name, "planned": planned, "started": started,
+            "finished": finished, "progress": round(finished / planned, 3) if planned else None,
+            "budget_cny": float(budget), "requests": asked,
+            "resolved_share": round(resolved / asked, 3) if asked else None,
+            "satisfaction": float(happy) if happy is not None else None,
+            "late_opinions": late,
+        })  # fmt: skip
+    ranked = sorted(rows, key=lambda r: (r["progress"] is None, -(r["progress"] or 0)))
+    for rank, row in enumerate(ranked, 1):
+        row["rank"] = rank
+    return ranked

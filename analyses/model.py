@@ -1,0 +1,149 @@
+"""What an analysis is: a named query over an area, with typed parameters, giving features.
+
+Every analysis runs for the whole city or for a district, a street or one estate (``Area``),
+returns rows of (id, properties, geometry) that the API serves as JSON or GeoJSON and the CLI
+prints, and declares the level a caller needs to run it (its rows carry internal data).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from layers import Visibility
+from layers.errors import InvalidInput
+
+METRIC_SRID = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: metres for Beijing
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """Where an analysis looks: the whole city, or a district, street or estate."""
+
+    district: str | None = None
+    street: str | None = None
+    estate: int | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"district": self.district, "street": self.street, "estate": self.estate}
+
+    def label(self) -> str:
+        parts = [f"{k} {v}" for k, v in self.params.items() if v is not None]
+        return ", ".join(parts) or "the whole city"
+
+
+# Estates of the area, as a condition on an ``estates`` row called ``e``.
+ESTATES_IN_AREA = (
+    "(%(district)s::text IS NULL OR e.district_code = %(district)s) "
+    "AND (%(street)s::text IS NULL OR e.street_code = %(street)s) "
+    "AND (%(estate)s::bigint IS NULL OR e.id = %(estate)s)"
+)
+
+# The area's outline (NULL for the whole city), for layers that only have a geometry.
+AREA_SHAPE = (
+    "(SELECT CASE WHEN %(estate)s::bigint IS NOT NULL "
+    "THEN (SELECT geom FROM estates WHERE id = %(estate)s) "
+    "WHEN %(street)s::text IS NOT NULL THEN (SELECT geom FROM streets WHERE code = %(street)s) "
+    "WHEN %(district)s::text IS NOT NULL "
+    "THEN (SELECT geom FROM districts WHERE code = %(district)s) END)"
+)
+
+
+def in_area(column: str) -> str:
+    """A condition: ``column`` (a geometry) lies in the area (always true for the city)."""
+    return f"({AREA_SHAPE} IS NULL OR ST_Intersects({column}, {AREA_SHAPE}))"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    kind: type  # int, float or str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def parse(self, raw: Any) -> Any:
+        if raw is None:
+            return self.default
+        try:
+            value = self.kind(raw)
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"{self.name}: expected a {self.kind.__name__}, got {raw!r}"
+            ) from None
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidInput(f"{self.name}: at least {self.minimum:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise InvalidInput(f"{self.name}: at most {self.maximum:g}")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: Any
+    properties: dict[str, Any]
+    geometry: dict[str, Any] | None = None
+
+
+Runner = Callable[[psycopg.AsyncConnection, Area, dict[str, Any]], Awaitable[list[Row]]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str
+    title_zh: str
+    title_en: str
+    description: str
+    seed_items: tuple[int, ...]
+    run: Runner
+    params: tuple[Param, ...] = ()
+    level: Visibility = Visibility.INTERNAL
+    geometry: str | None = "Polygon"  # what the rows' geometries are, for the map
+    theme: str | None = None  # the property a map colours the features by
+    params_by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params_by_name", {p.name: p for p in self.params})
+
+    def parse_params(self, raw: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
+        unknown = sorted(set(raw) - set(self.params_by_name))
+        if unknown:
+            raise InvalidInput(f"{self.name}: unknown parameters {', '.join(unknown)}")
+        values = {p.name: p.parse(raw.get(p.name)) for p in self.params}
+        values["today"] = today or dt.date.today()
+        return values
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": [self.title_zh, self.title_en],
+            "description": self.description,
+            "seedItems": list(self.seed_items),
+            "geometry": self.geometry,
+            "theme": self.theme,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "type": p.kind.__name__,
+                    "default": p.default,
+                    "description": p.description,
+                    "minimum": p.minimum,
+                    "maximum": p.maximum,
+                }
+                for p in self.params
+            ],  # fmt: skip
+        }
+
+
+async def fetch_rows(
+    conn: psycopg.AsyncConnection, statement: str, params: dict[str, Any]
+) -> list[Row]:
+    """Rows of a statement whose columns are (id, properties json, geometry json or NULL)."""
+    cur = await conn.execute(statement, params)  # type: ignore[arg-type]
+    return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]

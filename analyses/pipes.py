@@ -1,0 +1,105 @@
+"""Pipelines (seed items 8, 33).
+
+Lengths inside and around each estate's red line, and the aging pipes to renovate first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row, fetch_rows, in_area
+from layers.vocabulary import MATERIAL_DESIGN_LIFE
+
+SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas")
+
+PIPES_BY_ESTATE = f"""
+WITH e AS (
+    SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
+           ST_Transform(ST_Buffer(ST_Transform(e.geom, {METRIC_SRID}), %(buffer_m)s), 4326) AS zone
+    FROM estates e WHERE {ESTATES_IN_AREA}
+), lengths AS (
+    SELECT e.id AS estate_id, p.network,
+           sum(ST_Length(ST_Intersection(p.geom, e.geom)::geography)) AS inside_m,
+           sum(ST_Length(ST_Intersection(p.geom, e.zone)::geography)) AS zone_m
+    FROM e JOIN pipelines p ON p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
+    GROUP BY 1, 2
+)
+SELECT e.id,
+       json_build_object(
+           'estate_code', e.code, 'name_zh', e.name_zh, 'district_code', e.district_code,
+           'street_code', e.street_code,
+           'inside_m', round(coalesce(sum(l.inside_m), 0)::numeric, 1),
+           'outside_m', round(coalesce(sum(l.zone_m - l.inside_m), 0)::numeric, 1),
+           'networks', coalesce(json_object_agg(l.network, json_build_object(
+               'inside_m', round(l.inside_m::numeric, 1),
+               'outside_m', round((l.zone_m - l.inside_m)::numeric, 1)))
+               FILTER (WHERE l.network IS NOT NULL), '{{}}'::json)),
+       ST_AsGeoJSON(e.geom, 7)::json
+FROM e LEFT JOIN lengths l ON l.estate_id = e.id
+GROUP BY e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom
+ORDER BY e.id
+"""
+
+
+async def pipes_by_estate(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Per estate and network: metres inside the red line, and within ``buffer_m`` outside it."""
+    return await fetch_rows(conn, PIPES_BY_ESTATE, {**area.params, **params})
+
+
+_LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
+_SAFETY = ", ".join(f"'{n}'" for n in SAFETY_NETWORKS)
+
+AGING_PIPES = f"""
+WITH life(material, years) AS (VALUES {_LIFE}),
+p AS (
+    SELECT p.*, l.years AS design_life,
+           %(year)s - p.install_year - l.years AS over_by,
+           p.network IN ({_SAFETY}) AS safety
+    FROM pipelines p JOIN life l USING (material)
+    WHERE (p.install_year + l.years <= %(year)s + %(horizon_years)s
+           OR p.condition IN ('poor', 'critical'))
+      AND {in_area("p.geom")}
+), ranked AS (
+    SELECT p.*, CASE
+        WHEN safety AND (condition = 'critical' OR (over_by >= 0 AND condition = 'poor')) THEN 1
+        WHEN safety AND (over_by >= 0 OR condition = 'poor') THEN 2
+        ELSE 3 END AS priority
+    FROM p
+)
+SELECT id,
+       json_build_object(
+           'network', network, 'material', material, 'diameter_mm', diameter_mm,
+           'install_year', install_year, 'condition', condition, 'design_life', design_life,
+           'age', %(year)s - install_year, 'over_by', over_by, 'priority', priority,
+           'length_m', round(ST_Length(geom::geography)::numeric, 1)),
+       ST_AsGeoJSON(geom, 7)::json
+FROM ranked
+ORDER BY priority, over_by DESC, id
+LIMIT %(limit)s
+"""
+
+
+async def aging_pipes(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Pipes past (or near) their material's design life, or in poor condition, ranked.
+
+    1 = a safety network (water, drainage, gas) critical, or aged and poor; 2 = a safety
+    network aged or poor; 3 = the rest.
+    """
+    year = params["today"].year
+    return await fetch_rows(conn, AGING_PIPES, {**area.params, **params, "year": year})
+
+
+PIPE_PARAMS = (
+    Param("buffer_m", float, 50.0, "How far outside the red line counts as around it (m)", 0, 500),
+)
+AGING_PARAMS = (
+    Param("horizon_years", int, 0, "Also list pipes this many years before their design life",
+          0, 30),
+    Param("limit", int, 5000, "At most this many pipes, most urgent first", 1, 200_000),
+)  # fmt: skip

@@ -1,0 +1,144 @@
+"""Every analysis by name: the one list the API, the CLI and the map read."""
+
+from __future__ import annotations
+
+from analyses import bundles, elevators, pipes, services, workflow
+from analyses.model import Analysis
+from layers import Visibility
+from layers.errors import NotFound
+
+ANALYSES: dict[str, Analysis] = {
+    a.name: a
+    for a in (
+        Analysis(
+            "pipes_by_estate",
+            "小区内外管线",
+            "Pipelines inside and around estates",
+            "Metres of each network inside every estate's red line and within buffer_m outside it.",
+            (8, 33),
+            pipes.pipes_by_estate,
+            pipes.PIPE_PARAMS,
+            geometry="MultiPolygon",
+            theme="inside_m",
+        ),
+        Analysis(
+            "aging_pipes",
+            "老化管线",
+            "Aging pipelines",
+            "Pipes past their material's design life or in poor condition; priority 1 = "
+            "renovate first (water, drainage, gas).",
+            (8, 33),
+            pipes.aging_pipes,
+            pipes.AGING_PARAMS,
+            geometry="LineString",
+            theme="priority",
+        ),
+        Analysis(
+            "elevator_screening",
+            "加装电梯条件筛查",
+            "Elevator retrofit screening",
+            "Per walk-up: a shaft footprint outside the stair side, its clearances and the "
+            "pipes it displaces, with their relocation cost.",
+            (9, 31, 32, 33),
+            elevators.elevator_screening,
+            elevators.PARAMS,
+            geometry="Polygon",
+            theme="feasible",
+        ),
+        Analysis(
+            "coverage_gaps",
+            "服务设施缺口",
+            "Service coverage gaps",
+            "Estates with no service of a kind within walk_m, and idle parcels nearby that "
+            "could host one.",
+            (10, 22, 23),
+            services.coverage_gaps,
+            services.GAP_PARAMS,
+            geometry="MultiPolygon",
+            theme="kind",
+        ),
+        Analysis(
+            "flow_pool",
+            "流量池",
+            "Flow pool of added floor area",
+            "Per district: floor area added by converting idle parcels, by use.",
+            (10, 22),
+            services.flow_pool,
+            geometry="MultiPolygon",
+            theme="added_floor_area_m2",
+        ),
+        Analysis(
+            "bundles",
+            "片区统筹打包",
+            "Estate bundles",
+            "Nearby estates of one street, not yet in a project, as candidate block projects.",
+            (18,),
+            bundles.bundles,
+            bundles.PARAMS,
+            geometry="Polygon",
+            theme="estates",
+        ),
+        Analysis(
+            "schedule_conflicts",
+            "汛期与冬期施工",
+            "Works in the rainy season or winter",
+            "Unfinished projects whose works overlap the flood season or winter period.",
+            (7,),
+            workflow.schedule_conflicts,
+            workflow.SCHEDULE_PARAMS,
+            geometry="MultiPolygon",
+            theme="rainy_season_days",
+        ),
+        Analysis(
+            "overdue_opinions",
+            "超期规划意见",
+            "Overdue planner opinions",
+            "Opinions given, or still missing, after the limit in Chinese working days.",
+            (21, 24),
+            workflow.overdue_opinions,
+            workflow.OPINION_PARAMS,
+            geometry="MultiPolygon",
+            theme="open",
+        ),
+        Analysis(
+            "long_approvals",
+            "审批超时",
+            "Approvals over the limit",
+            "Projects whose approval took or is taking more than max_days.",
+            (24,),
+            workflow.long_approvals,
+            workflow.APPROVAL_PARAMS,
+            geometry="MultiPolygon",
+            theme="open",
+        ),
+        Analysis(
+            "low_funds",
+            "维修资金不足",
+            "Low maintenance funds",
+            "Estates whose maintenance fund is below threshold of its initial amount.",
+            (17,),
+            workflow.low_funds,
+            workflow.FUND_PARAMS,
+            level=Visibility.PRIVATE,
+            geometry="MultiPolygon",
+            theme="ratio",
+        ),
+        Analysis(
+            "green_ratio_drops",
+            "绿地率下降",
+            "Green ratio drops",
+            "Projects whose design lowers the green ratio.",
+            (6,),
+            workflow.green_ratio_drops,
+            geometry="MultiPolygon",
+            theme="drop",
+        ),
+    )
+}
+
+
+def get_analysis(name: str) -> Analysis:
+    try:
+        return ANALYSES[name]
+    except KeyError:
+        raise NotFound(f"analysis {name!r} not found; known: {', '.join(ANALYSES)}") from None

@@ -1,0 +1,127 @@
+"""Idle space and services (seed items 10, 22–23).
+
+Coverage gaps, the parcels that could fill them, and each district's "flow pool" of floor
+area added by conversions.
+
+Distances are straight lines (metres in EPSG:4548) from the estate's red line: the roads
+layer has no network topology and pgRouting is not installed, so walking distance along
+streets is not computed; set ``walk_m`` with that in mind (a 15-minute walk is about 1,000 m
+on streets, 700–800 m as the crow flies).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from analyses.model import (
+    ESTATES_IN_AREA,
+    METRIC_SRID,
+    Area,
+    Param,
+    Row,
+    fetch_rows,
+    in_area,
+)
+from layers.errors import InvalidInput
+from layers.vocabulary import SERVICE_KIND
+
+KNN = 8  # candidates by index order (degrees) before measuring them in metres
+
+COVERAGE_GAPS = f"""
+WITH e AS (
+    SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
+           ST_PointOnSurface(e.geom) AS pt, ST_Transform(e.geom, {METRIC_SRID}) AS g
+    FROM estates e WHERE {ESTATES_IN_AREA}
+), nearest AS (
+    SELECT e.id AS estate_id, k.kind,
+           (SELECT min(ST_Distance(ST_Transform(c.geom, {METRIC_SRID}), e.g)) FROM (
+                SELECT f.geom FROM service_facilities f WHERE f.kind = k.kind
+                ORDER BY f.geom <-> e.pt LIMIT {KNN}) c) AS distance_m
+    FROM e CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)
+)
+SELECT e.id::text || ':' || n.kind,
+       json_build_object(
+           'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
+           'district_code', e.district_code, 'street_code', e.street_code,
+           'kind', n.kind, 'nearest_m', round(n.distance_m::numeric), 'walk_m', %(walk_m)s,
+           'parcels', (SELECT coalesce(json_agg(x ORDER BY x.distance_m), '[]'::json) FROM (
+               SELECT c.id, c.kind, c.status, c.floor_area_m2, c.land_area_m2,
+                      round(ST_Distance(ST_Transform(c.geom, {METRIC_SRID}), e.g)::numeric)
+                          AS distance_m
+               FROM (SELECT p.* FROM idle_parcels p
+                     WHERE p.status IN ('identified', 'planned')
+                       AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
+                     ORDER BY p.geom <-> e.pt LIMIT {KNN}) c
+               WHERE ST_DWithin(ST_Transform(c.geom, {METRIC_SRID}), e.g, %(search_m)s)
+               ORDER BY 6 LIMIT %(parcels)s) x)),
+       ST_AsGeoJSON(e.geom, 7)::json
+FROM e JOIN nearest n ON n.estate_id = e.id
+WHERE n.distance_m IS NULL OR n.distance_m > %(walk_m)s
+ORDER BY e.id, n.kind
+"""
+
+
+def parse_kinds(text: str) -> list[str]:
+    kinds = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in SERVICE_KIND.codes]
+    if unknown or not kinds:
+        raise InvalidInput(f"kinds: use service kinds from {', '.join(SERVICE_KIND.codes)}")
+    return kinds
+
+
+async def coverage_gaps(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """(estate, service kind) pairs with no such service within ``walk_m``.
+
+    Each comes with the idle parcels within ``search_m`` that could host the service.
+    """
+    values = {**area.params, **params, "kinds": parse_kinds(params["kinds"])}
+    return await fetch_rows(conn, COVERAGE_GAPS, values)
+
+
+FLOW_POOL = f"""
+WITH p AS (
+    SELECT p.* FROM idle_parcels p WHERE {in_area("p.geom")}
+)
+SELECT d.code,
+       json_build_object(
+           'district_code', d.code, 'name_zh', d.name_zh,
+           'added_floor_area_m2', round(coalesce(sum(p.added_floor_area_m2)
+               FILTER (WHERE p.status IN ('converting', 'in_use')), 0)::numeric, 1),
+           'parcels', count(p.id),
+           'parcels_in_use', count(p.id) FILTER (WHERE p.status = 'in_use'),
+           'parcels_converting', count(p.id) FILTER (WHERE p.status = 'converting'),
+           'parcels_available', count(p.id) FILTER (WHERE p.status IN ('identified', 'planned')),
+           'available_floor_area_m2', round(coalesce(sum(p.floor_area_m2)
+               FILTER (WHERE p.status IN ('identified', 'planned')), 0)::numeric, 1),
+           'added_by_use', (SELECT coalesce(json_object_agg(u.use, u.m2), '{{}}'::json) FROM (
+               SELECT q.proposed_use AS use, round(sum(q.added_floor_area_m2)::numeric, 1) AS m2
+               FROM p q WHERE q.district_code = d.code AND q.proposed_use IS NOT NULL
+                 AND q.status IN ('converting', 'in_use')
+               GROUP BY 1) u)),
+       ST_AsGeoJSON(d.geom, 6)::json
+FROM districts d LEFT JOIN p ON p.district_code = d.code
+WHERE %(district)s::text IS NULL OR d.code = %(district)s
+GROUP BY d.code, d.name_zh, d.geom
+ORDER BY d.code
+"""
+
+
+async def flow_pool(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
+    """Per district: floor area added by converting idle parcels (the "flow pool"), by use."""
+    return await fetch_rows(conn, FLOW_POOL, {**area.params, **params})
+
+
+GAP_PARAMS = (
+    Param("kinds", str, "elder_care,childcare,meal_aid,clinic", "Service kinds to check"),
+    Param("walk_m", float, 800.0, "A service further than this is a gap (m, straight line)",
+          50, 5000),
+    Param("search_m", float, 1000.0, "Look for idle parcels this far from the estate (m)",
+          0, 5000),
+    Param("min_area_m2", float, 30.0, "Parcels smaller than this cannot host a service (m²)",
+          0, 100_000),
+    Param("parcels", int, 3, "How many parcels to offer per gap", 0, 20),
+)  # fmt: skip

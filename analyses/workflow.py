@@ -1,0 +1,184 @@
+"""The workflow checks (seed items 5–7, 17, 21, 24).
+
+Construction windows, opinion deadlines in Chinese working days, long approvals,
+maintenance funds and green ratios.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import psycopg
+
+from analyses import workdays
+from analyses.model import ESTATES_IN_AREA, Area, Param, Row, fetch_rows
+from layers.errors import InvalidInput
+
+PROJECTS_IN_AREA = (
+    "(%(district)s::text IS NULL OR p.district_code = %(district)s) "
+    "AND (%(street)s::text IS NULL OR p.street_code = %(street)s) "
+    "AND (%(estate)s::bigint IS NULL OR p.id = (SELECT project_id FROM estates "
+    "WHERE id = %(estate)s))"
+)
+
+
+def parse_window(text: str, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``MM-DD/MM-DD`` (the end may fall in the next year, as winter does)."""
+    try:
+        start, end = (tuple(int(x) for x in part.split("-")) for part in text.split("/"))
+        dt.date(2024, *start)
+        dt.date(2024, *end)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{name}: expected MM-DD/MM-DD, got {text!r}") from None
+    return start, end  # type: ignore[return-value]
+
+
+def overlap_days(
+    start: dt.date, end: dt.date, window: tuple[tuple[int, int], tuple[int, int]]
+) -> int:
+    """Days of [start, end] inside the yearly window."""
+    (m0, d0), (m1, d1) = window
+    days = 0
+    for year in range(start.year - 1, end.year + 1):
+        w0 = dt.date(year, m0, d0)
+        w1 = dt.date(year + (1 if (m1, d1) < (m0, d0) else 0), m1, d1)
+        lo, hi = max(start, w0), min(end, w1)
+        days += max(0, (hi - lo).days + 1)
+    return days
+
+
+SCHEDULED = f"""
+SELECT p.id, p.name_zh, p.district_code, p.street_code, p.status, p.start_on, p.end_on,
+       ST_AsGeoJSON(p.geom, 7)::json
+FROM projects p
+WHERE {PROJECTS_IN_AREA} AND p.start_on IS NOT NULL AND p.end_on IS NOT NULL
+  AND p.status NOT IN ('completed', 'accepted')
+ORDER BY p.id
+"""
+
+
+async def schedule_conflicts(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Projects not yet finished whose works fall in the rainy season or the winter period."""
+    rainy = parse_window(params["rainy_season"], "rainy_season")
+    winter = parse_window(params["winter"], "winter")
+    cur = await conn.execute(SCHEDULED, area.params)
+    rows = []
+    for pid, name, district, street, status, start, end, geom in await cur.fetchall():
+        in_rain, in_winter = overlap_days(start, end, rainy), overlap_days(start, end, winter)
+        if in_rain or in_winter:
+            rows.append(Row(pid, {
+                "project_id": pid, "name_zh": name, "district_code": district,
+                "street_code": street, "status": status, "start_on": start.isoformat(),
+                "end_on": end.isoformat(), "days": (end - start).days + 1,
+                "rainy_season_days": in_rain, "winter_days": in_winter,
+            }, geom))  # fmt: skip
+    return rows
+
+
+OPINIONS = f"""
+SELECT o.id, o.project_id, p.name_zh, o.street_code, o.planner, o.requested_on, o.issued_on,
+       ST_AsGeoJSON(p.geom, 7)::json
+FROM opinions o JOIN projects p ON p.id = o.project_id
+WHERE {PROJECTS_IN_AREA}
+ORDER BY o.requested_on, o.id
+"""
+
+
+async def overdue_opinions(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Opinions given (or still missing) after ``limit_days`` Chinese working days."""
+    today: dt.date = params["today"]
+    cur = await conn.execute(OPINIONS, area.params)
+    rows = []
+    for oid, pid, project, street, planner, requested, issued, geom in await cur.fetchall():
+        due, certain = workdays.add_workdays(requested, params["limit_days"])
+        answered = issued or today
+        if answered <= due:
+            continue
+        rows.append(Row(oid, {
+            "opinion_id": oid, "project_id": pid, "project": project, "street_code": street,
+            "planner": planner, "requested_on": requested.isoformat(), "due_on": due.isoformat(),
+            "due_certain": certain, "issued_on": issued.isoformat() if issued else None,
+            "open": issued is None,
+            "working_days_late": workdays.workdays_between(due, answered),
+        }, geom))  # fmt: skip
+    return rows
+
+
+LONG_APPROVALS = f"""
+SELECT p.id,
+       json_build_object(
+           'project_id', p.id, 'name_zh', p.name_zh, 'district_code', p.district_code,
+           'street_code', p.street_code, 'submitted_on', p.submitted_on,
+           'approved_on', p.approved_on, 'open', p.approved_on IS NULL,
+           'days', coalesce(p.approved_on, %(today)s::date) - p.submitted_on),
+       ST_AsGeoJSON(p.geom, 7)::json
+FROM projects p
+WHERE {PROJECTS_IN_AREA} AND p.submitted_on IS NOT NULL
+  AND coalesce(p.approved_on, %(today)s::date) - p.submitted_on > %(max_days)s
+ORDER BY coalesce(p.approved_on, %(today)s::date) - p.submitted_on DESC, p.id
+"""
+
+
+async def long_approvals(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Projects whose approval took (or is taking) more than ``max_days`` calendar days."""
+    return await fetch_rows(conn, LONG_APPROVALS, {**area.params, **params})
+
+
+LOW_FUNDS = f"""
+SELECT e.id,
+       json_build_object(
+           'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
+           'district_code', e.district_code, 'street_code', e.street_code,
+           'fund_initial_cny', e.maintenance_fund_initial,
+           'fund_balance_cny', e.maintenance_fund_balance,
+           'ratio', round((e.maintenance_fund_balance / e.maintenance_fund_initial)::numeric, 3)),
+       ST_AsGeoJSON(e.geom, 7)::json
+FROM estates e
+WHERE {ESTATES_IN_AREA} AND e.maintenance_fund_initial > 0
+  AND e.maintenance_fund_balance < %(threshold)s * e.maintenance_fund_initial
+ORDER BY e.maintenance_fund_balance / e.maintenance_fund_initial, e.id
+"""
+
+
+async def low_funds(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
+    """Estates whose maintenance fund is below ``threshold`` of its initial amount."""
+    return await fetch_rows(conn, LOW_FUNDS, {**area.params, **params})
+
+
+GREEN_DROPS = f"""
+SELECT p.id,
+       json_build_object(
+           'project_id', p.id, 'name_zh', p.name_zh, 'district_code', p.district_code,
+           'street_code', p.street_code, 'status', p.status,
+           'green_ratio_before', p.green_ratio_before, 'green_ratio_after', p.green_ratio_after,
+           'drop', round((p.green_ratio_before - p.green_ratio_after)::numeric, 4)),
+       ST_AsGeoJSON(p.geom, 7)::json
+FROM projects p
+WHERE {PROJECTS_IN_AREA} AND p.green_ratio_after < p.green_ratio_before
+ORDER BY p.green_ratio_before - p.green_ratio_after DESC, p.id
+"""
+
+
+async def green_ratio_drops(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """Projects whose design lowers the green ratio (it must not drop)."""
+    return await fetch_rows(conn, GREEN_DROPS, {**area.params, **params})
+
+
+SCHEDULE_PARAMS = (
+    Param("rainy_season", str, "06-01/09-15", "The flood season (汛期), MM-DD/MM-DD"),
+    Param("winter", str, "11-15/03-15", "Winter construction (冬期施工), MM-DD/MM-DD"),
+)
+OPINION_PARAMS = (Param("limit_days", int, 5, "Working days a planner has to answer", 1, 60),)
+APPROVAL_PARAMS = (Param("max_days", int, 100, "Calendar days an approval may take", 1, 1000),)
+FUND_PARAMS = (
+    Param("threshold", float, 0.3, "Flag balances below this share of the initial fund", 0, 1),
+)

@@ -1,0 +1,135 @@
+"""``onemap analyse``, ``onemap dossier``, ``onemap ledger``: the analyses from the shell.
+
+Whoever can reach the database sees everything, as with ``onemap export``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import psycopg
+import typer
+from rich.table import Table
+
+from analyses.dossier import dossier, dossier_html
+from analyses.ledger import ledger, ledger_xlsx
+from analyses.model import Area
+from analyses.registry import ANALYSES, get_analysis
+from analyses.service import as_geojson, as_json
+from api.cli import _url, app, friendly, out
+from layers import Visibility
+from layers.errors import InvalidInput
+
+T = TypeVar("T")
+AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
+AreaStreet = Annotated[str | None, typer.Option(help="A street code, e.g. 110101001.")]
+AreaEstate = Annotated[int | None, typer.Option(help="An estate id.")]
+
+
+def _with_connection(work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    url = _url()
+
+    async def run() -> T:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await work(conn)
+
+    return asyncio.run(run())
+
+
+def _write(data: bytes, path: Path | None) -> None:
+    if path is None:
+        sys.stdout.buffer.write(data)
+        return
+    path.write_bytes(data)
+    out.print(f"wrote {path} ({len(data):,} bytes)", highlight=False)
+
+
+@app.command("analyses")
+@friendly
+def list_analyses() -> None:
+    """The analyses and their parameters."""
+    table = Table("name", "标题", "title", "seed items", "parameters (default)")
+    for a in ANALYSES.values():
+        params = ", ".join(f"{p.name}={p.default}" for p in a.params) or "-"
+        table.add_row(a.name, a.title_zh, a.title_en, ",".join(map(str, a.seed_items)), params)
+    out.print(table)
+
+
+@app.command("analyse")
+@friendly
+def analyse(
+    name: Annotated[str, typer.Argument(help="The analysis (see: onemap analyses).")],
+    district: AreaDistrict = None, street: AreaStreet = None, estate: AreaEstate = None,
+    param: Annotated[list[str] | None, typer.Option(
+        "--param", "-p", help="name=value for the analysis (repeat).")] = None,
+    format: Annotated[str, typer.Option(help="json, geojson or csv.")] = "json",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+) -> None:  # fmt: skip
+    """Run an analysis for the city or an area and print (or write) its result."""
+    analysis = get_analysis(name)
+    if format not in ("json", "geojson", "csv"):
+        raise InvalidInput("--format: use json, geojson or csv")
+    raw = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--param {item!r}: use name=value")
+        raw[key.strip()] = value.strip()
+    area = Area(district, street, estate)
+    params = analysis.parse_params(raw)
+    rows = _with_connection(lambda conn: analysis.run(conn, area, params))
+    if format == "csv":
+        data = _csv([{"id": r.id, **r.properties} for r in rows])
+    else:
+        body = as_geojson(analysis, rows) if format == "geojson" else as_json(
+            analysis, area, params, rows)  # fmt: skip
+        data = (json.dumps(body, ensure_ascii=False, default=str, indent=1) + "\n").encode()
+    _write(data, out_file)
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
+                             else v for k, v in row.items()})  # fmt: skip
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+@app.command("dossier")
+@friendly
+def estate_dossier(
+    estate: Annotated[int, typer.Argument(help="The estate id.")],
+    html: Annotated[bool, typer.Option("--html", help="A printable HTML page.")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+) -> None:
+    """Everything about one estate, as JSON or a printable page."""
+    d = _with_connection(lambda conn: dossier(conn, estate, Visibility.PRIVATE))
+    text = dossier_html(d) if html else json.dumps(d, ensure_ascii=False, default=str, indent=1)
+    _write((text + "\n").encode(), out_file)
+
+
+@app.command("ledger")
+@friendly
+def street_ledger(
+    district: AreaDistrict = None, street: AreaStreet = None,
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="An .xlsx file; without it, JSON on stdout.")] = None,
+) -> None:  # fmt: skip
+    """The ledger: per street of a district, or per district for the city."""
+    rows = _with_connection(lambda conn: ledger(conn, district, street, private=True))
+    if out_file is not None and out_file.suffix.lower() == ".xlsx":
+        title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
+        _write(ledger_xlsx(rows, title), out_file)
+        return
+    _write((json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode(), out_file)

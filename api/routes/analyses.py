@@ -1,0 +1,76 @@
+"""``/analyses``: the renovation analyses, for the whole city or an area, as JSON or GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from analyses.model import Analysis, Area
+from analyses.registry import ANALYSES, get_analysis
+from analyses.service import as_geojson, as_json
+from api.access import Caller, CallerDep
+from api.deps import ConnDep
+from api.links import GEOJSON, JSON, link, url
+from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+
+router = APIRouter(tags=["Analyses"])
+
+AREA_KEYS = {"district", "street", "estate", "f"}
+District = Annotated[str | None, Query(description="A district code, e.g. 110101")]
+Street = Annotated[str | None, Query(description="A street code, e.g. 110101001")]
+Estate = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="An estate id")]
+Format = Annotated[str, Query(alias="f", description="json or geojson")]
+
+
+def runnable(caller: Caller, analysis: Analysis) -> bool:
+    return caller.signed_in and analysis.level <= caller.level
+
+
+async def check_area(conn: ConnDep, caller: Caller, area: Area) -> None:
+    """A responsible planner analyses their own streets: name one, or an estate in one."""
+    if caller.scope is None:
+        return
+    street = area.street
+    if area.estate is not None:
+        cur = await conn.execute("SELECT street_code FROM estates WHERE id = %s", (area.estate,))
+        row = await cur.fetchone()
+        street = row[0] if row else None
+    if street not in caller.scope.streets:
+        raise Forbidden("a responsible planner analyses their own streets: give street= or estate=")
+
+
+@router.get("/analyses", summary="The analyses the caller may run")
+async def list_analyses(request: Request, caller: CallerDep) -> dict[str, Any]:
+    if not caller.signed_in:
+        raise Unauthorized("the analyses need a token")
+    return {
+        "analyses": [
+            {**a.describe(), "links": [link(url(request, f"/analyses/{a.name}"), "self", JSON)]}
+            for a in ANALYSES.values()
+            if runnable(caller, a)
+        ]
+    }
+
+
+@router.get("/analyses/{name}", summary="Run an analysis (JSON rows or GeoJSON features)")
+async def run_analysis(
+    request: Request, name: str, caller: CallerDep, conn: ConnDep,
+    district: District = None, street: Street = None, estate: Estate = None, f: Format = "json",
+) -> JSONResponse:  # fmt: skip
+    if not caller.signed_in:
+        raise Unauthorized("the analyses need a token")
+    analysis = get_analysis(name)
+    if not runnable(caller, analysis):
+        raise NotFound(f"analysis {name!r} not found")
+    if f not in ("json", "geojson"):
+        raise InvalidInput("f: use json or geojson")
+    area = Area(district, street, estate)
+    await check_area(conn, caller, area)
+    raw = {k: v for k, v in request.query_params.items() if k not in AREA_KEYS}
+    params = analysis.parse_params(raw)
+    rows = await request.app.state.analysis_cache.run(conn, analysis, area, params)
+    if f == "geojson":
+        return JSONResponse(as_geojson(analysis, rows), media_type=GEOJSON)
+    return JSONResponse(as_json(analysis, area, params, rows))

@@ -1,0 +1,72 @@
+"""One map, one ledger: the estate dossier, the street/district ledger and the scoreboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from analyses.dossier import dossier, dossier_html
+from analyses.ledger import ledger, ledger_xlsx, scoreboard
+from api.access import CallerDep
+from api.deps import ConnDep
+from api.links import documented
+from layers import Visibility
+from layers.errors import Forbidden, InvalidInput, Unauthorized
+
+router = APIRouter(tags=["Ledger"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/estates/{estateId}/dossier", summary="Everything about one estate (JSON or HTML)",
+            response_class=Response, responses=documented("text/html"))  # fmt: skip
+async def get_dossier(
+    caller: CallerDep, conn: ConnDep,
+    estate_id: Annotated[int, Path(alias="estateId", ge=1, le=2**63 - 1)],
+    f: Annotated[str, Query(description="json or html (printable)")] = "json",
+) -> Response:  # fmt: skip
+    if f not in ("json", "html"):
+        raise InvalidInput("f: use json or html")
+    d = await dossier(conn, estate_id, caller.level, caller.scope)
+    if f == "html":
+        return HTMLResponse(dossier_html(d), headers={"Cache-Control": "no-store"})
+    return JSONResponse(d)
+
+
+@router.get("/ledger", summary="The ledger per street (or per district), as JSON or XLSX",
+            response_class=Response, responses=documented(XLSX))  # fmt: skip
+async def get_ledger(
+    caller: CallerDep, conn: ConnDep,
+    district: Annotated[str | None, Query(description="A district: one row per street")] = None,
+    street: Annotated[str | None, Query(description="One street")] = None,
+    f: Annotated[str, Query(description="json or xlsx")] = "json",
+) -> Response:  # fmt: skip
+    if caller.level < Visibility.INTERNAL:
+        raise Unauthorized("the ledger needs a token")
+    if caller.scope is not None and street not in caller.scope.streets:
+        raise Forbidden("a responsible planner's ledger is one of their streets: give street=")
+    if f not in ("json", "xlsx"):
+        raise InvalidInput("f: use json or xlsx")
+    rows = await ledger(conn, district, street, private=caller.level >= Visibility.PRIVATE)
+    if f == "xlsx":
+        title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
+        name = f"ledger-{street or district or 'city'}.xlsx"
+        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(ledger_xlsx(rows, title), media_type=XLSX, headers=disposition)
+    return JSONResponse({"district": district, "street": street, "rows": rows})
+
+
+@router.get("/scoreboard", summary="Districts ranked on a year's plan, money and residents")
+async def get_scoreboard(
+    caller: CallerDep, conn: ConnDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
+) -> dict[str, Any]:  # fmt: skip
+    if caller.level < Visibility.INTERNAL or caller.scope is not None:
+        raise Unauthorized("the scoreboard is for planners")
+    today = dt.date.today()
+    return {
+        "year": year or today.year,
+        "districts": await scoreboard(conn, year or today.year, today),
+    }
