@@ -14,9 +14,9 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 SCHEMA_JSON = "application/schema+json"
 
 
-def documented(media_type: str, description: str = "Successful Response") -> dict[int | str, Any]:
-    """The OpenAPI ``responses`` of a route whose body is not plain JSON."""
-    return {200: {"description": description, "content": {media_type: {}}}}
+def documented(*media_types: str) -> dict[int | str, Any]:
+    """The OpenAPI ``responses`` of a route whose body is not (only) plain JSON."""
+    return {200: {"description": "Successful Response", "content": dict.fromkeys(media_types, {})}}
 
 
 def link(href: str, rel: str, type_: str = JSON, title: str | None = None) -> dict[str, Any]:

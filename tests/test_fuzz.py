@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from analyses.registry import ANALYSES
 from layers import REGISTRY
 from tests_support import ADMIN_TOKEN, serve
 
@@ -27,7 +28,7 @@ CHECKS = ",".join((
 
 
 def _with_layer_names(document: dict) -> dict:
-    """The document with ``collectionId`` enumerated, so generated requests reach the layers.
+    """The document with layer and analysis names enumerated, so generated requests reach them.
 
     Only the fuzzer's copy: the served document does not list layers an anonymous caller
     cannot see.
@@ -37,6 +38,8 @@ def _with_layer_names(document: dict) -> dict:
             for parameter in operation.get("parameters", []):
                 if parameter.get("name") == "collectionId":
                     parameter["schema"] = {"type": "string", "enum": list(REGISTRY)}
+                if parameter.get("name") == "name" and parameter.get("in") == "path":
+                    parameter["schema"] = {"type": "string", "enum": list(ANALYSES)}
     return document
 
 

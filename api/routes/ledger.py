@@ -12,7 +12,7 @@ from analyses.dossier import dossier, dossier_html
 from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep
-from api.links import documented
+from api.links import JSON, documented
 from layers import Visibility
 from layers.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -21,7 +21,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/estates/{estateId}/dossier", summary="Everything about one estate (JSON or HTML)",
-            response_class=Response, responses=documented("text/html"))  # fmt: skip
+            response_class=Response, responses=documented(JSON, "text/html"))  # fmt: skip
 async def get_dossier(
     caller: CallerDep, conn: ConnDep,
     estate_id: Annotated[int, Path(alias="estateId", ge=1, le=2**63 - 1)],
@@ -36,7 +36,7 @@ async def get_dossier(
 
 
 @router.get("/ledger", summary="The ledger per street (or per district), as JSON or XLSX",
-            response_class=Response, responses=documented(XLSX))  # fmt: skip
+            response_class=Response, responses=documented(JSON, XLSX))  # fmt: skip
 async def get_ledger(
     caller: CallerDep, conn: ConnDep,
     district: Annotated[str | None, Query(description="A district: one row per street")] = None,

@@ -1,0 +1,349 @@
+"""The analyses on a small hand-built town whose answers are known (metres in EPSG:4548).
+
+One district, two streets, three estates, six buildings, three pipes, two services, three
+idle parcels, three projects and three opinions, laid out so that each rule has a case on
+each side of it. The drawing, with X0 = 450,000 E and Y0 = 4,420,000 N:
+
+- E1 = [X0, X0+200] × [Y0, Y0+200] (street 1, in a project); E2 and E4 100 and 400 m east
+  of it (street 1, free); E3 2.5 km east (street 2).
+- In E1: B1 (6 floors) with open ground north; B2 whose north side is 4 m from B3; B4 whose
+  north side is 2 m from the red line; B5 with an elevator; B6 with 3 floors.
+- A water main crosses E1 at Y0+150 and runs 30 m past it on both sides; a 1980 steel gas
+  pipe (poor) runs 20 m along B1's north side, 1.2 m off its wall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import json
+import subprocess
+
+import openpyxl
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from analyses import workdays
+from analyses.dossier import dossier
+from analyses.ledger import ledger, scoreboard
+from analyses.model import Area
+from analyses.registry import ANALYSES
+from api import accounts
+from api.app import create_app
+from api.settings import DatabaseSettings, FeaturesSettings
+from layers import Role, Visibility
+from tests_support import ADMIN_TOKEN, ONEMAP, clean_env
+
+X0, Y0 = 450_000, 4_420_000
+TODAY = dt.date(2026, 11, 25)
+
+
+def box(x0: float, y0: float, x1: float, y1: float, multi: bool = False) -> str:
+    shape = f"ST_Transform(ST_MakeEnvelope({X0 + x0}, {Y0 + y0}, {X0 + x1}, {Y0 + y1}, 4548), 4326)"
+    return f"ST_Multi({shape})" if multi else shape
+
+
+def line(*points: tuple[float, float]) -> str:
+    coords = ", ".join(f"{X0 + x} {Y0 + y}" for x, y in points)
+    return f"ST_Transform(ST_GeomFromText('LINESTRING({coords})', 4548), 4326)"
+
+
+def point(x: float, y: float) -> str:
+    return f"ST_Transform(ST_SetSRID(ST_MakePoint({X0 + x}, {Y0 + y}), 4548), 4326)"
+
+
+TOWN = f"""
+INSERT INTO districts (code, name_zh, geom)
+VALUES ('110101', '东城区', {box(-2000, -2000, 4000, 2000, True)});
+INSERT INTO streets (code, name_zh, district_code, geom) VALUES
+  ('110101001', '一街', '110101', {box(-2000, -2000, 1000, 2000, True)}),
+  ('110101002', '二街', '110101', {box(1000, -2000, 4000, 2000, True)});
+INSERT INTO plan_batches (id, year, district_code, batch_no) VALUES (1, 2026, '110101', 1);
+INSERT INTO projects (id, name_zh, district_code, street_code, plan_batch_id, status, start_on,
+    end_on, submitted_on, approved_on, budget_cny, green_ratio_before, green_ratio_after, geom)
+VALUES
+  (1, '一号项目', '110101', '110101001', 1, 'in_construction', '2026-06-10', '2026-07-10',
+   '2025-01-01', '2025-05-01', 1000000, 0.30, 0.25, {box(0, 0, 200, 200, True)}),
+  (2, '二号项目', '110101', '110101001', 1, 'approved', '2026-12-01', '2027-02-28',
+   '2026-01-01', '2026-03-01', 500000, 0.30, 0.30, {box(300, 0, 500, 200, True)}),
+  (3, '三号项目', '110101', '110101002', NULL, 'completed', '2024-06-01', '2024-08-01',
+   '2023-01-01', '2023-02-01', 200000, 0.30, 0.35, {box(2500, 0, 2700, 200, True)});
+INSERT INTO estates (id, code, name_zh, district_code, street_code, status, property_nature,
+    area_m2, households, building_count, plan_batch_id, project_id, maintenance_fund_initial,
+    maintenance_fund_balance, geom)
+VALUES
+  (1, 'E1', '一号院', '110101', '110101001', 'planned', 'commodity', 40000, 300, 6, 1, 1,
+   100000, 20000, {box(0, 0, 200, 200, True)}),
+  (2, 'E2', '二号院', '110101', '110101001', 'reserve', 'commodity', 40000, 200, 0, NULL, NULL,
+   100000, 90000, {box(300, 0, 500, 200, True)}),
+  (3, 'E3', '三号院', '110101', '110101002', 'reserve', 'commodity', 40000, 100, 0, NULL, NULL,
+   100000, 90000, {box(2500, 0, 2700, 200, True)}),
+  (4, 'E4', '四号院', '110101', '110101001', 'reserve', 'commodity', 40000, 100, 0, NULL, NULL,
+   NULL, NULL, {box(600, 0, 800, 200, True)});
+INSERT INTO buildings (id, estate_id, name_zh, floors, has_elevator, geom) VALUES
+  (1, 1, 'B1', 6, false, {box(20, 20, 80, 32)}),
+  (2, 1, 'B2', 6, false, {box(100, 20, 160, 32)}),
+  (3, 1, 'B3', 6, false, {box(100, 36, 160, 48)}),
+  (4, 1, 'B4', 6, false, {box(20, 186, 80, 198)}),
+  (5, 1, 'B5', 6, true, {box(20, 100, 80, 112)}),
+  (6, 1, 'B6', 3, false, {box(120, 100, 180, 112)});
+INSERT INTO pipelines (id, network, material, install_year, condition, geom) VALUES
+  (1, 'water_supply', 'ductile_iron', 2000, 'good', {line((-30, 150), (230, 150))}),
+  (2, 'gas', 'steel', 1980, 'poor', {line((40, 33.2), (60, 33.2))}),
+  (3, 'telecom', 'copper_telecom', 2010, 'good', {line((2550, 50), (2650, 50))});
+INSERT INTO service_facilities (id, kind, geom) VALUES
+  (1, 'elder_care', {point(100, 500)}), (2, 'clinic', {point(100, 1200)});
+INSERT INTO idle_parcels (id, kind, status, floor_area_m2, land_area_m2, added_floor_area_m2,
+    proposed_use, district_code, geom) VALUES
+  (1, 'bike_shed', 'identified', 300, 400, NULL, NULL, '110101', {box(220, 50, 240, 70)}),
+  (2, 'gatehouse', 'identified', 300, 400, NULL, NULL, '110101', {box(1500, 50, 1520, 70)}),
+  (3, 'coal_shed', 'in_use', 100, 150, 120, 'elder_care', '110101', {box(-200, 50, -180, 70)});
+INSERT INTO opinions (id, project_id, street_code, planner, requested_on, issued_on) VALUES
+  (1, 1, '110101001', '甲', '2025-09-29', '2025-10-14'),
+  (2, 1, '110101001', '乙', '2025-09-29', '2025-10-13'),
+  (3, 1, '110101001', '丙', '2026-11-16', NULL);
+"""
+
+
+@pytest.fixture(scope="module")
+def town_url(fresh_database) -> str:
+    from api import database
+
+    url = fresh_database("onemap_town")
+    database.migrate(url)
+    with psycopg.connect(url) as conn:
+        conn.execute(TOWN)
+    return url
+
+
+def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
+    analysis = ANALYSES[name]
+
+    async def go():
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await analysis.run(conn, area, analysis.parse_params(raw, today=TODAY))
+
+    return {row.id: row.properties for row in asyncio.run(go())}
+
+
+def test_pipes_inside_and_around_each_estate(town_url):
+    rows = run(town_url, "pipes_by_estate")
+    e1 = rows[1]["networks"]
+    assert e1["water_supply"]["inside_m"] == pytest.approx(200, abs=0.5)
+    assert e1["water_supply"]["outside_m"] == pytest.approx(60, abs=0.5)  # 30 m each side
+    assert e1["gas"]["inside_m"] == pytest.approx(20, abs=0.2)
+    assert rows[2]["networks"] == {} and rows[2]["inside_m"] == 0  # 70 m away: beyond 50 m
+    wider = run(town_url, "pipes_by_estate", buffer_m="100")
+    assert wider[2]["networks"]["water_supply"]["outside_m"] == pytest.approx(30, abs=0.5)
+
+
+def test_aging_pipes_are_ranked(town_url):
+    rows = run(town_url, "aging_pipes")
+    assert list(rows) == [2]
+    gas = rows[2]
+    assert (gas["priority"], gas["design_life"], gas["over_by"], gas["age"]) == (1, 30, 16, 46)
+    assert gas["length_m"] == pytest.approx(20, abs=0.2)
+    soon = run(town_url, "aging_pipes", horizon_years="5")
+    assert soon[3]["priority"] == 3 and soon[3]["over_by"] == -2  # telecom, 2 years to go
+
+
+def test_elevator_screening_places_a_shaft_and_applies_each_rule(town_url):
+    rows = run(town_url, "elevator_screening")
+    assert set(rows) == {1, 2, 3, 4}  # B5 has an elevator, B6 has 3 floors
+    b1 = rows[1]
+    assert b1["feasible"] and b1["recommendation"] == "elevator"
+    assert b1["pipes_to_move_m"]["gas"] == pytest.approx(4.6, abs=0.15)  # 2.6 m + 1 m each side
+    assert b1["relocation_cost_cny"] == pytest.approx(4.6 * 3000, rel=0.04)
+    assert not rows[2]["feasible"] and rows[2]["neighbour_m"] == pytest.approx(1.6, abs=0.05)
+    assert rows[2]["recommendation"] == "stair_climbing_aid"
+    assert rows[3]["feasible"]  # its shaft faces open ground to the north
+    assert not rows[4]["feasible"] and "red line" in rows[4]["reasons"][0]
+    priced = run(town_url, "elevator_screening", unit_prices="gas=1000")
+    assert priced[1]["relocation_cost_cny"] == pytest.approx(4600, rel=0.04)
+    relaxed = run(town_url, "elevator_screening", min_clearance_m="1")
+    assert relaxed[2]["feasible"]
+
+
+def test_shaft_footprints_stand_outside_the_north_side():
+    import shapely
+
+    from analyses.elevators import shaft_footprints
+
+    slab = shapely.box(0, 0, 60, 12)
+    rotated = shapely.affinity.rotate(slab, 30, origin=(0, 0))
+    for building in (slab, rotated):
+        shaft = shaft_footprints(shapely.from_wkb([shapely.to_wkb(building)]), 2.6, 2.4)[0]
+        assert shaft.area == pytest.approx(2.6 * 2.4)
+        assert shaft.intersection(building).area == pytest.approx(0, abs=1e-6)
+        assert shaft.distance(building) == pytest.approx(0, abs=1e-6)
+        assert shaft.centroid.y > building.centroid.y
+
+
+def test_coverage_gaps_and_the_parcels_that_could_fill_them(town_url):
+    rows = run(town_url, "coverage_gaps", Area(estate=1))
+    e1 = {k.split(":")[1]: v for k, v in rows.items()}
+    assert set(e1) == {"clinic", "childcare", "meal_aid"}  # elder care is 300 m away
+    assert e1["clinic"]["nearest_m"] == pytest.approx(1000, abs=1)
+    assert e1["childcare"]["nearest_m"] is None
+    assert [p["id"] for p in e1["clinic"]["parcels"]] == [1]  # 20 m away; parcel 2 is 1.3 km
+    assert e1["clinic"]["parcels"][0]["distance_m"] == pytest.approx(20, abs=1)
+    near = run(town_url, "coverage_gaps", walk_m="1100", kinds="clinic")
+    assert "1:clinic" not in near
+
+
+def test_flow_pool_adds_the_converted_floor_area(town_url):
+    pool = run(town_url, "flow_pool")["110101"]
+    assert pool["added_floor_area_m2"] == 120 and pool["added_by_use"] == {"elder_care": 120}
+    assert pool["parcels_available"] == 2
+
+
+def test_bundles_join_nearby_estates_of_a_street(town_url):
+    rows = run(town_url, "bundles", distance_m="150")
+    assert len(rows) == 1  # E1 is in a project already; E3 is alone in its street
+    bundle = next(iter(rows.values()))
+    assert bundle["estate_codes"] == ["E2", "E4"] and bundle["households"] == 300
+    assert run(town_url, "bundles", distance_m="50") == {}
+
+
+def test_schedule_windows(town_url):
+    rows = run(town_url, "schedule_conflicts")
+    assert set(rows) == {1, 2}  # project 3 is finished
+    assert (rows[1]["rainy_season_days"], rows[1]["winter_days"]) == (31, 0)
+    assert (rows[2]["rainy_season_days"], rows[2]["winter_days"]) == (0, 90)
+    shifted = run(town_url, "schedule_conflicts", rainy_season="07-01/09-15")
+    assert shifted[1]["rainy_season_days"] == 10
+
+
+def test_overdue_opinions_count_chinese_working_days(town_url):
+    rows = run(town_url, "overdue_opinions")
+    assert set(rows) == {1, 3}
+    assert rows[1]["due_on"] == "2025-10-13"  # National Day: 10/1–10/8 off, Saturday 10/11 worked
+    assert rows[1]["working_days_late"] == 1 and not rows[1]["open"]
+    assert rows[3]["open"] and rows[3]["due_on"] == "2026-11-23"
+    assert rows[3]["working_days_late"] == 2
+
+
+def test_long_approvals_low_funds_and_green_ratio(town_url):
+    assert {k: v["days"] for k, v in run(town_url, "long_approvals").items()} == {1: 120}
+    funds = run(town_url, "low_funds")
+    assert list(funds) == [1] and funds[1]["ratio"] == 0.2
+    assert list(run(town_url, "low_funds", threshold="0.95")) == [1, 2, 3]
+    drops = run(town_url, "green_ratio_drops")
+    assert list(drops) == [1] and drops[1]["drop"] == pytest.approx(0.05)
+
+
+def test_areas_narrow_every_analysis(town_url):
+    assert set(run(town_url, "pipes_by_estate", Area(street="110101002"))) == {3}
+    assert set(run(town_url, "elevator_screening", Area(estate=2))) == set()
+    assert set(run(town_url, "schedule_conflicts", Area(street="110101002"))) == set()
+
+
+def test_working_days():
+    assert workdays.add_workdays(dt.date(2025, 9, 29), 5) == (dt.date(2025, 10, 13), True)
+    assert workdays.add_workdays(dt.date(2026, 10, 9), 1) == (dt.date(2026, 10, 10), True)
+    late, certain = workdays.add_workdays(dt.date(2026, 12, 30), 5)
+    assert late == dt.date(2027, 1, 6) and not certain  # no holiday notice for 2027 yet
+    assert workdays.workdays_between(dt.date(2025, 9, 30), dt.date(2025, 10, 8)) == 0
+
+
+def test_parameters_are_checked(town_url):
+    from layers.errors import InvalidInput
+
+    for name, raw in (("coverage_gaps", {"walk_m": "far"}), ("coverage_gaps", {"kinds": "spa"}),
+                      ("bundles", {"distance_m": "0"}), ("aging_pipes", {"nope": "1"}),
+                      ("schedule_conflicts", {"winter": "13-01/02-01"}),
+                      ("elevator_screening", {"unit_prices": "lava=1"})):  # fmt: skip
+        with pytest.raises(InvalidInput):
+            run(town_url, name, **raw)
+
+
+@pytest.fixture(scope="module")
+def town_api(town_url):
+    with psycopg.connect(town_url) as conn:
+        tokens = {
+            "planner": accounts.add_user(conn, "p", Role.PLANNER, []),
+            "responsible": accounts.add_user(conn, "r", Role.RESPONSIBLE_PLANNER, ["110101002"]),
+        }
+    app = create_app(
+        DatabaseSettings(database_url=town_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
+    )
+    with TestClient(app) as client:
+        client.tokens = {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
+        client.tokens["admin"] = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        yield client
+
+
+def test_analyses_over_http(town_api):
+    api, as_ = town_api, town_api.tokens
+    assert api.get("/analyses").status_code == 401
+    names = [a["name"] for a in api.get("/analyses", headers=as_["planner"]).json()["analyses"]]
+    assert "elevator_screening" in names and "low_funds" not in names  # funds are private
+    assert api.get("/analyses/low_funds", headers=as_["planner"]).status_code == 404
+    assert api.get("/analyses/low_funds", headers=as_["admin"]).json()["count"] == 1
+    geo = api.get("/analyses/elevator_screening?estate=1&f=geojson", headers=as_["planner"])
+    assert geo.headers["content-type"] == "application/geo+json"
+    features = geo.json()["features"]
+    assert len(features) == 4 and features[0]["geometry"]["type"] == "Polygon"
+    bad = api.get("/analyses/coverage_gaps?walk_m=far", headers=as_["planner"])
+    assert bad.status_code == 400 and "walk_m" in bad.text
+    assert api.get("/analyses/bundles", headers=as_["responsible"]).status_code == 403
+    own = api.get("/analyses/pipes_by_estate?street=110101002", headers=as_["responsible"])
+    assert own.status_code == 200 and own.json()["count"] == 1
+    assert (
+        api.get("/analyses/pipes_by_estate?estate=1", headers=as_["responsible"]).status_code == 403
+    )
+
+
+def test_dossier_ledger_and_scoreboard(town_api, town_url):
+    api, as_ = town_api, town_api.tokens
+    full = api.get("/estates/1/dossier", headers=as_["admin"]).json()
+    assert full["fund"]["below_30_percent"] and len(full["buildings"]) == 6
+    assert full["pipelines"]["water_supply"]["inside_m"] == pytest.approx(200, abs=0.5)
+    assert full["project"]["name_zh"] == "一号项目" and len(full["opinions"]) == 3
+    assert [p["id"] for p in full["idle_parcels"]] == [1, 3]  # 20 m and 180 m away
+    public = api.get("/estates/1/dossier").json()
+    assert set(public) == {"estate", "geometry", "level", "buildings", "services_nearby"}
+    assert "maintenance_fund_balance" not in public["estate"]
+    planner = api.get("/estates/1/dossier", headers=as_["planner"]).json()
+    assert "fund" not in planner and "history" not in planner and "pipelines" in planner
+    page = api.get("/estates/1/dossier?f=html", headers=as_["planner"])
+    assert page.headers["content-type"].startswith("text/html") and "<svg" in page.text
+    assert api.get("/estates/99/dossier").status_code == 404
+
+    rows = api.get("/ledger?district=110101", headers=as_["planner"]).json()["rows"]
+    street1 = next(r for r in rows if r["code"] == "110101001")
+    assert (street1["estates"], street1["walkups"], street1["projects"]) == (3, 4, 2)
+    assert "fund_balance_cny" not in street1
+    book = api.get("/ledger?district=110101&f=xlsx", headers=as_["admin"])
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
+    assert sheet.max_row == 3 + 2 and sheet["C2"].value == "小区数"
+    assert api.get("/ledger", headers=as_["responsible"]).status_code == 403
+    board = api.get("/scoreboard?year=2026", headers=as_["planner"]).json()["districts"]
+    assert board[0]["planned"] == 1 and board[0]["rank"] == 1
+
+
+def test_ledger_and_dossier_functions_agree(town_url):
+    async def go():
+        async with await psycopg.AsyncConnection.connect(town_url, autocommit=True) as conn:
+            city = await ledger(conn, None, None, private=True)
+            d = await dossier(conn, 1, Visibility.PRIVATE)
+            board = await scoreboard(conn, 2026, TODAY)
+            return city, d, board
+
+    city, d, board = asyncio.run(go())
+    assert city[0]["code"] == "110101" and city[0]["estates"] == 4
+    assert city[0]["fund_balance_cny"] == 200000
+    assert d["aging_pipes"]["priority_1"] == 1 and board[0]["budget_cny"] == 1500000
+
+
+def test_cli_analyse_prints_json_and_refuses_bad_input(town_url):
+    env = clean_env(ONEMAP_DATABASE_URL=town_url)
+    ok = subprocess.run([ONEMAP, "analyse", "aging_pipes", "--district", "110101"],
+                        capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["rows"][0]["id"] == 2
+    bad = subprocess.run([ONEMAP, "analyse", "bundles", "-p", "distance_m=x"],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert bad.returncode == 1 and "distance_m" in bad.stderr and "Traceback" not in bad.stderr
