@@ -224,7 +224,16 @@ def dossier_html(d: dict[str, Any]) -> str:
         )
         return f"<table><tr>{head}</tr>{body}</table>"
 
-    facts = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in e.items())
+    fields = REGISTRY["estates"].fields_by_name
+
+    def label(key: str) -> str:
+        f = fields.get(key)
+        return f"{f.label_zh} {f.label_en}" if f else key
+
+    facts = "".join(
+        f"<tr><th>{esc(label(k))}</th><td>{esc('—' if v is None else str(v))}</td></tr>"
+        for k, v in e.items()
+    )
     sections = [f"<h2>楼栋 Buildings ({len(d['buildings'])})</h2>" + table(d["buildings"])]
     sections.append("<h2>周边服务 Services nearby (m)</h2>" + table(d["services_nearby"]))
     for key, title in (

@@ -104,7 +104,11 @@ SELECT d.code,
                GROUP BY 1) u)),
        ST_AsGeoJSON(d.geom, 6)::json
 FROM districts d LEFT JOIN p ON p.district_code = d.code
-WHERE %(district)s::text IS NULL OR d.code = %(district)s
+WHERE (%(district)s::text IS NULL OR d.code = %(district)s)
+  AND (%(street)s::text IS NULL
+       OR d.code = (SELECT district_code FROM streets WHERE code = %(street)s))
+  AND (%(estate)s::bigint IS NULL
+       OR d.code = (SELECT district_code FROM estates WHERE id = %(estate)s))
 GROUP BY d.code, d.name_zh, d.geom
 ORDER BY d.code
 """

@@ -29,7 +29,10 @@ def main() -> None:
     url = database.resolve_database_url(DatabaseSettings())
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS onemap_fuzz WITH (FORCE)")
-        conn.execute("CREATE DATABASE onemap_fuzz TEMPLATE onemap")
+        try:
+            conn.execute("CREATE DATABASE onemap_fuzz TEMPLATE onemap")
+        except psycopg.errors.ObjectInUse:
+            sys.exit("bench/fuzz.py: stop the servers using the onemap database first")
     copy = url.rsplit("/", 1)[0] + "/onemap_fuzz"
     started = time.monotonic()
     with serve(copy) as (base, _):

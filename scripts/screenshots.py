@@ -1,6 +1,9 @@
 """Screenshots of the pages for the README, taken from a running app (`make run`).
 
-.venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs]
+.venv/bin/python scripts/screenshots.py [--url http://127.0.0.1:8000] [--out docs] [--token T]
+
+With a token (a planner's or an admin's), the planners' shots show an analysis overlay and
+an estate dossier too.
 """
 
 from __future__ import annotations
@@ -15,18 +18,38 @@ SHOTS = {
     "one-map-beijing-core.png": ("/map", (39.915, 116.40, 14)),
     "elevator-map.png": ("/elevator-map", None),
 }
+SIGNED_IN = {  # (path, view, district, analysis)
+    "analysis-elevator-screening.png": ("/map", (39.915, 116.405, 16), "110101",
+                                        "elevator_screening"),
+    "analysis-coverage-gaps.png": ("/map", None, "110105", "coverage_gaps"),
+    "estate-dossier.png": ("/estates/1/dossier?f=html", None, None, None),
+}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--out", type=Path, default=Path("docs"))
+    parser.add_argument("--token", help="A planner's token, for the signed-in shots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    shots = {name: (path, view, None, None) for name, (path, view) in SHOTS.items()}
+    if args.token:
+        shots.update(SIGNED_IN)
     with chromium() as browser:
-        for name, (path, view) in SHOTS.items():
-            page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        for name, (path, view, district, analysis) in shots.items():
+            context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+            if args.token and name in SIGNED_IN:
+                context.add_cookies([{"name": "onemap_token", "value": args.token,
+                                      "url": args.url}])  # fmt: skip
+            page = context.new_page()
             page.goto(args.url + path, wait_until="networkidle")
+            if district:
+                page.select_option(".om-district-select", district)
+            if analysis:
+                page.select_option(".om-analysis-select", analysis)
+                page.wait_for_selector("body[data-analysis-count]", state="attached",
+                                       timeout=60_000)  # fmt: skip
             if view:
                 lat, lon, zoom = view
                 page.evaluate(
@@ -36,7 +59,7 @@ def main() -> None:
             page.wait_for_timeout(800)
             page.screenshot(path=str(args.out / name))
             print(f"wrote {args.out / name}")
-            page.close()
+            context.close()
 
 
 if __name__ == "__main__":

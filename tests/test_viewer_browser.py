@@ -109,6 +109,22 @@ def test_planners_signed_in_see_pipelines(browser, live_server):
     assert page.errors == [] and page.outside == []
 
 
+def test_planners_run_an_analysis_as_an_overlay(browser, live_server, estate_one):
+    _, _, _, district = estate_one
+    page = open_page(browser, f"{live_server}/map", token=ADMIN_TOKEN)
+    names = page.evaluate("OneMap.state.config.analyses.map(a => a.name)")
+    assert "elevator_screening" in names and "coverage_gaps" in names
+    page.select_option(".om-district-select", district)
+    page.select_option(".om-analysis-select", "elevator_screening")
+    page.wait_for_selector("body[data-analysis-count]", state="attached")
+    count = int(page.evaluate("document.body.getAttribute('data-analysis-count')"))
+    assert count > 0 and page.evaluate("OneMap.state.overlay.getLayers().length") == count
+    assert str(count) in page.inner_text(".om-analysis-status")
+    assert page.errors == [] and page.outside == []
+    anonymous = open_page(browser, f"{live_server}/map")
+    assert anonymous.query_selector(".om-analysis-select") is None
+
+
 def test_elevator_map_shows_counts_symbols_and_filters(browser, live_server, conn):
     page = open_page(browser, f"{live_server}/elevator-map")
     assert page.errors == [] and page.outside == []

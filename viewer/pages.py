@@ -43,6 +43,8 @@ class PageData:
     basemap_url: str | None = None
     counts: list[dict[str, Any]] = field(default_factory=list)  # elevator map side panel
     geojson: dict[str, str] = field(default_factory=dict)  # layer -> GeoJSON URL (static site)
+    analyses: list[dict[str, Any]] = field(default_factory=list)  # overlays the caller may run
+    analysis_area: dict[str, str] = field(default_factory=dict)  # e.g. a responsible planner's
 
 
 class _OneMapScript(JSCSSMixin, MacroElement):
@@ -127,6 +129,8 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     if data.geojson:  # a static site has no API to link features to
         config["api"] = None
     config["counts"] = data.counts
+    config["analyses"] = data.analyses
+    config["analysisArea"] = data.analysis_area
     _OneMapScript(config, asset_base).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

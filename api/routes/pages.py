@@ -7,9 +7,11 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.access import TOKEN_COOKIE, LevelDep, find_user
+from analyses.registry import ANALYSES
+from api.access import TOKEN_COOKIE, CallerDep, find_user
 from api.deps import ConnDep
 from api.page_data import gather
+from api.routes.analyses import runnable
 from layers import REGISTRY, Visibility
 from layers.errors import Unauthorized
 from viewer import assets, pages
@@ -26,9 +28,13 @@ def _html(body: str) -> HTMLResponse:
 
 
 @router.get("/map")
-async def one_map(request: Request, level: LevelDep, conn: ConnDep) -> HTMLResponse:
+async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLResponse:
     assets.check_installed()
+    level = caller.level
     data = await gather(conn, level, basemap_url=request.app.state.features.basemap_url)
+    data.analyses = [a.describe() for a in ANALYSES.values() if runnable(caller, a)]
+    if caller.scope is not None:  # a responsible planner analyses their own streets
+        data.analysis_area = {"street": caller.scope.streets[0]}
     layers = [
         layer for layer in REGISTRY.values() if layer.is_spatial and layer.visibility <= level
     ]

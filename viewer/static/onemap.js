@@ -6,7 +6,8 @@
 
   var HIDE = [];  // VectorGrid draws nothing for an empty style list
   var NEUTRAL = "#b8b8b8";
-  var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null };
+  var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null,
+                analysis: null, overlay: null };
 
   function esc(text) {
     return String(text === null || text === undefined ? "" : text)
@@ -146,6 +147,7 @@
 
   function selectDistrict(code, keepView) {
     state.district = code || null;
+    if (state.analysis) { runAnalysis(); }
     var d = state.config.districts.filter(function (x) { return x.code === state.district; })[0];
     var box = d ? d.bbox : null;
     if (box && !keepView) { state.map.fitBounds([[box[1], box[0]], [box[3], box[2]]]); }
@@ -154,6 +156,60 @@
       tr.classList.toggle("om-selected", tr.getAttribute("data-district") === state.district);
     });
     redraw();
+  }
+
+  /* Analyses: run one for the selected district (or the caller's street) and draw its
+   * GeoJSON over the map, coloured by the analysis's theme property. */
+  function analysisColour(value) {
+    if (value === true) { return "#2ca02c"; }
+    if (value === false) { return "#d62728"; }
+    if (typeof value === "number") {
+      var palette = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
+      return palette[Math.max(0, Math.min(4, Math.floor(Math.log10(Math.abs(value) + 1))))];
+    }
+    var text = String(value), hash = 0;
+    for (var i = 0; i < text.length; i++) { hash = (hash * 31 + text.charCodeAt(i)) % 360; }
+    return "hsl(" + hash + ", 65%, 45%)";
+  }
+
+  function analysisPopup(props) {
+    return '<table class="om-popup">' + Object.keys(props).map(function (k) {
+      var v = props[k];
+      var shown = v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
+      return "<tr><th>" + esc(k) + "</th><td>" + esc(shown) + "</td></tr>";
+    }).join("") + "</table>";
+  }
+
+  function runAnalysis() {
+    var status = document.querySelector(".om-analysis-status");
+    if (state.overlay) { state.map.removeLayer(state.overlay); state.overlay = null; }
+    if (!state.analysis) { if (status) { status.textContent = ""; } return; }
+    var info = state.config.analyses.filter(function (a) { return a.name === state.analysis; })[0];
+    var area = Object.assign({}, state.config.analysisArea || {});
+    if (state.district && !area.street) { area.district = state.district; }
+    var query = Object.keys(area).map(function (k) { return k + "=" + encodeURIComponent(area[k]); });
+    var url = (state.config.api || "") + "/analyses/" + encodeURIComponent(info.name) + "?f=geojson"
+      + (query.length ? "&" + query.join("&") : "");
+    if (status) { status.textContent = "…"; }
+    var asked = state.analysis;
+    fetch(url, { credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) { return r.json().then(function (p) { throw new Error(p.detail || p.title); }); }
+      return r.json();
+    }).then(function (data) {
+      if (asked !== state.analysis) { return; }
+      state.overlay = L.geoJSON(data, {
+        style: function (f) {
+          var c = analysisColour(f.properties[info.theme]);
+          return { color: c, weight: 2, fillColor: c, fillOpacity: 0.35 };
+        },
+        pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
+        onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties)); },
+      }).addTo(state.map);
+      if (status) { status.innerHTML = data.features.length + " " + bilingual("项", "results"); }
+      document.body.setAttribute("data-analysis-count", String(data.features.length));
+    }).catch(function (e) {
+      if (status) { status.textContent = String(e.message || e); }
+    });
   }
 
   function controlPanel() {
@@ -172,8 +228,22 @@
             return '<option value="' + esc(t) + '">' + esc(lc.themes[t].label[0]) + " " + esc(lc.themes[t].label[1]) + "</option>";
           }).join("") + "</select></label>";
       });
+      if ((state.config.analyses || []).length) {
+        html += '<label class="om-analysis">' + bilingual("分析", "Analysis")
+          + ' <select class="om-analysis-select"><option value="">—</option>'
+          + state.config.analyses.map(function (a) {
+            return '<option value="' + esc(a.name) + '">' + esc(a.title[0]) + " " + esc(a.title[1]) + "</option>";
+          }).join("") + '</select></label> <span class="om-analysis-status"></span>';
+      }
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
+      var analysisSelect = div.querySelector(".om-analysis-select");
+      if (analysisSelect) {
+        analysisSelect.addEventListener("change", function (e) {
+          state.analysis = e.target.value || null;
+          runAnalysis();
+        });
+      }
       div.querySelector(".om-district-select").addEventListener("change", function (e) { selectDistrict(e.target.value); });
       div.querySelectorAll(".om-theme-select").forEach(function (s) {
         s.addEventListener("change", function (e) {
