@@ -24,6 +24,7 @@ bench: setup
 	@$(ONEMAP) samples load --if-empty
 	.venv/bin/python bench/harness.py
 	.venv/bin/python bench/ingest_vs_ogr2ogr.py
+	.venv/bin/python bench/analyses_timing.py
 	@$(ONEMAP) serve --port 8790 & pid=$$!; sleep 5; \
 	  .venv/bin/python bench/viewer_render.py --url http://127.0.0.1:8790; kill $$pid
 
