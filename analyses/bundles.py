@@ -2,16 +2,21 @@
 
 ``ST_ClusterDBSCAN`` in metres (EPSG:4548), street by street, over the estates not yet in a
 project: estates within ``distance_m`` of each other (red line to red line) join a bundle of
-at least ``min_estates``. Each bundle gets its totals and outline.
+at least ``min_estates``. Each bundle gets its totals and outline, and can become a proposed
+project (``create_project``).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import psycopg
 
 from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row, fetch_rows
+from layers import get_layer
+from layers.errors import InvalidInput
+from spatial import edits
 
 BUNDLES = f"""
 WITH e AS (
@@ -47,3 +52,44 @@ PARAMS = (
           1, 2000),
     Param("min_estates", int, 2, "The fewest estates in a bundle", 2, 50),
 )  # fmt: skip
+
+
+async def create_project(
+    conn: psycopg.AsyncConnection, editor: edits.Editor, estate_ids: list[int], name: str,
+    plan_batch_id: int | None = None,
+) -> int:  # fmt: skip
+    """A proposed project over a bundle of estates, and the estates linked to it.
+
+    One transaction: the project and each estate's new ``project_id`` go through the same
+    checks and history as any other write (``spatial.edits``).
+    """
+    ids = sorted(set(estate_ids))
+    if len(ids) < 1:
+        raise InvalidInput("estate_ids: name at least one estate")
+    cur = await conn.execute(
+        "SELECT count(*), count(DISTINCT street_code), min(street_code), min(district_code), "
+        "count(*) FILTER (WHERE project_id IS NOT NULL), "
+        "ST_AsGeoJSON(ST_Multi(ST_Union(geom)), 7) FROM estates WHERE id = ANY(%s)",
+        (ids,),
+    )
+    found, streets, street, district, taken, outline = await cur.fetchone()  # type: ignore[misc]
+    if found != len(ids):
+        raise InvalidInput("estate_ids: some of these estates do not exist")
+    if streets != 1:
+        raise InvalidInput("estate_ids: a bundle's estates lie in one street")
+    if taken:
+        raise InvalidInput("estate_ids: some of these estates are in a project already")
+    feature = {
+        "type": "Feature",
+        "geometry": json.loads(outline),
+        "properties": {"name_zh": name, "district_code": district, "street_code": street,
+                       "status": "proposed", "plan_batch_id": plan_batch_id},
+    }  # fmt: skip
+    projects, estates = get_layer("projects"), get_layer("estates")
+    async with conn.transaction():
+        project = await edits.create(conn, projects, editor, feature)
+        for estate_id in ids:
+            patch = {"type": "Feature", "geometry": ..., "properties": {"project_id": project.id}}
+            await edits.update(conn, estates, editor, estate_id, patch, replace=False,
+                               if_match=None)  # fmt: skip
+    return project.id

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from analyses import pipes
 from analyses.model import METRIC_SRID, Area
+from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
 from spatial.scope import StreetScope, condition
@@ -102,6 +103,20 @@ async def dossier(
             "priority_1": sum(r.properties["priority"] == 1 for r in aged),
             "length_m": round(sum(r.properties["length_m"] for r in aged), 1),
         }
+    if _sees("buildings", level) and level >= Visibility.INTERNAL:
+        area, today = Area(estate=estate_id), dt.date.today()
+        screening = ANALYSES["elevator_screening"]
+        out["elevator_screening"] = [
+            {k: r.properties[k] for k in ("building_id", "name_zh", "feasible", "reasons",
+                                           "recommendation", "relocation_cost_cny")}
+            for r in await screening.run(conn, area, screening.parse_params({}, today))
+        ]  # fmt: skip
+        gaps = ANALYSES["coverage_gaps"]
+        out["coverage_gaps"] = [
+            {"kind": r.properties["kind"], "nearest_m": r.properties["nearest_m"],
+             "parcels": [p["id"] for p in r.properties["parcels"]]}
+            for r in await gaps.run(conn, area, gaps.parse_params({}, today))
+        ]  # fmt: skip
     if _sees("idle_parcels", level):
         out["idle_parcels"] = await _rows(
             conn,
@@ -237,6 +252,8 @@ def dossier_html(d: dict[str, Any]) -> str:
     sections = [f"<h2>楼栋 Buildings ({len(d['buildings'])})</h2>" + table(d["buildings"])]
     sections.append("<h2>周边服务 Services nearby (m)</h2>" + table(d["services_nearby"]))
     for key, title in (
+        ("elevator_screening", "加装电梯筛查 Elevator screening"),
+        ("coverage_gaps", "服务缺口 Service gaps"),
         ("idle_parcels", "闲置空间 Idle parcels"), ("governance_issues", "治理问题 Issues"),
         ("health_checks", "体检 Health checks"), ("opinions", "规划意见 Opinions"),
         ("history", "变更记录 History"),

@@ -20,6 +20,12 @@ def translate(exc: Exception) -> OneMapError | None:
         return QueryTimeout("the query took longer than the statement timeout")
     if isinstance(exc, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError):
         return DatabaseUnavailable("the database is not reachable right now")
+    if isinstance(exc, pg_errors.UniqueViolation):
+        name = exc.diag.constraint_name or "a unique field"
+        return InvalidInput(f"a feature with this value exists already ({name})")
+    if isinstance(exc, pg_errors.ForeignKeyViolation | pg_errors.CheckViolation):
+        name = exc.diag.constraint_name or "a constraint"
+        return InvalidInput(f"the change breaks {name}")
     if isinstance(exc, pg_errors.DataError | pg_errors.InvalidParameterValue):
         detail = str(exc).splitlines()[0] if str(exc) else "invalid value"
         return InvalidInput(f"invalid value: {detail}")

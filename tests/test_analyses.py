@@ -104,6 +104,9 @@ INSERT INTO opinions (id, project_id, street_code, planner, requested_on, issued
   (1, 1, '110101001', '甲', '2025-09-29', '2025-10-14'),
   (2, 1, '110101001', '乙', '2025-09-29', '2025-10-13'),
   (3, 1, '110101001', '丙', '2026-11-16', NULL);
+SELECT setval(pg_get_serial_sequence(t, 'id'), 100)
+FROM unnest(ARRAY['plan_batches', 'projects', 'estates', 'buildings', 'pipelines',
+                  'service_facilities', 'idle_parcels', 'opinions']) t;
 """
 
 
@@ -303,6 +306,9 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     assert full["pipelines"]["water_supply"]["inside_m"] == pytest.approx(200, abs=0.5)
     assert full["project"]["name_zh"] == "一号项目" and len(full["opinions"]) == 3
     assert [p["id"] for p in full["idle_parcels"]] == [1, 3]  # 20 m and 180 m away
+    screening = {b["building_id"]: b["feasible"] for b in full["elevator_screening"]}
+    assert screening == {1: True, 2: False, 3: True, 4: False}
+    assert {g["kind"] for g in full["coverage_gaps"]} == {"clinic", "childcare", "meal_aid"}
     public = api.get("/estates/1/dossier").json()
     assert set(public) == {"estate", "geometry", "level", "buildings", "services_nearby"}
     assert "maintenance_fund_balance" not in public["estate"]
@@ -347,3 +353,26 @@ def test_cli_analyse_prints_json_and_refuses_bad_input(town_url):
     bad = subprocess.run([ONEMAP, "analyse", "bundles", "-p", "distance_m=x"],
                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert bad.returncode == 1 and "distance_m" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_bundle_becomes_a_proposed_project(town_api, town_url):
+    api, as_ = town_api, town_api.tokens
+    body = {"estate_ids": [2, 4], "name_zh": "二四号院片区"}
+    assert api.post("/analyses/bundles/projects", json=body).status_code == 401
+    assert api.post("/analyses/bundles/projects", json=body,
+                    headers=as_["responsible"]).status_code == 403  # fmt: skip
+    for ids in ([2, 3], [1, 2], [2, 999], []):  # two streets, one taken, one missing, none
+        bad = {"estate_ids": ids, "name_zh": "x"}
+        assert api.post("/analyses/bundles/projects", json=bad,
+                        headers=as_["planner"]).status_code == 400  # fmt: skip
+    created = api.post("/analyses/bundles/projects", json=body, headers=as_["planner"])
+    assert created.status_code == 201, created.text
+    project = api.get(created.headers["location"], headers=as_["planner"]).json()
+    assert project["properties"]["status"] == "proposed"
+    assert project["properties"]["street_code"] == "110101001"
+    with psycopg.connect(town_url) as conn:
+        linked = conn.execute("SELECT id FROM estates WHERE project_id = %s ORDER BY id",
+                              (project["id"],)).fetchall()  # fmt: skip
+        history = conn.execute("SELECT count(*) FROM change_history WHERE actor = 'p'").fetchone()
+    assert [r[0] for r in linked] == [2, 4] and history[0] == 3  # a project and two estates
+    assert run(town_url, "bundles") == {}  # the bundle is now a project

@@ -260,3 +260,12 @@ def test_token_hashes_only_are_stored(edits_url):
             "WHERE u.name = 'zhao'"
         ).fetchone()[0]
     assert stored == hashlib.sha256(token.encode()).hexdigest() and token not in stored
+
+
+def test_a_duplicate_unique_value_is_400_not_500(api, edits_url):
+    estate = api.get("/collections/estates/items?limit=1", headers=api.as_admin).json()
+    feature = {k: estate["features"][0][k] for k in ("type", "geometry", "properties")}
+    before = layer_state(edits_url, "estates")
+    response = api.post("/collections/estates/items", json=feature, headers=api.as_admin)
+    assert response.status_code == 400 and "exists already" in response.text
+    assert layer_state(edits_url, "estates") == before

@@ -6,14 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from analyses import bundles
 from analyses.model import Analysis, Area
 from analyses.registry import ANALYSES, get_analysis
 from analyses.service import as_geojson, as_json
 from api.access import Caller, CallerDep
 from api.deps import ConnDep
 from api.links import GEOJSON, JSON, link, url
+from api.routes.edits import WriteConnDep
+from layers import get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from spatial.edits import Editor
 
 router = APIRouter(tags=["Analyses"])
 
@@ -52,6 +57,38 @@ async def list_analyses(request: Request, caller: CallerDep) -> dict[str, Any]:
             if runnable(caller, a)
         ]
     }
+
+
+EstateId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class BundleProject(BaseModel):
+    """A proposed project over a bundle of estates (from the ``bundles`` analysis)."""
+
+    estate_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        min_length=1, max_length=200
+    )
+    name_zh: str = Field(min_length=1, max_length=200)
+    plan_batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+
+
+@router.post("/analyses/bundles/projects", status_code=201,
+             summary="Create a proposed project from a bundle of estates")  # fmt: skip
+async def create_bundle_project(
+    request: Request, caller: CallerDep, conn: WriteConnDep, body: BundleProject
+) -> JSONResponse:
+    if not caller.signed_in:
+        raise Unauthorized("creating a project needs a planner's token")
+    for name in ("projects", "estates"):
+        if caller.scope is not None or not caller.may_edit(get_layer(name)):
+            raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not create projects")
+    editor = Editor(caller.name, caller.level, caller.scope)
+    project_id = await bundles.create_project(
+        conn, editor, body.estate_ids, body.name_zh, body.plan_batch_id
+    )
+    location = url(request, f"/collections/projects/items/{project_id}")
+    return JSONResponse({"id": project_id, "links": [link(location, "item", GEOJSON)]},
+                        status_code=201, headers={"Location": location})  # fmt: skip
 
 
 @router.get("/analyses/{name}", summary="Run an analysis (JSON rows or GeoJSON features)")
