@@ -149,3 +149,48 @@ PARAMS = (
     Param("pipe_margin_m", float, 1.0, "Pipes this close to the shaft must move (m)", 0, 10),
     Param("unit_prices", str, "", "Relocation CNY/m overrides, e.g. gas=3500,heating=2800"),
 )
+
+
+APPLY = """
+WITH s AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(feasible)s::boolean[]) AS t(building_id, feasible)
+), added AS (
+    INSERT INTO elevator_retrofits
+        (building_id, estate_id, district_code, stage, stair_climbing_aid, address, geom)
+    SELECT b.id, b.estate_id, e.district_code,
+           CASE WHEN s.feasible THEN 'candidate' ELSE 'not_feasible' END, NOT s.feasible,
+           e.address, ST_PointOnSurface(b.geom)
+    FROM s JOIN buildings b ON b.id = s.building_id JOIN estates e ON e.id = b.estate_id
+    WHERE NOT EXISTS (SELECT 1 FROM elevator_retrofits r WHERE r.building_id = b.id)
+    RETURNING *
+)
+INSERT INTO change_history (layer, feature_id, action, actor, changed_at, after, note)
+SELECT 'elevator_retrofits', added.id, 'insert', %(actor)s, now(),
+       to_jsonb(added) - 'geom' - 'id' - 'updated_at', 'elevator screening'
+FROM added
+RETURNING after ->> 'stage'
+"""
+
+
+async def apply_screening(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any], actor: str
+) -> dict[str, int]:
+    """Record the screening on the buildings that have no retrofit record yet.
+
+    Feasible buildings become ``candidate`` (the public map shows them), the others
+    ``not_feasible`` with the stair-climbing aid offered. Buildings whose residents' process
+    has started keep their record. One statement, one history row per record.
+    """
+    rows = await elevator_screening(conn, area, params)
+    async with conn.transaction():
+        cur = await conn.execute(APPLY, {
+            "ids": [r.id for r in rows], "feasible": [r.properties["feasible"] for r in rows],
+            "actor": actor,
+        })  # fmt: skip
+        stages = [r[0] for r in await cur.fetchall()]
+    return {
+        "screened": len(rows),
+        "candidate": stages.count("candidate"),
+        "not_feasible": stages.count("not_feasible"),
+        "kept": len(rows) - len(stages),
+    }

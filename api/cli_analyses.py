@@ -20,6 +20,7 @@ import typer
 from rich.table import Table
 
 from analyses.dossier import dossier, dossier_html
+from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area
 from analyses.registry import ANALYSES, get_analysis
@@ -72,9 +73,13 @@ def analyse(
         "--param", "-p", help="name=value for the analysis (repeat).")] = None,
     format: Annotated[str, typer.Option(help="json, geojson or csv.")] = "json",
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="elevator_screening: record candidate / not-feasible stages.")] = False,
 ) -> None:  # fmt: skip
     """Run an analysis for the city or an area and print (or write) its result."""
     analysis = get_analysis(name)
+    if apply and name != "elevator_screening":
+        raise InvalidInput("--apply is for elevator_screening")
     if format not in ("json", "geojson", "csv"):
         raise InvalidInput("--format: use json, geojson or csv")
     raw = {}
@@ -85,6 +90,10 @@ def analyse(
         raw[key.strip()] = value.strip()
     area = Area(district, street, estate)
     params = analysis.parse_params(raw)
+    if apply:
+        counts = _with_connection(lambda conn: apply_screening(conn, area, params, "cli"))
+        out.print(json.dumps(counts), highlight=False)
+        return
     rows = _with_connection(lambda conn: analysis.run(conn, area, params))
     if format == "csv":
         data = _csv([{"id": r.id, **r.properties} for r in rows])

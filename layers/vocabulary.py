@@ -144,6 +144,7 @@ STRUCTURE = _vocab(
 
 ELEVATOR_STAGE = _vocab(
     "elevator_stage",
+    ("candidate", "具备条件(筛查)", "Candidate (screened feasible)", "#c7e9c0"),
     ("requested", "居民申请", "Requested", "#9ecae9"),
     ("consulting", "意见征询", "Consulting residents", "#6baed6"),
     ("designing", "方案设计", "Designing", "#4292c6"),

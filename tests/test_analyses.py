@@ -376,3 +376,31 @@ def test_a_bundle_becomes_a_proposed_project(town_api, town_url):
         history = conn.execute("SELECT count(*) FROM change_history WHERE actor = 'p'").fetchone()
     assert [r[0] for r in linked] == [2, 4] and history[0] == 3  # a project and two estates
     assert run(town_url, "bundles") == {}  # the bundle is now a project
+
+
+def test_screening_results_become_elevator_stages(town_api, town_url):
+    api, as_ = town_api, town_api.tokens
+    url = "/analyses/elevator_screening/apply?estate=1"
+    assert api.post(url).status_code == 401
+    assert api.post(url, headers=as_["responsible"]).status_code == 403
+    with psycopg.connect(town_url) as conn:  # residents of B3 have applied already
+        conn.execute(
+            "INSERT INTO elevator_retrofits (building_id, estate_id, district_code, stage, geom) "
+            f"VALUES (3, 1, '110101', 'requested', {point(130, 42)})"
+        )
+    counts = api.post(url, headers=as_["planner"]).json()
+    assert counts == {"screened": 4, "candidate": 1, "not_feasible": 2, "kept": 1}
+    with psycopg.connect(town_url) as conn:
+        stages = dict(conn.execute("SELECT id, elevator_stage FROM buildings "
+                                   "WHERE estate_id = 1").fetchall())  # fmt: skip
+        aid = conn.execute("SELECT building_id, stair_climbing_aid FROM elevator_retrofits "
+                           "ORDER BY building_id").fetchall()  # fmt: skip
+        logged = conn.execute("SELECT count(*) FROM change_history WHERE note = "
+                              "'elevator screening' AND actor = 'p'").fetchone()[0]  # fmt: skip
+    assert stages == {1: "candidate", 2: "not_feasible", 3: "requested", 4: "not_feasible",
+                      5: None, 6: None}  # fmt: skip
+    assert dict(aid) == {1: False, 2: True, 3: None, 4: True} and logged == 3
+    public = api.get("/collections/buildings/items/1").json()["properties"]
+    assert public["elevator_stage"] == "candidate"  # on the public elevator map
+    again = api.post(url, headers=as_["planner"]).json()
+    assert again["kept"] == 4 and again["candidate"] == 0

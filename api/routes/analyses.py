@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from analyses import bundles
+from analyses import bundles, elevators
 from analyses.model import Analysis, Area
 from analyses.registry import ANALYSES, get_analysis
 from analyses.service import as_geojson, as_json
@@ -89,6 +89,23 @@ async def create_bundle_project(
     location = url(request, f"/collections/projects/items/{project_id}")
     return JSONResponse({"id": project_id, "links": [link(location, "item", GEOJSON)]},
                         status_code=201, headers={"Location": location})  # fmt: skip
+
+
+@router.post("/analyses/elevator_screening/apply",
+             summary="Record the screening as elevator stages")  # fmt: skip
+async def apply_elevator_screening(
+    request: Request, caller: CallerDep, conn: WriteConnDep,
+    district: District = None, street: Street = None, estate: Estate = None,
+) -> dict[str, Any]:  # fmt: skip
+    if not caller.signed_in:
+        raise Unauthorized("recording the screening needs a planner's token")
+    if caller.scope is not None or not caller.may_edit(get_layer("elevator_retrofits")):
+        raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not record retrofits")
+    analysis = get_analysis("elevator_screening")
+    raw = {k: v for k, v in request.query_params.items() if k not in AREA_KEYS}
+    params = analysis.parse_params(raw)
+    area = Area(district, street, estate)
+    return await elevators.apply_screening(conn, area, params, caller.name)
 
 
 @router.get("/analyses/{name}", summary="Run an analysis (JSON rows or GeoJSON features)")
