@@ -9,11 +9,10 @@ project (``create_project``).
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import psycopg
 
-from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row, fetch_rows
+from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Param, query
 from layers import get_layer
 from layers.errors import InvalidInput
 from spatial import edits
@@ -43,8 +42,7 @@ ORDER BY count(*) DESC, 1
 """
 
 
-async def bundles(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-    return await fetch_rows(conn, BUNDLES, {**area.params, **params})
+bundles = query(BUNDLES)
 
 
 PARAMS = (

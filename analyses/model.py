@@ -141,6 +141,15 @@ class Analysis:
         }
 
 
+def query(statement: str) -> Runner:
+    """An analysis that is one statement over the area and its parameters."""
+
+    async def run(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
+        return await fetch_rows(conn, statement, {**area.params, **params})
+
+    return run
+
+
 async def fetch_rows(
     conn: psycopg.AsyncConnection, statement: str, params: dict[str, Any]
 ) -> list[Row]:

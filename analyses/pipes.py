@@ -9,7 +9,16 @@ from typing import Any
 
 import psycopg
 
-from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row, fetch_rows, in_area
+from analyses.model import (
+    ESTATES_IN_AREA,
+    METRIC_SRID,
+    Area,
+    Param,
+    Row,
+    fetch_rows,
+    in_area,
+    query,
+)
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas")
@@ -58,11 +67,8 @@ ORDER BY e.id
 """
 
 
-async def pipes_by_estate(
-    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
-) -> list[Row]:
-    """Per estate and network: metres inside the red line, and within ``buffer_m`` outside it."""
-    return await fetch_rows(conn, PIPES_BY_ESTATE, {**area.params, **params})
+# Per estate and network: metres inside the red line, and within ``buffer_m`` outside it.
+pipes_by_estate = query(PIPES_BY_ESTATE)
 
 
 _LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())

@@ -23,6 +23,7 @@ from analyses.model import (
     Row,
     fetch_rows,
     in_area,
+    query,
 )
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
@@ -114,9 +115,8 @@ ORDER BY d.code
 """
 
 
-async def flow_pool(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-    """Per district: floor area added by converting idle parcels (the "flow pool"), by use."""
-    return await fetch_rows(conn, FLOW_POOL, {**area.params, **params})
+# Per district: floor area added by converting idle parcels (the "flow pool"), by use.
+flow_pool = query(FLOW_POOL)
 
 
 GAP_PARAMS = (

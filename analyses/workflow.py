@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from analyses import workdays
-from analyses.model import ESTATES_IN_AREA, Area, Param, Row, fetch_rows
+from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query
 from layers.errors import InvalidInput
 
 PROJECTS_IN_AREA = (
@@ -124,11 +124,8 @@ ORDER BY coalesce(p.approved_on, %(today)s::date) - p.submitted_on DESC, p.id
 """
 
 
-async def long_approvals(
-    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
-) -> list[Row]:
-    """Projects whose approval took (or is taking) more than ``max_days`` calendar days."""
-    return await fetch_rows(conn, LONG_APPROVALS, {**area.params, **params})
+# Projects whose approval took (or is taking) more than ``max_days`` calendar days.
+long_approvals = query(LONG_APPROVALS)
 
 
 LOW_FUNDS = f"""
@@ -147,9 +144,8 @@ ORDER BY e.maintenance_fund_balance / e.maintenance_fund_initial, e.id
 """
 
 
-async def low_funds(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-    """Estates whose maintenance fund is below ``threshold`` of its initial amount."""
-    return await fetch_rows(conn, LOW_FUNDS, {**area.params, **params})
+# Estates whose maintenance fund is below ``threshold`` of its initial amount.
+low_funds = query(LOW_FUNDS)
 
 
 GREEN_DROPS = f"""
@@ -166,11 +162,8 @@ ORDER BY p.green_ratio_before - p.green_ratio_after DESC, p.id
 """
 
 
-async def green_ratio_drops(
-    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
-) -> list[Row]:
-    """Projects whose design lowers the green ratio (it must not drop)."""
-    return await fetch_rows(conn, GREEN_DROPS, {**area.params, **params})
+# Projects whose design lowers the green ratio (it must not drop).
+green_ratio_drops = query(GREEN_DROPS)
 
 
 SCHEDULE_PARAMS = (
