@@ -14,11 +14,9 @@ import shapely
 from ingest import coords, load, mapping
 from ingest.read import read_source
 from ingest.report import Report
-from ingest.validate import Problem, Validated, validate
+from ingest.validate import CITY_EXTENT_SQL, Extent, Problem, Validated, city_extent, validate
 from layers import Layer, get_layer
 from layers.errors import InvalidInput
-
-EXTENT_MARGIN_DEG = 0.5
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -38,15 +36,8 @@ class Options:
     actor: str = "cli"
 
 
-def _city_extent(conn: psycopg.Connection) -> tuple[float, float, float, float] | None:
-    row = conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-        "FROM (SELECT ST_Extent(geom) AS e FROM districts) s"
-    ).fetchone()
-    if row is None or row[0] is None:
-        return None
-    m = EXTENT_MARGIN_DEG
-    return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+def _city_extent(conn: psycopg.Connection) -> Extent | None:
+    return city_extent(conn.execute(CITY_EXTENT_SQL).fetchone())
 
 
 def run(url: str, path: Path, options: Options, progress: Progress | None = None,

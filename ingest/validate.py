@@ -18,6 +18,23 @@ import shapely
 
 from layers import Field, FieldType, GeometryType, Layer
 
+Extent = tuple[float, float, float, float]
+
+# Features must lie near the city (this catches swapped axes and a wrong CRS).
+EXTENT_MARGIN_DEG = 0.5
+CITY_EXTENT_SQL = (
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+    "FROM (SELECT ST_Extent(geom) AS e FROM districts) s"
+)
+
+
+def city_extent(row: tuple[Any, ...] | None) -> Extent | None:
+    """The districts' extent (a ``CITY_EXTENT_SQL`` row) with the margin, or None if empty."""
+    if row is None or row[0] is None:
+        return None
+    m = EXTENT_MARGIN_DEG
+    return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+
 
 @dataclass
 class Validated:

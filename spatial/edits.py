@@ -24,13 +24,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from ingest.coords import to_storage
-from ingest.validate import validate
+from ingest.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
 from layers import STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from spatial import crs as crs_mod
 from spatial.scope import StreetScope, condition
-
-EXTENT_MARGIN_DEG = 0.5  # features must lie near the city (catches swapped axes, wrong CRS)
 
 
 @dataclass(frozen=True)
@@ -88,16 +86,9 @@ def _geometry(layer: Layer, value: Any, content_crs: crs_mod.Crs) -> Any:
     return geom
 
 
-async def _extent(conn: psycopg.AsyncConnection) -> tuple[float, float, float, float] | None:
-    cur = await conn.execute(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
-        "FROM (SELECT ST_Extent(geom) AS e FROM districts) s"
-    )
-    row = await cur.fetchone()
-    if row is None or row[0] is None:
-        return None
-    m = EXTENT_MARGIN_DEG
-    return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+async def _extent(conn: psycopg.AsyncConnection) -> Extent | None:
+    cur = await conn.execute(CITY_EXTENT_SQL)
+    return city_extent(await cur.fetchone())
 
 
 async def _checked(
@@ -306,16 +297,6 @@ async def delete(
             ) from None
         await _record(conn, layer, fid, "delete", editor, _snapshot(stored, stored_geom), None)
     return Written(fid, None)
-
-
-async def version(conn: psycopg.AsyncConnection, layer: Layer, fid: int) -> str | None:
-    """The ETag of a feature as it is now (None if it does not exist)."""
-    cur = await conn.execute(
-        sql.SQL("SELECT xmin::text FROM {} WHERE id = %s").format(sql.Identifier(layer.name)),
-        (fid,),
-    )
-    row = await cur.fetchone()
-    return etag(layer, fid, row[0]) if row else None
 
 
 async def history(

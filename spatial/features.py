@@ -43,6 +43,7 @@ class FeatureQuery:
     offset: int = 0
     ids: tuple[int, ...] | None = None
     scope: StreetScope | None = None  # a responsible planner's streets (see spatial.scope)
+    with_version: bool = False  # add each row's version (xmin, for ETags) as a last column
     fields: tuple[Field, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -208,6 +209,8 @@ def select_sql(q: FeatureQuery) -> Compiled:
         ).format(geometry, props)
     else:
         columns = sql.SQL("id, {}::text, ST_AsBinary(geom)").format(props)
+    if q.with_version:
+        columns = sql.SQL("{}, {}.xmin::text").format(columns, table)
     order = order_sql(q)
     params = list(where.params)
     if q.limit is None and not q.offset:

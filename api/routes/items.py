@@ -106,18 +106,22 @@ async def get_item(
 ) -> Response:
     check_format(f)
     q = FeatureQuery(
-        layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1, scope=caller.scope
-    )
-    stream = await RowStream(pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s).open(
-        lambda conn: edits.version(conn, layer, feature_id)
-    )
-    texts = [t async for batch in feature_texts(stream, q) for t in batch]
-    if not texts:
+        layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1,
+        scope=caller.scope, with_version=True,
+    )  # fmt: skip
+    stream = await RowStream(
+        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s
+    ).open()
+    rows = [row async for batch in stream.batches() for row in batch]
+    if not rows:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
+    version = rows[0][-1]
+    texts = [r[0] for r in rows] if q.crs.in_sql or not q.with_geometry else shifted_features(
+        q.crs, [r[:3] for r in rows])  # fmt: skip
     feature = json.loads(texts[0])
     feature["links"] = [
         link(str(request.url), "self", GEOJSON),
         link(url(request, f"/collections/{layer.name}"), "collection", JSON),
     ]
-    headers = {**content_crs(q), "ETag": stream.prelude_result or ""}
+    headers = {**content_crs(q), "ETag": edits.etag(layer, feature_id, version)}
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=headers)
