@@ -16,7 +16,7 @@ import psycopg
 import shapely
 from psycopg.rows import dict_row
 
-from analyses import pipes
+from analyses import pipes, workdays, workflow
 from analyses.model import METRIC_SRID, Area
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
@@ -179,6 +179,8 @@ async def dossier(
             "ORDER BY o.requested_on",
             (estate_id,),
         ) if out["project"] else []  # fmt: skip
+        if out["project"]:
+            out["project_checks"] = _project_checks(out["project"], out["opinions"])
     if {"maintenance_fund_initial", "maintenance_fund_balance"} <= shown:
         initial = estate.get("maintenance_fund_initial") or 0
         balance = estate.get("maintenance_fund_balance") or 0
@@ -193,6 +195,40 @@ async def dossier(
             (estate_id,),
         )
     return out
+
+
+def _project_checks(project: dict[str, Any], opinions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workflow analyses' verdicts on this estate's project, with their defaults."""
+    today, checks = dt.date.today(), {}
+    start, end = project.get("start_on"), project.get("end_on")
+    if start and end:
+        span = (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+        for name in ("rainy_season", "winter"):
+            window = workflow.parse_window(_default(name), name)
+            checks[f"{name}_days"] = workflow.overlap_days(*span, window)
+    submitted, approved = project.get("submitted_on"), project.get("approved_on")
+    if submitted:
+        until = dt.date.fromisoformat(approved) if approved else today
+        days = (until - dt.date.fromisoformat(submitted)).days
+        checks["approval_days"] = days
+        checks["approval_over_limit"] = days > _default("max_days")
+    before, after = project.get("green_ratio_before"), project.get("green_ratio_after")
+    if before is not None and after is not None:
+        checks["green_ratio_drops"] = after < before
+    for opinion in opinions:
+        requested = dt.date.fromisoformat(opinion["requested_on"])
+        due, _ = workdays.add_workdays(requested, _default("limit_days"))
+        answered = dt.date.fromisoformat(opinion["issued_on"]) if opinion["issued_on"] else today
+        opinion["overdue"] = answered > due
+    return checks
+
+
+def _default(param: str) -> Any:
+    """A workflow parameter's default, wherever the registry declares it."""
+    for analysis in ANALYSES.values():
+        if param in analysis.params_by_name:
+            return analysis.params_by_name[param].default
+    raise KeyError(param)
 
 
 def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
@@ -263,7 +299,8 @@ def dossier_html(d: dict[str, Any]) -> str:
     for key, title in (
         ("pipelines", "管线 Pipelines (m)"), ("aging_pipes", "老化管线 Aging pipes"),
         ("resident_requests", "居民诉求 Requests"), ("plan_batch", "计划批次 Plan batch"),
-        ("project", "项目 Project"), ("fund", "维修资金 Maintenance fund"),
+        ("project", "项目 Project"), ("project_checks", "项目检查 Project checks"),
+        ("fund", "维修资金 Maintenance fund"),
     ):  # fmt: skip
         if d.get(key):
             sections.append(f"<h2>{title}</h2><pre>{esc(str(d[key]))}</pre>")

@@ -305,6 +305,11 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     assert full["fund"]["below_30_percent"] and len(full["buildings"]) == 6
     assert full["pipelines"]["water_supply"]["inside_m"] == pytest.approx(200, abs=0.5)
     assert full["project"]["name_zh"] == "一号项目" and len(full["opinions"]) == 3
+    checks = full["project_checks"]
+    assert (checks["rainy_season_days"], checks["winter_days"]) == (31, 0)
+    assert checks["approval_days"] == 120 and checks["approval_over_limit"]
+    assert checks["green_ratio_drops"]
+    assert [o["overdue"] for o in full["opinions"]] == [True, False, True]
     assert [p["id"] for p in full["idle_parcels"]] == [1, 3]  # 20 m and 180 m away
     screening = {b["building_id"]: b["feasible"] for b in full["elevator_screening"]}
     assert screening == {1: True, 2: False, 3: True, 4: False}
