@@ -60,6 +60,10 @@ class Caller:
     def may_edit(self, layer: Layer) -> bool:
         return self.role in layer.editors and layer.visibility <= self.level
 
+    def may_run(self, needs: Visibility) -> bool:
+        """An analysis (or other summary) that needs ``needs``: for signed-in callers only."""
+        return self.signed_in and needs <= self.level
+
 
 ANONYMOUS = Caller("anonymous", Role.ANONYMOUS)
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from analyses import bundles, elevators
-from analyses.model import Analysis, Area
+from analyses.model import Area
 from analyses.registry import ANALYSES, get_analysis
 from analyses.service import as_geojson, as_json
 from api.access import Caller, CallerDep
@@ -27,10 +27,6 @@ District = Annotated[str | None, Query(description="A district code, e.g. 110101
 Street = Annotated[str | None, Query(description="A street code, e.g. 110101001")]
 Estate = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="An estate id")]
 Format = Annotated[str, Query(alias="f", description="json or geojson")]
-
-
-def runnable(caller: Caller, analysis: Analysis) -> bool:
-    return caller.signed_in and analysis.level <= caller.level
 
 
 async def check_area(conn: ConnDep, caller: Caller, area: Area) -> None:
@@ -54,7 +50,7 @@ async def list_analyses(request: Request, caller: CallerDep) -> dict[str, Any]:
         "analyses": [
             {**a.describe(), "links": [link(url(request, f"/analyses/{a.name}"), "self", JSON)]}
             for a in ANALYSES.values()
-            if runnable(caller, a)
+            if caller.may_run(a.level)
         ]
     }
 
@@ -116,7 +112,7 @@ async def run_analysis(
     if not caller.signed_in:
         raise Unauthorized("the analyses need a token")
     analysis = get_analysis(name)
-    if not runnable(caller, analysis):
+    if not caller.may_run(analysis.level):
         raise NotFound(f"analysis {name!r} not found")
     if f not in ("json", "geojson"):
         raise InvalidInput("f: use json or geojson")

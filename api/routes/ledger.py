@@ -43,7 +43,7 @@ async def get_ledger(
     street: Annotated[str | None, Query(description="One street")] = None,
     f: Annotated[str, Query(description="json or xlsx")] = "json",
 ) -> Response:  # fmt: skip
-    if caller.level < Visibility.INTERNAL:
+    if not caller.may_run(Visibility.INTERNAL):
         raise Unauthorized("the ledger needs a token")
     if caller.scope is not None and street not in caller.scope.streets:
         raise Forbidden("a responsible planner's ledger is one of their streets: give street=")
@@ -63,7 +63,7 @@ async def get_scoreboard(
     caller: CallerDep, conn: ConnDep,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
 ) -> dict[str, Any]:  # fmt: skip
-    if caller.level < Visibility.INTERNAL or caller.scope is not None:
+    if not caller.may_run(Visibility.INTERNAL) or caller.scope is not None:
         raise Unauthorized("the scoreboard is for planners")
     today = dt.date.today()
     return {

@@ -11,7 +11,6 @@ from analyses.registry import ANALYSES
 from api.access import TOKEN_COOKIE, CallerDep, find_user
 from api.deps import ConnDep
 from api.page_data import gather
-from api.routes.analyses import runnable
 from layers import REGISTRY, Visibility
 from layers.errors import Unauthorized
 from viewer import assets, pages
@@ -32,7 +31,7 @@ async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLRes
     assets.check_installed()
     level = caller.level
     data = await gather(conn, level, basemap_url=request.app.state.features.basemap_url)
-    data.analyses = [a.describe() for a in ANALYSES.values() if runnable(caller, a)]
+    data.analyses = [a.describe() for a in ANALYSES.values() if caller.may_run(a.level)]
     if caller.scope is not None:  # a responsible planner analyses their own streets
         data.analysis_area = {"street": caller.scope.streets[0]}
     layers = [
