@@ -115,6 +115,24 @@ async def render(
     return bytes(row[0]) if row and row[0] else b""
 
 
+async def render_with_versions(
+    conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
+    z: int, x: int, y: int, scope: StreetScope | None = None,
+) -> tuple[bytes, dict[str, int]]:  # fmt: skip
+    """The tile and its layers' versions from one statement: one round trip, one snapshot."""
+    check_tile(z, x, y)
+    statement = sql.SQL(
+        "SELECT (SELECT coalesce(json_object_agg(layer, version), '{{}}') FROM layer_versions "
+        "WHERE layer = ANY(%(names)s)), t.tile FROM ({}) AS t(tile)"
+    ).format(tile_sql(layers, level, z, scope))
+    names = [la.name for la in layers]
+    cur = await conn.execute(statement, {"z": z, "x": x, "y": y, "names": names})
+    row = await cur.fetchone()
+    assert row is not None
+    versions = {name: int(v) for name, v in row[0].items()}
+    return (bytes(row[1]) if row[1] else b""), versions
+
+
 def etag(
     layer_versions: dict[str, int], level: Visibility, z: int, x: int, y: int,
     scope: StreetScope | None = None,

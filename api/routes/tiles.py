@@ -64,19 +64,29 @@ async def _tile_response(
     request: Request, conn: ConnDep, layers: list[Layer], caller: Caller, z: int, y: int, x: int
 ) -> Response:
     tiles.check_tile(z, x, y)
-    versions = await catalog.layer_versions(conn, [la.name for la in layers])
-    tag = tiles.etag(versions, caller.level, z, x, y, caller.scope)
-    headers = {
+    level, scope = caller.level, caller.scope
+    asked = request.headers.get("if-none-match")
+    if asked:  # a revalidation: answer 304 from the versions alone, without rendering
+        versions = await catalog.layer_versions(conn, [la.name for la in layers])
+        tag = tiles.etag(versions, level, z, x, y, scope)
+        if tag in [t.strip() for t in asked.split(",")]:
+            return Response(status_code=304, headers=_tile_headers(request, tag))
+        data = await tiles.render(conn, layers, level, z, x, y, scope)
+    else:
+        data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
+        tag = tiles.etag(versions, level, z, x, y, scope)
+    headers = _tile_headers(request, tag)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=MVT, headers=headers)
+
+
+def _tile_headers(request: Request, tag: str) -> dict[str, str]:
+    return {
         "ETag": tag,
         "Cache-Control": request.app.state.features.tile_cache_control,
         "Vary": "Authorization",
     }
-    if tag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
-        return Response(status_code=304, headers=headers)
-    data = await tiles.render(conn, layers, caller.level, z, x, y, caller.scope)
-    if not data:
-        return Response(status_code=204, headers=headers)
-    return Response(data, media_type=MVT, headers=headers)
 
 
 async def _bounds(conn: ConnDep, layers: list[Layer]) -> list[float]:
