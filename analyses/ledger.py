@@ -10,6 +10,7 @@ satisfaction).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -18,13 +19,19 @@ import psycopg
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from layers.vocabulary import MATERIAL_DESIGN_LIFE
+
+_LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
+
 LEDGER = """
 WITH units AS (
     SELECT CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
                 THEN d.code ELSE s.code END AS code,
            CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
                 THEN d.name_zh ELSE s.name_zh END AS name_zh,
-           s.code AS street_code
+           s.code AS street_code,
+           CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
+                THEN d.geom ELSE s.geom END AS shape
     FROM streets s JOIN districts d ON d.code = s.district_code
     WHERE (%(district)s::text IS NULL OR s.district_code = %(district)s)
       AND (%(street)s::text IS NULL OR s.code = %(street)s)
@@ -32,6 +39,15 @@ WITH units AS (
     SELECT u.code AS unit, e.* FROM units u JOIN estates e ON e.street_code = u.street_code
 ), b AS (
     SELECT e.unit, b.* FROM e JOIN buildings b ON b.estate_id = e.id
+), shapes AS (
+    SELECT DISTINCT ON (code) code, shape FROM units
+), pipes AS (  -- segments are short: one that touches a unit counts whole
+    SELECT v.code AS unit, sum(ST_Length(ST_Transform(p.geom, 4548))) AS m,
+           sum(ST_Length(ST_Transform(p.geom, 4548)))
+               FILTER (WHERE p.install_year + l.years <= %(year)s) AS aged_m
+    FROM shapes v JOIN pipelines p ON ST_Intersects(p.geom, v.shape)
+    JOIN (VALUES {life}) AS l(material, years) ON l.material = p.material
+    GROUP BY 1
 )
 SELECT u.code, min(u.name_zh),
     (SELECT count(*) FROM e WHERE e.unit = u.code),
@@ -52,12 +68,14 @@ SELECT u.code, min(u.name_zh),
         WHERE v.code = u.code),
     (SELECT round(coalesce(sum(p.budget_cny), 0)::numeric) FROM projects p
         JOIN units v ON v.street_code = p.street_code WHERE v.code = u.code),
+    (SELECT round(coalesce(m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code),
+    (SELECT round(coalesce(aged_m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code),
     (SELECT round(coalesce(sum(maintenance_fund_initial), 0)::numeric) FROM e
         WHERE e.unit = u.code),
     (SELECT round(coalesce(sum(maintenance_fund_balance), 0)::numeric) FROM e
         WHERE e.unit = u.code)
 FROM units u GROUP BY u.code ORDER BY u.code
-"""
+""".replace("{life}", _LIFE)
 
 # (key, Chinese, English) of each ledger column; the fund columns are private.
 COLUMNS = (
@@ -69,6 +87,7 @@ COLUMNS = (
     ("idle_parcels", "闲置空间", "Idle parcels"),
     ("added_floor_area_m2", "新增面积", "Added floor area (m²)"),
     ("projects", "项目数", "Projects"), ("budget_cny", "投资", "Budget (CNY)"),
+    ("pipes_m", "管线长度", "Pipelines (m)"), ("aged_pipes_m", "超期管线", "Aged pipelines (m)"),
     ("fund_initial_cny", "维修资金初始", "Fund, initial (CNY)"),
     ("fund_balance_cny", "维修资金余额", "Fund, balance (CNY)"),
 )  # fmt: skip
@@ -79,7 +98,8 @@ async def ledger(
     conn: psycopg.AsyncConnection, district: str | None, street: str | None, private: bool
 ) -> list[dict[str, Any]]:
     """One row per street of the area (per district for the whole city)."""
-    cur = await conn.execute(LEDGER, {"district": district, "street": street})
+    year = dt.date.today().year
+    cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})
     keys = [c[0] for c in COLUMNS]
     rows = [dict(zip(keys, map(_number, r), strict=True)) for r in await cur.fetchall()]
     if not private:

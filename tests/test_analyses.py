@@ -326,6 +326,8 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     rows = api.get("/ledger?district=110101", headers=as_["planner"]).json()["rows"]
     street1 = next(r for r in rows if r["code"] == "110101001")
     assert (street1["estates"], street1["walkups"], street1["projects"]) == (3, 4, 2)
+    assert street1["pipes_m"] == 280 and street1["aged_pipes_m"] == 20  # 260 m water, 20 m gas
+    assert next(r for r in rows if r["code"] == "110101002")["pipes_m"] == 100  # telecom
     assert "fund_balance_cny" not in street1
     book = api.get("/ledger?district=110101&f=xlsx", headers=as_["admin"])
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
