@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -17,11 +16,11 @@ import shapely
 from psycopg.rows import dict_row
 
 from analyses import pipes, workdays, workflow
-from analyses.model import METRIC_SRID, Area
+from analyses.model import METRIC_SRID, Area, plain
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
-from spatial.scope import StreetScope, condition
+from spatial.scope import StreetScope, level_on_row
 
 NEAR_M = 300.0  # idle parcels this close belong in the dossier
 SERVICE_KINDS = ("elder_care", "childcare", "meal_aid", "clinic", "community_center", "sports")
@@ -35,37 +34,17 @@ def _sees(layer: str, level: Visibility) -> bool:
     return REGISTRY[layer].visibility <= level
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
-
-
 async def _rows(conn: psycopg.AsyncConnection, statement: str, params: Any) -> list[dict]:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(statement, params)
-        return [{k: _plain(v) for k, v in r.items()} for r in await cur.fetchall()]
-
-
-async def _level_here(
-    conn: psycopg.AsyncConnection, estate_id: int, level: Visibility, scope: StreetScope | None
-) -> Visibility:
-    if scope is None:
-        return level
-    cur = await conn.execute(
-        f"SELECT {condition(REGISTRY['estates'], scope).as_string(conn)} FROM estates "
-        "WHERE id = %s",
-        (estate_id,),
-    )
-    row = await cur.fetchone()
-    return level if row and row[0] else scope.outside
+        return [{k: plain(v) for k, v in r.items()} for r in await cur.fetchall()]
 
 
 async def dossier(
     conn: psycopg.AsyncConnection, estate_id: int, level: Visibility,
     scope: StreetScope | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    level = await _level_here(conn, estate_id, level, scope)
+    level = await level_on_row(conn, REGISTRY["estates"], estate_id, level, scope)
     found = await _rows(
         conn,
         "SELECT to_jsonb(e) - 'geom' AS estate, ST_AsGeoJSON(e.geom, 7)::json AS geometry "

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from analyses.model import plain
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 _LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
@@ -101,7 +101,7 @@ async def ledger(
     year = dt.date.today().year
     cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})
     keys = [c[0] for c in COLUMNS]
-    rows = [dict(zip(keys, map(_number, r), strict=True)) for r in await cur.fetchall()]
+    rows = [dict(zip(keys, map(plain, r), strict=True)) for r in await cur.fetchall()]
     if not private:
         for row in rows:
             for key in PRIVATE_COLUMNS:
@@ -109,8 +109,9 @@ async def ledger(
     return rows
 
 
-def ledger_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
+def ledger_xlsx(rows: list[dict[str, Any]], district: str | None, street: str | None) -> bytes:
     """The ledger as a workbook: Chinese and English headers, one row per street or district."""
+    title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
     book = Workbook()
     sheet = book.active
     sheet.title = "台账 Ledger"
@@ -126,13 +127,6 @@ def ledger_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _number(value: Any) -> Any:
-    """Numeric (Decimal) sums as plain JSON numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def _cell(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -148,6 +149,13 @@ def query(statement: str) -> Runner:
         return await fetch_rows(conn, statement, {**area.params, **params})
 
     return run
+
+
+def plain(value: Any) -> Any:
+    """A database value as JSON has it: numeric sums as numbers, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
 async def fetch_rows(

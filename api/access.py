@@ -150,3 +150,16 @@ async def editable_layer(layer: LayerDep, caller: CallerDep) -> Layer:
 
 
 EditableLayerDep = Annotated[Layer, Depends(editable_layer)]
+
+
+def require_city_wide_editor(caller: Caller, *layers: str, action: str) -> None:
+    """For writes that are not checked street by street (imports, bundles, screenings).
+
+    401 for anonymous callers; 403 unless the caller edits each layer, and everywhere (a
+    responsible planner edits feature by feature, inside their streets).
+    """
+    if not caller.signed_in:
+        raise Unauthorized(f"a token is needed to {action}")
+    for name in layers:
+        if caller.scope is not None or not caller.may_edit(get_layer(name)):
+            raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not {action}")

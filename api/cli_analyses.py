@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import datetime as dt
 import io
 import json
 import sys
@@ -138,7 +137,6 @@ def street_ledger(
     """The ledger: per street of a district, or per district for the city."""
     rows = _with_connection(lambda conn: ledger(conn, district, street, private=True))
     if out_file is not None and out_file.suffix.lower() == ".xlsx":
-        title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
-        _write(ledger_xlsx(rows, title), out_file)
+        _write(ledger_xlsx(rows, district, street), out_file)
         return
     _write((json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode(), out_file)

@@ -46,3 +46,13 @@ async def get_connection(
 
 
 ConnDep = Annotated[psycopg.AsyncConnection, Depends(get_connection)]
+
+
+async def primary_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
+    """A pooled connection to the primary, for writes (and the writer's own reads)."""
+    pools = request.app.state.pools
+    async with pooled(pools.primary, pools.timeout_s) as conn:
+        yield conn
+
+
+WriteConnDep = Annotated[psycopg.AsyncConnection, Depends(primary_connection)]

@@ -28,7 +28,7 @@ from ingest.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
 from layers import STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from spatial import crs as crs_mod
-from spatial.scope import StreetScope, condition
+from spatial.scope import StreetScope, level_on_row, row_in_scope
 
 
 @dataclass(frozen=True)
@@ -146,19 +146,6 @@ async def _current(
     return dict(zip(names, row[2:], strict=True)), shape, row[0]
 
 
-async def _in_scope(
-    conn: psycopg.AsyncConnection, layer: Layer, fid: int, scope: StreetScope
-) -> bool:
-    cur = await conn.execute(
-        sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
-            condition(layer, scope), sql.Identifier(layer.name)
-        ),
-        (fid,),
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 def _merge(
     layer: Layer, editor: Editor, stored: dict[str, Any], props: dict[str, Any], replace: bool
 ) -> dict[str, Any]:
@@ -231,7 +218,7 @@ async def _check_scope(
 
     A stored row outside them is not found when the caller cannot see such rows at all.
     """
-    if editor.scope is None or await _in_scope(conn, layer, fid, editor.scope):
+    if editor.scope is None or await row_in_scope(conn, layer, fid, editor.scope):
         return
     if stored and editor.scope.limits_rows(layer):
         raise NotFound(f"feature {fid} not found in {layer.name!r}")
@@ -304,11 +291,10 @@ async def history(
     scope: StreetScope | None, limit: int = 100,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The changes of one feature, newest first, showing only the fields the caller may see."""
-    visible = {f.name for f in layer.visible_fields(level)} | {"geometry"}
-    if scope is not None and not await _in_scope(conn, layer, fid, scope):
-        visible = {f.name for f in layer.visible_fields(scope.outside)} | {"geometry"}
-        if scope.limits_rows(layer):
-            raise NotFound(f"feature {fid} not found in {layer.name!r}")
+    here = await level_on_row(conn, layer, fid, level, scope)
+    if layer.visibility > here:  # an internal row outside a responsible planner's streets
+        raise NotFound(f"feature {fid} not found in {layer.name!r}")
+    visible = {f.name for f in layer.visible_fields(here)} | {"geometry"}
     cur = await conn.execute(
         "SELECT action, actor, changed_at, before, after FROM change_history "
         "WHERE layer = %s AND feature_id = %s ORDER BY changed_at DESC, id DESC LIMIT %s",

@@ -168,20 +168,19 @@ def _decimals(target: crs_mod.Crs) -> int:
     return 3 if target.srid in (3857, 4527, 4548) else 7
 
 
-def properties_sql(
-    fields: tuple[Field, ...], layer: Layer | None = None, scope: StreetScope | None = None
-) -> sql.Composable:
-    """The properties object.
+def properties_sql(q: FeatureQuery) -> sql.Composable:
+    """The properties object of a query's rows.
 
     Fields a scope shows only inside its streets are left out of the rows outside them.
     """
-    hidden = scope.inside_only(fields) if scope is not None and layer is not None else ()
-    if hidden and not scope.limits_rows(layer):  # type: ignore[union-attr]
+    fields, scope = q.fields, q.scope
+    hidden = scope.inside_only(fields) if scope is not None else ()
+    if scope is not None and hidden and not scope.limits_rows(q.layer):
         shown = tuple(f for f in fields if f not in hidden)
         return sql.SQL(
             "(jsonb_build_object({}) || CASE WHEN {} THEN jsonb_build_object({}) "
             "ELSE '{{}}'::jsonb END)::json"
-        ).format(_pairs(shown), condition(layer, scope), _pairs(hidden))  # type: ignore[arg-type]
+        ).format(_pairs(shown), condition(q.layer, scope), _pairs(hidden))
     if not fields:
         return sql.SQL("'{}'::json")
     return sql.SQL("json_build_object({})").format(_pairs(fields))
@@ -197,7 +196,7 @@ def select_sql(q: FeatureQuery) -> Compiled:
     """One row per feature: its GeoJSON text, or (id, properties, WKB) for shifted datums."""
     where = where_sql(q)
     table = sql.Identifier(q.layer.name)
-    props = properties_sql(q.fields, q.layer, q.scope)
+    props = properties_sql(q)
     if q.crs.in_sql or not q.with_geometry:
         geometry: sql.Composable = sql.SQL("NULL")
         if q.with_geometry:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import psycopg
 from psycopg import sql
 
 from layers import Field, Layer, Visibility, get_layer
@@ -35,6 +36,30 @@ class StreetScope:
     def inside_only(self, fields: tuple[Field, ...]) -> tuple[Field, ...]:
         """The fields shown only on rows inside the streets."""
         return tuple(f for f in fields if f.visibility > self.outside)
+
+
+async def row_in_scope(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, scope: StreetScope
+) -> bool:
+    """Whether feature ``fid`` of ``layer`` lies in the scope's streets."""
+    cur = await conn.execute(
+        sql.SQL("SELECT {} FROM {} WHERE id = %s").format(
+            condition(layer, scope), sql.Identifier(layer.name)
+        ),
+        (fid,),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def level_on_row(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, level: Visibility,
+    scope: StreetScope | None,
+) -> Visibility:  # fmt: skip
+    """The level a caller has on one feature: ``level``, or the scope's outside one."""
+    if scope is None or await row_in_scope(conn, layer, fid, scope):
+        return level
+    return scope.outside
 
 
 def condition(layer: Layer, scope: StreetScope) -> sql.Composable:

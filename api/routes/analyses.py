@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from analyses import bundles, elevators
-from analyses.model import Area
+from analyses.model import Analysis, Area
 from analyses.registry import ANALYSES, get_analysis
 from analyses.service import as_geojson, as_json
-from api.access import Caller, CallerDep
-from api.deps import ConnDep
+from api.access import Caller, CallerDep, require_city_wide_editor
+from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url
-from api.routes.edits import WriteConnDep
-from layers import get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from spatial.edits import Editor
 
@@ -27,6 +25,12 @@ District = Annotated[str | None, Query(description="A district code, e.g. 110101
 Street = Annotated[str | None, Query(description="A street code, e.g. 110101001")]
 Estate = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="An estate id")]
 Format = Annotated[str, Query(alias="f", description="json or geojson")]
+
+
+def query_params(request: Request, analysis: Analysis) -> dict[str, Any]:
+    """The analysis's own parameters: every query parameter that is not the area or format."""
+    raw = {k: v for k, v in request.query_params.items() if k not in AREA_KEYS}
+    return analysis.parse_params(raw)
 
 
 async def check_area(conn: ConnDep, caller: Caller, area: Area) -> None:
@@ -73,11 +77,7 @@ class BundleProject(BaseModel):
 async def create_bundle_project(
     request: Request, caller: CallerDep, conn: WriteConnDep, body: BundleProject
 ) -> JSONResponse:
-    if not caller.signed_in:
-        raise Unauthorized("creating a project needs a planner's token")
-    for name in ("projects", "estates"):
-        if caller.scope is not None or not caller.may_edit(get_layer(name)):
-            raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not create projects")
+    require_city_wide_editor(caller, "projects", "estates", action="create projects")
     editor = Editor(caller.name, caller.level, caller.scope)
     project_id = await bundles.create_project(
         conn, editor, body.estate_ids, body.name_zh, body.plan_batch_id
@@ -93,13 +93,8 @@ async def apply_elevator_screening(
     request: Request, caller: CallerDep, conn: WriteConnDep,
     district: District = None, street: Street = None, estate: Estate = None,
 ) -> dict[str, Any]:  # fmt: skip
-    if not caller.signed_in:
-        raise Unauthorized("recording the screening needs a planner's token")
-    if caller.scope is not None or not caller.may_edit(get_layer("elevator_retrofits")):
-        raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not record retrofits")
-    analysis = get_analysis("elevator_screening")
-    raw = {k: v for k, v in request.query_params.items() if k not in AREA_KEYS}
-    params = analysis.parse_params(raw)
+    require_city_wide_editor(caller, "elevator_retrofits", action="record retrofits")
+    params = query_params(request, get_analysis("elevator_screening"))
     area = Area(district, street, estate)
     return await elevators.apply_screening(conn, area, params, caller.name)
 
@@ -118,8 +113,7 @@ async def run_analysis(
         raise InvalidInput("f: use json or geojson")
     area = Area(district, street, estate)
     await check_area(conn, caller, area)
-    raw = {k: v for k, v in request.query_params.items() if k not in AREA_KEYS}
-    params = analysis.parse_params(raw)
+    params = query_params(request, analysis)
     rows = await request.app.state.analysis_cache.run(conn, analysis, area, params)
     if f == "geojson":
         return JSONResponse(as_geojson(analysis, rows), media_type=GEOJSON)

@@ -8,16 +8,15 @@ registry (``Layer.editors``) through ``api.access``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, Header, Path, Request
+from fastapi import APIRouter, Body, Header, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
-from api.deps import pooled
+from api.deps import WriteConnDep
 from api.links import GEOJSON, JSON, documented, link, url
 from api.routing import LSN_COOKIE
 from layers import Layer
@@ -56,15 +55,6 @@ class FeaturePatch(BaseModel):
     type: Literal["Feature"] = "Feature"
     geometry: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
-
-
-async def primary_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    pools = request.app.state.pools
-    async with pooled(pools.primary, pools.timeout_s) as conn:
-        yield conn
-
-
-WriteConnDep = Annotated[psycopg.AsyncConnection, Depends(primary_connection)]
 
 
 def _editor(caller: Caller) -> edits.Editor:

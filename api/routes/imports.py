@@ -17,11 +17,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
-from api.access import Caller, CallerDep, EditableLayerDep
+from api.access import CallerDep, EditableLayerDep, require_city_wide_editor
 from api.links import url
 from api.routing import LSN_COOKIE
 from ingest import pipeline
-from layers.errors import Forbidden, NotFound, OneMapError, TooLarge, Unauthorized
+from layers.errors import NotFound, OneMapError, TooLarge, Unauthorized
 
 router = APIRouter(tags=["Imports"])
 
@@ -37,11 +37,6 @@ def _flag(value: object) -> bool:
 
 FormFlag = Annotated[bool, BeforeValidator(_flag), Form()]
 log = logging.getLogger("onemap")
-
-
-def _check_city_wide(caller: Caller) -> None:
-    if caller.scope is not None:
-        raise Forbidden("imports are city-wide; a responsible planner edits feature by feature")
 
 
 def _error_text(exc: Exception) -> str:
@@ -67,7 +62,7 @@ async def start_import(
     skip_invalid: FormFlag = False,
     make_valid: FormFlag = False,
 ) -> JSONResponse:
-    _check_city_wide(caller)
+    require_city_wide_editor(caller, layer.name, action="import files")
     folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))
     name = Path(file.filename or "upload").name
     path = folder / name

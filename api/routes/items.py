@@ -32,13 +32,17 @@ def check_format(f: str | None) -> None:
         raise InvalidInput(f"f: unsupported format {f!r}; use json or geojson")
 
 
+def texts_of(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:
+    """GeoJSON feature texts from ``select_sql`` rows (a version column, if any, is ignored)."""
+    if q.crs.in_sql or not q.with_geometry:
+        return [r[0] for r in rows]
+    return shifted_features(q.crs, rows)
+
+
 async def feature_texts(stream: RowStream, q: FeatureQuery) -> AsyncIterator[list[str]]:
     """Batches of GeoJSON feature texts from an opened stream of ``select_sql`` rows."""
     async for rows in stream.batches():
-        if q.crs.in_sql or not q.with_geometry:
-            yield [r[0] for r in rows]
-        else:
-            yield shifted_features(q.crs, rows)
+        yield texts_of(q, rows)
 
 
 def content_crs(q: FeatureQuery) -> dict[str, str]:
@@ -116,9 +120,7 @@ async def get_item(
     if not rows:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
     version = rows[0][-1]
-    texts = [r[0] for r in rows] if q.crs.in_sql or not q.with_geometry else shifted_features(
-        q.crs, [r[:3] for r in rows])  # fmt: skip
-    feature = json.loads(texts[0])
+    feature = json.loads(texts_of(q, rows)[0])
     feature["links"] = [
         link(str(request.url), "self", GEOJSON),
         link(url(request, f"/collections/{layer.name}"), "collection", JSON),

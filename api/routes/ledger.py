@@ -51,10 +51,9 @@ async def get_ledger(
         raise InvalidInput("f: use json or xlsx")
     rows = await ledger(conn, district, street, private=caller.level >= Visibility.PRIVATE)
     if f == "xlsx":
-        title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
         name = f"ledger-{street or district or 'city'}.xlsx"
         disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(ledger_xlsx(rows, title), media_type=XLSX, headers=disposition)
+        return Response(ledger_xlsx(rows, district, street), media_type=XLSX, headers=disposition)
     return JSONResponse({"district": district, "street": street, "rows": rows})
 
 
