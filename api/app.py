@@ -18,6 +18,7 @@ from api.database import resolve_database_url
 from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, SecurityHeaders
 from api.jobs import Jobs
+from api.response_cache import ResponseCache, ResponseStore
 from api.routes import (
     analyses,
     collections,
@@ -33,6 +34,7 @@ from api.routes import (
 )
 from api.routing import Pools, SourceHeader
 from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings, to_conninfo
+from api.versions import VersionWatcher
 from spatial.counting import CountCache
 from viewer import assets
 
@@ -72,9 +74,12 @@ def create_app(
         for p in (primary, replica):
             if p is not None:
                 await p.open()
+        if features.response_cache_mb:
+            await app.state.versions.start(url)  # notifications come from the primary only
         try:
             yield
         finally:
+            await app.state.versions.stop()
             for p in (primary, replica):
                 if p is not None:
                     await p.close()
@@ -90,6 +95,10 @@ def create_app(
     app.state.jobs = Jobs()
     app.state.tokens = TokenLookup()
     app.state.analysis_cache = ResultCache()
+    app.state.versions = VersionWatcher()
+    app.state.responses = ResponseStore(
+        features.response_cache_mb << 20, features.response_cache_entry_kb << 10
+    )
     _document_limits(app, features)
     app.add_middleware(SelectiveGZip, minimum_size=1024)
     app.add_middleware(SourceHeader)
@@ -105,6 +114,7 @@ def create_app(
     app.add_middleware(
         BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes
     )
+    app.add_middleware(ResponseCache, watcher=app.state.versions, store=app.state.responses)
 
     add_exception_handlers(app)
     for module in (

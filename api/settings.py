@@ -76,6 +76,14 @@ class FeaturesSettings(BaseSettings):
         description="numberMatched is exact when the planner expects at most this many rows.",
     )
     tile_cache_control: str = "public, max-age=60"
+    response_cache_mb: int = Field(
+        default=256, ge=0,
+        description="Memory for replaying anonymous tiles and items until their layers change; "
+        "0 = off.",
+    )  # fmt: skip
+    response_cache_entry_kb: int = Field(
+        default=4096, ge=1, description="Largest single response kept in that cache."
+    )
     basemap_url: str | None = Field(
         default=None,
         description="An online XYZ tile URL under the pages' own basemap (needs internet).",

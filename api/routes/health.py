@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.access import LevelDep
 from api.deps import ConnDep
@@ -13,9 +13,15 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health", summary="Service health, database versions and feature counts")
-async def get_health(conn: ConnDep, level: LevelDep) -> dict[str, object]:
-    """Counts of the layers the caller may see (how many internal records exist is internal)."""
+async def get_health(request: Request, conn: ConnDep, level: LevelDep) -> dict[str, object]:
+    """Counts of the layers the caller may see, and how the response cache is doing.
+
+    How many internal records exist is internal. ``versions_announced`` is false while the
+    primary's notifications are not received: nothing is replayed then.
+    """
     versions = await catalog.versions_async(conn)
     visible = [name for name, layer in REGISTRY.items() if layer.visibility <= level]
     counts = await catalog.layer_counts_async(conn, visible)
-    return {"status": "ok", **versions, "layers": counts}
+    cache = {**request.app.state.responses.stats(),
+             "versions_announced": request.app.state.versions.live}  # fmt: skip
+    return {"status": "ok", **versions, "layers": counts, "response_cache": cache}

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
+from api.response_cache import offer, watched_versions
 from layers import Layer, Visibility
 from layers.errors import InvalidInput, NotFound
 from spatial import catalog, collections, tiles
@@ -65,9 +66,10 @@ async def _tile_response(
 ) -> Response:
     tiles.check_tile(z, x, y)
     level, scope = caller.level, caller.scope
+    names = [la.name for la in layers]
     asked = request.headers.get("if-none-match")
     if asked:  # a revalidation: answer 304 from the versions alone, without rendering
-        versions = await catalog.layer_versions(conn, [la.name for la in layers])
+        versions = watched_versions(request, names) or await catalog.layer_versions(conn, names)
         tag = tiles.etag(versions, level, z, x, y, scope)
         if tag in [t.strip() for t in asked.split(",")]:
             return Response(status_code=304, headers=_tile_headers(request, tag))
@@ -75,6 +77,7 @@ async def _tile_response(
     else:
         data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
         tag = tiles.etag(versions, level, z, x, y, scope)
+        offer(request, versions)  # read in the tile's own statement: its very snapshot
     headers = _tile_headers(request, tag)
     if not data:
         return Response(status_code=204, headers=headers)

@@ -1,0 +1,213 @@
+"""The response cache: anonymous answers replayed until a write to their layers, never more.
+
+Runs its own app on the writable database, so that writes (through the API and behind its
+back in SQL) can be watched retiring cached answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import DatabaseSettings, FeaturesSettings
+from api.versions import VersionWatcher
+from spatial import tiles
+from tests_support import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+TILE = "/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}"
+
+
+@pytest.fixture(scope="module")
+def cached(edits_url: str) -> Iterator[TestClient]:
+    app = create_app(
+        DatabaseSettings(database_url=edits_url),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN, response_cache_entry_kb=64),
+    )
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def building(edits_url: str) -> dict[str, object]:
+    """A building of the sample city, its tile at z16 and its page URL."""
+    with psycopg.connect(edits_url) as conn:
+        row = conn.execute(
+            "SELECT id, ST_X(ST_Centroid(geom)), ST_Y(ST_Centroid(geom)), floors FROM buildings "
+            "WHERE floors IS NOT NULL ORDER BY id LIMIT 1 OFFSET 40"
+        ).fetchone()
+    assert row is not None
+    fid, lon, lat, floors = row
+    x, y = tiles.lonlat_to_tile(lon, lat, 16)
+    return {"id": fid, "floors": floors, "tile": TILE.format(z=16, y=y, x=x),
+            "item": f"/collections/buildings/items/{fid}"}  # fmt: skip
+
+
+def source(response: httpx.Response) -> str:
+    return response.headers.get("X-OneMap-Source", "")
+
+
+def until(check, seconds: float = 3.0):  # noqa: ANN001, ANN201 - a polling helper
+    """``check()`` once it is truthy (a notification takes milliseconds to arrive)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def test_a_second_anonymous_request_is_replayed_with_the_same_answer(cached, building):
+    url = str(building["tile"])
+    first = cached.get(url)
+    second = cached.get(url)
+    assert first.status_code == second.status_code == 200
+    assert source(first) == "primary" and source(second) == "cache"
+    assert second.content == first.content
+    for header in ("ETag", "Cache-Control", "Content-Type", "X-Content-Type-Options", "Vary"):
+        assert second.headers[header] == first.headers[header], header
+    page = "/collections/buildings/items?limit=5&bbox=116.3,39.8,116.5,40.0"
+    assert source(cached.get(page)) == "primary"
+    again = cached.get(page)
+    assert source(again) == "cache"
+    assert again.json()["numberReturned"] == 5
+    assert source(cached.get(str(building["item"]))) == "primary"
+    assert source(cached.get(str(building["item"]))) == "cache"
+
+
+def test_a_replay_answers_revalidation_with_304(cached, building):
+    url = str(building["tile"])
+    tag = cached.get(url).headers["ETag"]
+    cached.get(url)
+    revalidated = cached.get(url, headers={"If-None-Match": tag})
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated.headers["ETag"] == tag
+    assert source(revalidated) == "cache"
+    assert cached.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_write_in_sql_behind_the_services_back_retires_the_cached_answers(
+    cached, building, edits_url
+):
+    tile, item = str(building["tile"]), str(building["item"])
+    for url in (tile, item, tile, item):
+        cached.get(url)
+    before_tag = cached.get(tile).headers["ETag"]
+    assert source(cached.get(item)) == "cache"
+    with psycopg.connect(edits_url) as conn:
+        conn.execute("UPDATE buildings SET floors = floors + 1 WHERE id = %s", (building["id"],))
+    changed = until(lambda: cached.get(item).json()["properties"]["floors"] != building["floors"])
+    assert changed, "the cached feature outlived the write"
+    assert cached.get(item).json()["properties"]["floors"] == int(building["floors"]) + 1
+    assert cached.get(tile).headers["ETag"] != before_tag
+    with psycopg.connect(edits_url) as conn:
+        conn.execute("UPDATE buildings SET floors = floors - 1 WHERE id = %s", (building["id"],))
+
+
+def test_a_write_through_the_api_retires_the_cached_answers(cached, building):
+    item = str(building["item"])
+    cached.get(item)
+    assert source(cached.get(item)) == "cache"
+    current = cached.get(item, headers=ADMIN)
+    new_floors = int(building["floors"]) + 2
+    patched = cached.patch(item, json={"properties": {"floors": new_floors}},
+                           headers={**ADMIN, "If-Match": current.headers["ETag"]})  # fmt: skip
+    assert patched.status_code == 200, patched.text
+    assert "onemap_lsn" in cached.cookies  # the writer's own reads bypass the cache …
+    assert source(cached.get(item)) != "cache"
+    cached.cookies.clear()  # … and everyone else's see the write once it is announced
+    assert until(lambda: cached.get(item).json()["properties"]["floors"] == new_floors)
+    restored = cached.get(item, headers=ADMIN)
+    cached.patch(item, json={"properties": {"floors": building["floors"]}},
+                 headers={**ADMIN, "If-Match": restored.headers["ETag"]})  # fmt: skip
+    cached.cookies.clear()
+
+
+def test_answers_to_credentials_are_never_kept_nor_replayed(cached, building):
+    item = str(building["item"])
+    for _ in range(2):
+        response = cached.get(item, headers=ADMIN)
+        assert source(response) == "primary"
+    internal = set(response.json()["properties"])
+    public = cached.get(item)  # the admin's answer (more fields) must not come back here
+    assert source(public) != "cache" or set(public.json()["properties"]) < internal
+    assert set(cached.get(item).json()["properties"]) < internal
+    private = "/collections/pipelines/items?limit=2"
+    assert cached.get(private, headers=ADMIN).status_code == 200
+    assert cached.get(private, headers=ADMIN).status_code == 200
+    assert cached.get(private).status_code == 404  # not the admin's page from the cache
+    with_cookie = cached.get(item, headers={"Cookie": "onemap_token=nothing"})
+    assert source(with_cookie) != "cache"
+
+
+def test_errors_and_other_hosts_are_not_replayed_into_each_other(cached):
+    assert cached.get("/collections/buildings/items/999999999").status_code == 404
+    again = cached.get("/collections/buildings/items/999999999")
+    assert (
+        again.status_code == 404
+        and "X-OneMap-Source" not in again.headers
+        or source(again) != "cache"
+    )
+    page = "/collections/districts/items?limit=1"
+    for host in ("a.example", "a.example", "b.example"):
+        links = cached.get(page, headers={"Host": host}).json()["links"]
+        assert all(link["href"].startswith(f"http://{host}/") for link in links)
+
+
+def test_large_answers_are_not_kept_and_health_reports_the_cache(cached):
+    big = "/collections/buildings/items?limit=1000"  # well over the 64 kB entry limit here
+    plain = {"Accept-Encoding": "identity"}
+    assert len(cached.get(big, headers=plain).content) > 64 << 10
+    assert source(cached.get(big, headers=plain)) == "primary"
+    stats = cached.get("/health").json()["response_cache"]
+    assert stats["versions_announced"] is True
+    assert 0 < stats["bytes"] <= stats["max_bytes"]
+    assert stats["hits"] >= 1 and stats["entries"] >= 1
+
+
+def test_a_lost_notification_connection_reconnects_without_serving_stale(
+    cached, building, edits_url
+):
+    item = str(building["item"])
+    cached.get(item)
+    assert source(cached.get(item)) == "cache"
+    with psycopg.connect(edits_url, autocommit=True) as conn:
+        # Cut the listener and change the feature before it is back: the write's notification
+        # is lost, so only the versions re-read on reconnection can retire the entry.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'onemap-versions' AND datname = current_database()"
+        )
+        conn.execute("UPDATE buildings SET floors = floors + 3 WHERE id = %s", (building["id"],))
+    try:
+        assert until(
+            lambda: cached.get(item).json()["properties"]["floors"] == building["floors"] + 3
+        )
+        assert until(lambda: cached.get("/health").json()["response_cache"]["versions_announced"])
+        cached.get(item)
+        assert until(lambda: source(cached.get(item)) == "cache")
+    finally:
+        with psycopg.connect(edits_url) as conn:
+            conn.execute(
+                "UPDATE buildings SET floors = floors - 3 WHERE id = %s", (building["id"],)
+            )
+
+
+def test_without_a_database_the_watcher_vouches_for_nothing():
+    async def run() -> dict[str, int] | None:
+        watcher = VersionWatcher()
+        await watcher.start("postgresql://nobody@127.0.0.1:1/none", wait_s=0.3)
+        try:
+            return watcher.current(["buildings"])
+        finally:
+            await watcher.stop()
+
+    assert asyncio.run(run()) is None
