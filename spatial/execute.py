@@ -42,11 +42,14 @@ class RowStream:
 
     def __init__(
         self, pool: AsyncConnectionPool, statement: Compiled, batch_size: int = 2000,
-        timeout_s: float = 5.0,
+        timeout_s: float = 5.0, at_most: int | None = None,
     ) -> None:  # fmt: skip
         self.pool = pool
         self.statement = statement
         self.batch_size = batch_size
+        # A statement that returns at most one batch (a LIMITed page) runs as a plain query:
+        # a server-side cursor would add BEGIN, DECLARE, CLOSE and COMMIT round trips.
+        self.at_once = at_most is not None and at_most < batch_size
         self.timeout_s = timeout_s
         self._stack = AsyncExitStack()
         self._cursor: Any = None
@@ -65,10 +68,15 @@ class RowStream:
             conn = await self._stack.enter_async_context(self.pool.connection(self.timeout_s))
             if prelude is not None:
                 self.prelude_result = await prelude(conn)
-            await self._stack.enter_async_context(conn.transaction())
-            self._cursor = await self._stack.enter_async_context(conn.cursor(name="onemap_rows"))
-            await self._cursor.execute(self.statement.sql, self.statement.params)
-            self._first = await self._cursor.fetchmany(self.batch_size)
+            if self.at_once:
+                cur = await conn.execute(self.statement.sql, self.statement.params)
+                self._first = await cur.fetchall()
+            else:
+                await self._stack.enter_async_context(conn.transaction())
+                cursor = conn.cursor(name="onemap_rows")
+                self._cursor = await self._stack.enter_async_context(cursor)
+                await self._cursor.execute(self.statement.sql, self.statement.params)
+                self._first = await self._cursor.fetchmany(self.batch_size)
         except Exception as exc:
             await self._release()
             mapped = translate(exc)

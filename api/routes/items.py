@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -16,7 +16,9 @@ from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, documented, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
+from api.response_cache import offer, versions_before_reading
 from api.routing import ReadPoolDep
+from layers import Visibility
 from layers.errors import InvalidInput, NotFound
 from spatial import edits
 from spatial.execute import RowStream
@@ -63,10 +65,14 @@ async def get_items(
     q = replace(query, limit=limit, offset=offset)
     state = request.app.state
 
-    def count(conn: psycopg.AsyncConnection) -> Awaitable[int | None]:
-        return state.counts.number_matched(conn, q, state.features.exact_count_threshold)
+    async def prelude(conn: psycopg.AsyncConnection) -> int | None:
+        if q.level is Visibility.PUBLIC and q.scope is None:
+            offer(request, await versions_before_reading(request, conn, [q.layer.name]))
+        return await state.counts.number_matched(conn, q, state.features.exact_count_threshold)
 
-    stream = await RowStream(pool, select_sql(q), timeout_s=state.pools.timeout_s).open(count)
+    stream = await RowStream(
+        pool, select_sql(q), timeout_s=state.pools.timeout_s, at_most=limit
+    ).open(prelude)
     matched = stream.prelude_result
     links = [
         link(str(request.url), "self", GEOJSON, "This page"),
@@ -113,9 +119,14 @@ async def get_item(
         layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1,
         scope=caller.scope, with_version=True,
     )  # fmt: skip
+
+    async def prelude(conn: psycopg.AsyncConnection) -> None:
+        if q.level is Visibility.PUBLIC and q.scope is None:
+            offer(request, await versions_before_reading(request, conn, [layer.name]))
+
     stream = await RowStream(
-        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s
-    ).open()
+        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s, at_most=1
+    ).open(prelude)
     rows = [row async for batch in stream.batches() for row in batch]
     if not rows:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
