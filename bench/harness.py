@@ -1,17 +1,20 @@
 """OneMap beside raw SQL and tipg, on the same database, with the same seeded requests.
 
-    .venv/bin/python bench/harness.py [--repeat 3] [--out BENCHMARKS-side-by-side.md]
+    .venv/bin/python bench/harness.py [--repeat 20] [--seconds 2] [--out bench/results.md]
 
-Starts ``onemap serve`` and tipg (pinned, in its own venv under .bench/ so its pins never touch
-OneMap's), sends each request group with 1 and with 8 concurrent clients on loopback, runs the
-SQL that OneMap generates under pgbench at the same concurrency (the floor), and writes a
-Markdown table and a PNG of latency by request type.
+Starts ``onemap serve`` twice (as configured, and with the response cache off so every answer
+is computed) and tipg (pinned, in its own venv under .bench/ so its pins never touch OneMap's).
+Each group of requests (``--repeat`` distinct seeded URLs) is sent in turn for ``--seconds`` by
+wrk with 1 and with 8 keep-alive connections, after one warm-up pass; the SQL that OneMap
+generates runs under pgbench at the same concurrency (the floor). Writes a Markdown table and
+a PNG of latency by request type.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -19,8 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import psycopg
@@ -50,15 +54,13 @@ class Request:
 
 @dataclass
 class Result:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
+    """Latency (ms) and throughput of one group of requests on one server."""
 
-    def row(self) -> tuple[float, float, float, float]:
-        ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-        rate = len(self.latencies) / self.seconds if self.seconds else float("nan")
-        return statistics.mean(ms), statistics.median(ms), p99, rate
+    mean: float
+    p50: float
+    p99: float
+    rate: float
+    errors: int = 0
 
 
 def tipg_python() -> Path:
@@ -88,7 +90,7 @@ def requests(rng: random.Random, count: int) -> list[Request]:
         out.append(Request("items bbox", f"/collections/buildings/items?bbox={bbox}&limit=100",
                            f"/collections/public.buildings/items?bbox={bbox}&limit=100",
                            select_sql(q)))  # fmt: skip
-        cql = "floors >= 6 AND has_elevator = false"
+        cql = quote("floors >= 6 AND has_elevator = false")
         out.append(
             Request(
                 "items cql2",
@@ -121,30 +123,30 @@ def requests(rng: random.Random, count: int) -> list[Request]:
     return out
 
 
-async def _http(base: str, paths: list[str], clients: int, headers: dict[str, str]) -> Result:
-    result = Result()
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for p in paths:
-        queue.put_nowait(p)
-    limits = httpx.Limits(max_connections=clients)
-    async with httpx.AsyncClient(
-        base_url=base, timeout=60, headers=headers, limits=limits
-    ) as client:
+async def _warm(base: str, paths: list[str]) -> None:
+    """Each path once: prepared statements, the planner's caches, OneMap's response cache."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for path in paths:
+            await client.get(path)
 
-        async def worker() -> None:
-            while not queue.empty():
-                path = queue.get_nowait()
-                started = time.perf_counter()
-                response = await client.get(path)
-                await response.aread()
-                result.latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    result.errors += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        result.seconds = time.perf_counter() - started
-    return result
+def _wrk(base: str, paths: list[str], clients: int, seconds: float, folder: Path) -> Result:
+    """The paths in turn, by ``clients`` keep-alive connections for ``seconds``, under wrk.
+
+    A C client, so that the servers are measured and not the benchmark's own Python.
+    """
+    listing = folder / "paths.txt"
+    listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
+    command = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds:g}s",
+               "--timeout", "60s", "-s", str(ROOT / "bench" / "paths.lua"), base, "--",
+               str(listing)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    rate = summary["requests"] / (summary["duration_us"] / 1e6)
+    ms = {k: summary[f"{k}_us"] / 1000 for k in ("mean", "p50", "p99")}
+    return Result(ms["mean"], ms["p50"], ms["p99"], rate, summary["errors"])
 
 
 def _literal_sql(conn: psycopg.Connection, s: Compiled) -> str:
@@ -152,7 +154,9 @@ def _literal_sql(conn: psycopg.Connection, s: Compiled) -> str:
     return psycopg.ClientCursor(conn).mogrify(s.sql, params)
 
 
-def _pgbench(url: str, statements: list[Compiled], clients: int, folder: Path) -> Result:
+def _pgbench(
+    url: str, statements: list[Compiled], clients: int, seconds: float, folder: Path
+) -> Result:
     """The same SQL under pgbench: the server's own floor, with no Python client in the way."""
     pgbench = next(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
     with psycopg.connect(url) as conn:
@@ -162,14 +166,18 @@ def _pgbench(url: str, statements: list[Compiled], clients: int, folder: Path) -
             path.write_text(_literal_sql(conn, s).replace("\n", " ") + ";\n", encoding="utf-8")
             scripts += ["-f", str(path)]
     command = [str(pgbench), "-n", "-M", "prepared", "-c", str(clients),
-               "-j", str(min(clients, 2)), "-T", "3", *scripts, url]  # fmt: skip
+               "-j", str(min(clients, 2)), "-T", str(max(1, round(seconds))), "-l",
+               "--log-prefix", str(folder / "log"), *scripts, url]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    latency = float(done.split("latency average = ")[1].split(" ms")[0]) / 1000
     tps = float(done.split("tps = ")[1].split(" ")[0])
-    done_count = int(done.split("number of transactions actually processed: ")[1].split()[0])
-    result = Result(latencies=[latency] * done_count)
-    result.seconds = done_count / tps
-    return result
+    # Per-transaction log lines: client, transaction, latency in microseconds, ...
+    ms = sorted(
+        int(line.split()[2]) / 1000
+        for log in folder.glob("log.*")
+        for line in log.read_text().splitlines()
+    )
+    return Result(statistics.mean(ms), statistics.median(ms),
+                  ms[min(len(ms) - 1, int(len(ms) * 0.99))], tps)  # fmt: skip
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -179,43 +187,54 @@ def rss_kib(pid: int, field: str) -> int:
     return 0
 
 
-def export_bench(url: str, base: str, pid: int) -> list[str]:
-    """The whole pipelines layer as GeoJSON: OneMap's stream beside COPY of the same text."""
+def export_bench(url: str, base: str, pid: int, runs: int = 3) -> list[str]:
+    """The whole pipelines layer as GeoJSON: OneMap's stream beside COPY of the same text.
+
+    Both read by C clients (psql, curl) into /dev/null, median of ``runs``: the servers are
+    measured, not a Python reader.
+    """
     q = FeatureQuery(layer=get_layer("pipelines"), level=Visibility.PRIVATE)
-    statement = select_sql(q)
     with psycopg.connect(url) as conn:
-        text = statement.sql.as_string(conn)  # no parameters: the whole layer
-        started = time.perf_counter()
-        copied = 0
-        with conn.cursor().copy(f"COPY ({text}) TO STDOUT") as copy:
-            for chunk in copy:
-                copied += len(chunk)
-        copy_s = time.perf_counter() - started
+        text = select_sql(q).sql.as_string(conn)  # no parameters: the whole layer
+    psql = next(Path("/usr/lib/postgresql").glob("*/bin/psql"))
+    copy = [str(psql), url, "-X", "-q", "-c", f"COPY ({text}) TO STDOUT"]
+    export = f"{base}/collections/pipelines/export?format=geojson"
+    curl = ["curl", "-s", "-H", f"Authorization: Bearer {TOKEN}", export]
+
+    def median_s(command: list[str]) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    def size(command: list[str]) -> int:
+        done = subprocess.run(command, capture_output=True, check=True)
+        return len(done.stdout)
+
+    copied, received = size(copy), size(curl)
+    copy_s = median_s(copy)
     before = rss_kib(pid, "VmRSS")
-    started = time.perf_counter()
-    received = 0
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.stream("GET", f"{base}/collections/pipelines/export?format=geojson",
-                      headers=headers, timeout=600) as response:  # fmt: skip
-        for chunk in response.iter_bytes():
-            received += len(chunk)
-    onemap_s = time.perf_counter() - started
+    onemap_s = median_s(curl)
     growth = (rss_kib(pid, "VmHWM") - before) / 1024
     return [
         "| full-layer GeoJSON export (645,807 pipe segments) | seconds | MB | MB/s |",
         "|---|---|---|---|",
-        f"| COPY of the same GeoJSON text (psql-style) | {copy_s:.2f} | {copied / 1e6:.0f} "
+        f"| COPY of the same GeoJSON text (psql) | {copy_s:.2f} | {copied / 1e6:.0f} "
         f"| {copied / 1e6 / copy_s:.0f} |",
-        f"| OneMap `/export?format=geojson` over HTTP | {onemap_s:.2f} | {received / 1e6:.0f} "
-        f"| {received / 1e6 / onemap_s:.0f} |",
+        f"| OneMap `/export?format=geojson` over HTTP (curl) | {onemap_s:.2f} "
+        f"| {received / 1e6:.0f} | {received / 1e6 / onemap_s:.0f} |",
         "",
         f"OneMap ÷ COPY speed: **{(received / onemap_s) / (copied / copy_s):.2f}**; "
         f"server peak RSS growth during the export: **{growth:.0f} MiB**.",
     ]
 
 
-def serve_onemap(port: int, url: str) -> subprocess.Popen[bytes]:
+def serve_onemap(port: int, url: str, cache: bool = True) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": TOKEN}
+    if not cache:  # every answer computed: the path a first request or a fresh change takes
+        env["ONEMAP_RESPONSE_CACHE_MB"] = "0"
     return subprocess.Popen([str(Path(sys.executable).parent / "onemap"), "serve", "--port",
                              str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
@@ -242,7 +261,8 @@ def wait(base: str, path: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="Requests per group per pass.")
+    parser.add_argument("--repeat", type=int, default=20, help="Distinct requests per group.")
+    parser.add_argument("--seconds", type=float, default=2.0, help="Time per group and server.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args()
     url = database.resolve_database_url(DatabaseSettings())
@@ -251,36 +271,43 @@ def main() -> None:
             raise SystemExit("load the full sample city first: onemap samples load --scale 1.0")
     reqs = requests(random.Random(7), args.repeat)
     groups = list(dict.fromkeys(r.group for r in reqs))
-    onemap, tipg = serve_onemap(8781, url), serve_tipg(8782, url)
+    onemap, computed = serve_onemap(8781, url), serve_onemap(8783, url, cache=False)
+    tipg = serve_tipg(8782, url)
+    servers = {"onemap": "http://127.0.0.1:8781", "computed": "http://127.0.0.1:8783",
+               "tipg": "http://127.0.0.1:8782"}  # fmt: skip
     try:
-        wait("http://127.0.0.1:8781", "/health")
-        wait("http://127.0.0.1:8782", "/collections")
+        for name, base in servers.items():
+            wait(base, "/collections" if name == "tipg" else "/health")
         table: dict[tuple[str, str, int], Result] = {}
         for clients in (1, 8):
             for group in groups:
                 rs = [r for r in reqs if r.group == group]
-                for _ in range(2):  # warm caches and prepared statements
-                    asyncio.run(_http("http://127.0.0.1:8781", [r.onemap for r in rs], 1, {}))
-                table[("onemap", group, clients)] = asyncio.run(
-                    _http("http://127.0.0.1:8781", [r.onemap for r in rs] * 3, clients, {})
-                )
-                if all(r.tipg for r in rs):
-                    asyncio.run(_http("http://127.0.0.1:8782", [r.tipg for r in rs], 1, {}))
-                    table[("tipg", group, clients)] = asyncio.run(
-                        _http("http://127.0.0.1:8782", [r.tipg for r in rs] * 3, clients, {})
-                    )  # type: ignore[misc]
+                for name, base in servers.items():
+                    paths = [r.tipg if name == "tipg" else r.onemap for r in rs]
+                    if not all(paths):
+                        continue
+                    asyncio.run(_warm(base, paths))  # type: ignore[arg-type]
+                    with tempfile.TemporaryDirectory() as folder:
+                        table[(name, group, clients)] = _wrk(
+                            base,
+                            paths,
+                            clients,
+                            args.seconds,
+                            Path(folder),  # type: ignore[arg-type]
+                        )
                 raws = [r.raw for r in rs if r.raw is not None]
                 if len(raws) == len(rs):
                     with tempfile.TemporaryDirectory() as folder:
-                        table[("raw SQL", group, clients)] = _pgbench(url, raws, clients,
-                                                                      Path(folder))  # fmt: skip
+                        table[("raw SQL", group, clients)] = _pgbench(
+                            url, raws, clients, args.seconds, Path(folder)
+                        )
         write_report(args.out, table, groups)
         lines = export_bench(url, "http://127.0.0.1:8781", onemap.pid)
         with args.out.open("a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(lines) + "\n")
         print("\n".join(lines))
     finally:
-        for process in (onemap, tipg):
+        for process in (onemap, computed, tipg):
             process.terminate()
             process.wait(10)
 
@@ -288,24 +315,33 @@ def main() -> None:
 def write_report(out: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
     lines = [
         "| request | clients | raw SQL p50 (ms) | OneMap mean / p50 / p99 (ms) | OneMap req/s "
-        "| tipg p50 (ms) | tipg req/s | OneMap ÷ raw p50 | OneMap ÷ tipg req/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| computed p50 (ms) | computed req/s | tipg p50 (ms) | tipg req/s "
+        "| OneMap ÷ raw p50 | computed ÷ raw p50 | OneMap ÷ tipg req/s "
+        "| computed ÷ tipg req/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for clients in (1, 8):
         for group in groups:
-            one = table[("onemap", group, clients)].row()
+            one = table[("onemap", group, clients)]
+            cold = table[("computed", group, clients)]
             raw = table.get(("raw SQL", group, clients))
             tip = table.get(("tipg", group, clients))
-            raw_p50 = f"{raw.row()[1]:.1f}" if raw else "–"
-            tip_cells = f"{tip.row()[1]:.1f} | {tip.row()[3]:.0f}" if tip else "– | –"
-            ratio = f"{one[1] / raw.row()[1]:.2f}" if raw else "–"
-            speed = f"{one[3] / tip.row()[3]:.2f}" if tip else "–"
-            errors = table[("onemap", group, clients)].errors
+            cells = [
+                f"{raw.p50:.2f}" if raw else "–",
+                f"{one.mean:.2f} / {one.p50:.2f} / {one.p99:.2f}",
+                f"{one.rate:.0f}",
+                f"{cold.p50:.2f}",
+                f"{cold.rate:.0f}",
+                f"{tip.p50:.2f}" if tip else "–",
+                f"{tip.rate:.0f}" if tip else "–",
+                f"{one.p50 / raw.p50:.2f}" if raw else "–",
+                f"{cold.p50 / raw.p50:.2f}" if raw else "–",
+                f"{one.rate / tip.rate:.2f}" if tip else "–",
+                f"{cold.rate / tip.rate:.2f}" if tip else "–",
+            ]
+            errors = one.errors + cold.errors
             label = f"{group} (errors: {errors})" if errors else group
-            lines.append(f"| {label} | {clients} | "
-                         f"{raw_p50} | {one[0]:.1f} / {one[1]:.1f} / {one[2]:.1f} | {one[3]:.0f} | "
-                         f"{tip_cells} | "
-                         f"{ratio} | {speed} |")  # fmt: skip
+            lines.append(f"| {label} | {clients} | " + " | ".join(cells) + " |")
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot(out.with_suffix(".png"), table, groups)
     print("\n".join(lines))
@@ -318,10 +354,12 @@ def plot(path: Path, table: dict[tuple[str, str, int], Result], groups: list[str
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 5))
-    width = 0.27
-    for k, server in enumerate(("raw SQL", "onemap", "tipg")):
-        values = [table[(server, g, 1)].row()[1] if (server, g, 1) in table else 0 for g in groups]
-        ax.bar([i + (k - 1) * width for i in range(len(groups))], values, width, label=server)
+    width = 0.2
+    servers = {"raw SQL": "raw SQL", "onemap": "OneMap", "computed": "OneMap, cache off",
+               "tipg": "tipg"}  # fmt: skip
+    for k, (server, label) in enumerate(servers.items()):
+        values = [table[(server, g, 1)].p50 if (server, g, 1) in table else 0 for g in groups]
+        ax.bar([i + (k - 1.5) * width for i in range(len(groups))], values, width, label=label)
     ax.set_xticks(range(len(groups)), groups, rotation=40, ha="right")
     ax.set_ylabel("p50 latency, ms (1 client)")
     ax.set_yscale("log")
