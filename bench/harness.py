@@ -32,7 +32,7 @@ import psycopg
 from api import database
 from api.settings import DatabaseSettings
 from layers import Visibility, get_layer
-from spatial import tiles
+from spatial import cql, crs, tiles
 from spatial.cql import Compiled
 from spatial.features import FeatureQuery, select_sql
 
@@ -90,14 +90,14 @@ def requests(rng: random.Random, count: int) -> list[Request]:
         out.append(Request("items bbox", f"/collections/buildings/items?bbox={bbox}&limit=100",
                            f"/collections/public.buildings/items?bbox={bbox}&limit=100",
                            select_sql(q)))  # fmt: skip
-        cql = quote("floors >= 6 AND has_elevator = false")
-        out.append(
-            Request(
-                "items cql2",
-                f"/collections/buildings/items?filter={cql}&limit=100",
-                f"/collections/public.buildings/items?filter={cql}&limit=100",
-            )
-        )
+        text = "floors >= 6 AND has_elevator = false"
+        tree = cql.compile_filter(cql.parse(text, "cql2-text"), buildings, Visibility.PUBLIC,
+                                  crs.DEFAULT)  # fmt: skip
+        q = FeatureQuery(layer=buildings, level=Visibility.PUBLIC, filter=tree, limit=100)
+        out.append(Request("items cql2",
+                           f"/collections/buildings/items?filter={quote(text)}&limit=100",
+                           f"/collections/public.buildings/items?filter={quote(text)}&limit=100",
+                           select_sql(q)))  # fmt: skip
         fid = rng.randrange(1, 50_000)
         q = FeatureQuery(layer=buildings, level=Visibility.PUBLIC, ids=(fid,), limit=1)
         out.append(

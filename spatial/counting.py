@@ -4,11 +4,14 @@
   moves on every write, see migration 0002), so only the first page after a change counts.
 - Filtered: the planner's row estimate comes first (EXPLAIN, well under a millisecond). If
   it is at most the threshold, an exact ``count(*)`` runs and is returned; otherwise the
-  number is left out, as OGC API Features allows, and clients page with ``next`` links.
+  number is left out, as OGC API Features allows, and clients page with ``next`` links. The
+  answer is kept per statement, parameters and layer version, so the pages of one filter
+  count once (a count of 20,000 buildings took 5 ms of a 6 ms page).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import psycopg
@@ -24,11 +27,19 @@ async def _scalar(conn: psycopg.AsyncConnection, statement: object, params: list
     return row[0]
 
 
+FILTERED_KEPT = 1024
+
+
 @dataclass
 class CountCache:
-    """Exact layer counts keyed by layer version."""
+    """Exact layer counts, and filtered counts, keyed by layer version.
+
+    A filtered count is kept per statement and parameters, so paging through a filter counts
+    once; only without a street scope, whose condition reads other layers.
+    """
 
     counts: dict[str, tuple[int, int]] = field(default_factory=dict)
+    filtered: OrderedDict[str, tuple[int, int | None]] = field(default_factory=OrderedDict)
 
     async def layer_count(self, conn: psycopg.AsyncConnection, q: FeatureQuery) -> int:
         version = (await catalog.layer_versions(conn, [q.layer.name]))[q.layer.name]
@@ -45,9 +56,22 @@ class CountCache:
     ) -> int | None:
         if q.unfiltered:
             return await self.layer_count(conn, q)
-        statement = estimate_sql(q)
-        plan = await _scalar(conn, statement.sql, statement.params)
-        if int(plan[0]["Plan"]["Plan Rows"]) > exact_threshold:  # type: ignore[index]
-            return None
         statement = count_sql(q)
-        return int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
+        key = version = None
+        if q.scope is None:
+            key = f"{statement.sql.as_string(None)}|{statement.params!r}|{exact_threshold}"
+            version = (await catalog.layer_versions(conn, [q.layer.name]))[q.layer.name]
+            cached = self.filtered.get(key)
+            if cached is not None and cached[0] == version:
+                self.filtered.move_to_end(key)
+                return cached[1]
+        estimate = estimate_sql(q)
+        plan = await _scalar(conn, estimate.sql, estimate.params)
+        count: int | None = None
+        if int(plan[0]["Plan"]["Plan Rows"]) <= exact_threshold:  # type: ignore[index]
+            count = int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
+        if key is not None and version is not None:
+            self.filtered[key] = (version, count)
+            while len(self.filtered) > FILTERED_KEPT:
+                self.filtered.popitem(last=False)
+        return count

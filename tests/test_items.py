@@ -167,3 +167,46 @@ def test_json_is_gzipped_when_asked(client):
     )
     assert response.headers.get("content-encoding") == "gzip"
     assert response.json()["numberReturned"] == 500
+
+
+def test_a_filtered_count_is_kept_per_layer_version(edits_url):
+    """Paging through a filter counts once; a write to the layer makes it count again."""
+    import asyncio
+
+    import psycopg
+
+    from layers import Visibility, get_layer
+    from spatial import cql
+    from spatial.counting import CountCache
+    from spatial.crs import DEFAULT
+    from spatial.features import FeatureQuery
+
+    layer = get_layer("buildings")
+    compiled = cql.compile_filter(
+        cql.parse("floors >= 6 AND has_elevator = false", "cql2-text"), layer,
+        Visibility.PUBLIC, DEFAULT,
+    )  # fmt: skip
+    q = FeatureQuery(layer=layer, level=Visibility.PUBLIC, limit=10, filter=compiled)
+    with psycopg.connect(edits_url) as sync:
+        expected, fid = sync.execute(
+            "SELECT count(*), min(id) FROM buildings WHERE floors >= 6 AND NOT has_elevator"
+        ).fetchone()
+    toggle = "UPDATE buildings SET has_elevator = NOT has_elevator WHERE id = %s"
+
+    async def counts() -> tuple[int | None, int | None, int, int | None]:
+        cache = CountCache()
+        async with await psycopg.AsyncConnection.connect(edits_url, autocommit=True) as aconn:
+            first = await cache.number_matched(aconn, q, 1_000_000)
+            second = await cache.number_matched(aconn, q, 1_000_000)
+            kept = len(cache.filtered)
+            await aconn.execute(toggle, (fid,))
+            try:
+                after = await cache.number_matched(aconn, q, 1_000_000)
+            finally:
+                await aconn.execute(toggle, (fid,))
+        return first, second, kept, after
+
+    first, second, kept, after = asyncio.run(counts())
+    assert first == second == expected
+    assert kept == 1
+    assert after == expected - 1

@@ -211,3 +211,14 @@ def test_without_a_database_the_watcher_vouches_for_nothing():
             await watcher.stop()
 
     assert asyncio.run(run()) is None
+
+
+def test_with_the_cache_off_every_answer_is_computed(db_url):
+    app = create_app(
+        DatabaseSettings(database_url=db_url), features=FeaturesSettings(response_cache_mb=0)
+    )
+    with TestClient(app) as client:
+        sources = {source(client.get("/collections/districts/items?limit=2")) for _ in range(3)}
+        assert sources == {"primary"}
+        health = client.get("/health").json()["response_cache"]
+        assert health["entries"] == 0 and health["versions_announced"] is False
