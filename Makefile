@@ -19,6 +19,8 @@ test: setup
 
 # Benchmarks on the full sample city (loaded if missing); tables printed, bench/results.{md,png}.
 bench: setup
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 	@$(ONEMAP) db start
 	@$(ONEMAP) db migrate
 	@$(ONEMAP) samples load --if-empty

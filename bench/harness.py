@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -265,6 +266,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="Time per group and server.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     args = parser.parse_args()
+    missing = [tool for tool in ("wrk", "curl") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"needs {' and '.join(missing)}: apt-get install {' '.join(missing)}")
     url = database.resolve_database_url(DatabaseSettings())
     with psycopg.connect(url) as conn:
         if conn.execute("SELECT count(*) FROM estates").fetchone()[0] < 6000:

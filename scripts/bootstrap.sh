@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # PostGIS for the data, GDAL's tools for the client tests, Chromium and a CJK font for the
-# browser tests and screenshots, npm for the pages' web assets, wrk for the benchmarks.
-APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei wrk)
+# browser tests and screenshots, npm for the pages' web assets.
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()
