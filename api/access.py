@@ -102,6 +102,17 @@ async def current_caller(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
     api_key: Annotated[str | None, Security(API_KEY)] = None,
 ) -> Caller:
+    return await _caller(request, bearer, api_key)
+
+
+async def caller_of(request: Request) -> Caller:
+    """The caller of a request outside FastAPI's dependencies (the response cache)."""
+    return await _caller(request, await BEARER(request), await API_KEY(request))
+
+
+async def _caller(
+    request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
+) -> Caller:
     token = _token(request, bearer, api_key)
     if token is None:
         return ANONYMOUS

@@ -1,13 +1,14 @@
-"""An in-process cache of anonymous responses, exact to the layer versions they were read at.
+"""An in-process cache of responses, exact to the layer versions they were read at.
 
 A route that may be cached says so with :func:`offer`: which layers its answer was read from,
 and their versions *no later than* the snapshot the answer came from (a tile reads them in its
 own statement; a page on the primary takes the versions the watcher announced before the
 query). The middleware, outermost, keeps the response as it left the server (compressed,
 with every header) and replays it while the watcher announces the same versions: any write
-to one of those layers, through OneMap or not, retires it. Requests that carry credentials
-(header or cookie) never touch the cache, so nothing beyond the public registry can land in
-it. A replay answers ``If-None-Match`` with 304 and says ``X-OneMap-Source: cache``.
+to one of those layers, through OneMap or not, retires it. Answers are shared only between
+callers of one visibility level who see it everywhere (see ``_shared_level``), so a replay
+never shows anyone more than the route would. A replay answers ``If-None-Match`` with 304
+and says ``X-OneMap-Source: cache``.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from fastapi import Request
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routing import SOURCE_HEADER
+from api.access import TOKEN_COOKIE, caller_of
+from api.routing import LSN_COOKIE, SOURCE_HEADER
 from api.versions import VersionWatcher
+from layers import Visibility
+from layers.errors import OneMapError
 from spatial import catalog
 
 TICKET = "onemap_cache_ticket"
 BODY_HEADERS = (b"content-length", b"content-encoding", b"content-type")
-CREDENTIALS = (b"authorization", b"x-api-key", b"cookie")
 # Request headers a response may depend on (links follow the host; CORS follows the origin).
 VARY = (b"host", b"accept", b"origin", b"x-forwarded-host", b"x-forwarded-proto",
         b"x-forwarded-prefix")  # fmt: skip
@@ -132,19 +135,20 @@ class ResponseCache:
         self.watcher = watcher
         self.store = store
 
-    def _key(self, scope: Scope) -> tuple[bytes, ...] | None:
+    async def _key(self, scope: Scope) -> tuple[bytes, ...] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or self.store.max_bytes <= 0:
             return None
-        headers = dict(scope["headers"])
-        if any(name in headers for name in CREDENTIALS):
+        level = await _shared_level(Request(scope))
+        if level is None:
             return None
+        headers = dict(scope["headers"])
         gzip = b"gzip" in headers.get(b"accept-encoding", b"")
         return (scope["path"].encode(), scope["query_string"], scope["scheme"].encode(),
-                scope.get("root_path", "").encode(), b"gzip" if gzip else b"",
+                scope.get("root_path", "").encode(), b"gzip" if gzip else b"", level,
                 *(headers.get(name, b"") for name in VARY))  # fmt: skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = self._key(scope)
+        key = await self._key(scope)
         if key is None:
             await self.app(scope, receive, send)
             return
@@ -174,6 +178,32 @@ class ResponseCache:
                     self.store.put(key, entry)
 
         return keep
+
+
+async def _shared_level(request: Request) -> bytes | None:
+    """The level whose answers this request may share, or None to keep it out of the cache.
+
+    Callers who see the same everywhere share answers: anonymous callers, planners, admins,
+    each level apart. A responsible planner's answers depend on their streets (and on other
+    layers than the ones read), a writer's reads must show their own writes (``onemap_lsn``),
+    and a bad token must meet the route's 401: those are never replayed nor kept.
+    """
+    if LSN_COOKIE in request.cookies:
+        return None
+    headers = request.headers
+    if (
+        "authorization" not in headers
+        and "x-api-key" not in headers
+        and (TOKEN_COOKIE not in request.cookies)
+    ):
+        return b"level:%d" % Visibility.PUBLIC
+    try:
+        caller = await caller_of(request)
+    except OneMapError:
+        return None
+    if caller.scope is not None:
+        return None
+    return b"level:%d" % caller.level
 
 
 def _entry(ticket: Ticket, start: Message, body: bytes) -> Entry:

@@ -78,7 +78,7 @@ class FeaturesSettings(BaseSettings):
     tile_cache_control: str = "public, max-age=60"
     response_cache_mb: int = Field(
         default=256, ge=0,
-        description="Memory for replaying anonymous tiles and items until their layers change; "
+        description="Memory for replaying tiles and items until their layers change; "
         "0 = off.",
     )  # fmt: skip
     response_cache_entry_kb: int = Field(

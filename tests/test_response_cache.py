@@ -1,4 +1,4 @@
-"""The response cache: anonymous answers replayed until a write to their layers, never more.
+"""The response cache: answers replayed until a write to their layers, and only within a level.
 
 Runs its own app on the writable database, so that writes (through the API and behind its
 back in SQL) can be watched retiring cached answers.
@@ -15,9 +15,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from api import accounts
 from api.app import create_app
 from api.settings import DatabaseSettings, FeaturesSettings
 from api.versions import VersionWatcher
+from layers import Role
 from spatial import tiles
 from tests_support import ADMIN_TOKEN
 
@@ -131,21 +133,47 @@ def test_a_write_through_the_api_retires_the_cached_answers(cached, building):
     cached.cookies.clear()
 
 
-def test_answers_to_credentials_are_never_kept_nor_replayed(cached, building):
+@pytest.fixture(scope="module")
+def tokens(edits_url: str) -> dict[str, str]:
+    """A planner's and a responsible planner's token on the writable database."""
+    suffix = str(time.monotonic_ns())[-6:]
+    with psycopg.connect(edits_url) as conn:
+        street = conn.execute("SELECT street_code FROM estates LIMIT 1").fetchone()[0]
+        return {
+            "planner": accounts.add_user(conn, f"cache-planner-{suffix}", Role.PLANNER, []),
+            "other planner": accounts.add_user(conn, f"cache-other-{suffix}", Role.PLANNER, []),
+            "responsible": accounts.add_user(
+                conn, f"cache-responsible-{suffix}", Role.RESPONSIBLE_PLANNER, [street]
+            ),
+        }
+
+
+def test_answers_are_shared_only_within_a_level(cached, building, tokens):
     item = str(building["item"])
-    for _ in range(2):
-        response = cached.get(item, headers=ADMIN)
-        assert source(response) == "primary"
-    internal = set(response.json()["properties"])
-    public = cached.get(item)  # the admin's answer (more fields) must not come back here
-    assert source(public) != "cache" or set(public.json()["properties"]) < internal
-    assert set(cached.get(item).json()["properties"]) < internal
+    planner = {"Authorization": f"Bearer {tokens['planner']}"}
+    other = {"X-API-Key": tokens["other planner"]}
+    responsible = {"Authorization": f"Bearer {tokens['responsible']}"}
+    admin_fields = set(cached.get(item, headers=ADMIN).json()["properties"])
+    assert source(cached.get(item, headers=ADMIN)) == "cache"
+    planner_answer = cached.get(item, headers=planner)
+    assert source(planner_answer) == "primary"  # not the admin's answer
+    planner_fields = set(planner_answer.json()["properties"])
+    assert source(cached.get(item, headers=other)) == "cache"  # another planner: the same
+    public = cached.get(item)
+    assert source(public) == "primary"
+    assert set(public.json()["properties"]) < planner_fields <= admin_fields
+    for _ in range(2):  # a responsible planner's answer depends on their streets: never kept
+        assert source(cached.get(item, headers=responsible)) == "primary"
     private = "/collections/pipelines/items?limit=2"
     assert cached.get(private, headers=ADMIN).status_code == 200
-    assert cached.get(private, headers=ADMIN).status_code == 200
-    assert cached.get(private).status_code == 404  # not the admin's page from the cache
-    with_cookie = cached.get(item, headers={"Cookie": "onemap_token=nothing"})
-    assert source(with_cookie) != "cache"
+    assert source(cached.get(private, headers=ADMIN)) == "cache"
+    assert cached.get(private).status_code == 404  # not the admin's page
+    bad = cached.get(private, headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401  # the token is checked before any replay
+    cookie = cached.get(item, headers={"Cookie": f"onemap_token={tokens['planner']}"})
+    assert source(cookie) == "cache" and set(cookie.json()["properties"]) == planner_fields
+    writer = cached.get(item, headers={**planner, "Cookie": "onemap_lsn=0/0"})
+    assert source(writer) != "cache"  # a writer reads their own writes
 
 
 def test_errors_and_other_hosts_are_not_replayed_into_each_other(cached):

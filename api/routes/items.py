@@ -18,7 +18,6 @@ from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.response_cache import offer, versions_before_reading
 from api.routing import ReadPoolDep
-from layers import Visibility
 from layers.errors import InvalidInput, NotFound
 from spatial import edits
 from spatial.execute import RowStream
@@ -66,7 +65,7 @@ async def get_items(
     state = request.app.state
 
     async def prelude(conn: psycopg.AsyncConnection) -> int | None:
-        if q.level is Visibility.PUBLIC and q.scope is None:
+        if q.scope is None:  # a street scope reads other layers too
             offer(request, await versions_before_reading(request, conn, [q.layer.name]))
         return await state.counts.number_matched(conn, q, state.features.exact_count_threshold)
 
@@ -121,7 +120,7 @@ async def get_item(
     )  # fmt: skip
 
     async def prelude(conn: psycopg.AsyncConnection) -> None:
-        if q.level is Visibility.PUBLIC and q.scope is None:
+        if q.scope is None:  # a street scope reads other layers too
             offer(request, await versions_before_reading(request, conn, [layer.name]))
 
     stream = await RowStream(
