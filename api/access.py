@@ -26,6 +26,7 @@ from layers.errors import Forbidden, NotFound, Unauthorized
 from spatial.scope import StreetScope
 
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
+RESOLVED = "onemap_caller"  # the request's caller, in its ASGI state once resolved
 
 LEVELS = {
     Role.ANONYMOUS: Visibility.PUBLIC,
@@ -113,14 +114,21 @@ async def caller_of(request: Request) -> Caller:
 async def _caller(
     request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> Caller:
+    """Resolved once per request: the response cache asks first, the route after it."""
+    state = request.scope.setdefault("state", {})
+    if RESOLVED in state:
+        return state[RESOLVED]  # type: ignore[no-any-return]
     token = _token(request, bearer, api_key)
     if token is None:
-        return ANONYMOUS
-    user = await find_user(request, token)
-    if user is None:
-        raise Unauthorized("invalid or revoked token")
-    request.state.caller = user.name  # for the access log
-    return Caller(user.name, user.role, user.streets)
+        caller = ANONYMOUS
+    else:
+        user = await find_user(request, token)
+        if user is None:
+            raise Unauthorized("invalid or revoked token")
+        request.state.caller = user.name  # for the access log
+        caller = Caller(user.name, user.role, user.streets)
+    state[RESOLVED] = caller
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -28,6 +28,8 @@ from api.versions import VersionWatcher
 from layers import Visibility
 from layers.errors import OneMapError
 from spatial import catalog
+from spatial.features import FeatureQuery
+from spatial.scope import StreetScope
 
 TICKET = "onemap_cache_ticket"
 BODY_HEADERS = (b"content-length", b"content-encoding", b"content-type")
@@ -56,31 +58,37 @@ class Entry:
         return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + 200
 
 
-def offer(request: Request, versions: dict[str, int] | None) -> None:
-    """Let the middleware keep this answer, read at ``versions`` (None: do not keep it)."""
-    if versions:
+def offer(request: Request, versions: dict[str, int] | None, scope: StreetScope | None) -> None:
+    """Let the middleware keep this answer, read at ``versions``.
+
+    Not kept without versions, nor for a street scope: its condition reads other layers than
+    the ones the versions cover.
+    """
+    if versions and scope is None:
         request.scope.setdefault("state", {})[TICKET] = Ticket(tuple(sorted(versions.items())))
 
 
 def watched_versions(request: Request, layers: Iterable[str]) -> dict[str, int] | None:
     """The announced versions of ``layers``, or None when the watcher cannot vouch for them."""
-    watcher: VersionWatcher | None = getattr(request.app.state, "versions", None)
-    return watcher.current(layers) if watcher is not None else None
+    watcher: VersionWatcher = request.app.state.versions
+    return watcher.current(layers)
 
 
-async def versions_before_reading(
-    request: Request, conn: psycopg.AsyncConnection, layers: list[str]
-) -> dict[str, int] | None:
-    """Versions to key an answer that is read next on ``conn`` (None: nothing to cache with).
+async def offer_before_reading(
+    request: Request, conn: psycopg.AsyncConnection, q: FeatureQuery
+) -> None:
+    """Offer the answer to ``q`` that is read next on ``conn``, at versions safe to key it with.
 
     On the primary, the announced versions are no newer than any snapshot taken after them.
     A replica may not have replayed them yet, so there they are read from the replica itself.
     """
-    if not watched_versions(request, layers):
-        return None
-    if getattr(request.state, "source", "primary") == "primary":
-        return watched_versions(request, layers)
-    return await catalog.layer_versions(conn, layers)
+    if q.scope is not None:
+        return  # never kept (see offer): spare the replica a read
+    names = [q.layer.name]
+    versions = watched_versions(request, names)
+    if versions and getattr(request.state, "source", "primary") != "primary":
+        versions = await catalog.layer_versions(conn, names)
+    offer(request, versions, q.scope)
 
 
 @dataclass
@@ -161,20 +169,23 @@ class ResponseCache:
     def _keeper(self, key: tuple[bytes, ...], scope: Scope, send: Send) -> Send:
         """``send``, keeping a copy of the response if the route offered it."""
         parts: list[bytes] = []
-        started: dict[str, Message] = {}
+        started: list[Message] = []  # the response start, while the response is being kept
         limit = self.store.max_entry_bytes
+        kept = 0
 
         async def keep(message: Message) -> None:
+            nonlocal kept
             await send(message)
             if message["type"] == "http.response.start":
                 if scope.get("state", {}).get(TICKET) is not None and _storable(message):
-                    started["start"] = message
-            elif message["type"] == "http.response.body" and "start" in started:
+                    started.append(message)
+            elif message["type"] == "http.response.body" and started:
                 parts.append(message.get("body", b""))
-                if sum(map(len, parts)) > limit:
+                kept += len(parts[-1])
+                if kept > limit:
                     started.clear()
                 elif not message.get("more_body", False):
-                    entry = _entry(scope["state"][TICKET], started["start"], b"".join(parts))
+                    entry = _entry(scope["state"][TICKET], started[0], b"".join(parts))
                     self.store.put(key, entry)
 
         return keep

@@ -56,22 +56,29 @@ class CountCache:
     ) -> int | None:
         if q.unfiltered:
             return await self.layer_count(conn, q)
+        if q.scope is not None:
+            return await _filtered_count(conn, q, exact_threshold)
         statement = count_sql(q)
-        key = version = None
-        if q.scope is None:
-            key = f"{statement.sql.as_string(None)}|{statement.params!r}|{exact_threshold}"
-            version = (await catalog.layer_versions(conn, [q.layer.name]))[q.layer.name]
-            cached = self.filtered.get(key)
-            if cached is not None and cached[0] == version:
-                self.filtered.move_to_end(key)
-                return cached[1]
-        estimate = estimate_sql(q)
-        plan = await _scalar(conn, estimate.sql, estimate.params)
-        count: int | None = None
-        if int(plan[0]["Plan"]["Plan Rows"]) <= exact_threshold:  # type: ignore[index]
-            count = int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
-        if key is not None and version is not None:
-            self.filtered[key] = (version, count)
-            while len(self.filtered) > FILTERED_KEPT:
-                self.filtered.popitem(last=False)
+        key = f"{statement.sql.as_string(None)}|{statement.params!r}|{exact_threshold}"
+        version = (await catalog.layer_versions(conn, [q.layer.name]))[q.layer.name]
+        cached = self.filtered.get(key)
+        if cached is not None and cached[0] == version:
+            self.filtered.move_to_end(key)
+            return cached[1]
+        count = await _filtered_count(conn, q, exact_threshold)
+        self.filtered[key] = (version, count)
+        while len(self.filtered) > FILTERED_KEPT:
+            self.filtered.popitem(last=False)
         return count
+
+
+async def _filtered_count(
+    conn: psycopg.AsyncConnection, q: FeatureQuery, exact_threshold: int
+) -> int | None:
+    """The exact count if the planner expects at most ``exact_threshold`` rows, else None."""
+    estimate = estimate_sql(q)
+    plan = await _scalar(conn, estimate.sql, estimate.params)
+    if int(plan[0]["Plan"]["Plan Rows"]) > exact_threshold:  # type: ignore[index]
+        return None
+    statement = count_sql(q)
+    return int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]

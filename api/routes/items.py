@@ -16,7 +16,7 @@ from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, documented, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
-from api.response_cache import offer, versions_before_reading
+from api.response_cache import offer_before_reading
 from api.routing import ReadPoolDep
 from layers.errors import InvalidInput, NotFound
 from spatial import edits
@@ -65,8 +65,7 @@ async def get_items(
     state = request.app.state
 
     async def prelude(conn: psycopg.AsyncConnection) -> int | None:
-        if q.scope is None:  # a street scope reads other layers too
-            offer(request, await versions_before_reading(request, conn, [q.layer.name]))
+        await offer_before_reading(request, conn, q)
         return await state.counts.number_matched(conn, q, state.features.exact_count_threshold)
 
     stream = await RowStream(
@@ -118,14 +117,9 @@ async def get_item(
         layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1,
         scope=caller.scope, with_version=True,
     )  # fmt: skip
-
-    async def prelude(conn: psycopg.AsyncConnection) -> None:
-        if q.scope is None:  # a street scope reads other layers too
-            offer(request, await versions_before_reading(request, conn, [layer.name]))
-
     stream = await RowStream(
         pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s, at_most=1
-    ).open(prelude)
+    ).open(lambda conn: offer_before_reading(request, conn, q))
     rows = [row async for batch in stream.batches() for row in batch]
     if not rows:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")

@@ -77,8 +77,7 @@ async def _tile_response(
     else:
         data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
         tag = tiles.etag(versions, level, z, x, y, scope)
-        if scope is None:  # a street scope reads other layers too
-            offer(request, versions)  # read in the tile's own statement: its very snapshot
+        offer(request, versions, scope)  # read in the tile's own statement: its very snapshot
     headers = _tile_headers(request, tag)
     if not data:
         return Response(status_code=204, headers=headers)
