@@ -207,11 +207,12 @@ def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: ONEMAP_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: ONEMAP_PORT or 8000.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Default: ONEMAP_WORKERS or 1.")
+    ] = None,
 ) -> None:
     """Serve the API and pages with uvicorn."""
     import uvicorn
-
-    from api.app import create_app
 
     settings = ServerSettings()
     host, port = host or settings.host, port or settings.port
@@ -222,11 +223,12 @@ def serve(
             s.bind((host, port))
         except OSError as exc:
             raise OneMapError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    server_settings = settings.model_copy(update={"host": host, "port": port})
-    application = create_app(DatabaseSettings(), server_settings)
-    out.print(f"OneMap on http://{host}:{port}")
-    uvicorn.run(application, host=host, port=port, log_level="info",
-                timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
+    workers = workers or settings.workers
+    out.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
+    # Each worker builds the app from the same ONEMAP_* environment; the workers share
+    # nothing but the database (import jobs and layer versions are kept there).
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
 
 
 def main() -> None:

@@ -53,6 +53,11 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="uvicorn worker processes (one per core in production); each has its own "
+        "pools and response cache.",
+    )  # fmt: skip
     pool_min_size: int = Field(default=2, ge=1)
     pool_max_size: int = Field(default=10, ge=1)
     pool_timeout_s: float = Field(default=5.0, gt=0, description="Wait for a connection.")

@@ -1,6 +1,6 @@
 """The layer registry: the single source of truth for what every layer of OneMap is."""
 
-from layers import accounts  # its tables belong to the same metadata
+from layers import accounts, jobs  # their tables belong to the same metadata
 from layers.model import (
     STORAGE_SRID,
     Field,
@@ -14,6 +14,7 @@ from layers.registry import REGISTRY, TABLES, get_layer, metadata
 
 __all__ = [
     "accounts",
+    "jobs",
     "REGISTRY",
     "STORAGE_SRID",
     "TABLES",

@@ -165,8 +165,11 @@ def admin(client):
 
 @pytest.fixture(scope="session")
 def live_server(db_url) -> Iterator[str]:
-    """``onemap serve`` in a subprocess on a free port, for real GIS clients."""
-    with serve(db_url) as (base, _):
+    """``onemap serve`` in a subprocess on a free port, for real GIS clients.
+
+    Two workers, as in production: a client's requests land on either process.
+    """
+    with serve(db_url, workers=2) as (base, _):
         yield base
 
 

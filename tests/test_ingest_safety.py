@@ -212,6 +212,25 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
         assert job["result"]["committed"] and job["result"]["inserted"] == 40
         assert job["progress"]["total"] == 40
     assert state(ingest_url, "service_facilities")[0] == before + 40
+    # Jobs are kept in the database: another worker (another process's memory) answers the
+    # same status URL, and a job whose server died is reported failed, not running forever.
+    with psycopg.connect(ingest_url, autocommit=True) as conn:
+        abandoned = conn.execute(
+            "INSERT INTO jobs (id, kind, owner, state, updated_at) VALUES "
+            "(gen_random_uuid(), 'import', 'admin', 'running', now() - interval '2 minutes') "
+            "RETURNING replace(id::text, '-', '')"
+        ).fetchone()[0]
+    other_worker = create_app(
+        DatabaseSettings(database_url=ingest_url),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
+    )
+    with TestClient(other_worker) as other:
+        assert other.get(status_url, headers=headers).json() == job
+        assert other.get(status_url).status_code == 401
+        for missing in ("not-a-job", "0" * 32):
+            assert other.get(f"/imports/{missing}", headers=headers).status_code == 404
+        stopped = other.get(f"/imports/{abandoned}", headers=headers).json()
+        assert stopped["state"] == "failed" and "stopped" in stopped["error"]
     with psycopg.connect(ingest_url) as conn:
         street = conn.execute("SELECT code FROM streets LIMIT 1").fetchone()[0]
         token = accounts.add_user(conn, "street-planner", Role.RESPONSIBLE_PLANNER, [street])
@@ -246,3 +265,28 @@ def test_reused_source_wkb_gives_the_same_ewkb_as_shapely():
     ):
         got = ewkb_hex(geoms, 4326, source)
         assert [None if h is None else h.upper() for h in got] == expected
+
+
+def test_an_import_is_followed_from_any_worker(live_server):
+    """The live server runs two workers; every status poll may land on either of them."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=live_server, headers=headers, timeout=30) as client:
+        started = client.post(
+            "/collections/service_facilities/imports",
+            files={"file": ("s.geojson", (INPUTS / "service_facilities.geojson").read_bytes())},
+            data={"dry_run": "true"},
+        )
+        assert started.status_code == 202, started.text
+        states = []
+        for _ in range(100):
+            # A new connection each time: the kernel hands it to either worker.
+            job = httpx.get(started.headers["location"], headers=headers, timeout=30)
+            assert job.status_code == 200, job.text
+            states.append(job.json()["state"])
+            if states[-1] == "done" and len(states) >= 10:
+                break
+            time.sleep(0.05)
+    assert states[-1] == "done", states
+    assert job.json()["result"]["dry_run"] and job.json()["result"]["ok"], job.json()

@@ -32,12 +32,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve(database_url: str) -> Iterator[tuple[str, int]]:
+def serve(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
     """``onemap serve`` in a subprocess on a free port: yields (base URL, pid)."""
     port = free_port()
     env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN)
     process = subprocess.Popen(
-        [ONEMAP, "serve", "--port", str(port)],
+        [ONEMAP, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

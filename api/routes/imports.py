@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
 from api.access import CallerDep, EditableLayerDep, require_city_wide_editor
+from api.deps import WriteConnDep, pooled
+from api.jobs import Jobs, Progress
 from api.links import url
 from api.routing import LSN_COOKIE
 from ingest import pipeline
@@ -81,13 +83,10 @@ async def start_import(
     )  # fmt: skip
     database_url = request.app.state.database_url
 
-    def work(job: Any) -> dict[str, Any]:
-        def progress(stage: str, n: int, total: int) -> None:
-            job.progress = {"stage": stage, "done": job.progress.get("done", 0) + n,
-                            "total": total}  # fmt: skip
-
+    def work(progress: Progress) -> dict[str, Any]:
         try:
-            result = pipeline.run(database_url, path, options, progress, label=name).as_dict()
+            result = pipeline.run(database_url, path, options, progress.report, label=name)
+            result = result.as_dict()
             if result["committed"]:  # where the write ends in the WAL: see api.routing
                 with psycopg.connect(database_url) as conn:
                     row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
@@ -96,21 +95,25 @@ async def start_import(
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    job = request.app.state.jobs.start("import", work, _error_text, owner=caller.name)
-    status = url(request, f"/imports/{job.id}")
-    return JSONResponse({**job.as_dict(), "links": [{"href": status, "rel": "status"}]},
+    pools = request.app.state.pools
+    async with pooled(pools.primary, pools.timeout_s) as conn:  # only now: uploads can be slow
+        job = await request.app.state.jobs.start(
+            conn, pools.primary, "import", work, _error_text, owner=caller.name
+        )
+    status = url(request, f"/imports/{job['id']}")
+    return JSONResponse({**job, "links": [{"href": status, "rel": "status"}]},
                         status_code=202, headers={"Location": status})  # fmt: skip
 
 
 @router.get("/imports/{job_id}", summary="Status and report of an import")
-async def get_import(request: Request, job_id: str, caller: CallerDep) -> JSONResponse:
+async def get_import(job_id: str, caller: CallerDep, conn: WriteConnDep) -> JSONResponse:
     if not caller.signed_in:
         raise Unauthorized("import jobs are seen by the user who started them")
-    job = request.app.state.jobs.get(job_id)
-    if job is None or job.owner != caller.name:
+    job = await Jobs.get(conn, job_id, owner=caller.name)  # the primary: no replica lag
+    if job is None:
         raise NotFound(f"import {job_id!r} not found")
-    response = JSONResponse(job.as_dict())
-    lsn = (job.result or {}).get("lsn")
+    response = JSONResponse(job)
+    lsn = (job["result"] or {}).get("lsn")
     if lsn:  # the writer reads its own write, whatever the replica's lag
         response.set_cookie(LSN_COOKIE, lsn, max_age=300, httponly=True, samesite="strict")
     return response
