@@ -15,6 +15,7 @@ from analyses.service import ResultCache
 from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
 from api.database import resolve_database_url
+from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, SecurityHeaders
 from api.jobs import Jobs
@@ -62,7 +63,7 @@ def create_app(
                 kwargs={"options": options, "application_name": "onemap", "autocommit": True},
                 # A connection is checked as it leaves the pool, so the ones a database
                 # restart broke are replaced instead of failing a request after recovery.
-                check=AsyncConnectionPool.check_connection,
+                check=check_pooled_connection,
                 open=False,
             )
 

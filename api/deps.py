@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 import psycopg
 from fastapi import Depends, Request
+from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.routing import ReadPoolDep
 from layers.errors import DatabaseUnavailable
+
+
+async def check_pooled_connection(conn: psycopg.AsyncConnection) -> None:
+    """Check a connection as it leaves the pool, without a round trip when it is healthy.
+
+    An idle connection has nothing to read. A readable socket means the server sent something
+    (the FATAL of a shutdown) or closed it; only then is the connection asked (which fails,
+    and the pool replaces it), so a database restart still costs no request.
+    """
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != pq.ConnStatus.OK or _readable(pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 @asynccontextmanager

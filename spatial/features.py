@@ -9,6 +9,7 @@ numpy, batch by batch.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import shapely
 from psycopg import sql
 
-from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
+from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled
@@ -193,7 +194,41 @@ def _pairs(fields: tuple[Field, ...]) -> sql.Composable:
 
 
 def select_sql(q: FeatureQuery) -> Compiled:
-    """One row per feature: its GeoJSON text, or (id, properties, WKB) for shifted datums."""
+    """One row per feature: its GeoJSON text, or (id, properties, WKB) for shifted datums.
+
+    A query without filter values (a plain page, a single item) has a statement that depends
+    on its shape only: rendered once per shape and kept, as composing it cost more than a
+    single item's query.
+    """
+    if q.bbox is not None or q.datetime is not None or q.equals or q.filter is not None:
+        return _compose_select(q)
+    paged = q.limit is not None or q.offset > 0
+    statement = _plain_select(
+        q.layer.name, q.level, q.crs, q.properties, q.skip_geometry, q.sortby, q.scope,
+        q.with_version, q.ids is not None, paged,
+    )  # fmt: skip
+    params: list[Any] = [list(q.ids)] if q.ids is not None else []
+    if paged:
+        params += [q.limit, q.offset]
+    return Compiled(statement, params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_select(
+    name: str, level: Visibility, crs: crs_mod.Crs, properties: tuple[str, ...] | None,
+    skip_geometry: bool, sortby: tuple[tuple[str, bool], ...], scope: StreetScope | None,
+    with_version: bool, by_ids: bool, paged: bool,
+) -> sql.Composable:  # fmt: skip
+    # Any values do: they are parameters, in the order select_sql passes them.
+    shape = FeatureQuery(
+        layer=get_layer(name), level=level, crs=crs, properties=properties,
+        skip_geometry=skip_geometry, sortby=sortby, scope=scope, with_version=with_version,
+        ids=(1,) if by_ids else None, limit=1 if paged else None,
+    )  # fmt: skip
+    return sql.SQL(_compose_select(shape).sql.as_string(None))  # type: ignore[arg-type]
+
+
+def _compose_select(q: FeatureQuery) -> Compiled:
     where = where_sql(q)
     table = sql.Identifier(q.layer.name)
     props = properties_sql(q)

@@ -210,3 +210,36 @@ def test_a_filtered_count_is_kept_per_layer_version(edits_url):
     assert first == second == expected
     assert kept == 1
     assert after == expected - 1
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"ids": (7,), "with_version": True},
+        {"limit": 100, "offset": 300},
+        {"offset": 5},
+        {"limit": 10, "sortby": (("floors", False),), "properties": ("floors", "name_zh")},
+        {"limit": 10, "skip_geometry": True, "crs": "EPSG:3857"},
+        {"ids": (3, 4), "crs": "GCJ-02", "scope": ("110101001",)},
+        {},
+    ],
+)
+def test_a_kept_statement_is_the_composed_one(conn, shape):
+    """Plain pages and single items reuse a rendered statement: the same SQL, values in order."""
+    from layers import Visibility, get_layer
+    from spatial import crs
+    from spatial.features import FeatureQuery, _compose_select, select_sql
+    from spatial.scope import StreetScope
+
+    values = dict(shape)
+    if "crs" in values:
+        values["crs"] = crs.parse(values["crs"])
+    if "scope" in values:
+        values["scope"] = StreetScope(values["scope"], Visibility.PUBLIC)
+    q = FeatureQuery(layer=get_layer("buildings"), level=Visibility.INTERNAL, **values)
+    kept, composed = select_sql(q), _compose_select(q)
+    assert kept.sql.as_string(conn) == composed.sql.as_string(conn)
+    assert kept.params == composed.params
+    assert select_sql(q).sql is kept.sql  # rendered once per shape
+    rows = conn.execute(kept.sql, kept.params).fetchall()  # and it runs
+    assert len(rows) <= (values.get("limit") or 100_000)
