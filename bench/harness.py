@@ -1,6 +1,7 @@
 """OneMap beside raw SQL and tipg, on the same database, with the same seeded requests.
 
-    .venv/bin/python bench/harness.py [--repeat 20] [--seconds 2] [--out bench/results.md]
+    .venv/bin/python bench/harness.py [--repeat 20] [--seconds 2] [--workers 1]
+                                      [--out bench/results.md]
 
 Starts ``onemap serve`` twice (as configured, and with the response cache off so every answer
 is computed) and tipg (pinned, in its own venv under .bench/ so its pins never touch OneMap's).
@@ -39,7 +40,9 @@ from spatial.features import FeatureQuery, select_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 TIPG_VENV = ROOT / ".bench" / "tipg-venv"
-TIPG_PINS = ["tipg==1.6.1", "uvicorn==0.38.0"]
+# The same server stack as OneMap's (uvloop, httptools): with plain uvicorn (asyncio, h11),
+# tipg under two workers stalled ~44 ms on every keep-alive request.
+TIPG_PINS = ["tipg==1.6.1", "uvicorn[standard]==0.38.0"]
 TOKEN = "bench-admin-token-0123456789"
 DENSE = (116.40, 39.91)  # central Beijing
 SPARSE = (116.64, 40.31)  # Huairou town
@@ -66,9 +69,12 @@ class Result:
 
 def tipg_python() -> Path:
     python = TIPG_VENV / "bin" / "python"
+    installed = TIPG_VENV / "pins.txt"  # what was installed: a venv from other pins is redone
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
+    if not installed.exists() or installed.read_text() != " ".join(TIPG_PINS):
         subprocess.run([str(python), "-m", "pip", "install", "-q", *TIPG_PINS], check=True)
+        installed.write_text(" ".join(TIPG_PINS))
     return python
 
 
@@ -182,10 +188,14 @@ def _pgbench(
 
 
 def rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+    """``field`` of /proc status for the server: with several workers, the largest one's."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    values = [0]
+    for process in [pid, *map(int, children)]:
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                values.append(int(line.split()[1]))
+    return max(values)
 
 
 def export_bench(url: str, base: str, pid: int, runs: int = 3) -> list[str]:
@@ -232,21 +242,22 @@ def export_bench(url: str, base: str, pid: int, runs: int = 3) -> list[str]:
     ]
 
 
-def serve_onemap(port: int, url: str, cache: bool = True) -> subprocess.Popen[bytes]:
+def serve_onemap(port: int, url: str, workers: int, cache: bool = True) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": TOKEN}
     if not cache:  # every answer computed: the path a first request or a fresh change takes
         env["ONEMAP_RESPONSE_CACHE_MB"] = "0"
     return subprocess.Popen([str(Path(sys.executable).parent / "onemap"), "serve", "--port",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                             str(port), "--workers", str(workers)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
-def serve_tipg(port: int, url: str) -> subprocess.Popen[bytes]:
+def serve_tipg(port: int, url: str, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]',
            "TIPG_MAX_FEATURES_PER_QUERY": "10000"}  # fmt: skip
     uvicorn = tipg_python().parent / "uvicorn"
-    return subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    return subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(port), "--workers",
+                             str(workers)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def wait(base: str, path: str) -> None:
@@ -265,6 +276,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="Distinct requests per group.")
     parser.add_argument("--seconds", type=float, default=2.0, help="Time per group and server.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per server.")
     args = parser.parse_args()
     missing = [tool for tool in ("wrk", "curl") if shutil.which(tool) is None]
     if missing:
@@ -275,8 +287,9 @@ def main() -> None:
             raise SystemExit("load the full sample city first: onemap samples load --scale 1.0")
     reqs = requests(random.Random(7), args.repeat)
     groups = list(dict.fromkeys(r.group for r in reqs))
-    onemap, computed = serve_onemap(8781, url), serve_onemap(8783, url, cache=False)
-    tipg = serve_tipg(8782, url)
+    onemap = serve_onemap(8781, url, args.workers)
+    computed = serve_onemap(8783, url, args.workers, cache=False)
+    tipg = serve_tipg(8782, url, args.workers)
     servers = {"onemap": "http://127.0.0.1:8781", "computed": "http://127.0.0.1:8783",
                "tipg": "http://127.0.0.1:8782"}  # fmt: skip
     try:

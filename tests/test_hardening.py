@@ -127,3 +127,27 @@ def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster, db_url)
     assert report.recovery_seconds() <= 5.0, summary
     after = [o for o in report.outcomes if o.at > report.restart_done + 5.0]
     assert after and all(o.status in (200, 204, 304) for o in after), summary
+
+
+def test_a_pooled_connection_is_checked_by_its_socket(db_url):
+    """A healthy connection leaves the pool without a round trip; a cut one is caught."""
+    import psycopg
+
+    from api.deps import check_pooled_connection
+
+    async def scenario() -> None:
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            cur = await conn.execute("SELECT pg_backend_pid()")
+            pid = (await cur.fetchone())[0]
+            await check_pooled_connection(conn)  # healthy: nothing to read, no error
+            with psycopg.connect(db_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            for _ in range(50):  # the server's goodbye reaches the socket
+                await asyncio.sleep(0.02)
+                try:
+                    await check_pooled_connection(conn)
+                except psycopg.OperationalError:
+                    return
+            raise AssertionError("a terminated connection passed the check")
+
+    asyncio.run(scenario())

@@ -11,7 +11,7 @@ SPATIAL = [n for n, layer in REGISTRY.items() if layer.is_spatial]
 
 def test_every_layer_has_one_table_with_its_fields():
     assert set(TABLES) == set(REGISTRY)
-    assert set(metadata.tables) == set(REGISTRY) | {"layer_versions", "users", "api_tokens"}
+    assert set(metadata.tables) == set(REGISTRY) | {"layer_versions", "users", "api_tokens", "jobs"}
     for name, layer in REGISTRY.items():
         columns = set(TABLES[name].columns.keys())
         expected = {"id", "updated_at", *(f.name for f in layer.fields)}

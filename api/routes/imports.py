@@ -96,10 +96,14 @@ async def start_import(
             shutil.rmtree(folder, ignore_errors=True)
 
     pools = request.app.state.pools
-    async with pooled(pools.primary, pools.timeout_s) as conn:  # only now: uploads can be slow
-        job = await request.app.state.jobs.start(
-            conn, pools.primary, "import", work, _error_text, owner=caller.name
-        )
+    try:
+        async with pooled(pools.primary, pools.timeout_s) as conn:  # only now: uploads are slow
+            job = await request.app.state.jobs.start(
+                conn, pools.primary, "import", work, _error_text, owner=caller.name
+            )
+    except BaseException:  # no job, so nobody else will remove the upload
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     status = url(request, f"/imports/{job['id']}")
     return JSONResponse({**job, "links": [{"href": status, "rel": "status"}]},
                         status_code=202, headers={"Location": status})  # fmt: skip
