@@ -17,7 +17,7 @@ test: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/pytest
 
-# Benchmarks on the full sample city (loaded if missing); tables printed, bench/results.{md,png}.
+# Benchmarks on the full sample city (loaded if missing); tables printed, bench/results*.{md,png}.
 bench: setup
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
@@ -25,6 +25,7 @@ bench: setup
 	@$(ONEMAP) db migrate
 	@$(ONEMAP) samples load --if-empty
 	.venv/bin/python bench/harness.py
+	.venv/bin/python bench/harness.py --workers 2 --out bench/results-2-workers.md
 	.venv/bin/python bench/ingest_vs_ogr2ogr.py
 	.venv/bin/python bench/analyses_timing.py
 	@$(ONEMAP) serve --port 8790 & pid=$$!; sleep 5; \

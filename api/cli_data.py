@@ -169,8 +169,13 @@ def bench() -> None:
     folder = Path(__file__).resolve().parent.parent / "bench"
     if not (folder / "harness.py").exists():
         raise OneMapError("onemap bench runs from a source checkout (bench/ is not installed)")
-    for script in ("harness.py", "ingest_vs_ogr2ogr.py"):
-        result = subprocess.run([sys.executable, str(folder / script)], check=False)
+    runs = (
+        ["harness.py"],
+        ["harness.py", "--workers", "2", "--out", str(folder / "results-2-workers.md")],
+        ["ingest_vs_ogr2ogr.py"],
+    )
+    for script, *options in runs:
+        result = subprocess.run([sys.executable, str(folder / script), *options], check=False)
         if result.returncode != 0:
             raise OneMapError(f"bench/{script} failed (exit {result.returncode})")
-    out.print("results: bench/results.md and bench/results.png; record them in BENCHMARKS.md")
+    out.print("results: bench/results*.md and bench/results*.png; record them in BENCHMARKS.md")
