@@ -105,6 +105,17 @@ def _tile_sql(
     return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=1024)
+def _tile_with_versions_sql(
+    names: tuple[str, ...], level: Visibility, z: int, scope: StreetScope | None
+) -> sql.Composable:
+    statement = sql.SQL(
+        "SELECT (SELECT coalesce(json_object_agg(layer, version), '{{}}') FROM layer_versions "
+        "WHERE layer = ANY(%(names)s)), t.tile FROM ({}) AS t(tile)"
+    ).format(_tile_sql(names, level, z, scope))
+    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
+
+
 async def render(
     conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
     z: int, x: int, y: int, scope: StreetScope | None = None,
@@ -121,12 +132,9 @@ async def render_with_versions(
 ) -> tuple[bytes, dict[str, int]]:  # fmt: skip
     """The tile and its layers' versions from one statement: one round trip, one snapshot."""
     check_tile(z, x, y)
-    statement = sql.SQL(
-        "SELECT (SELECT coalesce(json_object_agg(layer, version), '{{}}') FROM layer_versions "
-        "WHERE layer = ANY(%(names)s)), t.tile FROM ({}) AS t(tile)"
-    ).format(tile_sql(layers, level, z, scope))
-    names = [la.name for la in layers]
-    cur = await conn.execute(statement, {"z": z, "x": x, "y": y, "names": names})
+    names = tuple(la.name for la in layers)
+    statement = _tile_with_versions_sql(names, level, z, scope)
+    cur = await conn.execute(statement, {"z": z, "x": x, "y": y, "names": list(names)})
     row = await cur.fetchone()
     assert row is not None
     versions = {name: int(v) for name, v in row[0].items()}
