@@ -14,7 +14,7 @@ from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
 from layers import Role
 from layers.errors import InvalidInput
-from tests_support import ADMIN_TOKEN, ONEMAP, clean_env
+from tests_support import ADMIN_TOKEN, ONEMAP, clean_env, finished_job
 
 BROKEN = [  # (file, layer, options, what the user is told)
     ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
@@ -203,11 +203,7 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
         )
         assert started.status_code == 202
         status_url = started.headers["location"]
-        for _ in range(100):
-            job = client.get(status_url, headers=headers).json()
-            if job["state"] in ("done", "failed"):
-                break
-            time.sleep(0.1)
+        job = finished_job(client, status_url, headers)
         assert job["state"] == "done", job
         assert job["result"]["committed"] and job["result"]["inserted"] == 40
         assert job["progress"]["total"] == 40

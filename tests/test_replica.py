@@ -11,7 +11,7 @@ from api.app import create_app
 from api.embedded import EmbeddedCluster
 from api.settings import DatabaseSettings, FeaturesSettings
 from data_samples.loader import load_city
-from tests_support import ADMIN_TOKEN, free_port
+from tests_support import ADMIN_TOKEN, finished_job, free_port
 
 INPUT = "data_samples/inputs/service_facilities.geojson"
 
@@ -65,13 +65,9 @@ def test_reads_use_the_replica_and_the_writer_reads_its_writes(primary_and_repli
                     headers=headers,
                 )
             assert started.status_code == 202
-            for _ in range(100):
-                job = writer.get(started.headers["location"], headers=headers)
-                if job.json()["state"] in ("done", "failed"):
-                    break
-                time.sleep(0.1)
-            assert job.json()["result"]["committed"], job.json()
-            assert job.json()["result"]["lsn"]
+            job = finished_job(writer, started.headers["location"], headers)
+            assert job["result"]["committed"], job
+            assert job["result"]["lsn"]
             assert count(writer) == ("primary", before + 40)  # its own write, at once
             assert count(reader) == ("replica", before)  # others read the lagging replica
             # … and the lagging answer is not kept as if it were the announced version: the

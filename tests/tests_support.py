@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -54,3 +55,13 @@ def serve(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+def finished_job(client: Any, status_url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Poll an import's status URL until the job is done or failed (about 10 s at most)."""
+    for _ in range(100):
+        job: dict[str, Any] = client.get(status_url, headers=headers).json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.1)
+    return job
