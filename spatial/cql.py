@@ -45,6 +45,15 @@ class Compiled:
     properties: frozenset[str] = frozenset()  # the fields a filter reads
 
 
+def rendered(statement: sql.Composable) -> sql.SQL:
+    """``statement`` as one piece of SQL text, for statements kept and run many times.
+
+    psycopg turns a composed statement into text on every execution; kept as text, it does
+    not (the cost was more than a small tile's or a single item's query).
+    """
+    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
+
+
 def parse(text: str, lang: str) -> dict[str, Any]:
     """Parse a filter in ``cql2-text`` or ``cql2-json`` into the canonical JSON tree."""
     try:

@@ -20,7 +20,7 @@ from psycopg import sql
 from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
-from spatial.cql import Compiled
+from spatial.cql import Compiled, rendered
 from spatial.scope import StreetScope, condition
 
 Bbox = tuple[float, float, float, float]
@@ -225,7 +225,7 @@ def _plain_select(
         skip_geometry=skip_geometry, sortby=sortby, scope=scope, with_version=with_version,
         ids=(1,) if by_ids else None, limit=1 if paged else None,
     )  # fmt: skip
-    return sql.SQL(_compose_select(shape).sql.as_string(None))  # type: ignore[arg-type]
+    return rendered(_compose_select(shape).sql)
 
 
 def _compose_select(q: FeatureQuery) -> Compiled:

@@ -18,6 +18,7 @@ from psycopg import sql
 
 from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility, get_layer
 from layers.errors import NotFound
+from spatial.cql import rendered
 from spatial.scope import StreetScope, condition
 
 EXTENT = 4096
@@ -102,7 +103,7 @@ def _tile_sql(
         sql.SQL("coalesce({}, '')").format(_layer_sql(layer, level, z, scope)) for layer in shown
     ]
     statement = sql.SQL("SELECT {}").format(sql.SQL(" || ").join(parts))
-    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
+    return rendered(statement)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,7 +114,7 @@ def _tile_with_versions_sql(
         "SELECT (SELECT coalesce(json_object_agg(layer, version), '{{}}') FROM layer_versions "
         "WHERE layer = ANY(%(names)s)), t.tile FROM ({}) AS t(tile)"
     ).format(_tile_sql(names, level, z, scope))
-    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
+    return rendered(statement)
 
 
 async def render(
