@@ -28,7 +28,7 @@ KEEP_DAYS = 30
 
 log = logging.getLogger("onemap")
 
-_COLUMNS = "id::text, kind, state, created_at, progress, result, error"
+_COLUMNS = "id, kind, state, created_at, progress, result, error"
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Progress:
 
 def _as_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     job_id, kind, state, created, progress, result, error = row
-    return {"id": job_id.replace("-", ""), "kind": kind, "state": state,
+    return {"id": job_id.hex, "kind": kind, "state": state,
             "created": created.isoformat(), "progress": progress, "result": result,
             "error": error}  # fmt: skip
 
