@@ -210,6 +210,9 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="Default: ONEMAP_WORKERS or 1.")
     ] = None,
+    access_log: Annotated[
+        bool | None, typer.Option(help="A line per request. Default: ONEMAP_ACCESS_LOG or off.")
+    ] = None,
 ) -> None:
     """Serve the API and pages with uvicorn."""
     import uvicorn
@@ -224,11 +227,13 @@ def serve(
         except OSError as exc:
             raise OneMapError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     workers = workers or settings.workers
+    access_log = settings.access_log if access_log is None else access_log
     out.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
     # Each worker builds the app from the same ONEMAP_* environment; the workers share
     # nothing but the database (import jobs and layer versions are kept there).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
+                log_level="info", access_log=access_log,
+                timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
 
 
 def main() -> None:

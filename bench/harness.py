@@ -255,9 +255,10 @@ def serve_tipg(port: int, url: str, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]',
            "TIPG_MAX_FEATURES_PER_QUERY": "10000"}  # fmt: skip
     uvicorn = tipg_python().parent / "uvicorn"
+    # No access log, as OneMap serves by default: a log line costs more than a replay.
     return subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(port), "--workers",
-                             str(workers)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                             str(workers), "--no-access-log"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def wait(base: str, path: str) -> None:

@@ -4,12 +4,13 @@ import json
 import socket
 import subprocess
 
+import httpx
 import psycopg
 import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import ONEMAP, clean_env
+from tests_support import ONEMAP, clean_env, serve
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -83,6 +84,16 @@ def test_serve_on_a_taken_port_is_a_clear_error(db_url):
         result = run("serve", "--port", str(port), env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+@pytest.mark.parametrize(("options", "logged"), [((), False), (("--access-log",), True)])
+def test_serve_logs_requests_only_when_asked(db_url, tmp_path, options, logged):
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log, serve(db_url, options=options, log=log) as (base, _):
+        assert httpx.get(f"{base}/collections").status_code == 200
+    text = log_path.read_text()
+    assert "Application startup complete" in text  # the server's own log is there either way
+    assert ('"GET /collections HTTP/1.1" 200' in text) is logged
 
 
 def test_samples_load_and_reset_on_a_fresh_database(fresh_database):

@@ -7,10 +7,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -33,15 +33,20 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serve(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """``onemap serve`` in a subprocess on a free port: yields (base URL, pid)."""
+def serve(
+    database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None
+) -> Iterator[tuple[str, int]]:
+    """``onemap serve`` in a subprocess on a free port: yields (base URL, pid).
+
+    Its output goes to ``log`` when given (both streams), else nowhere.
+    """
     port = free_port()
     env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN)
     process = subprocess.Popen(
-        [ONEMAP, "serve", "--port", str(port), "--workers", str(workers)],
+        [ONEMAP, "serve", "--port", str(port), "--workers", str(workers), *options],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
