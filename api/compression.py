@@ -2,9 +2,9 @@
 
 Starlette's gzip runs zlib at level 9, which spent 14 ms on a 250 kB city-view tile. zlib at
 level 5 took 3.7 ms on that tile; ISA-L (Intel's igzip, the ``isal`` bindings) takes 0.36 ms
-for output 12 % larger (z10 city-view tiles: 36 % of their size instead of 32 %; 1,000-feature
-pages 14 % instead of 13 %). A tenth of the CPU for a little more on the wire: on a computed
-tile or page the compression was the largest cost after the query itself.
+for output 6–12 % larger (z10 city-view tiles: 36 % of their size instead of 32 %;
+1,000-feature pages 14 % instead of 13 %). A tenth of the CPU for a little more on the wire:
+on a computed tile or page the compression was the largest cost after the query itself.
 
 Compressing a 231 MB export costs more CPU than it saves on most networks a GIS tool pulls
 from (it halved the export's speed on loopback); big downloads go out as they are, and a

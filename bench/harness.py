@@ -130,11 +130,21 @@ def requests(rng: random.Random, count: int) -> list[Request]:
     return out
 
 
-async def _warm(base: str, paths: list[str]) -> None:
-    """Each path once: prepared statements, the planner's caches, OneMap's response cache."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        for path in paths:
-            await client.get(path)
+async def _warm(base: str, paths: list[str], workers: int) -> None:
+    """Each path: prepared statements, the planner's caches, OneMap's response cache.
+
+    With several workers, over four connections per worker at once, so that every worker
+    sees every path (on one connection, one worker would meet the measured run cold).
+    """
+    connections = 1 if workers == 1 else 4 * workers
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+
+        async def each_path() -> None:
+            for path in paths:
+                await client.get(path)
+
+        await asyncio.gather(*(each_path() for _ in range(connections)))
 
 
 def _wrk(base: str, paths: list[str], clients: int, seconds: float, folder: Path) -> Result:
@@ -304,7 +314,7 @@ def main() -> None:
                     paths = [r.tipg if name == "tipg" else r.onemap for r in rs]
                     if not all(paths):
                         continue
-                    asyncio.run(_warm(base, paths))  # type: ignore[arg-type]
+                    asyncio.run(_warm(base, paths, args.workers))  # type: ignore[arg-type]
                     with tempfile.TemporaryDirectory() as folder:
                         table[(name, group, clients)] = _wrk(
                             base,
