@@ -162,6 +162,50 @@ def viewer_build(
               f"serve it with: python -m http.server -d {out}")  # fmt: skip
 
 
+@viewer_app.command("seed")
+@friendly
+def viewer_seed(
+    url: Annotated[
+        str | None, typer.Option(help="Where to ask: the CDN, proxy or app in front of visitors.")
+    ] = None,
+    page: Annotated[str, typer.Option(help="elevator-map or map (as anonymous sees it).")] = (
+        "elevator-map"
+    ),
+    zooms: Annotated[str, typer.Option(help="A zoom or a range, e.g. 8-12.")] = "8-12",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests at once.")] = 4,
+) -> None:
+    """Ask every tile a public page shows over the city at some zooms, once, at its URLs.
+
+    Run it after a change to a public layer (its tiles get new URLs), so a CDN in front, or
+    the app's response cache, holds the city-view tiles before visitors come.
+    """
+    import asyncio
+
+    from api.page_data import gather
+    from api.settings import ServerSettings
+    from layers import Visibility
+    from viewer import pages
+    from viewer.seed import parse_zooms, seed, seed_paths
+
+    settings = ServerSettings()
+    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    levels = parse_zooms(zooms)
+    database_url = _url()
+
+    async def page_data():  # type: ignore[no-untyped-def]
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            return await gather(conn, Visibility.PUBLIC)
+
+    data = asyncio.run(page_data())
+    paths = seed_paths(pages.page_tile_urls(data, page), data.city_bbox, levels)
+    err.print(f"seeding /{page} at z{levels.start}–{levels.stop - 1}: {len(paths):,} tiles "
+              f"from {base}")  # fmt: skip
+    report = asyncio.run(seed(base, paths, concurrency))
+    (err if report.failures else out).print(report.to_text(), highlight=False, markup=False)
+    if report.failures:
+        raise typer.Exit(1)
+
+
 @app.command("bench")
 @friendly
 def bench() -> None:

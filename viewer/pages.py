@@ -9,6 +9,7 @@ adds the legend, theme switch, district filter and popups.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ ONE_MAP_ORDER = (
 ONE_MAP_TITLE = "一张图 OneMap — 老旧小区改造 Old-estate renovation"
 ELEVATOR_TITLE = "既有住宅加装电梯公示图 Elevators added to old buildings"
 SHOWN_AT_START = {"estates", "buildings", "service_facilities"}
+ELEVATOR_LAYERS = ("buildings", "elevator_retrofits")
+PAGES = ("elevator-map", "map")
 
 
 @dataclass
@@ -94,6 +97,28 @@ def _tile_url(data: PageData, names: tuple[str, ...] | str) -> str:
     return data.base + path
 
 
+def tile_urls(data: PageData, names: Sequence[str]) -> dict[str, str]:
+    """The tile URL template of each layer of a page, and of its basemap ("basemap")."""
+    urls = {name: _tile_url(data, name) for name in names}
+    urls["basemap"] = _tile_url(data, BASEMAP_LAYERS)
+    return urls
+
+
+def one_map_layers(level: Visibility) -> list[Layer]:
+    """The layers /map shows a caller of ``level``, in drawing order."""
+    return [get_layer(n) for n in ONE_MAP_ORDER if get_layer(n).visibility <= level]
+
+
+def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
+    """The tile URL templates ``page`` ("elevator-map" or "map") asks, as it asks them."""
+    if page not in PAGES:
+        raise ValueError(f"page: use one of {', '.join(PAGES)}")
+    names = ELEVATOR_LAYERS if page == "elevator-map" else [
+        layer.name for layer in one_map_layers(data.level)
+    ]  # fmt: skip
+    return tile_urls(data, names)
+
+
 def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> Any:
     """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads)."""
     url = _tile_url(data, BASEMAP_LAYERS if name == "basemap" else name)
@@ -115,14 +140,12 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     assets.localise(m, [_at(assets.LEAFLET_JS, asset_base)], [_at(assets.LEAFLET_CSS, asset_base)])
     if data.basemap_url:
         folium.TileLayer(data.basemap_url, name="底图 Basemap", attr="basemap").add_to(m)
-    tile_urls = {name: _tile_url(data, name) for name in (layer.name for layer in layers)}
-    tile_urls["basemap"] = _tile_url(data, BASEMAP_LAYERS)
     config = page_config(
         [get_layer(n) for n in BASEMAP_LAYERS] + layers,
         data.level,
         api_base=data.base,
         districts=data.districts,
-        tile_urls=tile_urls,
+        tile_urls=tile_urls(data, [layer.name for layer in layers]),
     )
     config["page"] = page
     config["geojson"] = data.geojson
@@ -136,9 +159,9 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     return m
 
 
-def one_map(data: PageData, layers: list[Layer]) -> folium.Map:
+def one_map(data: PageData) -> folium.Map:
     """The planners' map: every layer the caller may see, on the app's own basemap."""
-    ordered = [get_layer(n) for n in ONE_MAP_ORDER if get_layer(n) in layers]
+    ordered = one_map_layers(data.level)
     m = _base_map(data, ordered, "one-map", "")
     elements = [
         ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts, streets, roads"))
@@ -154,7 +177,7 @@ def one_map(data: PageData, layers: list[Layer]) -> folium.Map:
 def elevator_map(data: PageData) -> folium.Map:
     """The public map of old buildings where elevators are added (policy item 31)."""
     static = bool(data.geojson)  # a static site draws GeoJSON files instead of tiles
-    layers = [get_layer("buildings"), get_layer("elevator_retrofits")]
+    layers = [get_layer(name) for name in ELEVATOR_LAYERS]
     m = _base_map(data, layers, "elevator-map", "." if static else "")
     elements = [] if static else [
         ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts and roads")),

@@ -11,7 +11,7 @@ from analyses.registry import ANALYSES
 from api.access import TOKEN_COOKIE, CallerDep, find_user
 from api.deps import ConnDep
 from api.page_data import gather
-from layers import REGISTRY, Visibility
+from layers import Visibility
 from layers.errors import Unauthorized
 from viewer import assets, pages
 
@@ -34,10 +34,7 @@ async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLRes
     data.analyses = [a.describe() for a in ANALYSES.values() if caller.may_run(a.level)]
     if caller.scope is not None:  # a responsible planner analyses their own streets
         data.analysis_area = {"street": caller.scope.streets[0]}
-    layers = [
-        layer for layer in REGISTRY.values() if layer.is_spatial and layer.visibility <= level
-    ]
-    m = pages.one_map(data, layers)
+    m = pages.one_map(data)
     return _html(pages.render(m, pages.ONE_MAP_TITLE))
 
 
