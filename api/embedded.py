@@ -35,6 +35,8 @@ _SERVER_CONF = {
     "max_wal_size": "'4GB'",
     "jit": "off",
     "max_connections": "100",
+    # A client that connects and says nothing holds a backend (and a shutdown) this long.
+    "authentication_timeout": "'10s'",
 }
 _FAST_CONF = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 

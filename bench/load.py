@@ -126,16 +126,28 @@ class LoadReport:
 async def run_load(
     base_url: str, urls: list[str], *, clients: int, seconds: float,
     restart: Callable[[], None] | None = None, restart_at: float | None = None,
-    timeout_s: float = 10.0,
+    timeout_s: float = 10.0, after_restart_s: float = 0.0,
 ) -> LoadReport:  # fmt: skip
-    """Send ``urls`` round-robin from ``clients`` concurrent clients for ``seconds``."""
+    """Send ``urls`` round-robin from ``clients`` concurrent clients for ``seconds``.
+
+    With a restart, the clients go on until ``after_restart_s`` past its end at least, so the
+    time after an outage is measured however long PostgreSQL took to stop and start.
+    """
     report = LoadReport(clients, seconds)
     start = time.monotonic()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    restart_over = asyncio.Event()
+
+    def running(now: float) -> bool:
+        if now < seconds:
+            return True
+        if report.restart_done is not None:
+            return now < report.restart_done + after_restart_s
+        return restart is not None and not restart_over.is_set()
 
     async def client(k: int, http: httpx.AsyncClient) -> None:
         i = k
-        while (now := time.monotonic() - start) < seconds:
+        while running(now := time.monotonic() - start):
             url = urls[i % len(urls)]
             i += clients
             t0 = time.monotonic()
@@ -151,8 +163,11 @@ async def run_load(
         assert restart is not None and restart_at is not None
         await asyncio.sleep(restart_at)
         report.restart_started = time.monotonic() - start
-        await asyncio.to_thread(restart)
-        report.restart_done = time.monotonic() - start
+        try:
+            await asyncio.to_thread(restart)
+            report.restart_done = time.monotonic() - start
+        finally:
+            restart_over.set()
 
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits) as http:
         tasks = [client(k, http) for k in range(clients)]

@@ -119,7 +119,7 @@ def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster, db_url)
     with serve(db_url) as (base, _):
         report = asyncio.run(run_load(
             base, request_mix(count=200), clients=12, seconds=10.0,
-            restart=cluster.restart, restart_at=2.5,
+            restart=cluster.restart, restart_at=2.5, after_restart_s=6.0,
         ))  # fmt: skip
     summary = {**report.summary(), "failures": report.errors_outside_outage()[:5]}
     assert report.restart_done is not None, summary
