@@ -122,7 +122,9 @@ async def render(
     z: int, x: int, y: int, scope: StreetScope | None = None,
 ) -> bytes:  # fmt: skip
     check_tile(z, x, y)
-    cur = await conn.execute(tile_sql(layers, level, z, scope), {"z": z, "x": x, "y": y})
+    cur = await conn.execute(
+        tile_sql(layers, level, z, scope), {"z": z, "x": x, "y": y}, binary=True
+    )
     row = await cur.fetchone()
     return bytes(row[0]) if row and row[0] else b""
 
@@ -131,11 +133,15 @@ async def render_with_versions(
     conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
     z: int, x: int, y: int, scope: StreetScope | None = None,
 ) -> tuple[bytes, dict[str, int]]:  # fmt: skip
-    """The tile and its layers' versions from one statement: one round trip, one snapshot."""
+    """The tile and its layers' versions from one statement: one round trip, one snapshot.
+
+    Both read in binary: a tile as text is hex, twice its size, decoded in Python (a 230 kB
+    city-view tile −0.26 ms, a 13 kB z14 one −0.1 ms).
+    """
     check_tile(z, x, y)
     names = tuple(la.name for la in layers)
     statement = _tile_with_versions_sql(names, level, z, scope)
-    cur = await conn.execute(statement, {"z": z, "x": x, "y": y, "names": list(names)})
+    cur = await conn.execute(statement, {"z": z, "x": x, "y": y, "names": list(names)}, binary=True)
     row = await cur.fetchone()
     assert row is not None
     versions = {name: int(v) for name, v in row[0].items()}
