@@ -146,10 +146,12 @@ class ResponseCache:
     async def _key(self, scope: Scope) -> tuple[bytes, ...] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or self.store.max_bytes <= 0:
             return None
-        level = await _shared_level(Request(scope))
+        level = _anonymous_level(scope["headers"])
         if level is None:
-            return None
-        headers = dict(scope["headers"])
+            level = await _shared_level(Request(scope))
+            if level is None:
+                return None
+        headers = dict(scope["headers"])  # ASGI names are lower case
         gzip = b"gzip" in headers.get(b"accept-encoding", b"")
         return (scope["path"].encode(), scope["query_string"], scope["scheme"].encode(),
                 scope.get("root_path", "").encode(), b"gzip" if gzip else b"", level,
@@ -191,6 +193,27 @@ class ResponseCache:
         return keep
 
 
+PUBLIC_LEVEL = b"level:%d" % Visibility.PUBLIC
+# Any of these in a request's headers sends it the long way (_shared_level), which parses
+# them: a lookalike (a cookie named "x_onemap_lsn") costs time, never a wrong level.
+_CREDENTIALS = (b"authorization", b"x-api-key")
+_CREDENTIAL_COOKIES = (LSN_COOKIE.encode(), TOKEN_COOKIE.encode())
+
+
+def _anonymous_level(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
+    """The public level for a request with no credentials and no write to follow, else None.
+
+    Most requests (the public map's tiles) take this path, without parsing cookies. Every
+    header is looked at, repeated ones too.
+    """
+    for name, value in headers:
+        if name in _CREDENTIALS or (
+            name == b"cookie" and any(cookie in value for cookie in _CREDENTIAL_COOKIES)
+        ):
+            return None
+    return PUBLIC_LEVEL
+
+
 async def _shared_level(request: Request) -> bytes | None:
     """The level whose answers this request may share, or None to keep it out of the cache.
 
@@ -207,7 +230,7 @@ async def _shared_level(request: Request) -> bytes | None:
         and "x-api-key" not in headers
         and (TOKEN_COOKIE not in request.cookies)
     ):
-        return b"level:%d" % Visibility.PUBLIC
+        return PUBLIC_LEVEL
     try:
         caller = await caller_of(request)
     except OneMapError:

@@ -176,6 +176,19 @@ def test_answers_are_shared_only_within_a_level(cached, building, tokens):
     assert source(writer) != "cache"  # a writer reads their own writes
 
 
+def test_only_the_credential_cookies_keep_an_anonymous_request_out(cached, building):
+    """The fast path reads every header, repeated ones too; lookalike cookies are harmless."""
+    cached.cookies.clear()
+    tile = str(building["tile"])
+    cached.get(tile)
+    assert source(cached.get(tile)) == "cache"
+    lookalike = cached.get(tile, headers={"Cookie": "x_onemap_lsn=1; theme=dark"})
+    assert source(lookalike) == "cache"
+    writer = [("Cookie", "onemap_lsn=0/0"), ("Cookie", "theme=dark")]  # the first of two
+    assert source(cached.get(tile, headers=writer)) != "cache"
+    assert source(cached.get(tile, headers=[("X-API-Key", "not-a-token")])) != "cache"
+
+
 def test_errors_and_other_hosts_are_not_replayed_into_each_other(cached):
     assert cached.get("/collections/buildings/items/999999999").status_code == 404
     again = cached.get("/collections/buildings/items/999999999")
