@@ -71,6 +71,11 @@ class ServerSettings(BaseSettings):
         description="uvicorn's line per request; off, as in gunicorn, since the proxy in front "
         "keeps one: it cost a replayed tile 40 % of its throughput.",
     )  # fmt: skip
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry spans and metrics, to the global providers (or "
+        "OTLP with FASTAPI_OTEL_AUTO_CONFIGURE=true); off, its check costs every request.",
+    )  # fmt: skip
 
 
 class FeaturesSettings(BaseSettings):
