@@ -224,14 +224,7 @@ async def _shared_level(request: Request) -> bytes | None:
     """
     if LSN_COOKIE in request.cookies:
         return None
-    headers = request.headers
-    if (
-        "authorization" not in headers
-        and "x-api-key" not in headers
-        and (TOKEN_COOKIE not in request.cookies)
-    ):
-        return PUBLIC_LEVEL
-    try:
+    try:  # without a credential (a lookalike cookie sent it here): anonymous, the public level
         caller = await caller_of(request)
     except OneMapError:
         return None
