@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -13,6 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli import _url, app, err, friendly, out, viewer_app
 from layers.errors import OneMapError
+
+if TYPE_CHECKING:
+    from viewer.pages import PageData
 
 
 @app.command("export")
@@ -128,15 +131,26 @@ def ingest_file(
         raise typer.Exit(1)
 
 
+def _public_page_data(url: str, *, elevator_counts: bool = False) -> PageData:
+    """What the public pages show, read from the database at ``url``."""
+    import asyncio
+
+    from api.page_data import gather
+    from layers import Visibility
+
+    async def read() -> PageData:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await gather(conn, Visibility.PUBLIC, elevator_counts=elevator_counts)
+
+    return asyncio.run(read())
+
+
 @viewer_app.command("build")
 @friendly
 def viewer_build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
 ) -> None:
     """Write the public elevator map as a static site (HTML, assets, public GeoJSON)."""
-    import asyncio
-
-    from api.page_data import gather
     from layers import Visibility, get_layer
     from spatial import export
     from spatial.features import FeatureQuery
@@ -144,12 +158,7 @@ def viewer_build(
 
     assets.check_installed()
     url = _url()
-
-    async def page_data():  # type: ignore[no-untyped-def]
-        async with await psycopg.AsyncConnection.connect(url) as conn:
-            return await gather(conn, Visibility.PUBLIC, elevator_counts=True)
-
-    data = asyncio.run(page_data())
+    data = _public_page_data(url, elevator_counts=True)
     geojson = {}
     with psycopg.connect(url) as conn:
         for name in site.DATA_LAYERS:
@@ -181,22 +190,14 @@ def viewer_seed(
     """
     import asyncio
 
-    from api.page_data import gather
     from api.settings import ServerSettings
-    from layers import Visibility
     from viewer import pages
     from viewer.seed import parse_zooms, seed, seed_paths
 
     settings = ServerSettings()
     base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
     levels = parse_zooms(zooms)
-    database_url = _url()
-
-    async def page_data():  # type: ignore[no-untyped-def]
-        async with await psycopg.AsyncConnection.connect(database_url) as conn:
-            return await gather(conn, Visibility.PUBLIC)
-
-    data = asyncio.run(page_data())
+    data = _public_page_data(_url())
     paths = seed_paths(pages.page_tile_urls(data, page), data.city_bbox, levels)
     err.print(f"seeding /{page} at z{levels.start}–{levels.stop - 1}: {len(paths):,} tiles "
               f"from {base}")  # fmt: skip
