@@ -18,7 +18,6 @@ import asyncio
 import datetime as dt
 import io
 import json
-import subprocess
 
 import openpyxl
 import psycopg
@@ -34,7 +33,7 @@ from api import accounts
 from api.app import create_app
 from api.settings import DatabaseSettings, FeaturesSettings
 from layers import Role, Visibility
-from tests_support import ADMIN_TOKEN, ONEMAP, clean_env
+from tests_support import ADMIN_TOKEN, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
 TODAY = dt.date(2026, 11, 25)
@@ -352,13 +351,11 @@ def test_ledger_and_dossier_functions_agree(town_url):
 
 
 def test_cli_analyse_prints_json_and_refuses_bad_input(town_url):
-    env = clean_env(ONEMAP_DATABASE_URL=town_url)
-    ok = subprocess.run([ONEMAP, "analyse", "aging_pipes", "--district", "110101"],
-                        capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    env = {"ONEMAP_DATABASE_URL": town_url}
+    ok = run_onemap("analyse", "aging_pipes", "--district", "110101", env=env)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["rows"][0]["id"] == 2
-    bad = subprocess.run([ONEMAP, "analyse", "bundles", "-p", "distance_m=x"],
-                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    bad = run_onemap("analyse", "bundles", "-p", "distance_m=x", env=env)
     assert bad.returncode == 1 and "distance_m" in bad.stderr and "Traceback" not in bad.stderr
 
 

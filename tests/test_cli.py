@@ -2,7 +2,6 @@
 
 import json
 import socket
-import subprocess
 
 import httpx
 import psycopg
@@ -10,17 +9,11 @@ import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import ONEMAP, clean_env, serve
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [ONEMAP, *args], capture_output=True, text=True, env=clean_env(**(env or {})), timeout=120
-    )
+from tests_support import run_onemap, serve
 
 
 def test_layers_json_lists_every_layer_with_its_count(db_url):
-    result = run("layers", "--json", env={"ONEMAP_DATABASE_URL": db_url})
+    result = run_onemap("layers", "--json", env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["name"] for r in rows] == list(REGISTRY)
@@ -32,7 +25,7 @@ def test_layers_json_lists_every_layer_with_its_count(db_url):
 
 
 def test_db_status_prints_the_url_and_versions(db_url):
-    result = run("db", "status", env={"ONEMAP_DATABASE_URL": db_url})
+    result = run_onemap("db", "status", env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 0, result.stderr
     assert db_url in result.stdout and "PostGIS 3" in result.stdout
 
@@ -41,7 +34,7 @@ def test_unreachable_database_is_one_line_and_exit_1():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
-    result = run("layers", env={"ONEMAP_DATABASE_URL": f"postgresql://u@127.0.0.1:{port}/x"})
+    result = run_onemap("layers", env={"ONEMAP_DATABASE_URL": f"postgresql://u@127.0.0.1:{port}/x"})
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot connect to")
     assert "Traceback" not in result.stderr
@@ -55,7 +48,7 @@ def test_unreachable_database_is_one_line_and_exit_1():
     ],
 )
 def test_bad_settings_are_named(variable, value, message):
-    result = run("db", "status", env={variable: value})
+    result = run_onemap("db", "status", env={variable: value})
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -63,7 +56,7 @@ def test_bad_settings_are_named(variable, value, message):
 def test_loading_samples_over_data_is_refused_and_changes_nothing(db_url):
     with psycopg.connect(db_url) as conn:
         before = catalog.layer_counts(conn, list(REGISTRY))
-    result = run("samples", "load", "--scale", "0.01", env={"ONEMAP_DATABASE_URL": db_url})
+    result = run_onemap("samples", "load", "--scale", "0.01", env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 1
     assert "already holds data" in result.stderr
     with psycopg.connect(db_url) as conn:
@@ -71,7 +64,7 @@ def test_loading_samples_over_data_is_refused_and_changes_nothing(db_url):
 
 
 def test_samples_if_empty_skips_a_loaded_database(db_url):
-    result = run("samples", "load", "--if-empty", env={"ONEMAP_DATABASE_URL": db_url})
+    result = run_onemap("samples", "load", "--if-empty", env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 0
     assert "not loaded" in result.stdout
 
@@ -81,7 +74,7 @@ def test_serve_on_a_taken_port_is_a_clear_error(db_url):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = run("serve", "--port", str(port), env={"ONEMAP_DATABASE_URL": db_url})
+        result = run_onemap("serve", "--port", str(port), env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
@@ -99,12 +92,12 @@ def test_serve_logs_requests_only_when_asked(db_url, tmp_path, options, logged):
 def test_samples_load_and_reset_on_a_fresh_database(fresh_database):
     url = fresh_database("onemap_cli")
     env = {"ONEMAP_DATABASE_URL": url}
-    assert run("db", "migrate", env=env).returncode == 0
-    loaded = run("samples", "load", "--scale", "0.01", "--seed", "3", env=env)
+    assert run_onemap("db", "migrate", env=env).returncode == 0
+    loaded = run_onemap("samples", "load", "--scale", "0.01", "--seed", "3", env=env)
     assert loaded.returncode == 0, loaded.stderr
     with psycopg.connect(url) as conn:
         assert catalog.layer_counts(conn, ["estates"])["estates"] == 61
-    assert run("db", "reset", "--yes", env=env).returncode == 0
+    assert run_onemap("db", "reset", "--yes", env=env).returncode == 0
     with psycopg.connect(url) as conn:
         assert catalog.layers_empty(conn, list(REGISTRY))
 
@@ -113,18 +106,18 @@ def test_users_add_token_list_revoke(edits_url):
     env = {"ONEMAP_DATABASE_URL": edits_url}
     with psycopg.connect(edits_url) as conn:
         street = conn.execute("SELECT code FROM streets ORDER BY code LIMIT 1").fetchone()[0]
-    added = run("users", "add", "cli-planner", "--role", "responsible_planner",
+    added = run_onemap("users", "add", "cli-planner", "--role", "responsible_planner",
                 "--street", street, env=env)  # fmt: skip
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
     assert token.startswith("om_") and len(token) > 40
-    second = run("users", "token", "cli-planner", "--label", "QGIS", env=env)
+    second = run_onemap("users", "token", "cli-planner", "--label", "QGIS", env=env)
     assert second.returncode == 0 and second.stdout.strip().splitlines()[-1] != token
-    listed = json.loads(run("users", "list", "--json", env=env).stdout)
+    listed = json.loads(run_onemap("users", "list", "--json", env=env).stdout)
     me = next(u for u in listed if u["name"] == "cli-planner")
     assert me["role"] == "responsible_planner" and me["streets"] == [street]
     assert me["active_tokens"] == 2
-    revoked = run("users", "revoke", "cli-planner", env=env)
+    revoked = run_onemap("users", "revoke", "cli-planner", env=env)
     assert revoked.returncode == 0 and "2 token" in revoked.stdout
 
 
@@ -146,7 +139,7 @@ def test_users_mistakes_are_one_line_and_exit_1(edits_url, args, message):
                                 "ON t.user_id = u.id ORDER BY u.id, t.id").fetchall()  # fmt: skip
 
     before = users()
-    result = run(*args, env={"ONEMAP_DATABASE_URL": edits_url})
+    result = run_onemap(*args, env={"ONEMAP_DATABASE_URL": edits_url})
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
     assert users() == before

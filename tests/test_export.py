@@ -1,12 +1,11 @@
 import csv
 import io
 import json
-import subprocess
 
 import pyogrio
 import pytest
 
-from tests_support import ONEMAP, clean_env
+from tests_support import run_onemap
 
 FORMATS = ["geojson", "geojsonseq", "csv", "gpkg", "fgb"]
 
@@ -68,26 +67,11 @@ def test_unknown_format_and_private_layers(client, admin):
 
 def test_cli_export_with_bbox_filter_and_crs(db_url, tmp_path, conn):
     out = tmp_path / "pipes.gpkg"
-    env = clean_env(ONEMAP_DATABASE_URL=db_url)
-    result = subprocess.run(
-        [
-            ONEMAP,
-            "export",
-            "pipelines",
-            "-o",
-            str(out),
-            "--bbox",
-            "116.3,39.8,116.5,40.0",
-            "--filter",
-            "network = 'gas'",
-            "--crs",
-            "EPSG:4527",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_onemap(
+        "export", "pipelines", "-o", str(out), "--bbox", "116.3,39.8,116.5,40.0",
+        "--filter", "network = 'gas'", "--crs", "EPSG:4527",
+        env={"ONEMAP_DATABASE_URL": db_url},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     expected = scalar(
         conn,

@@ -1,7 +1,6 @@
 """Ingest: bad files are reported row by row and change nothing; CLI and HTTP."""
 
 import json
-import subprocess
 import time
 
 import geopandas as gpd
@@ -14,7 +13,7 @@ from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
 from layers import Role
 from layers.errors import InvalidInput
-from tests_support import ADMIN_TOKEN, ONEMAP, clean_env, finished_job
+from tests_support import ADMIN_TOKEN, finished_job, run_onemap
 
 BROKEN = [  # (file, layer, options, what the user is told)
     ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
@@ -144,39 +143,18 @@ def test_replace_refuses_when_other_layers_refer_to_the_rows(ingest_url, tmp_pat
 
 
 def test_cli_ingest_prints_the_report_and_exits_non_zero_on_problems(ingest_url, tmp_path):
-    env = clean_env(ONEMAP_DATABASE_URL=ingest_url)
-    bad = subprocess.run(
-        [
-            ONEMAP,
-            "ingest",
-            str(INPUTS / "broken_bad_geometry.geojson"),
-            "--layer",
-            "idle_parcels",
-            "--report",
-            str(tmp_path / "r.json"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    env = {"ONEMAP_DATABASE_URL": ingest_url}
+    bad = run_onemap(
+        "ingest", str(INPUTS / "broken_bad_geometry.geojson"), "--layer", "idle_parcels",
+        "--report", str(tmp_path / "r.json"), env=env,
+    )  # fmt: skip
     assert bad.returncode == 1
     assert "row 1, geometry: invalid geometry" in bad.stderr and "Traceback" not in bad.stderr
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is False
-    good = subprocess.run(
-        [
-            ONEMAP,
-            "ingest",
-            str(INPUTS / "service_facilities.geojson"),
-            "--layer",
-            "service_facilities",
-            "--dry-run",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    good = run_onemap(
+        "ingest", str(INPUTS / "service_facilities.geojson"), "--layer", "service_facilities",
+        "--dry-run", env=env,
+    )  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert "dry run: valid" in good.stdout
 

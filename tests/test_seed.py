@@ -9,15 +9,12 @@ import httpx
 import pytest
 
 from spatial.tiles import lonlat_to_tile
-from tests_support import ONEMAP, clean_env, serve
+from tests_support import run_onemap, serve
 from viewer.seed import parse_zooms, tiles_over
 
 
 def seed_command(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [ONEMAP, "viewer", "seed", *args], capture_output=True, text=True, timeout=300,
-        env=clean_env(ONEMAP_DATABASE_URL=db_url),
-    )  # fmt: skip
+    return run_onemap("viewer", "seed", *args, env={"ONEMAP_DATABASE_URL": db_url}, timeout=300)
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:

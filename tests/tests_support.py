@@ -32,6 +32,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_onemap(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """``onemap ARGS`` as a user runs it, in a clean ONEMAP_* environment plus ``env``."""
+    return subprocess.run(
+        [ONEMAP, *args], capture_output=True, text=True, env=clean_env(**(env or {})),
+        timeout=timeout,
+    )  # fmt: skip
+
+
 @contextmanager
 def serve(
     database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None
