@@ -69,7 +69,7 @@ class ServerSettings(BaseSettings):
     access_log: bool = Field(
         default=False,
         description="uvicorn's line per request; off, as in gunicorn, since the proxy in front "
-        "keeps one: it cost a replayed tile 40 % of its throughput.",
+        "keeps one: it cost a replayed tile 45 % of its throughput.",
     )  # fmt: skip
     opentelemetry: bool = Field(
         default=False,
