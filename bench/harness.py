@@ -4,11 +4,11 @@
                                       [--out bench/results.md]
 
 Starts ``onemap serve`` twice (as configured, and with the response cache off so every answer
-is computed) and tipg (pinned, in its own venv under .bench/ so its pins never touch OneMap's).
-Each group of requests (``--repeat`` distinct seeded URLs) is sent in turn for ``--seconds`` by
-wrk with 1 and with 8 keep-alive connections, after one warm-up pass; the SQL that OneMap
-generates runs under pgbench at the same concurrency (the floor). Writes a Markdown table and
-a PNG of latency by request type.
+is computed) and tipg (pinned, in its own venv under .bench/ so its pins never touch OneMap's):
+see ``servers.py``. Each group of requests (``--repeat`` distinct seeded URLs) is sent in turn
+for ``--seconds`` by wrk with 1 and with 8 keep-alive connections, after a warm-up pass that
+reaches every worker; the SQL that OneMap generates runs under pgbench at the same concurrency
+(the floor). Writes a Markdown table and a PNG of latency by request type (``report.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,6 +28,8 @@ from urllib.parse import quote
 
 import httpx
 import psycopg
+from report import Result, write_report
+from servers import ROOT, TOKEN, serve_onemap, serve_tipg, wait
 
 from api import database
 from api.settings import DatabaseSettings
@@ -38,12 +38,6 @@ from spatial import cql, crs, tiles
 from spatial.cql import Compiled
 from spatial.features import FeatureQuery, select_sql
 
-ROOT = Path(__file__).resolve().parent.parent
-TIPG_VENV = ROOT / ".bench" / "tipg-venv"
-# The same server stack as OneMap's (uvloop, httptools): with plain uvicorn (asyncio, h11),
-# tipg under two workers stalled ~44 ms on every keep-alive request.
-TIPG_PINS = ["tipg==1.6.1", "uvicorn[standard]==0.38.0"]
-TOKEN = "bench-admin-token-0123456789"
 DENSE = (116.40, 39.91)  # central Beijing
 SPARSE = (116.64, 40.31)  # Huairou town
 
@@ -54,28 +48,6 @@ class Request:
     onemap: str
     tipg: str | None
     raw: Compiled | None = None
-
-
-@dataclass
-class Result:
-    """Latency (ms) and throughput of one group of requests on one server."""
-
-    mean: float
-    p50: float
-    p99: float
-    rate: float
-    errors: int = 0
-
-
-def tipg_python() -> Path:
-    python = TIPG_VENV / "bin" / "python"
-    installed = TIPG_VENV / "pins.txt"  # what was installed: a venv from other pins is redone
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TIPG_VENV)], check=True)
-    if not installed.exists() or installed.read_text() != " ".join(TIPG_PINS):
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *TIPG_PINS], check=True)
-        installed.write_text(" ".join(TIPG_PINS))
-    return python
 
 
 def requests(rng: random.Random, count: int) -> list[Request]:
@@ -252,36 +224,6 @@ def export_bench(url: str, base: str, pid: int, runs: int = 3) -> list[str]:
     ]
 
 
-def serve_onemap(port: int, url: str, workers: int, cache: bool = True) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ONEMAP_DATABASE_URL": url, "ONEMAP_ADMIN_TOKEN": TOKEN}
-    if not cache:  # every answer computed: the path a first request or a fresh change takes
-        env["ONEMAP_RESPONSE_CACHE_MB"] = "0"
-    return subprocess.Popen([str(Path(sys.executable).parent / "onemap"), "serve", "--port",
-                             str(port), "--workers", str(workers)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-
-
-def serve_tipg(port: int, url: str, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DATABASE_URL": url, "TIPG_DB_SCHEMAS": '["public"]',
-           "TIPG_MAX_FEATURES_PER_QUERY": "10000"}  # fmt: skip
-    uvicorn = tipg_python().parent / "uvicorn"
-    # No access log, as OneMap serves by default: a log line costs more than a replay.
-    return subprocess.Popen([str(uvicorn), "tipg.main:app", "--port", str(port), "--workers",
-                             str(workers), "--no-access-log"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-
-
-def wait(base: str, path: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(base + path, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base} did not come up")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20, help="Distinct requests per group.")
@@ -338,63 +280,6 @@ def main() -> None:
         for process in (onemap, computed, tipg):
             process.terminate()
             process.wait(10)
-
-
-def write_report(out: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
-    lines = [
-        "| request | clients | raw SQL p50 (ms) | OneMap mean / p50 / p99 (ms) | OneMap req/s "
-        "| computed p50 (ms) | computed req/s | tipg p50 (ms) | tipg req/s "
-        "| OneMap ÷ raw p50 | computed ÷ raw p50 | OneMap ÷ tipg req/s "
-        "| computed ÷ tipg req/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for clients in (1, 8):
-        for group in groups:
-            one = table[("onemap", group, clients)]
-            cold = table[("computed", group, clients)]
-            raw = table.get(("raw SQL", group, clients))
-            tip = table.get(("tipg", group, clients))
-            cells = [
-                f"{raw.p50:.2f}" if raw else "–",
-                f"{one.mean:.2f} / {one.p50:.2f} / {one.p99:.2f}",
-                f"{one.rate:.0f}",
-                f"{cold.p50:.2f}",
-                f"{cold.rate:.0f}",
-                f"{tip.p50:.2f}" if tip else "–",
-                f"{tip.rate:.0f}" if tip else "–",
-                f"{one.p50 / raw.p50:.2f}" if raw else "–",
-                f"{cold.p50 / raw.p50:.2f}" if raw else "–",
-                f"{one.rate / tip.rate:.2f}" if tip else "–",
-                f"{cold.rate / tip.rate:.2f}" if tip else "–",
-            ]
-            errors = one.errors + cold.errors
-            label = f"{group} (errors: {errors})" if errors else group
-            lines.append(f"| {label} | {clients} | " + " | ".join(cells) + " |")
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    plot(out.with_suffix(".png"), table, groups)
-    print("\n".join(lines))
-
-
-def plot(path: Path, table: dict[tuple[str, str, int], Result], groups: list[str]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(11, 5))
-    width = 0.2
-    servers = {"raw SQL": "raw SQL", "onemap": "OneMap", "computed": "OneMap, cache off",
-               "tipg": "tipg"}  # fmt: skip
-    for k, (server, label) in enumerate(servers.items()):
-        values = [table[(server, g, 1)].p50 if (server, g, 1) in table else 0 for g in groups]
-        ax.bar([i + (k - 1.5) * width for i in range(len(groups))], values, width, label=label)
-    ax.set_xticks(range(len(groups)), groups, rotation=40, ha="right")
-    ax.set_ylabel("p50 latency, ms (1 client)")
-    ax.set_yscale("log")
-    ax.legend()
-    ax.set_title("OneMap beside raw SQL and tipg — full sample city, loopback")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
