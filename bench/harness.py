@@ -119,14 +119,14 @@ async def _warm(base: str, paths: list[str], workers: int) -> None:
         await asyncio.gather(*(each_path() for _ in range(connections)))
 
 
-def _wrk(base: str, paths: list[str], clients: int, seconds: float, folder: Path) -> Result:
+def _wrk(base: str, paths: list[str], clients: int, seconds: int, folder: Path) -> Result:
     """The paths in turn, by ``clients`` keep-alive connections for ``seconds``, under wrk.
 
     A C client, so that the servers are measured and not the benchmark's own Python.
     """
     listing = folder / "paths.txt"
     listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-    command = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds:g}s",
+    command = ["wrk", "-t", str(min(clients, 2)), "-c", str(clients), "-d", f"{seconds}s",
                "--timeout", "60s", "-s", str(ROOT / "bench" / "paths.lua"), base, "--",
                str(listing)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
@@ -144,7 +144,7 @@ def _literal_sql(conn: psycopg.Connection, s: Compiled) -> str:
 
 
 def _pgbench(
-    url: str, statements: list[Compiled], clients: int, seconds: float, folder: Path
+    url: str, statements: list[Compiled], clients: int, seconds: int, folder: Path
 ) -> Result:
     """The same SQL under pgbench: the server's own floor, with no Python client in the way."""
     pgbench = next(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
@@ -155,7 +155,7 @@ def _pgbench(
             path.write_text(_literal_sql(conn, s).replace("\n", " ") + ";\n", encoding="utf-8")
             scripts += ["-f", str(path)]
     command = [str(pgbench), "-n", "-M", "prepared", "-c", str(clients),
-               "-j", str(min(clients, 2)), "-T", str(max(1, round(seconds))), "-l",
+               "-j", str(min(clients, 2)), "-T", str(seconds), "-l",
                "--log-prefix", str(folder / "log"), *scripts, url]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     tps = float(done.split("tps = ")[1].split(" ")[0])
@@ -227,10 +227,14 @@ def export_bench(url: str, base: str, pid: int, runs: int = 3) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=20, help="Distinct requests per group.")
-    parser.add_argument("--seconds", type=float, default=2.0, help="Time per group and server.")
+    parser.add_argument("--seconds", type=int, default=2,
+                        help="Time per group and server: whole seconds, as wrk and pgbench take "
+                        "it.")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per server.")
     args = parser.parse_args()
+    if args.seconds < 1:
+        parser.error("--seconds: at least 1")
     missing = [tool for tool in ("wrk", "curl") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"needs {' and '.join(missing)}: apt-get install {' '.join(missing)}")
