@@ -16,7 +16,7 @@ import shapely
 from psycopg.rows import dict_row
 
 from analyses import pipes, workdays, workflow
-from analyses.model import METRIC_SRID, Area, plain
+from analyses.model import METRIC_SRID, Area, in_scope, plain
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
@@ -105,8 +105,14 @@ async def dossier(
             "FROM idle_parcels p, estates e WHERE e.id = %(id)s "
             "AND (p.estate_id = e.id "
             "OR ST_DWithin(p.geom::geography, e.geom::geography, %(near)s)) "
+            f"AND {in_scope('idle_parcels', 'p')} "
             "ORDER BY distance_m, p.id",
-            {"id": estate_id, "srid": METRIC_SRID, "near": NEAR_M},
+            {
+                "id": estate_id,
+                "srid": METRIC_SRID,
+                "near": NEAR_M,
+                "scope_streets": list(scope.streets) if scope else None,
+            },  # fmt: skip
         )
     if _sees("governance_issues", level):
         out["governance_issues"] = await _rows(

@@ -8,6 +8,7 @@ prints, and declares the level a caller needs to run it (its rows carry internal
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,7 @@ import psycopg
 
 from layers import Visibility
 from layers.errors import InvalidInput
+from spatial import scope
 
 METRIC_SRID = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: metres for Beijing
 
@@ -28,13 +30,20 @@ class Area:
     district: str | None = None
     street: str | None = None
     estate: int | None = None
+    # A responsible planner's streets: what an analysis finds beyond the area (parcels
+    # near an estate) is kept to them. None: the caller sees internal data everywhere.
+    scope_streets: tuple[str, ...] | None = None
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"district": self.district, "street": self.street, "estate": self.estate}
+        streets = list(self.scope_streets) if self.scope_streets is not None else None
+        return {"district": self.district, "street": self.street, "estate": self.estate,
+                "scope_streets": streets}  # fmt: skip
 
     def label(self) -> str:
-        parts = [f"{k} {v}" for k, v in self.params.items() if v is not None]
+        parts = [
+            f"{k} {v}" for k, v in self.params.items() if v is not None and k != "scope_streets"
+        ]
         return ", ".join(parts) or "the whole city"
 
 
@@ -53,6 +62,17 @@ AREA_SHAPE = (
     "WHEN %(district)s::text IS NOT NULL "
     "THEN (SELECT geom FROM districts WHERE code = %(district)s) END)"
 )
+
+
+def in_scope(layer: str, alias: str) -> str:
+    """A condition: row ``alias`` of ``layer`` is one the caller may see internally.
+
+    Always true for callers without a street scope; otherwise the scope rule of
+    ``spatial.scope`` (the one the routes apply), over ``%(scope_streets)s``.
+    """
+    inside = scope.condition_template(layer).format(streets="%(scope_streets)s")
+    return (f"(%(scope_streets)s::text[] IS NULL OR {alias}.id IN "
+            f'(SELECT id FROM "{layer}" WHERE {inside}))')  # fmt: skip
 
 
 def in_area(column: str) -> str:
@@ -74,10 +94,15 @@ class Param:
             return self.default
         try:
             value = self.kind(raw)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            value = None
+        # NaN passes every bound below (each comparison is false) and crashed PostGIS.
+        if value is None or (self.kind is float and not math.isfinite(value)):
             raise InvalidInput(
-                f"{self.name}: expected a {self.kind.__name__}, got {raw!r}"
+                f"{self.name}: expected a finite {self.kind.__name__}, got {str(raw)[:40]!r}"
             ) from None
+        if self.kind is str and len(value) > 200:
+            raise InvalidInput(f"{self.name}: at most 200 characters")
         if self.minimum is not None and value < self.minimum:
             raise InvalidInput(f"{self.name}: at least {self.minimum:g}")
         if self.maximum is not None and value > self.maximum:

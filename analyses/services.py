@@ -23,6 +23,7 @@ from analyses.model import (
     Row,
     fetch_rows,
     in_area,
+    in_scope,
     query,
 )
 from layers.errors import InvalidInput
@@ -52,7 +53,7 @@ SELECT e.id::text || ':' || n.kind,
                       round(ST_Distance(ST_Transform(c.geom, {METRIC_SRID}), e.g)::numeric)
                           AS distance_m
                FROM (SELECT p.* FROM idle_parcels p
-                     WHERE p.status IN ('identified', 'planned')
+                     WHERE p.status IN ('identified', 'planned') AND {in_scope("idle_parcels", "p")}
                        AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
                      ORDER BY p.geom <-> e.pt LIMIT {KNN}) c
                WHERE ST_DWithin(ST_Transform(c.geom, {METRIC_SRID}), e.g, %(search_m)s)

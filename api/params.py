@@ -16,6 +16,8 @@ from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
 
+MAX_LIST_TERMS = 100  # fields in properties= or sortby=: more than any layer has
+
 # Dependencies are ``async def`` although they do not wait for anything: FastAPI runs plain
 # ``def`` dependencies in a thread pool, a hop per parameter per request.
 
@@ -49,8 +51,12 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
 _M2_PER_DEG2 = 111_320.0**2 * 0.766  # near 40° N: a rough bound is all a limit needs
 
 
-def check_bbox(bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float) -> None:
-    """Refuse boxes that are not in their CRS's range, or larger than the configured limit."""
+def check_bbox(bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float) -> Bbox:
+    """The box to query: refused when not in its CRS's range or larger than the limit.
+
+    A projected box is cut to its CRS's extent (a zoomed-out client's view reaches past it;
+    1e300 would overflow the transform).
+    """
     x0, y0, x1, y1 = (bbox[1], bbox[0], bbox[3], bbox[2]) if bbox_crs.flip else bbox
     if bbox_crs.srid in (4326, 4490) or bbox_crs.shift:
         if not (x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90):
@@ -59,12 +65,17 @@ def check_bbox(bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float) -> None:
             )
         area = (x1 - x0) * (y1 - y0)
     else:
+        xmin, ymin, xmax, ymax = bbox_crs.extent
+        x0, y0, x1, y1 = max(x0, xmin), max(y0, ymin), min(x1, xmax), min(y1, ymax)
+        if x0 > x1 or y0 > y1:
+            raise InvalidInput(f"bbox: outside the extent of {bbox_crs.label or bbox_crs.uri}")
         area = (x1 - x0) * (y1 - y0) / _M2_PER_DEG2
     if area > max_area_deg2:
         raise InvalidInput(
             f"bbox: larger than {max_area_deg2:g} square degrees; ask for a smaller area "
             "(or none, and page through the layer)"
         )
+    return (y0, x0, y1, x1) if bbox_crs.flip else (x0, y0, x1, y1)
 
 
 async def crs_query(
@@ -123,6 +134,8 @@ async def sortby_query(
     if not sortby:
         return ()
     terms = []
+    if sortby.count(",") >= MAX_LIST_TERMS:
+        raise InvalidInput(f"sortby: at most {MAX_LIST_TERMS} terms")
     for raw in sortby.split(","):
         term = raw.strip()
         if not term:
@@ -137,7 +150,10 @@ async def properties_query(
 ) -> tuple[str, ...] | None:
     if properties is None:
         return None
-    return tuple(p.strip() for p in properties.split(",") if p.strip())
+    names = tuple(dict.fromkeys(p.strip() for p in properties.split(",") if p.strip()))
+    if len(names) > MAX_LIST_TERMS:  # more than any layer has fields
+        raise InvalidInput(f"properties: at most {MAX_LIST_TERMS} fields")
+    return names
 
 
 async def limit_query(

@@ -58,7 +58,7 @@ async def base_query(
             raise InvalidInput(f"unknown parameter or property {name!r}")
         equals.append((name, cql.typed_value(f, value)))
     if bbox is not None:
-        check_bbox(bbox, bbox_crs, request.app.state.features.max_bbox_area_deg2)
+        bbox = check_bbox(bbox, bbox_crs, request.app.state.features.max_bbox_area_deg2)
     compiled = None
     if filter_:
         compiled = cql.compile_filter(cql.parse(filter_, filter_lang), layer, level, filter_crs)

@@ -2,6 +2,8 @@
 
 from layers import accounts, jobs  # their tables belong to the same metadata
 from layers.model import (
+    INTEGER_RANGES,
+    MAX_ID,
     STORAGE_SRID,
     Field,
     FieldType,
@@ -15,6 +17,8 @@ from layers.registry import REGISTRY, TABLES, get_layer, metadata
 __all__ = [
     "accounts",
     "jobs",
+    "INTEGER_RANGES",
+    "MAX_ID",
     "REGISTRY",
     "STORAGE_SRID",
     "TABLES",

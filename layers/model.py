@@ -45,6 +45,14 @@ class FieldType(StrEnum):
     TEXT_ARRAY = "text[]"
 
 
+# What the database stores in each integer type: a value outside it is refused, not sent.
+INTEGER_RANGES = {
+    FieldType.INTEGER: (-(2**31), 2**31 - 1),
+    FieldType.BIGINT: (-(2**63), 2**63 - 1),
+}
+MAX_ID = 2**63 - 1  # feature ids are bigint
+
+
 class GeometryType(StrEnum):
     POINT = "Point"
     LINESTRING = "LineString"
@@ -62,7 +70,9 @@ class Field:
     """One attribute of a layer.
 
     ``references`` names a ``layer.field`` this one points to (a foreign key);
-    ``minimum``/``maximum`` bound numbers and are enforced by the database too.
+    ``minimum``/``maximum`` bound numbers and are enforced by the database too;
+    ``maintained`` fields are kept by OneMap itself (a trigger) and written by nobody else;
+    an ``author`` field holds who wrote the row: OneMap fills it with the writer's name.
     """
 
     name: str
@@ -78,6 +88,8 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
+    maintained: bool = False
+    author: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +139,7 @@ class Layer:
         if self.visibility > level:
             return ()
         return tuple(f for f in self.fields if f.visibility <= level)
+
+    def writable_fields(self, level: Visibility) -> tuple[Field, ...]:
+        """The fields a writer at ``level`` may set: the visible ones OneMap does not keep."""
+        return tuple(f for f in self.visible_fields(level) if not f.maintained)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +21,19 @@ import numpy as np
 import shapely
 from psycopg import sql
 
-from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
+from layers import INTEGER_RANGES, STORAGE_SRID, Field, FieldType, Layer, Visibility
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 
 GEOMETRY_NAMES = ("geom", "geometry")
 MAX_NODES = 200  # a bound on filter complexity
+# Bounds checked on the text before the parser sees it. The parser (Rust) recurses per
+# bracket, prefix and operator and overflows the stack (the process dies) at about 2,000 of
+# them on a worker thread; these bounds are a fifth of that.
+MAX_FILTER_CHARS = 16_384
+MAX_DEPTH = 24
+MAX_OPERATORS = 2 * MAX_NODES
+MAX_DISTANCE_M = 100_000.0  # S_DWITHIN: more than a city's width is a mistake
 
 _COMPARISONS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _SPATIAL = {
@@ -33,6 +42,12 @@ _SPATIAL = {
     "s_overlaps": "ST_Overlaps", "s_equals": "ST_Equals",
 }  # fmt: skip
 _NUMERIC = (FieldType.INTEGER, FieldType.BIGINT, FieldType.FLOAT)
+# How many arguments each operator takes (None: one or more).
+_ARITY: dict[str, int | None] = {
+    "and": None, "or": None, "not": 1, "like": 2, "between": 3, "in": 2, "isnull": 1,
+    "s_dwithin": 3, **dict.fromkeys(_COMPARISONS, 2), **dict.fromkeys(_SPATIAL, 2),
+}  # fmt: skip
+
 _METRES_PER_DEGREE = 111_320.0
 
 
@@ -54,8 +69,55 @@ def rendered(statement: sql.Composable) -> sql.SQL:
     return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
 
 
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATOR_WORDS = frozenset({"and", "or", "not", "like", "between", "in", "is", "div"})
+_SYMBOLS = frozenset("=<>!+*/%^")
+
+
+def check_shape(text: str) -> None:
+    """Refuse a filter too long, too deep or with too many operators, before it is parsed.
+
+    Brackets, operators and keywords are counted outside quoted strings, for cql2-text and
+    cql2-json alike (JSON brackets nest the same way). A minus sign directly before a number
+    is part of the number.
+    """
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidInput(f"filter: longer than {MAX_FILTER_CHARS:,} characters")
+    depth = operators = 0
+    quote: str | None = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote is not None:
+            if ch == "\\" and quote == '"':
+                i += 1  # JSON escape: skip the escaped character
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InvalidInput(f"filter: nested more than {MAX_DEPTH} levels deep")
+        elif ch in ")]}":
+            depth -= 1
+        elif ch in _SYMBOLS or (ch == "-" and not text[i + 1 : i + 2].isdigit()):
+            operators += 1
+        elif ch.isalpha() or ch == "_":
+            word = _WORDS.match(text, i)
+            if word is not None:
+                if word.group().lower() in _OPERATOR_WORDS:
+                    operators += 1
+                i = word.end()
+                continue
+        if operators > MAX_OPERATORS:
+            raise InvalidInput(f"filter too complex (more than {MAX_OPERATORS} operators)")
+        i += 1
+
+
 def parse(text: str, lang: str) -> dict[str, Any]:
     """Parse a filter in ``cql2-text`` or ``cql2-json`` into the canonical JSON tree."""
+    check_shape(text)
     try:
         if lang == "cql2-json":
             expr = cql2.parse_json(text)
@@ -67,7 +129,18 @@ def parse(text: str, lang: str) -> dict[str, Any]:
     except InvalidInput:
         raise
     except Exception as exc:  # the parser's own error types
-        raise InvalidInput(f"invalid {lang} filter: {str(exc).splitlines()[0]}") from None
+        raise InvalidInput(f"invalid {lang} filter: {_parser_message(str(exc))}") from None
+
+
+def _parser_message(text: str) -> str:
+    """One line out of the parser's drawing: where it stopped and what it expected."""
+    where = re.search(r"-->\s*(\d+):(\d+)", text)
+    expected = re.search(r"^\s*=\s*(.+)$", text, re.MULTILINE)
+    if where is None:
+        return text.strip().splitlines()[0][:200] if text.strip() else "cannot be parsed"
+    line, column = where.groups()
+    at = f"at character {column}" if line == "1" else f"at line {line}, character {column}"
+    return f"{at}: {expected.group(1)[:200]}" if expected else at
 
 
 class _Compiler:
@@ -88,6 +161,12 @@ class _Compiler:
             raise InvalidInput(f"expected a predicate, got {json.dumps(node)[:80]}")
         op = str(node["op"]).lower()
         args = node.get("args", [])
+        if op not in _ARITY:
+            raise InvalidInput(f"unsupported filter operator {str(node['op'])[:40]!r}")
+        arity = _ARITY[op]
+        if not isinstance(args, list) or (len(args) != arity if arity else not args):
+            wanted = f"{arity} argument{'s' if arity != 1 else ''}" if arity else "arguments"
+            raise InvalidInput(f"filter: {op.upper()} takes {wanted}")
         if op in ("and", "or"):
             parts = [self.compile(a) for a in args]
             joined = sql.SQL(f" {op.upper()} ").join(sql.SQL("({})").format(p.sql) for p in parts)
@@ -114,6 +193,8 @@ class _Compiler:
             )
         if op == "in":
             f = self._property(args[0])
+            if not isinstance(args[1], list) or not args[1]:
+                raise InvalidInput(f"IN needs a list of values ({f.name})")
             values = [self._value(f, v) for v in args[1]]
             return Compiled(sql.SQL("{} = ANY(%s)").format(sql.Identifier(f.name)), [values])
         if op == "isnull":
@@ -126,7 +207,7 @@ class _Compiler:
             )
         if op == "s_dwithin":
             return self._dwithin(args)
-        raise InvalidInput(f"unsupported filter operator {node['op']!r}")
+        raise InvalidInput(f"unsupported filter operator {str(node['op'])[:40]!r}")
 
     def _property(self, node: Any) -> Field:
         if not isinstance(node, dict) or "property" not in node:
@@ -162,7 +243,14 @@ class _Compiler:
 
     def _geometry(self, literal: Any) -> Compiled:
         if isinstance(literal, dict) and "bbox" in literal:
-            geom = shapely.box(*literal["bbox"][:2], *literal["bbox"][-2:])
+            box = literal["bbox"]
+            if (
+                not isinstance(box, list)
+                or len(box) not in (4, 6)
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
+            ):
+                raise InvalidInput("a bbox literal in a filter has 4 or 6 numbers")
+            geom = shapely.box(*box[:2], *box[-2:])
         elif isinstance(literal, dict) and "type" in literal:
             try:
                 geom = shapely.from_geojson(json.dumps(literal))
@@ -170,10 +258,11 @@ class _Compiler:
                 raise InvalidInput("invalid geometry literal in filter") from None
         else:
             raise InvalidInput(f"expected a geometry, got {json.dumps(literal)[:80]}")
-        if self.crs.shift:
-            geom = crs_mod.to_wgs84(self.crs, np.array([geom]))[0]
         if self.crs.flip:
             geom = shapely.transform(geom, lambda c: c[:, ::-1])
+        crs_mod.check_coordinates(geom, self.crs, "filter")
+        if self.crs.shift:
+            geom = crs_mod.to_wgs84(self.crs, np.array([geom]))[0]
         srid = STORAGE_SRID if self.crs.shift else self.crs.srid
         text = sql.SQL("ST_GeomFromText(%s, {})").format(sql.Literal(srid))
         if srid != STORAGE_SRID:
@@ -181,8 +270,15 @@ class _Compiler:
         return Compiled(text, [shapely.to_wkt(geom)])
 
     def _dwithin(self, args: list[Any]) -> Compiled:
-        if len(args) != 3 or not isinstance(args[2], int | float) or args[2] < 0:
-            raise InvalidInput("S_DWITHIN takes (geom, geometry, distance in metres)")
+        distance = args[2]
+        if (
+            isinstance(distance, bool)
+            or not isinstance(distance, int | float)
+            or not 0 <= distance <= MAX_DISTANCE_M  # NaN fails this too
+        ):
+            raise InvalidInput(
+                f"S_DWITHIN takes (geom, geometry, distance in metres from 0 to {MAX_DISTANCE_M:g})"
+            )
         geom = self._geometry_args(args[:2])
         metres = float(args[2])
         # The degree box lets the GiST index pick candidates; geography gives exact metres.
@@ -200,15 +296,21 @@ def typed_value(f: Field, value: Any) -> Any:
     if f.vocabulary is not None and isinstance(value, str) and f.type is FieldType.TEXT:
         return f.vocabulary.match(value) or value
     try:
-        if f.type in (FieldType.INTEGER, FieldType.BIGINT):
-            number = float(value)
-            if not number.is_integer() or isinstance(value, bool):
+        if f.type in INTEGER_RANGES:
+            if isinstance(value, bool):
                 raise ValueError
-            return int(number)
+            number = int(value) if isinstance(value, int) else _integral(float(value))
+            low, high = INTEGER_RANGES[f.type]
+            if not low <= number <= high:
+                raise InvalidInput(f"{f.name!r}: {number} is out of range ({low} to {high})")
+            return number
         if f.type is FieldType.FLOAT:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise InvalidInput(f"{f.name!r}: numbers must be finite (not NaN or infinity)")
+            return number
         if f.type is FieldType.BOOLEAN:
             if isinstance(value, bool):
                 return value
@@ -225,7 +327,13 @@ def typed_value(f: Field, value: Any) -> Any:
             return value
     except (TypeError, ValueError):
         pass
-    raise InvalidInput(f"{value!r} is not a valid {f.type.value} for {f.name!r}")
+    raise InvalidInput(f"{str(value)[:40]!r} is not a valid {f.type.value} for {f.name!r}")
+
+
+def _integral(number: float) -> int:
+    if not number.is_integer():  # NaN and infinity are not integers either
+        raise ValueError
+    return int(number)
 
 
 def compile_filter(

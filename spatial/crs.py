@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import shapely
@@ -37,6 +38,11 @@ class Crs:
     def in_sql(self) -> bool:
         return self.shift is None
 
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax), x = east, of the coordinates this CRS is meant for."""
+        return _extent(self.srid) if self.shift is None else (-180.0, -90.0, 180.0, 90.0)
+
 
 def _epsg(code: int, flip: bool, label: str) -> Crs:
     return Crs(f"http://www.opengis.net/def/crs/EPSG/0/{code}", code, flip, None, label)
@@ -56,6 +62,43 @@ _BY_URI = {c.uri: c for c in SUPPORTED}
 _ALIASES = {"EPSG:4326": 4326, "EPSG:4490": 4490, "EPSG:4527": 4527, "EPSG:4548": 4548,
             "EPSG:3857": 3857}  # fmt: skip
 DEFAULT = _BY_URI[CRS84]
+
+
+@cache
+def _extent(srid: int) -> tuple[float, float, float, float]:
+    """The area of use of an EPSG system, one degree wider, in its own x/y units.
+
+    Outside it a projection still computes, but the numbers mean nothing (longitude and
+    latitude sent as Gauss-Kruger metres), or overflow PostGIS's transforms (1e300).
+    """
+    import pyproj  # only needed once per system
+
+    crs = pyproj.CRS.from_epsg(srid)
+    if crs.is_geographic:
+        return (-180.0, -90.0, 180.0, 90.0)
+    area = crs.area_of_use
+    west, south = max(area.west - 1, -180.0), max(area.south - 1, -85.06)
+    east, north = min(area.east + 1, 180.0), min(area.north + 1, 85.06)
+    to_crs = pyproj.Transformer.from_crs(4326, srid, always_xy=True)
+    return tuple(to_crs.transform_bounds(west, south, east, north))  # type: ignore[return-value]
+
+
+def check_coordinates(geom: object, crs: Crs, what: str) -> None:
+    """Refuse a geometry whose coordinates are not finite or outside its CRS's extent.
+
+    ``geom`` is in ``crs`` with x = east. Without this, NaN reaches PostGIS (``ST_Buffer``
+    of NaN crashes the server) and 1e300 overflows its transforms.
+    """
+    coords = shapely.get_coordinates(geom)
+    if not np.isfinite(coords).all():
+        raise InvalidInput(f"{what}: coordinates must be finite numbers")
+    xmin, ymin, xmax, ymax = crs.extent
+    x, y = coords[:, 0], coords[:, 1]
+    if ((x < xmin) | (x > xmax) | (y < ymin) | (y > ymax)).any():
+        box = ", ".join(f"{v:.6g}" for v in crs.extent)
+        raise InvalidInput(
+            f"{what}: coordinates outside the extent of {crs.label or crs.uri} ({box}, x = east)"
+        )
 
 
 def parse(value: str | None) -> Crs:

@@ -18,6 +18,9 @@ def translate(exc: Exception) -> OneMapError | None:
     """The domain error a database failure means for the caller, or None for a real bug."""
     if isinstance(exc, pg_errors.QueryCanceled):
         return QueryTimeout("the query took longer than the statement timeout")
+    if isinstance(exc, pg_errors.ProgramLimitExceeded | pg_errors.StatementTooComplex):
+        # An OperationalError too, but the request's fault (too many columns, too deep).
+        return InvalidInput("the request is too large for the database; ask for less")
     if isinstance(exc, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError):
         return DatabaseUnavailable("the database is not reachable right now")
     if isinstance(exc, pg_errors.UniqueViolation):
@@ -26,9 +29,11 @@ def translate(exc: Exception) -> OneMapError | None:
     if isinstance(exc, pg_errors.ForeignKeyViolation | pg_errors.CheckViolation):
         name = exc.diag.constraint_name or "a constraint"
         return InvalidInput(f"the change breaks {name}")
+    if isinstance(exc, pg_errors.NumericValueOutOfRange):
+        return InvalidInput("a number is out of range for its field")
     if isinstance(exc, pg_errors.DataError | pg_errors.InvalidParameterValue):
-        detail = str(exc).splitlines()[0] if str(exc) else "invalid value"
-        return InvalidInput(f"invalid value: {detail}")
+        # The database's own words name its internals: the caller gets the kind of mistake.
+        return InvalidInput("a value is not valid for its field (type, range or format)")
     return None
 
 

@@ -70,6 +70,14 @@ def condition(layer: Layer, scope: StreetScope) -> sql.Composable:
     return sql.SQL(template).format(streets=sql.Literal(list(scope.streets)))
 
 
+def condition_template(name: str) -> str:
+    """The condition for layer ``name`` as SQL text with a ``{streets}`` slot (text[]).
+
+    For statements written as text (the analyses); ``FALSE`` when no row can be in scope.
+    """
+    return _template(name) or "FALSE"
+
+
 def _by_street_field(layer: Layer) -> Field | None:
     return next((f for f in layer.fields if f.references == "streets.code"), None)
 

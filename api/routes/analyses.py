@@ -15,6 +15,7 @@ from analyses.service import as_geojson, as_json
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url
+from layers import MAX_ID
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from spatial.edits import Editor
 
@@ -23,7 +24,7 @@ router = APIRouter(tags=["Analyses"])
 AREA_KEYS = {"district", "street", "estate", "f"}
 District = Annotated[str | None, Query(description="A district code, e.g. 110101")]
 Street = Annotated[str | None, Query(description="A street code, e.g. 110101001")]
-Estate = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="An estate id")]
+Estate = Annotated[int | None, Query(ge=1, le=MAX_ID, description="An estate id")]
 Format = Annotated[str, Query(alias="f", description="json or geojson")]
 
 
@@ -59,17 +60,15 @@ async def list_analyses(request: Request, caller: CallerDep) -> dict[str, Any]:
     }
 
 
-EstateId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+EstateId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class BundleProject(BaseModel):
     """A proposed project over a bundle of estates (from the ``bundles`` analysis)."""
 
-    estate_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
-        min_length=1, max_length=200
-    )
+    estate_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=200)
     name_zh: str = Field(min_length=1, max_length=200)
-    plan_batch_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    plan_batch_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 @router.post("/analyses/bundles/projects", status_code=201,
@@ -95,7 +94,7 @@ async def apply_elevator_screening(
 ) -> dict[str, Any]:  # fmt: skip
     require_city_wide_editor(caller, "elevator_retrofits", action="record retrofits")
     params = query_params(request, get_analysis("elevator_screening"))
-    area = Area(district, street, estate)
+    area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
     return await elevators.apply_screening(conn, area, params, caller.name)
 
 
@@ -111,7 +110,7 @@ async def run_analysis(
         raise NotFound(f"analysis {name!r} not found")
     if f not in ("json", "geojson"):
         raise InvalidInput("f: use json or geojson")
-    area = Area(district, street, estate)
+    area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
     await check_area(conn, caller, area)
     params = query_params(request, analysis)
     rows = await request.app.state.analysis_cache.run(conn, analysis, area, params)
