@@ -11,14 +11,18 @@ prices. A building that fails a rule is offered the stair-climbing aid instead.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import psycopg
 import shapely
+from psycopg import sql
 
 from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row
+from layers import get_layer
 from layers.errors import InvalidInput
+from spatial import audit
 
 # Relocation cost per metre of pipe, by network (CNY/m; override with ``unit_prices``).
 UNIT_PRICES = {
@@ -96,9 +100,13 @@ def parse_prices(text: str) -> dict[str, float]:
         if network.strip() not in UNIT_PRICES:
             raise InvalidInput(f"unit_prices: unknown network {network.strip()!r}")
         try:
-            prices[network.strip()] = float(value)
+            price = float(value)
         except ValueError:
-            raise InvalidInput(f"unit_prices: {part!r} is not network=CNY per metre") from None
+            price = math.nan
+        if not 0 <= price <= 1e7:  # NaN and infinity fail this too
+            raise InvalidInput(f"unit_prices: {part[:40]!r} is not network=CNY per metre "
+                               "(0 to 10,000,000)")  # fmt: skip
+        prices[network.strip()] = price
     return prices
 
 
@@ -151,7 +159,8 @@ PARAMS = (
 )
 
 
-APPLY = """
+APPLY = (
+    sql.SQL("""
 WITH s AS (
     SELECT * FROM unnest(%(ids)s::bigint[], %(feasible)s::boolean[]) AS t(building_id, feasible)
 ), added AS (
@@ -164,12 +173,15 @@ WITH s AS (
     WHERE NOT EXISTS (SELECT 1 FROM elevator_retrofits r WHERE r.building_id = b.id)
     RETURNING *
 )
-INSERT INTO change_history (layer, feature_id, action, actor, changed_at, after, note)
-SELECT 'elevator_retrofits', added.id, 'insert', %(actor)s, now(),
-       to_jsonb(added) - 'geom' - 'id' - 'updated_at', 'elevator screening'
+""")
+    + audit.INSERT_HISTORY
+    + sql.SQL("""
+SELECT 'elevator_retrofits', added.id, 'insert', %(actor)s, now(), NULL, {after},
+       'elevator screening'
 FROM added
 RETURNING after ->> 'stage'
-"""
+""").format(after=audit.snapshot(get_layer("elevator_retrofits"), "added"))
+)
 
 
 async def apply_screening(

@@ -7,6 +7,8 @@ CGCS2000 Gauss-Kruger system named when the numbers look like its metres.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
@@ -28,11 +30,28 @@ def _guess(bounds: np.ndarray) -> str:
     return "give the file's CRS with --crs"
 
 
+# A CRS is named, never described: a PROJ string or WKT could name grid files to read.
+_CRS_NAME = re.compile(
+    r"(?i)^(?:(?:EPSG|ESRI|OGC|IAU_2015):\w+|CRS84|GCJ-?02|BD-?09|urn:onemap:def:crs:(?:GCJ-02|BD-09)"
+    r"|https?://www\.opengis\.net/def/crs/(?:EPSG|OGC)/[\w.]+/\w+)$"
+)
+
+
+def check_crs_name(given: str | None) -> None:
+    """Refuse a ``--crs`` that is not the name of a system (``EPSG:4548``, ``GCJ-02``, a URI)."""
+    if given and not _CRS_NAME.match(given.strip()):
+        raise InvalidInput(
+            "--crs: give the name of a system, e.g. EPSG:4548, EPSG:4490, GCJ-02 or BD-09 "
+            "(not a PROJ string or WKT)"
+        )
+
+
 def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
             notes: list[str]) -> tuple[str, crs_mod.Crs | None]:  # fmt: skip
     """(a label for the report, the web-map datum if any) and checks plausibility."""
     bounds = shapely.total_bounds(geoms[~shapely.is_missing(geoms)]) if len(geoms) else None
     if given:
+        check_crs_name(given)
         web = crs_mod.parse(given) if given.upper().replace("-", "") in ("GCJ02", "BD09") else None
         if web is not None:
             return web.uri, web

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from ingest.validate import Problem, Validated
 from layers import STORAGE_SRID, FieldType, Layer
 from layers.errors import InvalidInput
-from spatial import bulk
+from spatial import audit, bulk
 
 STAGE = "onemap_stage"
 MODES = ("append", "upsert", "replace")
@@ -110,14 +110,29 @@ def reference_problems(conn: psycopg.Connection, layer: Layer, columns: list[str
     return problems
 
 
+def _history(layer: Layer, actor: str, note: str) -> dict[str, Any]:
+    return {"layer": layer.name, "actor": actor, "note": note}
+
+
 def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str,
-           key: str | None) -> tuple[int, int]:  # fmt: skip
-    """(inserted, updated)."""
+           key: str | None, actor: str, note: str) -> tuple[int, int]:  # fmt: skip
+    """(inserted, updated); each changed feature gets its history row in the same statement."""
     target, stage = sql.Identifier(layer.name), sql.Identifier(STAGE)
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    params = _history(layer, actor, note)
     if mode == "replace":
         try:
-            conn.execute(sql.SQL("DELETE FROM {}").format(target))
+            conn.execute(
+                sql.SQL(
+                    "WITH gone AS (DELETE FROM {t} AS tgt RETURNING tgt.id, {snap} AS snap) "
+                ).format(t=target, snap=audit.snapshot(layer, "tgt"))
+                + audit.INSERT_HISTORY
+                + sql.SQL(
+                    "SELECT %(layer)s, id, 'delete', %(actor)s, now(), snap, NULL, "
+                    "%(note)s FROM gone"
+                ),  # fmt: skip
+                params,
+            )
         except psycopg.errors.ForeignKeyViolation:
             raise InvalidInput(
                 f"cannot replace {layer.name}: features of other layers refer to its rows"
@@ -127,30 +142,39 @@ def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str
         updates = sql.SQL(", ").join(
             sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns if c != key
         )
-        rows = conn.execute(
-            sql.SQL(
-                "INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no "
-                "ON CONFLICT ({k}) DO UPDATE SET {u}, updated_at = now() "
-                "RETURNING (xmax = 0)"
-            ).format(t=target, n=names, s=stage, k=sql.Identifier(key), u=updates)  # fmt: skip
-        ).fetchall()
+        statement = sql.SQL(
+            "WITH old AS (SELECT tgt.id, {old} AS snap FROM {t} AS tgt JOIN {s} USING ({k})), "
+            "new AS (INSERT INTO {t} AS tgt ({n}) SELECT {n} FROM {s} ORDER BY row_no "
+            "ON CONFLICT ({k}) DO UPDATE SET {u}, updated_at = now() "
+            "RETURNING tgt.id, (tgt.xmax = 0) AS inserted, {new} AS snap) "
+        ).format(t=target, n=names, s=stage, k=sql.Identifier(key), u=updates,
+                 old=audit.snapshot(layer, "tgt"), new=audit.snapshot(layer, "tgt"))  # fmt: skip
+        statement += audit.INSERT_HISTORY + sql.SQL(
+            "SELECT %(layer)s, new.id, CASE WHEN new.inserted THEN 'insert' ELSE 'update' END, "
+            "%(actor)s, now(), old.snap, CASE WHEN new.inserted THEN NULL ELSE new.snap END, "
+            "%(note)s FROM new LEFT JOIN old USING (id) RETURNING (action = 'insert')"
+        )
+        rows = conn.execute(statement, params).fetchall()
         inserted = sum(1 for r in rows if r[0])
         return inserted, len(rows) - inserted
-    cur = conn.execute(
-        sql.SQL("INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no").format(
-            t=target, n=names, s=stage
-        )
+    statement = sql.SQL(
+        "WITH new AS (INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no RETURNING id) "
+    ).format(t=target, n=names, s=stage)
+    statement += audit.INSERT_HISTORY + sql.SQL(
+        "SELECT %(layer)s, id, 'insert', %(actor)s, now(), NULL, NULL, %(note)s FROM new"
     )
-    return cur.rowcount, 0
+    return conn.execute(statement, params).rowcount, 0
 
 
 def check_mode(layer: Layer, mode: str, key: str | None) -> None:
     if mode not in MODES:
         raise InvalidInput(f"mode must be one of {', '.join(MODES)}")
     if mode == "upsert":
-        unique = {"id"} | {f.name for f in layer.fields if f.unique}
+        # Not ``id``: a file must not choose the ids of new rows (the sequence would collide).
+        unique = sorted(f.name for f in layer.fields if f.unique)
         if key not in unique:
-            raise InvalidInput(f"upsert needs --key, a unique field: {', '.join(sorted(unique))}")
+            choices = ", ".join(unique) or f"none on {layer.name}; use append or replace"
+            raise InvalidInput(f"upsert needs --key, a unique field: {choices}")
 
 
 def can_copy_directly(layer: Layer, good: Validated, mode: str) -> bool:
@@ -164,6 +188,8 @@ def copy_direct(
     conn: psycopg.Connection,
     layer: Layer,
     good: Validated,
+    actor: str,
+    note: str,
     on_progress: Callable[[int], None] | None = None,
 ) -> int:
     columns = list(good.columns)
@@ -174,10 +200,22 @@ def copy_direct(
     # A load bigger than the table: building its indexes once afterwards is several times
     # cheaper than growing them row by row (readers wait for the commit either way).
     rebuild = len(good) >= REBUILD_INDEXES_FROM and len(good) > (existing[0] if existing else 0)
+    last = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(
+        sql.Identifier(layer.name))).fetchone()  # fmt: skip
     indexes = bulk.drop_secondary_indexes(conn, layer.name) if rebuild else []
     count = bulk.copy_rows(conn, layer.name, columns, zip(*values, strict=True), on_progress,
                            every=5_000)  # fmt: skip
     bulk.recreate_indexes(conn, indexes)
+    # The rows this transaction added: ids past the last one, written by this transaction.
+    conn.execute(
+        audit.INSERT_HISTORY
+        + sql.SQL(
+            "SELECT %(layer)s, id, 'insert', %(actor)s, now(), NULL, NULL, %(note)s FROM {} "
+            "WHERE id > %(last)s AND xmin::text::bigint = pg_current_xact_id()::text::bigint "
+            "%% 4294967296"
+        ).format(sql.Identifier(layer.name)),
+        {**_history(layer, actor, note), "last": last[0] if last else 0},
+    )
     return count
 
 
@@ -197,17 +235,15 @@ def stage(
 
 
 def merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str,
-          key: str | None) -> tuple[int, int]:  # fmt: skip
-    """Merge the staging table into the layer: (inserted, updated)."""
-    return _merge(conn, layer, columns, mode, key)
+          key: str | None, actor: str, note: str) -> tuple[int, int]:  # fmt: skip
+    """Merge the staging table into the layer: (inserted, updated), with their history."""
+    return _merge(conn, layer, columns, mode, key, actor, note)
 
 
 def record(conn: psycopg.Connection, layer: Layer, actor: str, summary: dict[str, Any]) -> None:
-    conn.execute(
-        "INSERT INTO change_history (layer, action, actor, changed_at, after, note) "
-        "VALUES (%s, 'ingest', %s, now(), %s, %s)",
-        (layer.name, actor, Jsonb(summary), f"ingest of {summary.get('file')}"),
-    )
+    """The import as a whole: its file and counts (each feature has its own row too)."""
+    statement, params = audit.summary(layer, actor, summary, f"ingest of {summary.get('file')}")
+    conn.execute(statement, params)
 
 
 def drop_rows(conn: psycopg.Connection, row_numbers: set[int]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from layers import Layer
+from layers import Layer, Visibility
 from layers.errors import InvalidInput
 
 
@@ -36,10 +36,16 @@ def _key(text: str) -> str:
 
 
 def match_columns(
-    columns: list[str], layer: Layer, mapping: dict[str, str]
-) -> tuple[dict[str, str], list[str]]:
-    """({source column: field}, unknown columns)."""
+    columns: list[str], layer: Layer, mapping: dict[str, str],
+    level: Visibility = Visibility.PRIVATE,
+) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    """({source column: field}, unknown columns), for a writer at ``level``.
+
+    The write rule of single edits holds: a column matched to a field above the writer's
+    level refuses the file (not silently dropped); one OneMap keeps itself is left out.
+    """
     fields = {f.name for f in layer.fields}
+    writable = {f.name for f in layer.writable_fields(level)}
     for source, target in mapping.items():
         if target not in fields:
             raise InvalidInput(f"mapping: {target!r} is not a field of {layer.name}")
@@ -55,6 +61,13 @@ def match_columns(
         target = mapping.get(column) or by_label.get(_key(column))
         if target is None or target in matched.values():
             unknown.append(column)
+        elif layer.fields_by_name[target].maintained:
+            unknown.append(column)  # OneMap keeps it (an exported file carries it): left out
+        elif target not in writable:
+            raise InvalidInput(
+                f"column {column!r}: the field {target!r} is above your access level; "
+                "remove the column or leave it out of the mapping"
+            )
         else:
             matched[column] = target
     return matched, unknown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +13,10 @@ import psycopg
 import shapely
 
 from ingest import coords, load, mapping
-from ingest.read import read_source
+from ingest.read import Limits, read_source
 from ingest.report import Report
 from ingest.validate import CITY_EXTENT_SQL, Extent, Problem, Validated, city_extent, validate
-from layers import Layer, get_layer
+from layers import Layer, Visibility, get_layer
 from layers.errors import InvalidInput
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -34,10 +35,30 @@ class Options:
     skip_invalid: bool = False
     make_valid: bool = False
     actor: str = "cli"
+    level: Visibility = Visibility.PRIVATE  # the writer's: the CLI runs as the operator
+    limits: Limits = Limits()
 
 
 def _city_extent(conn: psycopg.Connection) -> Extent | None:
     return city_extent(conn.execute(CITY_EXTENT_SQL).fetchone())
+
+
+def check_options(options: Options) -> Layer:
+    """The target layer, once every option is one OneMap can use (before any file is read)."""
+    try:
+        layer = get_layer(options.layer)
+    except KeyError as exc:
+        raise InvalidInput(exc.args[0]) from None
+    load.check_mode(layer, options.mode, options.key)
+    coords.check_crs_name(options.crs)
+    if options.encoding:
+        try:
+            codecs.lookup(options.encoding)
+        except LookupError:
+            raise InvalidInput(
+                f"encoding {options.encoding[:40]!r} is not one Python knows"
+            ) from None
+    return layer
 
 
 def run(url: str, path: Path, options: Options, progress: Progress | None = None,
@@ -46,14 +67,11 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
 
     Bad input never half-loads: problems reject the whole file unless ``skip_invalid``.
     """
-    try:
-        layer = get_layer(options.layer)
-    except KeyError as exc:
-        raise InvalidInput(exc.args[0]) from None
-    load.check_mode(layer, options.mode, options.key)
+    layer = check_options(options)
     report = Report(file=label or path.name, layer=layer.name, mode=options.mode,
                     dry_run=options.dry_run)  # fmt: skip
-    source = read_source(path, source_layer=options.source_layer, encoding=options.encoding)
+    source = read_source(path, source_layer=options.source_layer, encoding=options.encoding,
+                         limits=options.limits)  # fmt: skip
     report.format, report.encoding = source.format, source.encoding
     report.notes += source.notes
     frame = source.frame
@@ -79,10 +97,17 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
             geoms, passthrough = shapely.force_2d(geoms), None
             report.notes.append("heights (Z) dropped: the layers are 2D")
     matched, report.unknown_columns = mapping.match_columns(
-        [str(c) for c in frame.columns], layer, mapping.load_mapping(options.mapping)
-    )
+        [str(c) for c in frame.columns], layer, mapping.load_mapping(options.mapping),
+        options.level,
+    )  # fmt: skip
     report.columns = matched
-    renamed = pd.DataFrame({target: frame[column] for column, target in matched.items()})
+    renamed = pd.DataFrame(
+        {target: frame[column] for column, target in matched.items()}, index=frame.index
+    )
+    for f in layer.fields:  # who wrote the rows: the importer, unless an admin brings a register
+        if f.author and (f.name not in renamed or options.level < Visibility.PRIVATE):
+            renamed[f.name] = options.actor
+            report.notes.append(f"{f.name}: set to the importer, {options.actor}")
     with psycopg.connect(url) as conn:
         extent = _city_extent(conn) if layer.is_spatial else None
         good, problems = validate(renamed, geoms, layer, make_valid=options.make_valid,
@@ -104,11 +129,13 @@ def _write(conn: psycopg.Connection, layer: Layer, good: Validated, options: Opt
         if progress:
             progress("load", n, len(good))
 
+    note = f"ingest of {report.file}"
     try:
         with conn.transaction() as tx:
             if len(good) and load.can_copy_directly(layer, good, options.mode):
                 # Nothing to check across tables: COPY straight in; the transaction keeps it atomic.
-                report.inserted = load.copy_direct(conn, layer, good, staged)
+                report.inserted = load.copy_direct(conn, layer, good, options.actor, note,
+                                                   staged)  # fmt: skip
                 columns: list[str] = []
             else:
                 columns = load.stage(conn, layer, good, staged) if len(good) else []
@@ -121,8 +148,9 @@ def _write(conn: psycopg.Connection, layer: Layer, good: Validated, options: Opt
                 report.rows_valid -= len({p.row for p in references})
             report.skipped = len({p.row for p in report.problems if p.row is not None})
             if columns:
-                report.inserted, report.updated = load.merge(conn, layer, columns, options.mode,
-                                                             options.key)  # fmt: skip
+                report.inserted, report.updated = load.merge(
+                    conn, layer, columns, options.mode, options.key, options.actor, note
+                )
             summary = {"file": report.file, "inserted": report.inserted,
                        "updated": report.updated, "skipped": report.skipped}  # fmt: skip
             load.record(conn, layer, options.actor, summary)

@@ -7,7 +7,7 @@ desktop GIS writes) when that fails; a given ``encoding`` always wins.
 
 from __future__ import annotations
 
-import zipfile
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +19,20 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from ingest import sniff
 from layers.errors import InvalidInput
 
-VECTOR = {".geojson", ".json", ".geojsonl", ".geojsons", ".geojsonseq", ".jsonl", ".shp", ".zip",
-          ".gpkg", ".fgb", ".kml"}  # fmt: skip
-TABLES = {".csv", ".xlsx"}
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "几何", "空间信息")
 X_COLUMNS = ("lon", "lng", "longitude", "x", "经度", "横坐标", "东坐标")
 Y_COLUMNS = ("lat", "latitude", "y", "纬度", "纵坐标", "北坐标")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold: checked while it is read, before it fills memory."""
+
+    max_features: int = 5_000_000
+    max_unpacked_bytes: int = 4 << 30
 
 
 @dataclass
@@ -51,9 +57,13 @@ def _utf8_or_gb18030(
         return frame, "gb18030"
 
 
-def _read_arrow(path: Path, layer: str | None, encoding: str | None) -> tuple[pd.DataFrame, Any]:
+def _read_arrow(
+    path: Path, layer: str | None, encoding: str | None, max_features: int
+) -> tuple[pd.DataFrame, Any]:
     """Read through Arrow (GDAL's fastest path), keeping the geometry's WKB as well."""
-    meta, table = pyogrio.read_arrow(path, layer=layer, encoding=encoding)
+    meta, table = pyogrio.read_arrow(
+        path, layer=layer, encoding=encoding, max_features=max_features
+    )
     name = meta.get("geometry_name") or "wkb_geometry"
     if name not in table.column_names:
         return table.to_pandas(), None
@@ -63,43 +73,42 @@ def _read_arrow(path: Path, layer: str | None, encoding: str | None) -> tuple[pd
     return frame, wkb
 
 
-def _has_cpg(path: Path) -> bool:
-    """Whether a shapefile (or the zip holding one) declares its encoding in a .cpg file."""
-    if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as archive:
-                return any(name.lower().endswith(".cpg") for name in archive.namelist())
-        except zipfile.BadZipFile:
-            raise InvalidInput(f"{path.name} is not a readable zip file") from None
-    return path.with_suffix(".cpg").exists()
+def _too_many(path: Path, limits: Limits) -> InvalidInput:
+    return InvalidInput(
+        f"{path.name} holds more than {limits.max_features:,} features; split it, or raise "
+        "the limit (ONEMAP_MAX_IMPORT_FEATURES)"
+    )
 
 
-def _vector(path: Path, layer: str | None, encoding: str | None) -> Source:
-    suffix = path.suffix.lower()
-    if suffix == ".gpkg" and layer is None:
+def _vector(path: Path, fmt: sniff.Format, layer: str | None, encoding: str | None,
+            limits: Limits) -> Source:  # fmt: skip
+    if fmt is sniff.GEOPACKAGE and layer is None:
         layers = [name for name, _ in pyogrio.list_layers(path)]
         if len(layers) > 1:
             raise InvalidInput(f"{path.name} has {len(layers)} layers; choose one of: "
                                f"{', '.join(layers)} (--source-layer)")  # fmt: skip
     notes: list[str] = []
     wkb = None
-    is_shapefile = suffix in (".shp", ".zip")
-    has_cpg = _has_cpg(path)
+    at_most = limits.max_features + 1  # one more than allowed tells that there are too many
     try:
-        if is_shapefile and encoding is None and not has_cpg:
+        if fmt is sniff.SHAPEFILE and encoding is None and not path.with_suffix(".cpg").exists():
             frame, encoding = _utf8_or_gb18030(
-                lambda enc: pyogrio.read_dataframe(path, encoding=enc), notes, "no .cpg file"
-            )
+                lambda enc: pyogrio.read_dataframe(path, encoding=enc, max_features=at_most),
+                notes, "no .cpg file",
+            )  # fmt: skip
         else:
-            frame, wkb = _read_arrow(path, layer, encoding)
+            frame, wkb = _read_arrow(path, layer, encoding, at_most)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: attribute text is not in {encoding or 'the declared'} "
                            "encoding; give the right one with --encoding") from None  # fmt: skip
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:  # fmt: skip
         reason = str(exc).splitlines()[0] if str(exc) else "unreadable"
         raise InvalidInput(f"cannot read {path.name}: {reason}") from None
+    if len(frame) > limits.max_features:
+        raise _too_many(path, limits)
     crs = frame.crs.to_string() if getattr(frame, "crs", None) is not None else None
-    return Source(frame, crs, suffix.lstrip("."), encoding, notes, wkb)
+    return Source(frame, crs, fmt.name, encoding, notes, wkb)
 
 
 def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
@@ -107,24 +116,31 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
     return next((lowered[c] for c in candidates if c in lowered), None)
 
 
-def _table(path: Path, encoding: str | None) -> Source:
+def _table(path: Path, fmt: sniff.Format, encoding: str | None, limits: Limits) -> Source:
     notes = []
+    at_most = limits.max_features + 1
     try:
-        if path.suffix.lower() == ".xlsx":
-            frame = pd.read_excel(path, engine="openpyxl")
+        if fmt is sniff.XLSX:
+            sniff.check_workbook(path, limits.max_unpacked_bytes)
+            frame = pd.read_excel(path, engine="openpyxl", nrows=at_most)
         elif encoding:
-            frame = pd.read_csv(path, encoding=encoding)
+            frame = pd.read_csv(path, encoding=encoding, nrows=at_most)
         else:
             frame, encoding = _utf8_or_gb18030(
-                lambda enc: pd.read_csv(path, encoding="utf-8-sig" if enc == "utf-8" else enc),
+                lambda enc: pd.read_csv(path, encoding="utf-8-sig" if enc == "utf-8" else enc,
+                                        nrows=at_most),
                 notes, "CSV",
             )  # fmt: skip
+    except InvalidInput:
+        raise
     except pd.errors.EmptyDataError:
         raise InvalidInput(f"{path.name} is empty") from None
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: text is not in {encoding}; use --encoding") from None
     except Exception as exc:  # zip/xml errors of a broken workbook, CSV parser errors
         raise InvalidInput(f"cannot read {path.name}: {str(exc).splitlines()[0]}") from None
+    if len(frame) > limits.max_features:
+        raise _too_many(path, limits)
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     wkt = _find(columns, WKT_COLUMNS)
@@ -140,27 +156,34 @@ def _table(path: Path, encoding: str | None) -> Source:
         geometry[xs.isna().to_numpy() | ys.isna().to_numpy()] = None
         frame = frame.drop(columns=[x, y])
     else:
-        return Source(frame, None, path.suffix.lstrip(".").lower(), encoding, notes)
-    return Source(gpd.GeoDataFrame(frame, geometry=geometry), None,
-                  path.suffix.lstrip(".").lower(), encoding, notes)  # fmt: skip
+        return Source(frame, None, fmt.name, encoding, notes)
+    return Source(gpd.GeoDataFrame(frame, geometry=geometry), None, fmt.name, encoding, notes)
 
 
-def read_source(path: Path, *, source_layer: str | None = None,
-                encoding: str | None = None) -> Source:  # fmt: skip
-    """Read ``path`` by its extension; raise ``InvalidInput`` saying why it cannot be read."""
+def read_source(path: Path, *, source_layer: str | None = None, encoding: str | None = None,
+                limits: Limits = Limits()) -> Source:  # fmt: skip
+    """Read ``path`` as the format its name and first bytes agree on; else ``InvalidInput``.
+
+    A zip is unpacked (checked and counted) into a folder of its own, read, and removed.
+    """
     if not path.exists():
         raise InvalidInput(f"{path} does not exist")
-    if path.is_file() and path.stat().st_size == 0:
-        raise InvalidInput(f"{path.name} is empty (0 bytes)")
-    suffix = path.suffix.lower()
-    if path.is_dir():  # a folder holding one shapefile
+    if path.is_dir():  # a folder holding one shapefile (the CLI)
         shapefiles = sorted(path.glob("*.shp"))
         if len(shapefiles) != 1:
             raise InvalidInput(f"{path} must hold exactly one .shp file")
-        return _vector(shapefiles[0], None, encoding)
-    if suffix in VECTOR:
-        return _vector(path, source_layer, encoding)
-    if suffix in TABLES:
-        return _table(path, encoding)
-    known = ", ".join(sorted(VECTOR | TABLES))
-    raise InvalidInput(f"{path.name}: unknown format {suffix!r}; OneMap reads {known}")
+        path = shapefiles[0]
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path.name} is empty (0 bytes)")
+    if path.stat().st_size > limits.max_unpacked_bytes:
+        raise InvalidInput(f"{path.name} is larger than {limits.max_unpacked_bytes:,} bytes")
+    fmt = sniff.detect(path)
+    if fmt is sniff.ZIP:
+        with tempfile.TemporaryDirectory(prefix="onemap-unzip-") as folder:
+            dataset, notes = sniff.unpack(path, Path(folder), limits.max_unpacked_bytes)
+            source = _vector(dataset, sniff.detect(dataset), source_layer, encoding, limits)
+        source.notes[:0] = notes
+        return source
+    if fmt.reader == "table":
+        return _table(path, fmt, encoding, limits)
+    return _vector(path, fmt, source_layer, encoding, limits)

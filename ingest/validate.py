@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import asdict, dataclass
 from itertools import compress
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import Field, FieldType, GeometryType, Layer
+from layers import INTEGER_RANGES, Field, FieldType, GeometryType, Layer
 
 Extent = tuple[float, float, float, float]
 
@@ -68,13 +69,25 @@ def _missing(value: Any) -> bool:
 
 def convert(f: Field, value: Any) -> Any:
     """The value as ``f`` stores it; raises ValueError with the reason."""
-    if f.type in (FieldType.INTEGER, FieldType.BIGINT):
-        number = float(value)
-        if not number.is_integer():
+    if f.type in INTEGER_RANGES:
+        if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a whole number")
-        out: Any = int(number)
+        if isinstance(value, int):
+            out: Any = value
+        else:
+            number = float(value)
+            if not number.is_integer():  # NaN and infinity are not whole numbers either
+                raise ValueError(f"{str(value)[:40]!r} is not a whole number")
+            out = int(number)
+        low, high = INTEGER_RANGES[f.type]
+        if not low <= out <= high:
+            raise ValueError(f"{out} is out of range for a {f.type.value} ({low} to {high})")
     elif f.type is FieldType.FLOAT:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
         out = float(value)
+        if not math.isfinite(out):
+            raise ValueError(f"{str(value)[:40]!r} is not a finite number")
     elif f.type is FieldType.BOOLEAN:
         text = str(value).strip().casefold()
         truth = {
@@ -193,9 +206,16 @@ def _numeric_column(f: Field, series: pd.Series) -> tuple[list[Any], dict[int, s
     if f.required:
         reasons[missing] = "required value is missing"
     present = ~missing
+    infinite = present & ~np.isfinite(values)
+    reasons[infinite] = "not a finite number"
+    present &= ~infinite
     if f.type is not FieldType.FLOAT:
         fractional = present & (values != np.round(values))
         reasons[fractional] = [f"{v!r} is not a whole number" for v in values[fractional]]
+        low_bound, high_bound = INTEGER_RANGES[f.type]
+        outside = present & ((values < low_bound) | (values > high_bound))
+        reasons[outside] = [f"{v:g} is out of range for a {f.type.value}" for v in values[outside]]
+        present &= ~outside
     if f.minimum is not None:
         low = present & (values < f.minimum)
         reasons[low] = [f"{v:g} is below the minimum {f.minimum:g}" for v in values[low]]
@@ -203,7 +223,8 @@ def _numeric_column(f: Field, series: pd.Series) -> tuple[list[Any], dict[int, s
         high = present & (values > f.maximum)
         reasons[high] = [f"{v:g} is above the maximum {f.maximum:g}" for v in values[high]]
     cast = int if f.type is not FieldType.FLOAT else float
-    out = [None if m else cast(v) for v, m in zip(values.tolist(), missing.tolist(), strict=True)]
+    skip = (missing | infinite).tolist()
+    out = [None if m else cast(v) for v, m in zip(values.tolist(), skip, strict=True)]
     return out, {int(i): str(reasons[i]) for i in np.flatnonzero(reasons != "")}
 
 
