@@ -5,8 +5,10 @@ file import runs: types, vocabularies, bounds, required fields, geometry type, v
 place), its references are looked up, and the write, the history record (who, when, before,
 after) and the layer-version bump (a trigger) commit together or not at all.
 
-Optimistic concurrency: a feature's ETag is its row version (PostgreSQL's ``xmin``, which
-every update changes); an edit that names an older one with ``If-Match`` gets 412.
+Optimistic concurrency: a feature's ETag is a hash of the feature as the caller reads it
+(``spatial.features.representation_tag``); an edit whose ``If-Match`` names another one
+than the feature's current representation (in the body's CRS), checked under the row's lock,
+gets 412.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from psycopg.types.json import Jsonb
 
 from ingest.coords import to_storage
 from ingest.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
-from layers import STORAGE_SRID, Layer, Visibility
+from layers import REGISTRY, STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from spatial import audit
 from spatial import crs as crs_mod
+from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
 from spatial.scope import StreetScope, level_on_row, row_in_scope
 
 
@@ -43,18 +47,25 @@ class Editor:
 @dataclass(frozen=True)
 class Written:
     id: int
-    etag: str | None  # None once deleted
 
 
-def etag(layer: Layer, fid: int, version: str) -> str:
-    return f'"{layer.name}.{fid}.{version}"'
-
-
-def _matches(if_match: str | None, current: str) -> bool:
+async def _check_unchanged(
+    conn: psycopg.AsyncConnection, layer: Layer, fid: int, editor: Editor,
+    if_match: str | None, crs: crs_mod.Crs,
+) -> None:  # fmt: skip
+    """412 unless ``If-Match`` names the feature as the editor now reads it (or ``*``)."""
     if if_match is None:
-        return True
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
-    return "*" in tags or current in tags
+        return
+    tags = [t.strip() for t in if_match.split(",")]  # If-Match compares strong tags only
+    if "*" in tags:
+        return
+    q = FeatureQuery(layer=layer, level=editor.level, crs=crs, ids=(fid,), scope=editor.scope)
+    statement = select_sql(q)
+    cur = await conn.execute(statement.sql, statement.params)
+    rows = await cur.fetchall()
+    current = representation_tag(texts_of(q, rows)[0]) if rows else None
+    if current not in tags:
+        raise PreconditionFailed(f"feature {fid} changed since you read it (now {current})")
 
 
 def _feature_body(body: Any) -> tuple[dict[str, Any], Any]:
@@ -80,6 +91,7 @@ def _geometry(layer: Layer, value: Any, content_crs: crs_mod.Crs) -> Any:
         raise InvalidInput("geometry: not a valid GeoJSON geometry") from None
     if content_crs.flip:  # authority axis order (north, east) to x = east
         geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+    crs_mod.check_coordinates(geom, content_crs, "geometry")
     if content_crs.uri != crs_mod.DEFAULT.uri:
         web = content_crs if content_crs.shift else None
         geom = to_storage(np.array([geom]), f"EPSG:{content_crs.srid}", web)[0]
@@ -127,12 +139,12 @@ def _plain(value: Any) -> Any:
 
 async def _current(
     conn: psycopg.AsyncConnection, layer: Layer, fid: int
-) -> tuple[dict[str, Any], Any, str]:
-    """The stored row (fields), its geometry (shapely) and version, locked for the edit."""
+) -> tuple[dict[str, Any], Any]:
+    """The stored row (fields) and its geometry (shapely), locked for the edit."""
     names = [f.name for f in layer.fields]
     geom = sql.SQL(", ST_AsBinary(geom)" if layer.is_spatial else ", NULL")
     cur = await conn.execute(
-        sql.SQL("SELECT xmin::text{}{} FROM {} WHERE id = %s FOR UPDATE").format(
+        sql.SQL("SELECT NULL{}{} FROM {} WHERE id = %s FOR UPDATE").format(
             geom,
             sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in names),
             sql.Identifier(layer.name),
@@ -143,28 +155,40 @@ async def _current(
     if row is None:
         raise NotFound(f"feature {fid} not found in {layer.name!r}")
     shape = shapely.from_wkb(bytes(row[1])) if row[1] is not None else None
-    return dict(zip(names, row[2:], strict=True)), shape, row[0]
+    return dict(zip(names, row[2:], strict=True)), shape
 
 
 def _merge(
     layer: Layer, editor: Editor, stored: dict[str, Any], props: dict[str, Any], replace: bool
 ) -> dict[str, Any]:
-    """The full row after the edit: hidden fields keep their stored values."""
+    """The full row after the edit: hidden and maintained fields keep their stored values.
+
+    A maintained field may be sent back as it was read (a client's round trip), not changed.
+    """
     visible = {f.name for f in layer.visible_fields(editor.level)}
+    writable = {f.name for f in layer.writable_fields(editor.level)}
     unknown = sorted(set(props) - visible)
     if unknown:
         raise InvalidInput(f"unknown properties: {', '.join(unknown)}")
+    kept = sorted(n for n in set(props) - writable if props[n] != stored.get(n))
+    if kept:
+        raise InvalidInput(f"{', '.join(kept)}: kept by OneMap from other records, not written")
     row = dict(stored)
     if replace:
-        row.update(dict.fromkeys(visible))
-    row.update(props)
+        row.update(dict.fromkeys(writable))
+    row.update({n: v for n, v in props.items() if n in writable})
+    for f in layer.fields:
+        if f.author:  # who wrote it: the caller on create, the first writer after that
+            row[f.name] = stored.get(f.name) or editor.name
+            if f.name in props and props[f.name] not in (None, row[f.name]):
+                raise InvalidInput(f"{f.name}: OneMap records who wrote it ({row[f.name]})")
     return row
 
 
 async def _write_row(
     conn: psycopg.AsyncConnection, layer: Layer, values: dict[str, Any], wkb: bytes | None,
     fid: int | None,
-) -> tuple[int, str]:  # fmt: skip
+) -> int:  # fmt: skip
     names = list(values)
     params = [Jsonb(values[n]) if isinstance(values[n], dict) else values[n] for n in names]
     columns = [sql.Identifier(n) for n in names]
@@ -175,19 +199,19 @@ async def _write_row(
         params.append(wkb)
     table = sql.Identifier(layer.name)
     if fid is None:
-        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id, xmin::text").format(
+        statement = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING id").format(
             table, sql.SQL(", ").join(columns), sql.SQL(", ").join(placeholders)
         )
     else:
         sets = [sql.SQL("{} = {}").format(c, p) for c, p in zip(columns, placeholders, strict=True)]
         statement = sql.SQL(
-            "UPDATE {} SET {}, updated_at = now() WHERE id = %s RETURNING id, xmin::text"
+            "UPDATE {} SET {}, updated_at = now() WHERE id = %s RETURNING id"
         ).format(table, sql.SQL(", ").join(sets))
         params.append(fid)
     cur = await conn.execute(statement, params)
     row = await cur.fetchone()
     assert row is not None
-    return int(row[0]), row[1]
+    return int(row[0])
 
 
 def _snapshot(values: dict[str, Any] | None, geom: Any) -> dict[str, Any] | None:
@@ -203,12 +227,28 @@ async def _record(
     conn: psycopg.AsyncConnection, layer: Layer, fid: int, action: str, editor: Editor,
     before: dict[str, Any] | None, after: dict[str, Any] | None,
 ) -> None:  # fmt: skip
-    await conn.execute(
-        "INSERT INTO change_history (layer, feature_id, action, actor, changed_at, before, after) "
-        "VALUES (%s, %s, %s, %s, now(), %s, %s)",
-        (layer.name, fid, action, editor.name,
-         Jsonb(before) if before else None, Jsonb(after) if after else None),
-    )  # fmt: skip
+    await conn.execute(*audit.one(layer, fid, action, editor.name, before, after))
+
+
+async def _check_references(
+    conn: psycopg.AsyncConnection, layer: Layer, values: dict[str, Any], editor: Editor
+) -> None:
+    """A responsible planner's row may only point at rows inside their streets.
+
+    Without this, an opinion in their street could be attached to another district's
+    project, and a request to another street's estate, and count there.
+    """
+    if editor.scope is None:
+        return
+    for f in layer.fields:
+        value = values.get(f.name)
+        if not f.references or value is None:
+            continue
+        target, column = f.references.split(".")
+        if column != "id" or target not in REGISTRY:  # codes: the row's own scope covers them
+            continue
+        if not await row_in_scope(conn, REGISTRY[target], int(value), editor.scope):
+            raise Forbidden(f"{f.name}: {target} {value} is outside your streets")
 
 
 async def _check_scope(
@@ -234,10 +274,11 @@ async def create(
     geom = _geometry(layer, None if geometry is ... else geometry, content_crs)
     async with conn.transaction():
         values, wkb = await _checked(conn, layer, row, geom)
-        fid, version = await _write_row(conn, layer, values, wkb, None)
+        await _check_references(conn, layer, values, editor)
+        fid = await _write_row(conn, layer, values, wkb, None)
         await _check_scope(conn, layer, fid, editor, stored=False)
         await _record(conn, layer, fid, "insert", editor, None, _snapshot(values, geom))
-    return Written(fid, etag(layer, fid, version))
+    return Written(fid)
 
 
 async def update(
@@ -247,33 +288,30 @@ async def update(
     """PUT (``replace``: fields not sent become empty) or PATCH (merge)."""
     props, geometry = _feature_body(body)
     async with conn.transaction():
-        stored, stored_geom, version = await _current(conn, layer, fid)
+        stored, stored_geom = await _current(conn, layer, fid)
         await _check_scope(conn, layer, fid, editor, stored=True)
-        if not _matches(if_match, etag(layer, fid, version)):
-            raise PreconditionFailed(
-                f"feature {fid} changed since you read it (ETag {etag(layer, fid, version)})"
-            )
+        await _check_unchanged(conn, layer, fid, editor, if_match, content_crs)
         row = _merge(layer, editor, stored, props, replace=replace)
         if geometry is ... and not replace:
             geom = stored_geom
         else:
             geom = _geometry(layer, None if geometry is ... else geometry, content_crs)
         values, wkb = await _checked(conn, layer, row, geom)
-        _, version = await _write_row(conn, layer, values, wkb, fid)
+        await _check_references(conn, layer, values, editor)
+        await _write_row(conn, layer, values, wkb, fid)
         await _check_scope(conn, layer, fid, editor, stored=False)
         await _record(conn, layer, fid, "update", editor,
                       _snapshot(stored, stored_geom), _snapshot(values, geom))  # fmt: skip
-    return Written(fid, etag(layer, fid, version))
+    return Written(fid)
 
 
 async def delete(
     conn: psycopg.AsyncConnection, layer: Layer, editor: Editor, fid: int, if_match: str | None
 ) -> Written:
     async with conn.transaction():
-        stored, stored_geom, version = await _current(conn, layer, fid)
+        stored, stored_geom = await _current(conn, layer, fid)
         await _check_scope(conn, layer, fid, editor, stored=True)
-        if not _matches(if_match, etag(layer, fid, version)):
-            raise PreconditionFailed(f"feature {fid} changed since you read it")
+        await _check_unchanged(conn, layer, fid, editor, if_match, crs_mod.DEFAULT)
         try:
             await conn.execute(
                 sql.SQL("DELETE FROM {} WHERE id = %s").format(sql.Identifier(layer.name)), (fid,)
@@ -283,7 +321,7 @@ async def delete(
                 f"feature {fid} is referenced by other features; change or delete those first"
             ) from None
         await _record(conn, layer, fid, "delete", editor, _snapshot(stored, stored_geom), None)
-    return Written(fid, None)
+    return Written(fid)
 
 
 async def history(

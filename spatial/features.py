@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -315,3 +316,20 @@ def field_json_schema(f: Field) -> dict[str, Any]:
     if f.maximum is not None:
         schema["maximum"] = f.maximum
     return schema
+
+
+def texts_of(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:
+    """GeoJSON feature texts from ``select_sql`` rows (a version column, if any, is ignored)."""
+    if q.crs.in_sql or not q.with_geometry:
+        return [r[0] for r in rows]
+    return shifted_features(q.crs, rows)
+
+
+def representation_tag(content: str | bytes) -> str:
+    """A strong ETag of exactly what a caller receives (a feature's text, a tile's bytes).
+
+    Made from the content alone, it moves only when what the caller sees moves: an edit of
+    a field hidden from them, or the database's transaction counter, cannot be read from it.
+    """
+    data = content.encode() if isinstance(content, str) else content
+    return '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'

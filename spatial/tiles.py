@@ -9,7 +9,6 @@ tile envelope transformed to the table's SRID, so the GiST index does the work.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from collections.abc import Sequence
 
@@ -146,15 +145,6 @@ async def render_with_versions(
     assert row is not None
     versions = {name: int(v) for name, v in row[0].items()}
     return (bytes(row[1]) if row[1] else b""), versions
-
-
-def etag(
-    layer_versions: dict[str, int], level: Visibility, z: int, x: int, y: int,
-    scope: StreetScope | None = None,
-) -> str:  # fmt: skip
-    """A strong ETag: the same layers at the same versions, seen by the same level and scope."""
-    key = repr((sorted(layer_versions.items()), int(level), z, x, y, scope)).encode()
-    return '"' + hashlib.sha1(key).hexdigest()[:20] + '"'
 
 
 def tile_matrix_set() -> dict[str, object]:

@@ -15,6 +15,7 @@ from api import accounts
 from api.app import create_app
 from api.settings import DatabaseSettings, FeaturesSettings
 from layers import Role
+from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_TOKEN
 
 GEOJSON = {"Content-Type": "application/geo+json"}
@@ -228,7 +229,8 @@ def test_a_planner_replacing_an_estate_keeps_the_private_fields(api, edits_url):
 
 
 def test_a_write_moves_the_tile_etag(api):
-    tile = "/collections/governance_issues/tiles/WebMercatorQuad/14/6208/13490"
+    x, y = lonlat_to_tile(116.40, 39.91, 14)  # where issue() puts the new feature
+    tile = f"/collections/governance_issues/tiles/WebMercatorQuad/14/{y}/{x}"
     before = api.get(tile, headers=api.as_planner).headers["etag"]
     api.post("/collections/governance_issues/items", json=issue(), headers=api.as_planner)
     after = api.get(tile, headers=api.as_planner)

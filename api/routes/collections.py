@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.access import LayerDep, LevelDep
+from api.access import Caller, CallerDep, LayerDep, LevelDep
 from api.deps import ConnDep
 from api.links import GEOJSON, JSON, SCHEMA_JSON, documented, link, url
 from layers import REGISTRY, Layer, Visibility
@@ -56,11 +57,18 @@ def _visible(level: Visibility) -> list[Layer]:
     return [layer for layer in REGISTRY.values() if layer.visibility <= level]
 
 
+async def _extent(conn: psycopg.AsyncConnection, layer: Layer, caller: Caller) -> dict[str, Any]:
+    """The layer's extent, unless it would tell a street-bound caller about rows elsewhere."""
+    if caller.scope is not None and caller.scope.limits_rows(layer):
+        return {}  # where and when internal data exists city-wide is internal
+    return await collections.extent(conn, layer)
+
+
 @router.get("/collections", summary="The layers")
-async def list_collections(request: Request, level: LevelDep, conn: ConnDep) -> dict[str, Any]:
+async def list_collections(request: Request, caller: CallerDep, conn: ConnDep) -> dict[str, Any]:
     items = [
-        _collection(request, layer, await collections.extent(conn, layer))
-        for layer in _visible(level)
+        _collection(request, layer, await _extent(conn, layer, caller))
+        for layer in _visible(caller.level)
     ]
     return {
         "collections": items,
@@ -69,8 +77,10 @@ async def list_collections(request: Request, level: LevelDep, conn: ConnDep) -> 
 
 
 @router.get("/collections/{collectionId}", summary="One layer")
-async def get_collection(request: Request, layer: LayerDep, conn: ConnDep) -> dict[str, Any]:
-    return _collection(request, layer, await collections.extent(conn, layer))
+async def get_collection(
+    request: Request, layer: LayerDep, caller: CallerDep, conn: ConnDep
+) -> dict[str, Any]:
+    return _collection(request, layer, await _extent(conn, layer, caller))
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties to filter on",

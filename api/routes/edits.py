@@ -19,15 +19,15 @@ from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
 from api.deps import WriteConnDep
 from api.links import GEOJSON, JSON, documented, link, url
 from api.routing import LSN_COOKIE
-from layers import Layer
+from layers import MAX_ID, Layer
 from layers.errors import Unauthorized
 from spatial import crs as crs_mod
 from spatial import edits
-from spatial.features import FeatureQuery, select_sql
+from spatial.features import FeatureQuery, representation_tag, select_sql
 
 router = APIRouter(tags=["OGC API Features – Part 4"])
 
-FeatureId = Annotated[int, Path(alias="featureId", ge=1, le=2**63 - 1)]
+FeatureId = Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID)]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag read with the feature: 412 if it changed"),
@@ -78,7 +78,9 @@ async def _answer(
     feature = json.loads(row[0]) if row else {"type": "Feature", "id": written.id}
     collection = url(request, f"/collections/{layer.name}")
     feature["links"] = [link(location, "self", GEOJSON), link(collection, "collection", JSON)]
-    headers = {"Location": location, "ETag": written.etag or ""}
+    headers = {"Location": location}
+    if row:
+        headers["ETag"] = representation_tag(row[0])  # what a GET of it answers
     response = JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
     return await _with_lsn(conn, response)
 

@@ -18,10 +18,10 @@ from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.response_cache import offer_before_reading
 from api.routing import ReadPoolDep
+from layers import MAX_ID
 from layers.errors import InvalidInput, NotFound
-from spatial import edits
 from spatial.execute import RowStream
-from spatial.features import FeatureQuery, select_sql, shifted_features
+from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
 
 router = APIRouter(tags=["OGC API"])
 
@@ -31,13 +31,6 @@ FormatParam = Annotated[str | None, Query(alias="f", description="json or geojso
 def check_format(f: str | None) -> None:
     if f not in (None, "json", "geojson"):
         raise InvalidInput(f"f: unsupported format {f!r}; use json or geojson")
-
-
-def texts_of(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:
-    """GeoJSON feature texts from ``select_sql`` rows (a version column, if any, is ignored)."""
-    if q.crs.in_sql or not q.with_geometry:
-        return [r[0] for r in rows]
-    return shifted_features(q.crs, rows)
 
 
 async def feature_texts(stream: RowStream, q: FeatureQuery) -> AsyncIterator[list[str]]:
@@ -109,13 +102,13 @@ async def get_item(
     caller: CallerDep,
     crs: CrsDep,
     pool: ReadPoolDep,
-    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=2**63 - 1)],
+    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID)],
     f: FormatParam = None,
 ) -> Response:
     check_format(f)
     q = FeatureQuery(
         layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1,
-        scope=caller.scope, with_version=True,
+        scope=caller.scope,
     )  # fmt: skip
     stream = await RowStream(
         pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s, at_most=1
@@ -123,11 +116,11 @@ async def get_item(
     rows = [row async for batch in stream.batches() for row in batch]
     if not rows:
         raise NotFound(f"feature {feature_id} not found in {layer.name!r}")
-    version = rows[0][-1]
-    feature = json.loads(texts_of(q, rows)[0])
+    text = texts_of(q, rows)[0]
+    feature = json.loads(text)
     feature["links"] = [
         link(str(request.url), "self", GEOJSON),
         link(url(request, f"/collections/{layer.name}"), "collection", JSON),
     ]
-    headers = {**content_crs(q), "ETag": edits.etag(layer, feature_id, version)}
+    headers = {**content_crs(q), "ETag": representation_tag(text)}
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=headers)

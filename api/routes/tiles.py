@@ -10,16 +10,19 @@ from fastapi.responses import Response
 from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
-from api.response_cache import offer, watched_versions
+from api.response_cache import offer
 from layers import Layer, Visibility
 from layers.errors import InvalidInput, NotFound
-from spatial import catalog, collections, tiles
+from spatial import collections, tiles
+from spatial.features import representation_tag
 
 router = APIRouter(tags=["OGC API Tiles"])
 
 TMS = "WebMercatorQuad"
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
 TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+# Layers in one multi-layer tile: every public map layer fits; repeats are dropped first.
+MAX_TILE_LAYERS = 16
 WEB_MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {MVT: {}}},
@@ -52,7 +55,10 @@ TmsDep = Annotated[str, Depends(tile_matrix_set)]
 
 
 def _spatial_layers(names: str, level: Visibility) -> list[Layer]:
-    layers = [find_visible_layer(name.strip(), level) for name in names.split(",") if name.strip()]
+    wanted = list(dict.fromkeys(n.strip() for n in names.split(",") if n.strip()))
+    if len(wanted) > MAX_TILE_LAYERS:
+        raise InvalidInput(f"collections: at most {MAX_TILE_LAYERS} in one tile")
+    layers = [find_visible_layer(name, level) for name in wanted]
     if not layers:
         raise InvalidInput("collections: name at least one collection")
     for layer in layers:
@@ -66,18 +72,12 @@ async def _tile_response(
 ) -> Response:
     tiles.check_tile(z, x, y)
     level, scope = caller.level, caller.scope
-    names = [la.name for la in layers]
+    data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
+    tag = representation_tag(data)
+    offer(request, versions, scope)  # read in the tile's own statement: its very snapshot
     asked = request.headers.get("if-none-match")
-    if asked:  # a revalidation: answer 304 from the versions alone, without rendering
-        versions = watched_versions(request, names) or await catalog.layer_versions(conn, names)
-        tag = tiles.etag(versions, level, z, x, y, scope)
-        if tag in [t.strip() for t in asked.split(",")]:
-            return Response(status_code=304, headers=_tile_headers(request, tag))
-        data = await tiles.render(conn, layers, level, z, x, y, scope)
-    else:
-        data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
-        tag = tiles.etag(versions, level, z, x, y, scope)
-        offer(request, versions, scope)  # read in the tile's own statement: its very snapshot
+    if asked and tag in [t.strip() for t in asked.split(",")]:
+        return Response(status_code=304, headers=_tile_headers(request, tag))
     headers = _tile_headers(request, tag)
     if not data:
         return Response(status_code=204, headers=headers)

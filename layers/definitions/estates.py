@@ -90,8 +90,8 @@ BUILDINGS = Layer(
               minimum=1, maximum=100),
         Field("has_elevator", T.BOOLEAN, "有电梯", "Has elevator", PUBLIC, required=True),
         Field("elevator_stage", T.TEXT, "加装电梯进展", "Elevator retrofit stage", PUBLIC,
-              ELEVATOR_STAGE, description="Mirrors the building's elevator retrofit record; "
-              "kept by a database trigger, not written directly."),
+              ELEVATOR_STAGE, maintained=True, description="Mirrors the building's elevator "
+              "retrofit record; kept by a database trigger, not written directly."),
         Field("build_year", T.INTEGER, "建成年份", "Year built", PUBLIC,
               minimum=1900, maximum=2100),
         Field("units", T.INTEGER, "单元数", "Stairwells (units)", INTERNAL, minimum=1),
