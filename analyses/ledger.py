@@ -20,6 +20,7 @@ from openpyxl.styles import Font
 
 from analyses.model import plain
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
+from spatial.export import spreadsheet_safe
 
 _LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
 
@@ -116,7 +117,7 @@ def ledger_xlsx(rows: list[dict[str, Any]], district: str | None, street: str | 
     sheet = book.active
     sheet.title = "台账 Ledger"
     columns = [c for c in COLUMNS if rows and c[0] in rows[0]] or list(COLUMNS)
-    sheet.append([title])
+    sheet.append([spreadsheet_safe(title)])
     sheet.append([c[1] for c in columns])
     sheet.append([c[2] for c in columns])
     for cell in (*sheet[1], *sheet[2], *sheet[3]):
@@ -132,7 +133,7 @@ def ledger_xlsx(rows: list[dict[str, Any]], district: str | None, street: str | 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict):
         return "; ".join(f"{k} {v}" for k, v in sorted(value.items()))
-    return value
+    return spreadsheet_safe(value)
 
 
 SCOREBOARD = """

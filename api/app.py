@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from api.compression import SelectiveGZip
 from api.database import resolve_database_url
 from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
-from api.hardening import BodyLimit, SecurityHeaders
+from api.hardening import BodyLimit, CallerBoundary, SecurityHeaders
 from api.jobs import Jobs
 from api.response_cache import ResponseCache, ResponseStore
 from api.routes import (
@@ -32,6 +33,7 @@ from api.routes import (
     landing,
     ledger,
     pages,
+    problems,
     tiles,
 )
 from api.routing import Pools, SourceHeader
@@ -100,6 +102,7 @@ def create_app(
     app.state.features = features
     app.state.counts = CountCache()
     app.state.jobs = Jobs()
+    app.state.export_slots = asyncio.Semaphore(server.max_exports)
     app.state.tokens = TokenLookup()
     app.state.analysis_cache = ResultCache()
     app.state.versions = VersionWatcher()
@@ -119,14 +122,17 @@ def create_app(
             expose_headers=["ETag", "Location", "Content-Crs"],
         )  # fmt: skip
     app.add_middleware(
-        BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes
-    )
+        BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes,
+        chunk_timeout_s=server.body_timeout_s,
+    )  # fmt: skip
     app.add_middleware(ResponseCache, watcher=app.state.versions, store=app.state.responses)
+    # Outermost: a replayed answer is marked private for a signed-in caller too.
+    app.add_middleware(CallerBoundary, trusted_origins=features.cors_origins)
 
     add_exception_handlers(app)
     for module in (
         landing, collections, items, edits, tiles, export, imports, analyses, ledger, pages,
-        health,
+        health, problems,
     ):  # fmt: skip
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():

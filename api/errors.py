@@ -26,6 +26,7 @@ from layers.errors import (
     PreconditionFailed,
     QueryTimeout,
     TooLarge,
+    TooSlow,
     Unauthorized,
 )
 from spatial.execute import translate
@@ -43,6 +44,7 @@ STATUS_CODES: dict[type[OneMapError], int] = {
     Forbidden: 403,
     PreconditionFailed: 412,
     TooLarge: 413,
+    TooSlow: 408,
 }
 
 
@@ -51,7 +53,7 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "about:blank"
+    type: str = "about:blank"  # a /problems/… URI (see that route) for every problem OneMap sends
     title: str
     status: int
     detail: str | None = None
@@ -69,8 +71,41 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-def problem(status: int, title: str, detail: str | None = None, **extra: object) -> JSONResponse:
-    body: dict[str, object] = {"type": "about:blank", "title": title, "status": status}
+# Each kind of problem: its status, a type URI (relative: resolved against this server, where
+# ``/problems`` documents them), a title, and what it means.
+PROBLEM_TYPES: dict[int, tuple[str, str, str]] = {
+    400: ("invalid-input", "Invalid input",
+          "A parameter, body or file cannot be used as given; the detail names it."),
+    401: ("unauthorized", "Unauthorized", "Credentials are missing, invalid or revoked."),
+    403: ("forbidden", "Forbidden", "The caller is known and may not do this."),
+    404: ("not-found", "Not found", "No such collection, feature, route or job for this caller."),
+    405: ("method-not-allowed", "Method not allowed", "The route does not take this method."),
+    406: ("not-acceptable", "Not acceptable", "No representation matches the Accept header."),
+    408: ("request-timeout", "Request timeout", "The request's body came too slowly."),
+    412: ("precondition-failed", "Precondition failed",
+          "The feature changed since the ETag named in If-Match was read."),
+    413: ("too-large", "Payload too large", "The body or file is above the configured limit."),
+    415: ("unsupported-media-type", "Unsupported media type", "The body's type is not taken."),
+    500: ("internal", "Internal server error", "A bug: it was logged with its trace."),
+    503: ("unavailable", "Service unavailable",
+          "The database is unreachable or the query ran past the statement timeout; retry."),
+}  # fmt: skip
+
+
+def problem_type(status: int) -> str:
+    kind = PROBLEM_TYPES.get(status)
+    return f"/problems/{kind[0]}" if kind else "about:blank"
+
+
+def problem(status: int, title: str | None = None, detail: str | None = None,
+            **extra: object) -> JSONResponse:  # fmt: skip
+    """An RFC 9457 problem: ``type`` and ``title`` from the status, ``detail`` what happened."""
+    known = PROBLEM_TYPES.get(status)
+    body: dict[str, object] = {
+        "type": problem_type(status),
+        "title": title or (known[1] if known else "Error"),
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
     body.update(extra)
@@ -81,7 +116,7 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(OneMapError)
     async def _domain(_: Request, exc: OneMapError) -> JSONResponse:
         status = next((s for t, s in STATUS_CODES.items() if isinstance(exc, t)), 400)
-        response = problem(status, type(exc).__name__, str(exc))
+        response = problem(status, detail=str(exc))
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="onemap"'
         if status == 503:
@@ -90,14 +125,20 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        return problem(
-            400, "Invalid parameter", "the request has invalid parameters", errors=errors
-        )
+        errors = [
+            {"parameter": ".".join(str(p) for p in e.get("loc", ())[1:]) or None,
+             "in": (e.get("loc") or ("request",))[0], "detail": e.get("msg", "")}
+            for e in exc.errors()
+        ]  # fmt: skip
+        names = ", ".join(sorted({str(e["parameter"]) for e in errors if e["parameter"]}))
+        return problem(400, "Invalid parameter", f"invalid: {names or 'the request'}",
+                       errors=errors)  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail))
+        known = PROBLEM_TYPES.get(exc.status_code)
+        detail = str(exc.detail)
+        return problem(exc.status_code, None, None if known and detail == known[1] else detail)
 
     @app.exception_handler(psycopg.Error)
     async def _database(request: Request, exc: psycopg.Error) -> JSONResponse:
@@ -113,4 +154,4 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal Server Error", "the error was logged")
+        return problem(500, detail="the error was logged")

@@ -1,31 +1,35 @@
 """Limits and headers every response gets, as plain ASGI middleware (no per-request task).
 
 - ``BodyLimit``: request bodies above the limit are refused with 413 before a route sees
-  them (by ``Content-Length``, and by counting when a body comes in chunks); file imports
-  have their own, larger limit.
+  them (by ``Content-Length``, and by counting when a body comes in chunks); the file
+  import route has its own, larger limit, counted as it reads; JSON bodies must be strict.
 - ``SecurityHeaders``: ``nosniff`` on everything; the HTML pages also get a Content Security
   Policy that allows only this origin (plus the configured basemap), no framing by others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON
+from api.access import TOKEN_COOKIE
+from api.errors import PROBLEM_JSON, problem_type
+from layers.errors import TooLarge, TooSlow
 
 
-def _too_large(limit: int) -> tuple[Message, Message]:
-    body = json.dumps({
-        "type": "about:blank", "title": "Payload Too Large", "status": 413,
-        "detail": f"the request body is larger than {limit:,} bytes",
-    }).encode()  # fmt: skip
+def _problem(status: int, title: str, detail: str) -> tuple[Message, Message]:
+    body = json.dumps({"type": problem_type(status), "title": title, "status": status,
+                       "detail": detail}).encode()  # fmt: skip
     start: Message = {
         "type": "http.response.start",
-        "status": 413,
+        "status": status,
         "headers": [
             (b"content-type", PROBLEM_JSON.encode()),
             (b"content-length", str(len(body)).encode()),
@@ -34,29 +38,77 @@ def _too_large(limit: int) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
+# The one route that takes files: it has the larger limit and reads its body itself.
+UPLOAD_PATH = re.compile(r"/collections/[^/]+/imports")
+MAX_JSON_DEPTH = 64
+
+
+def _json_depth_exceeded(value: object, limit: int) -> bool:
+    """Whether a parsed JSON value nests deeper than ``limit`` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def json_body_problem(body: bytes) -> str | None:
+    """Why a JSON body is refused, or None.
+
+    Strict JSON only (no NaN, no Infinity, no 1e999), nested at most ``MAX_JSON_DEPTH``
+    levels: Python's own parser takes NaN and Infinity, which then reach the database.
+    """
+    if not body.strip():
+        return None  # the route says what it needs
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return (
+            f"the body is not valid JSON ({str(exc).split(':')[0]}); NaN and Infinity are not JSON"
+        )
+    if _json_depth_exceeded(value, MAX_JSON_DEPTH):
+        return f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
+    """Request bodies: size limits on every route before a route reads them, strict JSON."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int,
+                 chunk_timeout_s: float = 30.0) -> None:  # fmt: skip
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.chunk_timeout_s = chunk_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        upload = scope["path"].endswith("/imports")
+        upload = scope["method"] == "POST" and UPLOAD_PATH.fullmatch(scope["path"]) is not None
         limit = self.max_upload_bytes if upload else self.max_bytes
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"").decode()
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length", "")
         if declared and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, limit)
             return
-        if upload:  # too big to hold: the import route counts what it spools to disk
-            await self.app(scope, receive, send)
+        receive = _patient(receive, self.chunk_timeout_s)
+        if upload:  # too big to hold: counted as the route reads it
+            await self.app(scope, _counting(receive, limit), send)
             return
         # A JSON body is small: read it here (so a chunked one is measured too), then replay.
         chunks, size = [], 0
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except TooSlow as exc:
+                for message in _problem(408, "Request timeout", str(exc)):
+                    await send(message)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunks.append(message.get("body", b""))
@@ -67,6 +119,12 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body, replayed = b"".join(chunks), False
+        if "json" in headers.get("content-type", ""):
+            why = json_body_problem(body)
+            if why is not None:
+                for message in _problem(400, "Invalid body", why):
+                    await send(message)
+                return
 
         async def replay() -> Message:
             nonlocal replayed
@@ -78,8 +136,40 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def _patient(receive: Receive, timeout_s: float) -> Receive:
+    """``receive``, raising ``TooSlow`` (408) when the next part of the body takes too long.
+
+    A client that opens a body and sends a byte a minute would hold a worker's connection
+    (and an upload's temporary file) for as long as it likes.
+    """
+
+    async def within() -> Message:
+        try:
+            return await asyncio.wait_for(receive(), timeout_s)
+        except TimeoutError:
+            raise TooSlow(f"no part of the body came within {timeout_s:g} s") from None
+
+    return within
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """``receive``, raising ``TooLarge`` (413) once more than ``limit`` bytes came in."""
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise TooLarge(f"the request body is larger than {limit:,} bytes")
+        return message
+
+    return counted
+
+
 async def _refuse(send: Send, limit: int) -> None:
-    for message in _too_large(limit):
+    for message in _problem(413, "Payload Too Large",
+                            f"the request body is larger than {limit:,} bytes"):  # fmt: skip
         await send(message)
 
 
@@ -118,3 +208,64 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+PRIVATE = "private, no-store"
+
+
+class CallerBoundary:
+    """What a request that carries credentials may do, and what its answer says to caches.
+
+    - An answer computed for a caller (a token in ``Authorization``, ``X-API-Key`` or the
+      login cookie) is ``private, no-store`` whatever the route said, replayed or not: no
+      shared cache (a CDN) may keep a planner's pipelines for the next visitor.
+    - A write authenticated by the cookie alone must come from this site or a configured
+      origin (``Origin``, else ``Referer``): a browser sends the cookie on a forged
+      cross-site form too. Token headers are never sent by a browser on its own.
+    """
+
+    def __init__(self, app: ASGIApp, trusted_origins: list[str] | None = None) -> None:
+        self.app = app
+        self.trusted = {o.rstrip("/") for o in trusted_origins or []}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        by_header = "authorization" in headers or "x-api-key" in headers
+        by_cookie = TOKEN_COOKIE in cookie_parser(", ".join(headers.getlist("cookie")))
+        if by_cookie and not by_header and scope["method"] not in SAFE_METHODS:
+            why = self._foreign(scope, headers)
+            if why is not None:
+                for message in _problem(403, "Forbidden", why):
+                    await send(message)
+                return
+        if not (by_header or by_cookie):
+            await self.app(scope, receive, send)
+            return
+
+        async def private(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # A copy: the response cache inside still reads the route's own headers.
+                message = {**message, "headers": list(message.get("headers", []))}
+                response_headers = MutableHeaders(scope=message)
+                response_headers["Cache-Control"] = PRIVATE
+                response_headers.append("Vary", "Authorization, X-API-Key, Cookie")
+            await send(message)
+
+        await self.app(scope, receive, private)
+
+    def _foreign(self, scope: Scope, headers: Headers) -> str | None:
+        """Why a cookie-authenticated write is refused, or None when it comes from here."""
+        origin = headers.get("origin")
+        if origin is None and "referer" in headers:
+            parts = urlsplit(headers["referer"])
+            origin = f"{parts.scheme}://{parts.netloc}"
+        if origin is None:
+            return "a write signed in by cookie must say where it comes from (Origin header)"
+        own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+        if origin.rstrip("/") == own or origin.rstrip("/") in self.trusted:
+            return None
+        return f"a write signed in by cookie must come from this site, not {origin[:100]}"

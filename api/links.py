@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 
@@ -36,3 +37,16 @@ def url(request: Request, path: str, **query: Any) -> str:
 def with_query(request: Request, **changes: Any) -> str:
     """The request's own URL with some query parameters replaced."""
     return str(request.url.include_query_params(**changes))
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A ``Content-Disposition`` for a download named ``filename`` (RFC 6266).
+
+    The quoted name keeps only safe ASCII (no quote, CR or LF can end the header or start
+    another); the full name, Chinese included, goes percent-encoded in ``filename*``.
+    """
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100] or "download"
+    encoded = quote(filename[:100], safe="")
+    return {
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+    }

@@ -66,6 +66,22 @@ class ServerSettings(BaseSettings):
         description="Idle keep-alive: longer than a load balancer's (60 s), or a client can "
         "send on a connection the server is closing.",
     )  # fmt: skip
+    run_as: str = Field(
+        default="nobody",
+        description="Started as root, `onemap serve` runs the app as this user.",
+    )
+    max_exports: int = Field(
+        default=4, ge=1,
+        description="Exports streaming at once per worker (each holds a database connection).",
+    )  # fmt: skip
+    header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="A request's headers must arrive within this; else 408 and the connection "
+        "is closed (slow clients would hold connections).",
+    )  # fmt: skip
+    body_timeout_s: float = Field(
+        default=30.0, gt=0, description="Each part of a request body must arrive within this."
+    )
     access_log: bool = Field(
         default=False,
         description="uvicorn's line per request; off, as in gunicorn, since the proxy in front "
@@ -105,6 +121,13 @@ class FeaturesSettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="JSON request bodies.")
     max_upload_bytes: int = Field(default=512 << 20, ge=1024, description="Imported files.")
+    max_unpacked_bytes: int = Field(
+        default=1 << 30, ge=1024,
+        description="What an imported zip or workbook may unpack to (counted while unpacking).",
+    )  # fmt: skip
+    max_import_features: int = Field(
+        default=1_000_000, ge=1, description="Features (rows) one imported file may hold."
+    )
     max_bbox_area_deg2: float = Field(
         default=400.0, gt=0, description="Largest bbox in degrees² (Beijing is about 4.5)."
     )

@@ -35,3 +35,7 @@ class PreconditionFailed(OneMapError):
 
 class TooLarge(OneMapError):
     """A request body above the configured limit."""
+
+
+class TooSlow(OneMapError):
+    """A request whose body came too slowly (a client holding a connection open)."""

@@ -211,13 +211,33 @@ def columns_sql(q: FeatureQuery) -> Compiled:
     return Compiled(statement, where.params)
 
 
+# Text a spreadsheet (Excel, WPS, LibreOffice) would run as a formula when the file is opened.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text that starts like a formula, with a leading apostrophe (as OWASP advises).
+
+    Planners open exports in Excel or WPS: ``=HYPERLINK(…)`` in a resident's request would
+    otherwise run there. Numbers, dates and other values are left as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _plain(value: Any) -> Any:
-    """A value a CSV cell or an OGR field can hold."""
+    """A value an OGR field can hold."""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+def _cell(value: Any) -> Any:
+    """A value for a CSV cell: plain, and never a formula."""
+    return spreadsheet_safe(_plain(value))
 
 
 def _geometries(q: FeatureQuery, wkb: list[bytes | None]) -> np.ndarray:
@@ -239,9 +259,9 @@ def iter_csv(
         buffer.truncate()
         if q.with_geometry:
             wkt = shapely.to_wkt(_geometries(q, [r[-1] for r in rows]), rounding_precision=-1)
-            writer.writerows([*map(_plain, r[:-1]), w] for r, w in zip(rows, wkt, strict=True))
+            writer.writerows([*map(_cell, r[:-1]), w] for r, w in zip(rows, wkt, strict=True))
         else:
-            writer.writerows([_plain(v) for v in r] for r in rows)
+            writer.writerows([_cell(v) for v in r] for r in rows)
         yield buffer.getvalue().encode()
 
 
@@ -307,6 +327,9 @@ def write_file(
         crs=f"EPSG:{q.crs.srid}" if q.with_geometry else None,
         # GeoPackage 1.2 opens in every GDAL still in use (QGIS LTR ships GDAL 3.6).
         dataset_options={"VERSION": "1.2"} if fmt.driver == "GPKG" else None,
+        # FlatGeobuf's spatial index needs a geometry in every feature: none without geometry.
+        layer_options=None if q.with_geometry or fmt.driver != "FlatGeobuf"
+        else {"SPATIAL_INDEX": "NO"},
     )  # fmt: skip
     return written
 

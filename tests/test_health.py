@@ -34,7 +34,9 @@ def test_health_without_a_database_is_503_problem_json():
         response = client.get("/health")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["title"] == "DatabaseUnavailable"
+    body = response.json()
+    assert (body["type"], body["title"]) == ("/problems/unavailable", "Service unavailable")
+    assert "database" in body["detail"]
     assert "Traceback" not in response.text
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import psycopg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from api.links import attachment
 from api.querying import QueryDep
 from api.routing import ReadPoolDep
-from layers.errors import OneMapError
+from layers.errors import DatabaseUnavailable, OneMapError
 from spatial import export
 from spatial.execute import translate
 
@@ -27,14 +30,32 @@ FormatQuery = Annotated[
 ]
 
 
+# The server ends an export's session that sits idle in its transaction this long: a client
+# that stops reading (without closing) cannot hold a connection and its snapshot for minutes.
+IDLE_IN_TRANSACTION_MS = 60_000
+
+
 def _connect(request: Request) -> psycopg.Connection:
     """A plain connection to where this caller reads (see api.routing)."""
-    return psycopg.connect(request.state.read_url, options=request.app.state.connect_options)
+    options = (f"{request.app.state.connect_options} "
+               f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")  # fmt: skip
+    return psycopg.connect(request.state.read_url, options=options, connect_timeout=10)
 
 
-def _guarded(chunks: Iterator[bytes], conn: psycopg.Connection) -> Iterator[bytes]:
+async def _take_slot(request: Request) -> asyncio.Semaphore:
+    """One of the process's export slots (each holds a connection outside the pool)."""
+    slots: asyncio.Semaphore = request.app.state.export_slots
     try:
-        yield from chunks
+        await asyncio.wait_for(slots.acquire(), request.app.state.pools.timeout_s)
+    except TimeoutError:
+        raise DatabaseUnavailable("every export slot is busy; retry in a moment") from None
+    return slots
+
+
+def _close(chunks: Iterator[bytes], conn: psycopg.Connection) -> None:
+    """End the export: its cursor and transaction (the generator's), then the connection."""
+    try:
+        chunks.close()  # type: ignore[attr-defined]
     finally:
         conn.close()
 
@@ -63,17 +84,33 @@ async def export_layer(
     fmt = export.get_format(format)
     q = export.for_files(query, fmt)
     filename = f"{q.layer.name}.{fmt.extension}"
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    disposition = attachment(filename)
     if q.layer.is_spatial:
         disposition["Content-Crs"] = f"<{q.crs.uri}>"
-    conn = await run_in_threadpool(_connect, request)
+    slots = await _take_slot(request)
+    try:
+        conn = await run_in_threadpool(_connect, request)
+    except BaseException:
+        slots.release()
+        raise
     if fmt.driver is None:
-        chunks = _guarded(export.iter_text(conn, q, fmt), conn)
-        first = await run_in_threadpool(_first, chunks)
+        chunks = export.iter_text(conn, q, fmt)
+        try:
+            first = await run_in_threadpool(_first, chunks)
+        except BaseException:
+            await run_in_threadpool(_close, chunks, conn)
+            slots.release()
+            raise
 
-        def body() -> Iterator[bytes]:
-            yield first
-            yield from chunks
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                yield first
+                while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
+                    yield chunk
+            finally:  # also when the client leaves: the response is cancelled, this is not
+                with anyio.CancelScope(shield=True):
+                    await run_in_threadpool(_close, chunks, conn)
+                slots.release()
 
         return StreamingResponse(body(), media_type=fmt.media_type, headers=disposition)
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-"))
@@ -88,6 +125,7 @@ async def export_layer(
         raise
     finally:
         conn.close()
+        slots.release()
     return FileResponse(
         path, media_type=fmt.media_type, filename=filename, headers=disposition,
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),

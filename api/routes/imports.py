@@ -7,15 +7,16 @@ is not checked street by street, so a responsible planner cannot import).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import psycopg
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator
+from starlette.datastructures import FormData, UploadFile
 
 from api.access import CallerDep, EditableLayerDep, require_city_wide_editor
 from api.deps import WriteConnDep, pooled
@@ -23,22 +24,69 @@ from api.jobs import Jobs, Progress
 from api.links import url
 from api.routing import LSN_COOKIE
 from ingest import pipeline
-from layers.errors import NotFound, OneMapError, TooLarge, Unauthorized
+from ingest.read import Limits
+from layers.errors import InvalidInput, NotFound, OneMapError, TooLarge, Unauthorized
 
 router = APIRouter(tags=["Imports"])
 
 
-def _flag(value: object) -> bool:
-    """A form flag is ``true`` or ``false``; anything else is a mistake worth a 400."""
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return value == "true"
-    raise ValueError("use true or false")
-
-
-FormFlag = Annotated[bool, BeforeValidator(_flag), Form()]
 log = logging.getLogger("onemap")
+FORM_FIELDS = ("mode", "key", "crs", "encoding", "source_layer", "dry_run", "skip_invalid",
+               "make_valid")  # fmt: skip
+# The request body, for the OpenAPI document: the route reads it itself, after the caller's
+# credentials are checked (FastAPI would read a declared form before any dependency).
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary",
+                             "description": "The file (zip a shapefile with its parts)"},
+                    "mode": {"type": "string", "enum": ["append", "upsert", "replace"]},
+                    "key": {"type": "string"},
+                    "crs": {"type": "string"},
+                    "encoding": {"type": "string"},
+                    "source_layer": {"type": "string"},
+                    "dry_run": {"type": "boolean"},
+                    "skip_invalid": {"type": "boolean"},
+                    "make_valid": {"type": "boolean"},
+                },
+            }
+        }
+    },
+}  # fmt: skip
+_SAFE_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+
+
+def _flag(form: FormData, name: str) -> bool:
+    """A form flag is ``true`` or ``false``; anything else is a mistake worth a 400."""
+    value = form.get(name, "false")
+    if value not in ("true", "false"):
+        raise InvalidInput(f"{name}: use true or false")
+    return value == "true"
+
+
+def _text(form: FormData, name: str, default: str | None = None) -> str | None:
+    value = form.get(name, default)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{name}: expected text, got a file")
+    if value is not None and len(value) > 200:
+        raise InvalidInput(f"{name}: at most 200 characters")
+    return value
+
+
+def stored_name(filename: str | None) -> tuple[str, str]:
+    """(the name kept on disk, the name reports show) for an uploaded file's name.
+
+    Only the extension of the sender's name reaches the disk, so no name (``..``, ``.``,
+    slashes, NUL bytes, 10,000 characters) can point anywhere else.
+    """
+    shown = Path((filename or "upload").replace("\\", "/")).name[:200] or "upload"
+    suffix = Path(shown).suffix
+    return "upload" + (suffix.lower() if _SAFE_SUFFIX.fullmatch(suffix) else ""), shown
 
 
 def _error_text(exc: Exception) -> str:
@@ -48,44 +96,58 @@ def _error_text(exc: Exception) -> str:
     return "the import failed unexpectedly; the error was logged"
 
 
-@router.post("/collections/{collectionId}/imports", status_code=202,
-             summary="Import a file into a layer (background job)")  # fmt: skip
-async def start_import(
-    request: Request,
-    layer: EditableLayerDep,
-    caller: CallerDep,
-    file: Annotated[UploadFile, File(description="The file (zip a shapefile with its parts)")],
-    mode: Annotated[str, Form()] = "append",
-    key: Annotated[str | None, Form()] = None,
-    crs: Annotated[str | None, Form()] = None,
-    encoding: Annotated[str | None, Form()] = None,
-    source_layer: Annotated[str | None, Form()] = None,
-    dry_run: FormFlag = False,
-    skip_invalid: FormFlag = False,
-    make_valid: FormFlag = False,
-) -> JSONResponse:
-    require_city_wide_editor(caller, layer.name, action="import files")
-    folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))
-    name = Path(file.filename or "upload").name
-    path = folder / name
+async def _spool(upload: UploadFile, path: Path, max_bytes: int) -> None:
+    """Copy the upload to ``path``, counting: past ``max_bytes`` the import is refused."""
     size = 0
     with path.open("wb") as out:
-        while chunk := await file.read(1 << 20):
+        while chunk := await upload.read(1 << 20):
             size += len(chunk)
-            if size > request.app.state.features.max_upload_bytes:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise TooLarge("the file is larger than ONEMAP_MAX_UPLOAD_BYTES")
+            if size > max_bytes:
+                raise TooLarge(f"the file is larger than {max_bytes:,} bytes")
             out.write(chunk)
-    options = pipeline.Options(
-        layer=layer.name, mode=mode, key=key, crs=crs, encoding=encoding,
-        source_layer=source_layer, dry_run=dry_run, skip_invalid=skip_invalid,
-        make_valid=make_valid, actor=caller.name,
-    )  # fmt: skip
+
+
+@router.post("/collections/{collectionId}/imports", status_code=202,
+             summary="Import a file into a layer (background job)",
+             openapi_extra={"requestBody": IMPORT_BODY})  # fmt: skip
+async def start_import(
+    request: Request, layer: EditableLayerDep, caller: CallerDep
+) -> JSONResponse:
+    require_city_wide_editor(caller, layer.name, action="import files")
+    settings = request.app.state.features
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput("send the file as multipart/form-data with a 'file' field")
+    folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))
+    try:
+        parsing = request.form(max_files=1, max_fields=len(FORM_FIELDS) + 1,
+                               max_part_size=64 << 10)  # fmt: skip
+        async with parsing as form:
+            unknown = sorted(set(form.keys()) - {"file", *FORM_FIELDS})
+            if unknown:
+                raise InvalidInput(f"unknown form fields: {', '.join(unknown)}")
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput("the form needs a 'file' field holding the file")
+            name, shown = stored_name(upload.filename)
+            path = folder / name
+            options = pipeline.Options(
+                layer=layer.name, mode=_text(form, "mode", "append") or "append",
+                key=_text(form, "key"), crs=_text(form, "crs"), encoding=_text(form, "encoding"),
+                source_layer=_text(form, "source_layer"), dry_run=_flag(form, "dry_run"),
+                skip_invalid=_flag(form, "skip_invalid"), make_valid=_flag(form, "make_valid"),
+                actor=caller.name, level=caller.level,
+                limits=Limits(settings.max_import_features, settings.max_unpacked_bytes),
+            )  # fmt: skip
+            pipeline.check_options(options)  # a wrong option is a 400 now, not a failed job
+            await _spool(upload, path, settings.max_upload_bytes)
+    except BaseException:  # no job, so nobody else will remove the upload
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     database_url = request.app.state.database_url
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
-            result = pipeline.run(database_url, path, options, progress.report, label=name)
+            result = pipeline.run(database_url, path, options, progress.report, label=shown)
             result = result.as_dict()
             if result["committed"]:  # where the write ends in the WAL: see api.routing
                 with psycopg.connect(database_url) as conn:
@@ -101,7 +163,7 @@ async def start_import(
             job = await request.app.state.jobs.start(
                 conn, pools.primary, "import", work, _error_text, owner=caller.name
             )
-    except BaseException:  # no job, so nobody else will remove the upload
+    except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     status = url(request, f"/imports/{job['id']}")

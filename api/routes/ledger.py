@@ -12,8 +12,8 @@ from analyses.dossier import dossier, dossier_html
 from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep
-from api.links import JSON, documented
-from layers import Visibility
+from api.links import JSON, attachment, documented
+from layers import MAX_ID, Visibility
 from layers.errors import Forbidden, InvalidInput, Unauthorized
 
 router = APIRouter(tags=["Ledger"])
@@ -24,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             response_class=Response, responses=documented(JSON, "text/html"))  # fmt: skip
 async def get_dossier(
     caller: CallerDep, conn: ConnDep,
-    estate_id: Annotated[int, Path(alias="estateId", ge=1, le=2**63 - 1)],
+    estate_id: Annotated[int, Path(alias="estateId", ge=1, le=MAX_ID)],
     f: Annotated[str, Query(description="json or html (printable)")] = "json",
 ) -> Response:  # fmt: skip
     if f not in ("json", "html"):
@@ -52,8 +52,8 @@ async def get_ledger(
     rows = await ledger(conn, district, street, private=caller.level >= Visibility.PRIVATE)
     if f == "xlsx":
         name = f"ledger-{street or district or 'city'}.xlsx"
-        disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(ledger_xlsx(rows, district, street), media_type=XLSX, headers=disposition)
+        return Response(ledger_xlsx(rows, district, street), media_type=XLSX,
+                        headers=attachment(name))  # fmt: skip
     return JSONResponse({"district": district, "street": street, "rows": rows})
 
 

@@ -61,7 +61,10 @@ async def login(request: Request) -> RedirectResponse:
     if not token or await find_user(request, token) is None:
         raise Unauthorized("invalid access token")
     response = RedirectResponse("/map", status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/")
+    # Secure whenever the page was reached over HTTPS (uvicorn takes the scheme from the
+    # proxy's X-Forwarded-Proto): the browser then never sends the token in clear text.
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")  # fmt: skip
     return response
 
 
