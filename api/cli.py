@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import socket
 import sys
 import time
@@ -228,11 +229,20 @@ def serve(
             raise OneMapError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     workers = workers or settings.workers
     access_log = settings.access_log if access_log is None else access_log
+    from api.privileges import drop_root, project_paths
+
+    was_root = os.geteuid() == 0
+    why_not = drop_root(settings.run_as, project_paths())
+    if why_not:
+        out.print(f"[yellow]warning: serving as root: {why_not}; see README, Production[/]")
+    elif was_root:
+        out.print(f"serving as the unprivileged user {settings.run_as!r}")
     out.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
     # Each worker builds the app from the same ONEMAP_* environment; the workers share
     # nothing but the database (import jobs and layer versions are kept there).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=access_log,
+                http="api.protocol:HeaderDeadlineProtocol",
                 timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
 
 

@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 
 # PostGIS for the data, GDAL's tools for the client tests, Chromium and a CJK font for the
 # browser tests and screenshots, npm for the pages' web assets.
-APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei)
+# Debian's own Python (with venv) so that `onemap serve` can run as an unprivileged user:
+# an interpreter under /root cannot be read once the server drops root.
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei
+              python3 python3-venv)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()
@@ -25,7 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-/usr/bin/python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi

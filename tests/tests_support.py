@@ -44,14 +44,16 @@ def run_onemap(
 
 @contextmanager
 def serve(
-    database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None
-) -> Iterator[tuple[str, int]]:
+    database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, int]]:  # fmt: skip
     """``onemap serve`` in a subprocess on a free port: yields (base URL, pid).
 
-    Its output goes to ``log`` when given (both streams), else nowhere.
+    Its output goes to ``log`` when given (both streams), else nowhere; ``env`` adds settings.
+    It fails when the server never answers ``/health``.
     """
     port = free_port()
-    env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN)
+    env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
     process = subprocess.Popen(
         [ONEMAP, "serve", "--port", str(port), "--workers", str(workers), *options],
         env=env,
@@ -66,6 +68,8 @@ def serve(
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        else:
+            raise RuntimeError(f"onemap serve on port {port} never answered /health")
         yield base, process.pid
     finally:
         process.terminate()
