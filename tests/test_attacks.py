@@ -827,3 +827,25 @@ def test_the_server_started_as_root_runs_as_an_ordinary_user(server):
         assert owner == pwd.getpwnam("nobody").pw_uid
     else:
         assert owner == os.geteuid()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [(b"GET /collections?f=" + b"x" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+     (b"GET /collections/buildings/items?" + b"properties=name_zh&" * 5_000
+      + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+     (b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+     (b"NOT-HTTP\r\n\r\n", 400)],
+)  # fmt: skip
+def test_requests_the_parser_refuses_get_a_problem_too(server, request_bytes, status):
+    port = int(server[0].rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request_bytes)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].startswith(b"HTTP/1.1 %d" % status), head[:100]
+    assert b"application/problem+json" in head
+    assert json.loads(body)["status"] == status
+    assert alive(server)
