@@ -62,7 +62,8 @@ def fuzz(
         json.dump(document, schema)
         schema.flush()
         return subprocess.run(
-            [ST, "run", schema.name, "--url", base, "--checks", CHECKS,
+            [ST, "--config-file", str(Path(__file__).with_name("schemathesis.toml")), "run",
+             schema.name, "--url", base, "--checks", CHECKS,
              "--max-examples", str(max_examples), *mode,
              "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--workers", "1",
              "--request-timeout", "30", "--suppress-health-check", "all", "--warnings", "off",
