@@ -452,6 +452,14 @@ def test_repeated_tile_layers_are_read_once(http):
     many = http.get(f"/tiles/WebMercatorQuad/14/{y}/{x}",
                     params={"collections": ",".join(["buildings"] * 200)})  # fmt: skip
     assert many.status_code == once.status_code and many.content == once.content
+    # The same answer could still cost 200 subqueries: the tile is built from the layers
+    # the route keeps, one per name.
+    from api.routes.tiles import _spatial_layers
+    from layers import Visibility
+
+    names = ",".join(["buildings", " buildings", "estates"] * 100)
+    kept = _spatial_layers(names, Visibility.PUBLIC)
+    assert [layer.name for layer in kept] == ["buildings", "estates"]
 
 
 # -- 7. answers computed for a caller are never public -------------------------------------
@@ -486,22 +494,34 @@ def test_answers_for_a_caller_are_private_whatever_the_credential(edits_url, wor
 # -- 8. exports: capped, released within seconds of a disconnect ---------------------------
 
 
-def _export_sessions(url: str) -> int:
+def _export_sessions(url: str, state: str = "%") -> int:
+    """Sessions of exports (their own connections, outside the pool) in ``state``."""
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name <> 'onemap' "
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name NOT LIKE 'onemap%%' "
             "AND datname = current_database() AND pid <> pg_backend_pid() "
-            "AND state LIKE 'idle in transaction%%'"
+            "AND backend_type = 'client backend' AND state LIKE %s "
+            "AND query NOT LIKE 'LOCK TABLE%%'",
+            (state,),
         ).fetchone()[0]
 
 
 def test_an_abandoned_export_releases_its_connection(server, edits_url):
-    base, _ = server
-    for _ in range(5):
-        with httpx.stream("GET", f"{base}/collections/buildings/export?format=geojsonseq",
-                          timeout=30) as response:  # fmt: skip
-            assert response.status_code == 200
-            next(response.iter_bytes())  # read a little, then leave
+    port = int(server[0].rsplit(":", 1)[1])
+    clients = []
+    with psycopg.connect(edits_url) as locker:
+        # Each export waits on the lock, holding its connection, while its client leaves.
+        locker.execute("LOCK TABLE buildings IN ACCESS EXCLUSIVE MODE")
+        for _ in range(3):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET /collections/buildings/export HTTP/1.1\r\nHost: x\r\n\r\n")
+            clients.append(client)
+        time.sleep(1)
+        assert _export_sessions(edits_url, "active") == 3
+        for client in clients:
+            client.close()
+        time.sleep(0.5)
+        locker.rollback()
     deadline = time.monotonic() + 10
     while _export_sessions(edits_url) and time.monotonic() < deadline:
         time.sleep(0.2)
