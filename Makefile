@@ -15,6 +15,7 @@ run: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/pytest
 
 # Benchmarks on the full sample city (loaded if missing); tables printed, bench/results*.{md,png}.

@@ -187,5 +187,5 @@ async def fetch_rows(
     conn: psycopg.AsyncConnection, statement: str, params: dict[str, Any]
 ) -> list[Row]:
     """Rows of a statement whose columns are (id, properties json, geometry json or NULL)."""
-    cur = await conn.execute(statement, params)  # type: ignore[arg-type]
+    cur = await conn.execute(statement, params)
     return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]

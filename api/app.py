@@ -13,14 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from psycopg_pool import AsyncConnectionPool
 
-from analyses.service import ResultCache
+from analyses.running import ResultCache
 from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
-from api.database import resolve_database_url
 from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, CallerBoundary, SecurityHeaders
 from api.jobs import Jobs
+from api.replicas import Pools, SourceHeader
 from api.response_cache import ResponseCache, ResponseStore
 from api.routes import (
     analyses,
@@ -36,9 +36,10 @@ from api.routes import (
     problems,
     tiles,
 )
-from api.routing import Pools, SourceHeader
-from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings, to_conninfo
+from api.settings import FeaturesSettings, ServerSettings
 from api.versions import VersionWatcher
+from database import resolve_database_url
+from database.settings import DatabaseSettings, to_conninfo
 from spatial.counting import CountCache
 from viewer import assets
 

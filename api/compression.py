@@ -13,6 +13,8 @@ reverse proxy can still compress them where bandwidth is scarce.
 
 from __future__ import annotations
 
+from typing import Any
+
 from isal import isal_zlib
 from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipResponder, IdentityResponder
@@ -29,9 +31,9 @@ class _IsalGZipResponder(GZipResponder):
     """Starlette's responder (streaming, Vary, Content-Length) with ISA-L's compressor."""
 
     @property
-    def compressor(self):  # type: ignore[override]  # isal's compressobj, zlib's interface
+    def compressor(self) -> Any:  # isal's compressobj, with zlib's interface
         if self._compressor is None:
-            self._compressor = isal_zlib.compressobj(
+            self._compressor = isal_zlib.compressobj(  # type: ignore[assignment]
                 self.compresslevel, isal_zlib.DEFLATED, 16 + isal_zlib.MAX_WBITS
             )
         return self._compressor

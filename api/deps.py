@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from api.routing import ReadPoolDep
+from api.replicas import ReadPoolDep
 from layers.errors import DatabaseUnavailable
 
 

@@ -23,7 +23,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE, caller_of
-from api.routing import LSN_COOKIE, SOURCE_HEADER
+from api.replicas import LSN_COOKIE, SOURCE_HEADER
 from api.versions import VersionWatcher
 from layers import Visibility
 from layers.errors import OneMapError

@@ -15,10 +15,10 @@ import time
 
 import psycopg
 
+import database
 from analyses.model import Area
 from analyses.registry import ANALYSES
-from api import database
-from api.settings import DatabaseSettings
+from database.settings import DatabaseSettings
 
 AREAS = {"city": Area(), "district 110105": Area(district="110105"),
          "street 110105001": Area(street="110105001")}  # fmt: skip

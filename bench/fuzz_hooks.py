@@ -1,6 +1,6 @@
 """Schemathesis hooks: besides what the OpenAPI document allows, what an attacker sends.
 
-Loaded by ``st run`` through ``SCHEMATHESIS_HOOKS=fuzz_hooks`` (see ``test_fuzz.fuzz``). Each
+Loaded by ``st run`` through ``SCHEMATHESIS_HOOKS=fuzz_hooks`` (see ``fuzz.fuzz``). Each
 generated request may have one query or path parameter replaced by a hostile value, or
 repeated many times, and a JSON body may get a non-finite number, a huge one or deep nesting.
 The server must answer each with a 4xx (or ignore it), never a 5xx, and stay up.

@@ -31,8 +31,8 @@ import psycopg
 from report import Result, write_report
 from servers import ROOT, TOKEN, serve_onemap, serve_tipg, wait
 
-from api import database
-from api.settings import DatabaseSettings
+import database
+from database.settings import DatabaseSettings
 from layers import Visibility, get_layer
 from spatial import cql, crs, tiles
 from spatial.cql import Compiled

@@ -22,10 +22,10 @@ import psycopg
 import pyogrio
 import shapely
 
-from api import database
-from api.settings import DatabaseSettings
+import database
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
+from database.settings import DatabaseSettings
 from ingest import pipeline
 
 SCRATCH = "onemap_bench_ingest"

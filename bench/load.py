@@ -179,8 +179,8 @@ async def run_load(
 
 
 def main() -> None:
-    from api import database
-    from api.settings import DatabaseSettings
+    import database
+    from database.settings import DatabaseSettings
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)

@@ -23,8 +23,8 @@ from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area
 from analyses.registry import ANALYSES, get_analysis
-from analyses.service import as_geojson, as_json
-from api.cli import _url, app, friendly, out
+from analyses.running import as_geojson, as_json
+from cli.common import app, console, database_url, friendly
 from layers import Visibility
 from layers.errors import InvalidInput
 
@@ -35,7 +35,7 @@ AreaEstate = Annotated[int | None, typer.Option(help="An estate id.")]
 
 
 def _with_connection(work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
-    url = _url()
+    url = database_url()
 
     async def run() -> T:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -49,7 +49,7 @@ def _write(data: bytes, path: Path | None) -> None:
         sys.stdout.buffer.write(data)
         return
     path.write_bytes(data)
-    out.print(f"wrote {path} ({len(data):,} bytes)", highlight=False)
+    console.print(f"wrote {path} ({len(data):,} bytes)", highlight=False)
 
 
 @app.command("analyses")
@@ -60,7 +60,7 @@ def list_analyses() -> None:
     for a in ANALYSES.values():
         params = ", ".join(f"{p.name}={p.default}" for p in a.params) or "-"
         table.add_row(a.name, a.title_zh, a.title_en, ",".join(map(str, a.seed_items)), params)
-    out.print(table)
+    console.print(table)
 
 
 @app.command("analyse")
@@ -91,7 +91,7 @@ def analyse(
     params = analysis.parse_params(raw)
     if apply:
         counts = _with_connection(lambda conn: apply_screening(conn, area, params, "cli"))
-        out.print(json.dumps(counts), highlight=False)
+        console.print(json.dumps(counts), highlight=False)
         return
     rows = _with_connection(lambda conn: analysis.run(conn, area, params))
     if format == "csv":

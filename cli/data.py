@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from api.cli import _url, app, err, friendly, out, viewer_app
+from cli.common import app, console, database_url, friendly, stderr, viewer_app
 from layers.errors import OneMapError
 
 if TYPE_CHECKING:
@@ -52,13 +59,13 @@ def export_layer(
         filter=compiled, crs=crs_mod.parse(crs),
     )  # fmt: skip
     q = export.for_files(q, fmt)
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         statement = count_sql(q)
         row = conn.execute(statement.sql, statement.params).fetchone()
         total = int(row[0]) if row else 0
         with Progress(
             TextColumn(f"{target.name} → {out.name}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err,
+            TimeElapsedColumn(), console=stderr,
         ) as progress:  # fmt: skip
             task = progress.add_task("export", total=total)
 
@@ -73,7 +80,7 @@ def export_layer(
                     for chunk in export.iter_text(conn, q, fmt, advance):
                         f.write(chunk)
     out_size = out.stat().st_size
-    err.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
+    stderr.print(f"wrote {total:,} features to {out} ({out_size / 1e6:.1f} MB, {fmt.name})")
 
 
 @app.command("ingest")
@@ -113,10 +120,10 @@ def ingest_file(
         source_layer=source_layer, dry_run=dry_run, skip_invalid=skip_invalid,
         make_valid=make_valid, actor="cli",
     )  # fmt: skip
-    url = _url()
+    url = database_url()
     with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True) as progress:  # fmt: skip
-        tasks: dict[str, int] = {}
+                  TimeElapsedColumn(), console=stderr, transient=True) as progress:  # fmt: skip
+        tasks: dict[str, TaskID] = {}
 
         def advance(stage: str, n: int, total: int) -> None:
             if stage not in tasks:
@@ -126,7 +133,7 @@ def ingest_file(
         result = pipeline.run(url, file, options, advance)
     if report:
         report.write_text(result.to_json(), encoding="utf-8")
-    (out if result.ok else err).print(result.to_text(), highlight=False, markup=False)
+    (console if result.ok else stderr).print(result.to_text(), highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -157,7 +164,7 @@ def viewer_build(
     from viewer import assets, site
 
     assets.check_installed()
-    url = _url()
+    url = database_url()
     data = _public_page_data(url, elevator_counts=True)
     geojson = {}
     with psycopg.connect(url) as conn:
@@ -167,7 +174,7 @@ def viewer_build(
     written = site.build(out, data, geojson)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     out_index = out / "index.html"
-    err.print(f"wrote {out_index} and {len(written) - 1} more items ({size / 1e6:.1f} MB); "
+    stderr.print(f"wrote {out_index} and {len(written) - 1} more items ({size / 1e6:.1f} MB); "
               f"serve it with: python -m http.server -d {out}")  # fmt: skip
 
 
@@ -197,12 +204,12 @@ def viewer_seed(
     settings = ServerSettings()
     base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
     levels = parse_zooms(zooms)
-    data = _public_page_data(_url())
+    data = _public_page_data(database_url())
     paths = seed_paths(pages.page_tile_urls(data, page), data.city_bbox, levels)
-    err.print(f"seeding /{page} at z{levels.start}–{levels.stop - 1}: {len(paths):,} tiles "
+    stderr.print(f"seeding /{page} at z{levels.start}–{levels.stop - 1}: {len(paths):,} tiles "
               f"from {base}")  # fmt: skip
     report = asyncio.run(seed(base, paths, concurrency))
-    (err if report.failures else out).print(report.to_text(), highlight=False, markup=False)
+    (stderr if report.failures else console).print(report.to_text(), highlight=False, markup=False)
     if report.failures:
         raise typer.Exit(1)
 
@@ -223,4 +230,4 @@ def bench() -> None:
         result = subprocess.run([sys.executable, str(folder / script), *options], check=False)
         if result.returncode != 0:
             raise OneMapError(f"bench/{script} failed (exit {result.returncode})")
-    out.print("results: bench/results*.md and bench/results*.png; record them in BENCHMARKS.md")
+    console.print("results: bench/results*.md and bench/results*.png; record them in BENCHMARKS.md")

@@ -2,70 +2,32 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import socket
 import sys
 import time
-from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import psycopg
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from api import database
-from api.settings import DatabaseSettings, ServerSettings
+import database
+from api.settings import ServerSettings
+from cli.common import app, console, database_url, db_app, friendly, samples_app
+from database.settings import DatabaseSettings
 from layers import REGISTRY
 from layers.errors import OneMapError
 from spatial import catalog
-
-app = typer.Typer(help="OneMap: one map for the work, one ledger for the accounts.",
-                  no_args_is_help=True, add_completion=False)  # fmt: skip
-db_app = typer.Typer(help="The database: the embedded cluster or ONEMAP_DATABASE_URL.",
-                     no_args_is_help=True)  # fmt: skip
-samples_app = typer.Typer(help="The deterministic sample city.", no_args_is_help=True)
-viewer_app = typer.Typer(help="The map pages.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(samples_app, name="samples")
-app.add_typer(viewer_app, name="viewer")
-
-out = Console()
-err = Console(stderr=True)
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn expected failures into one readable line on stderr and exit status 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"ONEMAP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-            )
-            err.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False)
-            raise typer.Exit(1) from None
-        except (OneMapError, ValueError, psycopg.Error) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            err.print(f"[bold red]error:[/] {message}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _url() -> str:
-    settings = DatabaseSettings()
-    url = database.resolve_database_url(settings)
-    database.check_connection(url)
-    return url
 
 
 @db_app.command("start")
@@ -75,11 +37,11 @@ def db_start() -> None:
     settings = DatabaseSettings()
     if settings.database_url:
         database.check_connection(database.resolve_database_url(settings))
-        out.print("using ONEMAP_DATABASE_URL; no embedded cluster to start")
+        console.print("using ONEMAP_DATABASE_URL; no embedded cluster to start")
         return
     cluster = database.embedded_cluster(settings)
     started = cluster.start()
-    out.print(f"{'started' if started else 'already running'}: {cluster.url}")
+    console.print(f"{'started' if started else 'already running'}: {cluster.url}")
 
 
 @db_app.command("stop")
@@ -87,7 +49,7 @@ def db_start() -> None:
 def db_stop() -> None:
     """Stop the embedded cluster."""
     cluster = database.embedded_cluster(DatabaseSettings())
-    out.print("stopped" if cluster.stop() else "not running")
+    console.print("stopped" if cluster.stop() else "not running")
 
 
 @db_app.command("status")
@@ -96,14 +58,14 @@ def db_status() -> None:
     """Print the connection URL and whether the server answers (exit 1 if not)."""
     settings = DatabaseSettings()
     url = database.resolve_database_url(settings)
-    out.print(url, highlight=False)
+    console.print(url, highlight=False)
     database.check_connection(url)
     with psycopg.connect(url) as conn:
         try:
             versions = catalog.versions(conn)
-            out.print(f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}")
+            console.print(f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}")
         except psycopg.errors.UndefinedFunction:
-            out.print(
+            console.print(
                 "running; PostGIS not installed in this database yet (run: onemap db migrate)"
             )
 
@@ -112,8 +74,8 @@ def db_status() -> None:
 @friendly
 def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the schema to the layer registry's shape (Alembic upgrade)."""
-    database.migrate(_url(), revision)
-    out.print(f"schema at {revision}")
+    database.migrate(database_url(), revision)
+    console.print(f"schema at {revision}")
 
 
 @db_app.command("reset")
@@ -122,12 +84,12 @@ def db_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Drop every layer and migrate again: an empty database."""
-    url = _url()
+    url = database_url()
     if not yes:
         typer.confirm(f"Delete all OneMap data in {url}?", abort=True)
     database.downgrade(url, "base")
     database.migrate(url)
-    out.print("database reset to an empty schema")
+    console.print("database reset to an empty schema")
 
 
 @samples_app.command("load")
@@ -142,25 +104,25 @@ def samples_load(
     from data_samples.generator import checksum, generate_city
     from data_samples.loader import load_city
 
-    url = _url()
+    url = database_url()
     with psycopg.connect(url) as conn:
         empty = catalog.layers_empty(conn, list(REGISTRY))
     if if_empty and not empty:
-        out.print("the database already holds data; samples not loaded")
+        console.print("the database already holds data; samples not loaded")
         return
     if not empty and not replace:
         raise ValueError(
             "the database already holds data; use --replace to load the samples over it"
         )
     started = time.monotonic()
-    with out.status(f"generating the sample city (scale {scale}, seed {seed})"):
+    with console.status(f"generating the sample city (scale {scale}, seed {seed})"):
         city = generate_city(scale, seed)
     generated = time.monotonic()
     with Progress(
         TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=out,
+        TimeElapsedColumn(), console=console,
     ) as progress:  # fmt: skip
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def advance(layer: str, n: int, total: int) -> None:
             if layer not in tasks:
@@ -169,7 +131,7 @@ def samples_load(
 
         counts = load_city(url, city, replace=replace, on_progress=advance)
     done = time.monotonic()
-    out.print(
+    console.print(
         f"loaded {sum(counts.values()):,} rows in {done - started:.1f} s "
         f"(generate {generated - started:.1f} s, load {done - generated:.1f} s); "
         f"checksum {checksum(city)[:16]}"
@@ -180,7 +142,7 @@ def samples_load(
 @friendly
 def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
     """Every layer: name, title, geometry type and feature count."""
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         counts = catalog.layer_counts(conn, list(REGISTRY))
     rows = [
         {
@@ -198,9 +160,15 @@ def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")]
         return
     table = Table("name", "标题", "title", "geometry", "visibility", "count")
     for r in rows:
-        table.add_row(r["name"], r["title_zh"], r["title_en"], r["geometry_type"] or "-",
-                      r["visibility"], f"{r['count']:,}")  # fmt: skip
-    out.print(table)
+        cells = (
+            r["name"],
+            r["title_zh"],
+            r["title_en"],
+            r["geometry_type"] or "-",
+            r["visibility"],
+        )
+        table.add_row(*map(str, cells), f"{r['count']:,}")
+    console.print(table)
 
 
 @app.command("serve")
@@ -220,7 +188,7 @@ def serve(
 
     settings = ServerSettings()
     host, port = host or settings.host, port or settings.port
-    _url()  # fail with one line before uvicorn starts if the database is not there
+    database_url()  # fail with one line before uvicorn starts if the database is not there
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -229,15 +197,15 @@ def serve(
             raise OneMapError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     workers = workers or settings.workers
     access_log = settings.access_log if access_log is None else access_log
-    from api.privileges import drop_root, project_paths
+    from cli.privileges import drop_root, project_paths
 
     was_root = os.geteuid() == 0
     why_not = drop_root(settings.run_as, project_paths())
     if why_not:
-        out.print(f"[yellow]warning: serving as root: {why_not}; see README, Production[/]")
+        console.print(f"[yellow]warning: serving as root: {why_not}; see README, Production[/]")
     elif was_root:
-        out.print(f"serving as the unprivileged user {settings.run_as!r}")
-    out.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
+        console.print(f"serving as the unprivileged user {settings.run_as!r}")
+    console.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
     # Each worker builds the app from the same ONEMAP_* environment; the workers share
     # nothing but the database (import jobs and layer versions are kept there).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
@@ -248,6 +216,6 @@ def serve(
 
 def main() -> None:
     # They register their commands on `app`.
-    from api import cli_analyses, cli_data, cli_users  # noqa: F401
+    from cli import analyses, data, users  # noqa: F401
 
     app()

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from api import accounts
-from api.cli import _url, app, friendly, out
+from cli.common import app, console, database_url, friendly
 
 users_app = typer.Typer(help="Users, roles and API tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -30,9 +30,9 @@ def users_add(
     ] = None,
 ) -> None:
     """Create a user and print their first token."""
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         token = accounts.add_user(conn, name, accounts.parse_role(role), street or [])
-    out.print(f"user {name!r} added as {role}; token ({TOKEN_NOTE}):", highlight=False)
+    console.print(f"user {name!r} added as {role}; token ({TOKEN_NOTE}):", highlight=False)
     sys.stdout.write(token + "\n")
 
 
@@ -43,9 +43,9 @@ def users_token(
     label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
 ) -> None:
     """Issue another token to a user (for another tool or machine)."""
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         token = accounts.issue_token(conn, name, label)
-    out.print(f"new token for {name!r} ({TOKEN_NOTE}):", highlight=False)
+    console.print(f"new token for {name!r} ({TOKEN_NOTE}):", highlight=False)
     sys.stdout.write(token + "\n")
 
 
@@ -53,9 +53,9 @@ def users_token(
 @friendly
 def users_revoke(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
     """Revoke a user and every token they hold (effective within seconds)."""
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         count = accounts.revoke(conn, name)
-    out.print(f"user {name!r} revoked ({count} token(s))", highlight=False)
+    console.print(f"user {name!r} revoked ({count} token(s))", highlight=False)
 
 
 @users_app.command("list")
@@ -64,7 +64,7 @@ def users_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Every user: role, streets, active tokens, revoked or not."""
-    with psycopg.connect(_url()) as conn:
+    with psycopg.connect(database_url()) as conn:
         rows = accounts.list_users(conn)
     if as_json:
         sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False, indent=2) + "\n")
@@ -74,4 +74,4 @@ def users_list(
         table.add_row(r["name"], r["role"], ", ".join(r["streets"]) or "-",
                       str(r["active_tokens"]), f"{r['created_at']:%Y-%m-%d}",
                       f"{r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "-")  # fmt: skip
-    out.print(table)
+    console.print(table)

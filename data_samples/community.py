@@ -159,7 +159,7 @@ def make_governance_issues(
             "resolution": np.where(
                 resolved,
                 weighted(rng, {"self": 40, "assisted": 25, "persuaded": 25, "enforced": 10}, count),
-                None,
+                np.array(None),
             ),  # fmt: skip
             "reported_on": reported,
             "resolved_on": resolved_on,
@@ -206,7 +206,9 @@ def make_resident_requests(
             "status": status,
             "received_on": received,
             "resolved_on": resolved_on,
-            "satisfaction": np.where(done, rng.choice([1, 2, 3, 4, 4, 5, 5, 5], count), None),
+            "satisfaction": np.where(
+                done, rng.choice([1, 2, 3, 4, 4, 5, 5, 5], count), np.array(None)
+            ),
             "estate_id": [layouts[k].estate_id for k in idx],
             "content": [f"居民反映{c}问题" for c in category],
             "caller_phone": [f"1{int(a)}{int(b)}" for a, b in zip(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,7 +35,7 @@ class Layout:
     free: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
-def weighted(rng: np.random.Generator, options: dict[str, float], n: int) -> np.ndarray:
+def weighted(rng: np.random.Generator, options: Mapping[str, float], n: int) -> np.ndarray:
     keys = list(options)
     p = np.array([options[k] for k in keys], dtype=float)
     return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]

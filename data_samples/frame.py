@@ -125,13 +125,13 @@ def make_roads(grid: Grid, centres: np.ndarray) -> gpd.GeoDataFrame:
     """Road centre lines: every grid edge whose midpoint lies in an urban area."""
     xs, ys = grid.xs, grid.ys
     # horizontal edges: along y = ys[j], from xs[i] to xs[i+1]
-    hi, hj = np.meshgrid(np.arange(len(xs) - 1), np.arange(len(ys)), indexing="ij")
-    hi, hj = hi.ravel(), hj.ravel()
+    hi, hj = (a.ravel() for a in np.meshgrid(np.arange(len(xs) - 1), np.arange(len(ys)),
+                                             indexing="ij"))  # fmt: skip
     h_coords = np.stack(
         [np.column_stack([xs[hi], ys[hj]]), np.column_stack([xs[hi + 1], ys[hj]])], axis=1
     )
-    vi, vj = np.meshgrid(np.arange(len(xs)), np.arange(len(ys) - 1), indexing="ij")
-    vi, vj = vi.ravel(), vj.ravel()
+    vi, vj = (a.ravel() for a in np.meshgrid(np.arange(len(xs)), np.arange(len(ys) - 1),
+                                             indexing="ij"))  # fmt: skip
     v_coords = np.stack(
         [np.column_stack([xs[vi], ys[vj]]), np.column_stack([xs[vi], ys[vj + 1]])], axis=1
     )
@@ -154,8 +154,8 @@ def make_roads(grid: Grid, centres: np.ndarray) -> gpd.GeoDataFrame:
 
 def make_blocks(grid: Grid, centres: np.ndarray) -> pd.DataFrame:
     """Blocks between roads (inset by half the road widths) with their urban density."""
-    bi, bj_ = np.meshgrid(np.arange(len(grid.xs) - 1), np.arange(len(grid.ys) - 1), indexing="ij")
-    bi, bj_ = bi.ravel(), bj_.ravel()
+    columns, rows = np.arange(len(grid.xs) - 1), np.arange(len(grid.ys) - 1)
+    bi, bj_ = (a.ravel() for a in np.meshgrid(columns, rows, indexing="ij"))
     half = {k: v / 2 for k, v in bj.ROAD_WIDTH_M.items()}
     inset = np.vectorize(half.__getitem__)
     blocks = pd.DataFrame(

@@ -84,7 +84,7 @@ def _attributes(
             "install_year": years,
             "condition": condition,
             "owner": owner,
-            "operator": np.where(owner == "utility", bj.UTILITIES[network], None),
+            "operator": np.where(owner == "utility", bj.UTILITIES[network], np.array(None)),
             "depth_m": np.round(rng.uniform(lo, hi, n), 2),
         }
     )

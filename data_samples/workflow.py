@@ -47,7 +47,7 @@ def assign_batches(
 ) -> pd.Series:
     key = {(y, d, b): i for i, y, d, b in batches[["id", "year", "district_code", "batch_no"]]
            .itertuples(index=False)}  # fmt: skip
-    out = []
+    out: list[int | None] = []
     for status, district in zip(estates.status, estates.district_code, strict=True):
         years = STATUS_YEARS.get(status)
         if years is None:
@@ -66,7 +66,8 @@ def make_projects(
         ["street_code", "plan_batch_id", "id"]
     )
     year_of = dict(zip(batches.id, batches.year, strict=True))
-    rows, geoms = [], []
+    rows: list[dict] = []
+    geoms: list = []
     project_of = pd.Series([None] * len(estates), index=estates.index, dtype=object)
     for (street, batch), group in planned.groupby(["street_code", "plan_batch_id"], sort=True):
         members = group.index.to_list()

@@ -9,8 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, pool
 
-from api.embedded import EmbeddedCluster
-from api.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
+from database.embedded import EmbeddedCluster
+from database.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
 from layers.errors import DatabaseUnavailable
 
 

@@ -1,4 +1,4 @@
-"""Which CRS a file is in, and its geometries in the storage CRS (EPSG:4326).
+"""Which CRS a file is in: its own, the one asked for, or a refusal that names the likely one.
 
 The file's own CRS wins unless ``--crs`` is given. With neither, coordinates that look like
 longitude/latitude are taken as WGS84 (and said so); anything else is refused, with the likely
@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from layers.errors import InvalidInput
@@ -73,19 +73,3 @@ def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
         f"the file names no CRS and its coordinates ({bounds[0]:.0f}, {bounds[1]:.0f}) … "
         f"({bounds[2]:.0f}, {bounds[3]:.0f}) are not longitude/latitude: {_guess(bounds)}"
     )
-
-
-def to_storage(geoms: np.ndarray, label: str, web: crs_mod.Crs | None) -> np.ndarray:
-    """Geometries in EPSG:4326, east/north order."""
-    if web is not None:
-        return crs_mod.to_wgs84(web, geoms)
-    source = CRS.from_user_input(label)
-    if source == CRS.from_epsg(4326) or source.equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        return geoms
-    transformer = Transformer.from_crs(source, 4326, always_xy=True)
-
-    def project(coords: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geoms, project)

@@ -18,10 +18,10 @@ import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from ingest.validate import Problem, Validated
 from layers import STORAGE_SRID, FieldType, Layer
 from layers.errors import InvalidInput
 from spatial import audit, bulk
+from spatial.validate import Problem, Validated
 
 STAGE = "onemap_stage"
 MODES = ("append", "upsert", "replace")

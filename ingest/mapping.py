@@ -58,16 +58,16 @@ def match_columns(
     matched: dict[str, str] = {}
     unknown = []
     for column in columns:
-        target = mapping.get(column) or by_label.get(_key(column))
-        if target is None or target in matched.values():
+        found = mapping.get(column) or by_label.get(_key(column))
+        if found is None or found in matched.values():
             unknown.append(column)
-        elif layer.fields_by_name[target].maintained:
+        elif layer.fields_by_name[found].maintained:
             unknown.append(column)  # OneMap keeps it (an exported file carries it): left out
-        elif target not in writable:
+        elif found not in writable:
             raise InvalidInput(
-                f"column {column!r}: the field {target!r} is above your access level; "
+                f"column {column!r}: the field {found!r} is above your access level; "
                 "remove the column or leave it out of the mapping"
             )
         else:
-            matched[column] = target
+            matched[column] = found
     return matched, unknown

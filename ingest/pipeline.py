@@ -15,9 +15,10 @@ import shapely
 from ingest import coords, load, mapping
 from ingest.read import Limits, read_source
 from ingest.report import Report
-from ingest.validate import CITY_EXTENT_SQL, Extent, Problem, Validated, city_extent, validate
 from layers import Layer, Visibility, get_layer
 from layers.errors import InvalidInput
+from spatial import crs as crs_mod
+from spatial.validate import CITY_EXTENT_SQL, Extent, Problem, Validated, city_extent, validate
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -90,7 +91,7 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
                                            "CSV/XLSX: lon/lat, x/y or WKT columns)"))  # fmt: skip
             return report
         report.crs, web = coords.resolve(source.crs, options.crs, geoms, report.notes)
-        stored = coords.to_storage(geoms, report.crs, web)
+        stored = crs_mod.to_storage(geoms, report.crs, web)
         passthrough = source.wkb if stored is geoms else None  # no reprojection happened
         geoms = stored
         if shapely.has_z(geoms[~shapely.is_missing(geoms)]).any():  # layers are 2D

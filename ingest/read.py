@@ -117,7 +117,7 @@ def _find(columns: list[str], candidates: tuple[str, ...]) -> str | None:
 
 
 def _table(path: Path, fmt: sniff.Format, encoding: str | None, limits: Limits) -> Source:
-    notes = []
+    notes: list[str] = []
     at_most = limits.max_features + 1
     try:
         if fmt is sniff.XLSX:

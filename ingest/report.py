@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ingest.validate import Problem
+from spatial.validate import Problem
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry
@@ -21,7 +22,7 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-_SQL_TYPES: dict[FieldType, sa.types.TypeEngine] = {
+_SQL_TYPES: dict[FieldType, sa.types.TypeEngine[Any]] = {
     FieldType.TEXT: sa.Text(),
     FieldType.INTEGER: sa.Integer(),
     FieldType.BIGINT: sa.BigInteger(),
@@ -38,8 +39,8 @@ def _quoted(codes: tuple[str, ...]) -> str:
     return ", ".join("'" + c.replace("'", "''") + "'" for c in codes)
 
 
-def _column(f: Field) -> sa.Column:
-    args: list = [f.name, _SQL_TYPES[f.type]]
+def _column(f: Field) -> sa.Column[Any]:
+    args: list[Any] = [f.name, _SQL_TYPES[f.type]]
     if f.references:
         table, column = f.references.split(".")
         args.append(sa.ForeignKey(f"{table}.{column}", ondelete="RESTRICT"))
@@ -67,7 +68,7 @@ def _checks(f: Field) -> Iterator[sa.CheckConstraint]:
 
 
 def _table(layer: Layer) -> sa.Table:
-    columns: list = [sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)]
+    columns: list[Any] = [sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)]
     columns += [_column(f) for f in layer.fields]
     if layer.geometry_type is not None:
         columns.append(

@@ -41,7 +41,8 @@ class Vocabulary:
         return None
 
 
-def _vocab(name: str, *terms: tuple[str, str, str, str]) -> Vocabulary:
+def _vocab(name: str, *terms: tuple[str, str, str] | tuple[str, str, str, str]) -> Vocabulary:
+    """A vocabulary from (code, zh, en[, colour]) rows."""
     return Vocabulary(name, tuple(Term(*t) for t in terms))
 
 

@@ -14,8 +14,8 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         # Running the plain `alembic` command: resolve the database like the CLI does.
-        from api.database import resolve_database_url
-        from api.settings import DatabaseSettings, to_sqlalchemy_url
+        from database import resolve_database_url
+        from database.settings import DatabaseSettings, to_sqlalchemy_url
 
         url = to_sqlalchemy_url(resolve_database_url(DatabaseSettings()))
     return url

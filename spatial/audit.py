@@ -15,6 +15,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from layers import Layer
+from spatial.cql import SqlText
 
 INSERT_HISTORY = sql.SQL(
     "INSERT INTO change_history (layer, feature_id, action, actor, changed_at, before, after, "
@@ -22,7 +23,7 @@ INSERT_HISTORY = sql.SQL(
 )
 
 
-def snapshot(layer: Layer, alias: str) -> sql.Composable:
+def snapshot(layer: Layer, alias: str) -> SqlText:
     """A jsonb snapshot of a row ``alias`` of ``layer``: its fields and GeoJSON geometry."""
     parts: list[sql.Composable] = []
     for f in layer.fields:
@@ -43,7 +44,7 @@ def snapshot(layer: Layer, alias: str) -> sql.Composable:
 def one(
     layer: Layer, fid: int, action: str, actor: str,
     before: dict[str, Any] | None, after: dict[str, Any] | None, note: str | None = None,
-) -> tuple[sql.Composable, tuple[Any, ...]]:  # fmt: skip
+) -> tuple[SqlText, tuple[Any, ...]]:  # fmt: skip
     """The statement and parameters recording one feature's change (single edits)."""
     statement = INSERT_HISTORY + sql.SQL("VALUES (%s, %s, %s, %s, now(), %s, %s, %s)")
     params = (layer.name, fid, action, actor, Jsonb(before) if before else None,
@@ -53,7 +54,7 @@ def one(
 
 def summary(
     layer: Layer, actor: str, after: dict[str, Any], note: str
-) -> tuple[sql.Composable, tuple[Any, ...]]:
+) -> tuple[SqlText, tuple[Any, ...]]:
     """A row for a whole operation (an import's counts), with no feature of its own."""
     statement = INSERT_HISTORY + sql.SQL("VALUES (%s, NULL, %s, %s, now(), NULL, %s, %s)")
     return statement, (layer.name, "ingest", actor, Jsonb(after), note)

@@ -35,7 +35,7 @@ def any_rows_query(tables: Sequence[str]) -> sql.Composed:
 
 def layer_counts(conn: psycopg.Connection, tables: Sequence[str]) -> dict[str, int]:
     """Feature count per table, in the order of ``tables``."""
-    counts = dict(conn.execute(counts_query(tables)).fetchall())
+    counts: dict[str, int] = dict(conn.execute(counts_query(tables)).fetchall())
     return {t: counts[t] for t in tables}
 
 
@@ -43,8 +43,23 @@ async def layer_counts_async(
     conn: psycopg.AsyncConnection, tables: Sequence[str]
 ) -> dict[str, int]:
     cur = await conn.execute(counts_query(tables))
-    counts = dict(await cur.fetchall())
+    counts: dict[str, int] = dict(await cur.fetchall())
     return {t: counts[t] for t in tables}
+
+
+# Where the primary's WAL ends: after a commit, the position a replica must replay to show it.
+WAL_POSITION = sql.SQL("SELECT pg_current_wal_lsn()::text")
+
+
+def wal_position(conn: psycopg.Connection) -> str | None:
+    row = conn.execute(WAL_POSITION).fetchone()
+    return row[0] if row else None
+
+
+async def wal_position_async(conn: psycopg.AsyncConnection) -> str | None:
+    cur = await conn.execute(WAL_POSITION)
+    row = await cur.fetchone()
+    return row[0] if row else None
 
 
 def versions(conn: psycopg.Connection) -> dict[str, str]:

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
 from spatial import catalog
+from spatial.cql import SqlText
 from spatial.features import FeatureQuery, count_sql, estimate_sql
 
 
-async def _scalar(conn: psycopg.AsyncConnection, statement: object, params: list) -> object:
-    cur = await conn.execute(statement, params)  # type: ignore[arg-type]
+async def _scalar(conn: psycopg.AsyncConnection, statement: SqlText, params: list[Any]) -> Any:
+    cur = await conn.execute(statement, params)
     row = await cur.fetchone()
     assert row is not None
     return row[0]
@@ -47,7 +49,7 @@ class CountCache:
         if cached is not None and cached[0] == version:
             return cached[1]
         statement = count_sql(q)
-        count = int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
+        count = int(await _scalar(conn, statement.sql, statement.params))
         self.counts[q.layer.name] = (version, count)
         return count
 
@@ -78,7 +80,7 @@ async def _filtered_count(
     """The exact count if the planner expects at most ``exact_threshold`` rows, else None."""
     estimate = estimate_sql(q)
     plan = await _scalar(conn, estimate.sql, estimate.params)
-    if int(plan[0]["Plan"]["Plan Rows"]) > exact_threshold:  # type: ignore[index]
+    if int(plan[0]["Plan"]["Plan Rows"]) > exact_threshold:
         return None
     statement = count_sql(q)
-    return int(await _scalar(conn, statement.sql, statement.params))  # type: ignore[call-overload]
+    return int(await _scalar(conn, statement.sql, statement.params))

@@ -51,22 +51,26 @@ _ARITY: dict[str, int | None] = {
 _METRES_PER_DEGREE = 111_320.0
 
 
+# What psycopg runs: a literal SQL string or one composed from parts (not a bare Identifier).
+SqlText = sql.Composed | sql.SQL
+
+
 @dataclass
 class Compiled:
     """A SQL condition with ``%s`` placeholders and the parameters that fill them, in order."""
 
-    sql: sql.Composable
+    sql: SqlText
     params: list[Any] = field(default_factory=list)
     properties: frozenset[str] = frozenset()  # the fields a filter reads
 
 
-def rendered(statement: sql.Composable) -> sql.SQL:
+def rendered(statement: SqlText) -> sql.SQL:
     """``statement`` as one piece of SQL text, for statements kept and run many times.
 
     psycopg turns a composed statement into text on every execution; kept as text, it does
     not (the cost was more than a small tile's or a single item's query).
     """
-    return sql.SQL(statement.as_string(None))  # type: ignore[arg-type]
+    return sql.SQL(statement.as_string(None))
 
 
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -125,7 +129,8 @@ def parse(text: str, lang: str) -> dict[str, Any]:
             expr = cql2.parse_text(text)
         else:
             raise InvalidInput(f"unsupported filter-lang {lang!r}; use cql2-text or cql2-json")
-        return expr.to_json()  # type: ignore[no-any-return]
+        tree: dict[str, Any] = expr.to_json()
+        return tree
     except InvalidInput:
         raise
     except Exception as exc:  # the parser's own error types
@@ -307,10 +312,10 @@ def typed_value(f: Field, value: Any) -> Any:
         if f.type is FieldType.FLOAT:
             if isinstance(value, bool):
                 raise ValueError
-            number = float(value)
-            if not math.isfinite(number):
+            real = float(value)
+            if not math.isfinite(real):
                 raise InvalidInput(f"{f.name!r}: numbers must be finite (not NaN or infinity)")
-            return number
+            return real
         if f.type is FieldType.BOOLEAN:
             if isinstance(value, bool):
                 return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pyproj
 import shapely
 
 from layers.errors import InvalidInput
@@ -71,12 +72,12 @@ def _extent(srid: int) -> tuple[float, float, float, float]:
     Outside it a projection still computes, but the numbers mean nothing (longitude and
     latitude sent as Gauss-Kruger metres), or overflow PostGIS's transforms (1e300).
     """
-    import pyproj  # only needed once per system
-
     crs = pyproj.CRS.from_epsg(srid)
     if crs.is_geographic:
         return (-180.0, -90.0, 180.0, 90.0)
     area = crs.area_of_use
+    if area is None:  # every system OneMap lists has one; without it, accept the projection's
+        return (-4e7, -4e7, 4e7, 4e7)
     west, south = max(area.west - 1, -180.0), max(area.south - 1, -85.06)
     east, north = min(area.east + 1, 180.0), min(area.north + 1, 85.06)
     to_crs = pyproj.Transformer.from_crs(4326, srid, always_xy=True)
@@ -121,27 +122,31 @@ def parse(value: str | None) -> Crs:
     raise InvalidInput(f"unsupported CRS {value!r}; supported: {supported}")
 
 
-def _shift_functions(crs: Crs) -> tuple[Callable, Callable]:
+Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _shift_functions(crs: Crs) -> tuple[Shift, Shift]:
     """(to WGS84, from WGS84) coordinate functions for a web-map datum."""
     if crs.shift == "gcj02":
         return gcj02.gcj02_to_wgs84, gcj02.wgs84_to_gcj02
 
-    def bd_to_wgs(lon, lat):  # type: ignore[no-untyped-def]
+    def bd_to_wgs(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return gcj02.gcj02_to_wgs84(*gcj02.bd09_to_gcj02(lon, lat))
 
-    def wgs_to_bd(lon, lat):  # type: ignore[no-untyped-def]
+    def wgs_to_bd(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return gcj02.gcj02_to_bd09(*gcj02.wgs84_to_gcj02(lon, lat))
 
     return bd_to_wgs, wgs_to_bd
 
 
-def _apply(geoms: np.ndarray, func: Callable, decimals: int | None = None) -> np.ndarray:
+def _apply(geoms: np.ndarray, func: Shift, decimals: int | None = None) -> np.ndarray:
     def transform(coords: np.ndarray) -> np.ndarray:
         lon, lat = func(coords[:, 0], coords[:, 1])
         out = np.column_stack([lon, lat])
         return out if decimals is None else np.round(out, decimals)
 
-    return shapely.transform(geoms, transform)
+    transformed: np.ndarray = shapely.transform(geoms, transform)
+    return transformed
 
 
 def from_wgs84(crs: Crs, geoms: np.ndarray) -> np.ndarray:
@@ -158,3 +163,21 @@ def bbox_to_wgs84(crs: Crs, bbox: tuple[float, float, float, float]) -> tuple[fl
     """A GCJ-02/BD-09 box as the WGS84 box that covers it (outline densified to 0.01 deg)."""
     outline = shapely.segmentize(shapely.box(*bbox), 0.01)
     return tuple(shapely.bounds(to_wgs84(crs, np.array([outline]))[0]).tolist())
+
+
+def to_storage(geoms: np.ndarray, label: str, web: Crs | None) -> np.ndarray:
+    """Geometries in EPSG:4326, east/north order."""
+    if web is not None:
+        return to_wgs84(web, geoms)
+    source = pyproj.CRS.from_user_input(label)
+    wgs84 = pyproj.CRS.from_epsg(4326)
+    if source == wgs84 or source.equals(wgs84, ignore_axis_order=True):
+        return geoms
+    transformer = pyproj.Transformer.from_crs(source, 4326, always_xy=True)
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    projected: np.ndarray = shapely.transform(geoms, project)
+    return projected

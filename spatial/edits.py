@@ -1,6 +1,6 @@
 """Writing single features (OGC API Features Part 4), checked like an import and audited.
 
-A body is a GeoJSON Feature. Its properties go through ``ingest.validate`` (the same checks a
+A body is a GeoJSON Feature. Its properties go through ``spatial.validate`` (the same checks a
 file import runs: types, vocabularies, bounds, required fields, geometry type, validity and
 place), its references are looked up, and the write, the history record (who, when, before,
 after) and the layer-version bump (a trigger) commit together or not at all.
@@ -25,14 +25,13 @@ import shapely
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from ingest.coords import to_storage
-from ingest.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
 from layers import REGISTRY, STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from spatial import audit
 from spatial import crs as crs_mod
 from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
 from spatial.scope import StreetScope, level_on_row, row_in_scope
+from spatial.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def _geometry(layer: Layer, value: Any, content_crs: crs_mod.Crs) -> Any:
     crs_mod.check_coordinates(geom, content_crs, "geometry")
     if content_crs.uri != crs_mod.DEFAULT.uri:
         web = content_crs if content_crs.shift else None
-        geom = to_storage(np.array([geom]), f"EPSG:{content_crs.srid}", web)[0]
+        geom = crs_mod.to_storage(np.array([geom]), f"EPSG:{content_crs.srid}", web)[0]
     return geom
 
 
@@ -192,7 +191,7 @@ async def _write_row(
     names = list(values)
     params = [Jsonb(values[n]) if isinstance(values[n], dict) else values[n] for n in names]
     columns = [sql.Identifier(n) for n in names]
-    placeholders = [sql.SQL("%s")] * len(names)
+    placeholders: list[sql.Composable] = [sql.SQL("%s")] * len(names)
     if layer.is_spatial:
         columns.append(sql.Identifier("geom"))
         placeholders.append(sql.SQL("ST_GeomFromWKB(%s, {})").format(sql.Literal(STORAGE_SRID)))

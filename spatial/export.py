@@ -30,7 +30,7 @@ from psycopg.adapt import Loader
 from layers import FieldType
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
-from spatial.cql import Compiled
+from spatial.cql import Compiled, SqlText
 from spatial.features import FeatureQuery, order_sql, select_sql, shifted_features, where_sql
 from spatial.scope import condition
 
@@ -152,7 +152,7 @@ def _features(
         if raw:
             yield sep.join(r[0] for r in rows)
         else:
-            yield sep.join(t.encode() for t in shifted_features(q.crs, rows))  # type: ignore[arg-type]
+            yield sep.join(t.encode() for t in shifted_features(q.crs, rows))
 
 
 def _started(batches: Iterator[T]) -> Iterator[T]:
@@ -190,18 +190,17 @@ def columns_sql(q: FeatureQuery) -> Compiled:
     """id, each field as its own typed column, then the geometry as WKB (x = east)."""
     where = where_sql(q)
     columns: list[sql.Composable] = [sql.SQL("id")]
-    hidden = q.scope.inside_only(q.fields) if q.scope and not q.in_scope_only else ()
+    scope = q.scope
+    hidden = scope.inside_only(q.fields) if scope and not q.in_scope_only else ()
     for f in q.fields:
         column: sql.Composable = sql.Identifier(f.name)
-        if f in hidden:  # left empty on rows outside a responsible planner's streets
+        if scope is not None and f in hidden:  # empty outside a responsible planner's streets
             column = sql.SQL("CASE WHEN {} THEN {} END AS {}").format(
-                condition(q.layer, q.scope),
-                column,
-                column,  # type: ignore[arg-type]
+                condition(q.layer, scope), column, column
             )
         columns.append(column)
     if q.with_geometry:
-        geom: sql.Composable = sql.SQL("geom")
+        geom: SqlText = sql.SQL("geom")
         if q.crs.in_sql and q.crs.srid != 4326:
             geom = sql.SQL("ST_Transform(geom, {})").format(sql.Literal(q.crs.srid))
         columns.append(sql.SQL("ST_AsBinary({})").format(geom))

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import psycopg
 import shapely
 from psycopg import sql
 
 from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
-from spatial.cql import Compiled, rendered
+from spatial.cql import Compiled, SqlText, rendered
 from spatial.scope import StreetScope, condition
 
 Bbox = tuple[float, float, float, float]
@@ -93,7 +94,7 @@ class FeatureQuery:
 
 def where_sql(q: FeatureQuery) -> Compiled:
     """The WHERE conditions of a query (``TRUE`` when there are none)."""
-    parts: list[sql.Composable] = []
+    parts: list[SqlText] = []
     params: list[Any] = []
     if q.bbox is not None:
         if not q.layer.is_spatial:
@@ -136,7 +137,7 @@ def _bbox_values(bbox: Bbox, bbox_crs: crs_mod.Crs) -> Bbox:
     return bbox
 
 
-def _bbox_condition(bbox: Bbox, bbox_crs: crs_mod.Crs) -> sql.Composable:
+def _bbox_condition(bbox: Bbox, bbox_crs: crs_mod.Crs) -> SqlText:
     srid = STORAGE_SRID if bbox_crs.shift else bbox_crs.srid
     envelope = sql.SQL("ST_MakeEnvelope(%s, %s, %s, %s, {})").format(sql.Literal(srid))
     if srid != STORAGE_SRID:
@@ -147,8 +148,8 @@ def _bbox_condition(bbox: Bbox, bbox_crs: crs_mod.Crs) -> sql.Composable:
     return sql.SQL("ST_Intersects(geom, {})").format(envelope)
 
 
-def order_sql(q: FeatureQuery) -> sql.Composable:
-    terms = []
+def order_sql(q: FeatureQuery) -> SqlText:
+    terms: list[sql.Composable] = []
     for name, ascending in q.sortby:
         terms.append(
             sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("ASC" if ascending else "DESC"))
@@ -157,8 +158,8 @@ def order_sql(q: FeatureQuery) -> sql.Composable:
     return sql.SQL(", ").join(terms)
 
 
-def _geometry_expr(target: crs_mod.Crs) -> sql.Composable:
-    expr: sql.Composable = sql.SQL("geom")
+def _geometry_expr(target: crs_mod.Crs) -> SqlText:
+    expr: SqlText = sql.SQL("geom")
     if target.in_sql and target.srid != STORAGE_SRID:
         expr = sql.SQL("ST_Transform(geom, {})").format(sql.Literal(target.srid))
     if target.flip:
@@ -170,7 +171,7 @@ def _decimals(target: crs_mod.Crs) -> int:
     return 3 if target.srid in (3857, 4527, 4548) else 7
 
 
-def properties_sql(q: FeatureQuery) -> sql.Composable:
+def properties_sql(q: FeatureQuery) -> SqlText:
     """The properties object of a query's rows.
 
     Fields a scope shows only inside its streets are left out of the rows outside them.
@@ -188,7 +189,7 @@ def properties_sql(q: FeatureQuery) -> sql.Composable:
     return sql.SQL("json_build_object({})").format(_pairs(fields))
 
 
-def _pairs(fields: tuple[Field, ...]) -> sql.Composable:
+def _pairs(fields: tuple[Field, ...]) -> SqlText:
     return sql.SQL(", ").join(
         sql.SQL("{}, {}").format(sql.Literal(f.name), sql.Identifier(f.name)) for f in fields
     )
@@ -219,7 +220,7 @@ def _plain_select(
     name: str, level: Visibility, crs: crs_mod.Crs, properties: tuple[str, ...] | None,
     skip_geometry: bool, sortby: tuple[tuple[str, bool], ...], scope: StreetScope | None,
     with_version: bool, by_ids: bool, paged: bool,
-) -> sql.Composable:  # fmt: skip
+) -> SqlText:  # fmt: skip
     # Any values do: they are parameters, in the order select_sql passes them.
     shape = FeatureQuery(
         layer=get_layer(name), level=level, crs=crs, properties=properties,
@@ -234,7 +235,7 @@ def _compose_select(q: FeatureQuery) -> Compiled:
     table = sql.Identifier(q.layer.name)
     props = properties_sql(q)
     if q.crs.in_sql or not q.with_geometry:
-        geometry: sql.Composable = sql.SQL("NULL")
+        geometry: SqlText = sql.SQL("NULL")
         if q.with_geometry:
             geometry = sql.SQL("ST_AsGeoJSON({}, {})::json").format(
                 _geometry_expr(q.crs), sql.Literal(_decimals(q.crs))
@@ -296,7 +297,7 @@ def estimate_sql(q: FeatureQuery) -> Compiled:
 def field_json_schema(f: Field) -> dict[str, Any]:
     """JSON Schema of a field, for queryables and response models."""
     schema: dict[str, Any] = {"title": f.label_en, "description": f.label_zh}
-    kind = {
+    kinds: dict[FieldType, dict[str, Any]] = {
         FieldType.TEXT: {"type": "string"},
         FieldType.INTEGER: {"type": "integer"},
         FieldType.BIGINT: {"type": "integer"},
@@ -306,7 +307,8 @@ def field_json_schema(f: Field) -> dict[str, Any]:
         FieldType.DATETIME: {"type": "string", "format": "date-time"},
         FieldType.JSON: {"type": ["object", "array"]},
         FieldType.TEXT_ARRAY: {"type": "array", "items": {"type": "string"}},
-    }[f.type]
+    }
+    kind = kinds[f.type]
     schema.update(kind)
     if f.vocabulary is not None:
         target = schema["items"] if f.type is FieldType.TEXT_ARRAY else schema
@@ -316,6 +318,14 @@ def field_json_schema(f: Field) -> dict[str, Any]:
     if f.maximum is not None:
         schema["maximum"] = f.maximum
     return schema
+
+
+async def feature_text(conn: psycopg.AsyncConnection, q: FeatureQuery) -> str | None:
+    """The GeoJSON text of the one feature ``q`` selects (by id), or None."""
+    statement = select_sql(q)
+    cur = await conn.execute(statement.sql, statement.params)
+    row = await cur.fetchone()
+    return texts_of(q, [row])[0] if row else None
 
 
 def texts_of(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from layers import Field, Layer, Visibility, get_layer
+from spatial.cql import SqlText
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ async def level_on_row(
     return scope.outside
 
 
-def condition(layer: Layer, scope: StreetScope) -> sql.Composable:
+def condition(layer: Layer, scope: StreetScope) -> SqlText:
     """A boolean SQL expression over the layer's columns: the row lies in the scope's streets."""
     template = _template(layer.name)
     if template is None:

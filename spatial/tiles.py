@@ -17,7 +17,7 @@ from psycopg import sql
 
 from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility, get_layer
 from layers.errors import NotFound
-from spatial.cql import rendered
+from spatial.cql import SqlText, rendered
 from spatial.scope import StreetScope, condition
 
 EXTENT = 4096
@@ -37,12 +37,10 @@ def tile_fields(layer: Layer, level: Visibility) -> list[str]:
     return [f.name for f in layer.visible_fields(level) if f.type in _MVT_TYPES]
 
 
-def _layer_sql(
-    layer: Layer, level: Visibility, z: int, scope: StreetScope | None
-) -> sql.Composable:
+def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | None) -> SqlText:
     names = tile_fields(layer, level)
     columns: list[sql.Composable] = [sql.Identifier(name) for name in names]
-    where: sql.Composable = sql.SQL("")
+    where: SqlText = sql.SQL("")
     if scope is not None and scope.limits_rows(layer):
         where = sql.SQL(" AND {}").format(condition(layer, scope))
     elif scope is not None:  # fields shown only inside the streets: empty (absent) elsewhere
@@ -52,7 +50,7 @@ def _layer_sql(
             if name in hidden else c
             for name, c in zip(names, columns, strict=True)
         ]  # fmt: skip
-    geom: sql.Composable = sql.SQL("ST_Transform(geom, 3857)")
+    geom: SqlText = sql.SQL("ST_Transform(geom, 3857)")
     if layer.geometry_type is not GeometryType.POINT:
         tolerance = 2 * WEB_MERCATOR_HALF / (EXTENT * 2**z)  # one tile unit, in metres
         geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tolerance))
@@ -81,7 +79,7 @@ def _layer_sql(
 
 def tile_sql(
     layers: Sequence[Layer], level: Visibility, z: int, scope: StreetScope | None = None
-) -> sql.Composable:
+) -> SqlText:
     """One statement whose single bytea is the tile: the layers' MVTs concatenated.
 
     Rendered once per (layers, level, zoom) and kept: composing it costed more than a small
@@ -93,7 +91,7 @@ def tile_sql(
 @functools.lru_cache(maxsize=1024)
 def _tile_sql(
     names: tuple[str, ...], level: Visibility, z: int, scope: StreetScope | None
-) -> sql.Composable:
+) -> SqlText:
     layers = [get_layer(n) for n in names]
     shown = [layer for layer in layers if z >= layer.min_zoom]
     if not shown:
@@ -108,7 +106,7 @@ def _tile_sql(
 @functools.lru_cache(maxsize=1024)
 def _tile_with_versions_sql(
     names: tuple[str, ...], level: Visibility, z: int, scope: StreetScope | None
-) -> sql.Composable:
+) -> SqlText:
     statement = sql.SQL(
         "SELECT (SELECT coalesce(json_object_agg(layer, version), '{{}}') FROM layer_versions "
         "WHERE layer = ANY(%(names)s)), t.tile FROM ({}) AS t(tile)"

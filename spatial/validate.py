@@ -339,12 +339,9 @@ def _geometry_problem(geom: Any, layer: Layer, make_valid: bool,
         if not make_valid:
             return f"invalid geometry ({shapely.is_valid_reason(geom)}); --make-valid repairs it"
         geom = shapely.make_valid(geom)
-        if geom.geom_type == "GeometryCollection":
-            parts = [
-                g
-                for g in geom.geoms
-                if g.geom_type.endswith(layer.geometry_type.value.removeprefix("Multi"))
-            ]  # type: ignore[union-attr]
+        if geom.geom_type == "GeometryCollection" and layer.geometry_type is not None:
+            wanted = layer.geometry_type.value.removeprefix("Multi")
+            parts = [g for g in geom.geoms if g.geom_type.endswith(wanted)]
             geom = shapely.union_all(parts) if parts else geom
     assert layer.geometry_type is not None
     conformed = conform(geom, layer.geometry_type)

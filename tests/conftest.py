@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from api import database
-from api.embedded import ClusterError, EmbeddedCluster
+import database
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
+from database.embedded import ClusterError, EmbeddedCluster
 from tests_support import ADMIN_TOKEN, free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture(scope="session")
 def app(db_url):
     from api.app import create_app
-    from api.settings import DatabaseSettings, FeaturesSettings
+    from api.settings import FeaturesSettings
+    from database.settings import DatabaseSettings
 
     return create_app(
         DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)

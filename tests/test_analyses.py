@@ -31,7 +31,8 @@ from analyses.model import Area
 from analyses.registry import ANALYSES
 from api import accounts
 from api.app import create_app
-from api.settings import DatabaseSettings, FeaturesSettings
+from api.settings import FeaturesSettings
+from database.settings import DatabaseSettings
 from layers import Role, Visibility
 from tests_support import ADMIN_TOKEN, run_onemap
 
@@ -111,7 +112,7 @@ FROM unnest(ARRAY['plan_batches', 'projects', 'estates', 'buildings', 'pipelines
 
 @pytest.fixture(scope="module")
 def town_url(fresh_database) -> str:
-    from api import database
+    import database
 
     url = fresh_database("onemap_town")
     database.migrate(url)

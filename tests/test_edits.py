@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from api import accounts
 from api.app import create_app
-from api.settings import DatabaseSettings, FeaturesSettings
+from api.settings import FeaturesSettings
+from database.settings import DatabaseSettings
 from layers import Role
 from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_TOKEN

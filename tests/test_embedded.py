@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from api.embedded import ClusterError, EmbeddedCluster
+from database.embedded import ClusterError, EmbeddedCluster
 
 
 def test_url_names_the_private_port_and_database(tmp_path):

@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from api import database
+import database
 from tests_support import ADMIN_TOKEN, serve
 
 ROWS = 300_000

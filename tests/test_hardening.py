@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from load import request_mix, run_load
 
 from api.app import create_app
-from api.settings import DatabaseSettings, FeaturesSettings
+from api.settings import FeaturesSettings
+from database.settings import DatabaseSettings
 from tests_support import ADMIN_TOKEN, serve
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

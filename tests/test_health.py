@@ -2,7 +2,8 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import DatabaseSettings, FeaturesSettings, ServerSettings
+from api.settings import FeaturesSettings, ServerSettings
+from database.settings import DatabaseSettings
 from layers import REGISTRY, Visibility
 from spatial import catalog
 from tests_support import ADMIN_TOKEN

@@ -163,7 +163,8 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import DatabaseSettings, FeaturesSettings
+    from api.settings import FeaturesSettings
+    from database.settings import DatabaseSettings
 
     app = create_app(
         DatabaseSettings(database_url=ingest_url),

@@ -3,8 +3,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
-from api import database
-from api.settings import to_sqlalchemy_url
+import database
+from database.settings import to_sqlalchemy_url
 from layers import REGISTRY, metadata
 from migrations.options import COMPARE
 

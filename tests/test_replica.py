@@ -6,11 +6,12 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api import database
+import database
 from api.app import create_app
-from api.embedded import EmbeddedCluster
-from api.settings import DatabaseSettings, FeaturesSettings
+from api.settings import FeaturesSettings
 from data_samples.loader import load_city
+from database.embedded import EmbeddedCluster
+from database.settings import DatabaseSettings
 from tests_support import ADMIN_TOKEN, finished_job, free_port
 
 INPUT = "data_samples/inputs/service_facilities.geojson"

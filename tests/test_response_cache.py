@@ -17,8 +17,9 @@ from fastapi.testclient import TestClient
 
 from api import accounts
 from api.app import create_app
-from api.settings import DatabaseSettings, FeaturesSettings
+from api.settings import FeaturesSettings
 from api.versions import VersionWatcher
+from database.settings import DatabaseSettings
 from layers import Role
 from spatial import tiles
 from tests_support import ADMIN_TOKEN

@@ -7,7 +7,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from api.app import create_app
-from api.settings import DatabaseSettings, ServerSettings
+from api.settings import ServerSettings
+from database.settings import DatabaseSettings
 
 
 def test_requests_are_traced_only_when_asked(db_url):

@@ -88,7 +88,8 @@ def test_login_sets_a_cookie_that_pages_and_tiles_honour(db_url):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import DatabaseSettings, FeaturesSettings
+    from api.settings import FeaturesSettings
+    from database.settings import DatabaseSettings
     from tests_support import ADMIN_TOKEN
 
     app = create_app(

@@ -200,6 +200,7 @@ def _finish(m: folium.Map, elements: list[tuple[str, Any]], page: str) -> folium
 def render(m: folium.Map, title: str, base: str = "") -> str:
     """The page's HTML, with a title and a viewport for phones."""
     root = m.get_root()
+    assert isinstance(root, folium.Figure)  # a Map's root is its Figure, which has a header
     root.header.add_child(folium.Element(f"<title>{title}</title>"), name="title")
     root.header.add_child(
         folium.Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),

@@ -11,13 +11,14 @@ from pydantic import BaseModel, Field
 from analyses import bundles, elevators
 from analyses.model import Analysis, Area
 from analyses.registry import ANALYSES, get_analysis
-from analyses.service import as_geojson, as_json
+from analyses.running import as_geojson, as_json
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url
-from layers import MAX_ID
+from layers import MAX_ID, get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from spatial.edits import Editor
+from spatial.scope import row_in_scope
 
 router = APIRouter(tags=["Analyses"])
 
@@ -38,12 +39,11 @@ async def check_area(conn: ConnDep, caller: Caller, area: Area) -> None:
     """A responsible planner analyses their own streets: name one, or an estate in one."""
     if caller.scope is None:
         return
-    street = area.street
     if area.estate is not None:
-        cur = await conn.execute("SELECT street_code FROM estates WHERE id = %s", (area.estate,))
-        row = await cur.fetchone()
-        street = row[0] if row else None
-    if street not in caller.scope.streets:
+        inside = await row_in_scope(conn, get_layer("estates"), area.estate, caller.scope)
+    else:
+        inside = area.street in caller.scope.streets
+    if not inside:
         raise Forbidden("a responsible planner analyses their own streets: give street= or estate=")
 
 

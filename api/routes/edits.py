@@ -1,7 +1,7 @@
 """OGC API Features Part 4: create, replace, update and delete features, and their history.
 
 Writes go to the primary and answer with the feature's new ETag; the writer's next reads
-follow it there (``api.routing``'s LSN cookie). Who may write which layer comes from the
+follow it there (``api.replicas``'s LSN cookie). Who may write which layer comes from the
 registry (``Layer.editors``) through ``api.access``.
 """
 
@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict
 from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
 from api.deps import WriteConnDep
 from api.links import GEOJSON, JSON, documented, link, url
-from api.routing import LSN_COOKIE
+from api.replicas import LSN_COOKIE
 from layers import MAX_ID, Layer
 from layers.errors import Unauthorized
+from spatial import catalog, edits
 from spatial import crs as crs_mod
-from spatial import edits
-from spatial.features import FeatureQuery, representation_tag, select_sql
+from spatial.features import FeatureQuery, feature_text, representation_tag
 
 router = APIRouter(tags=["OGC API Features – Part 4"])
 
@@ -71,26 +71,23 @@ async def _answer(
 ) -> Response:  # fmt: skip
     """The feature as the caller now sees it, with its ETag and the writer's LSN cookie."""
     q = FeatureQuery(layer=layer, level=caller.level, ids=(written.id,), scope=caller.scope)
-    statement = select_sql(q)
-    cur = await conn.execute(statement.sql, statement.params)
-    row = await cur.fetchone()
+    text = await feature_text(conn, q)
     location = url(request, f"/collections/{layer.name}/items/{written.id}")
-    feature = json.loads(row[0]) if row else {"type": "Feature", "id": written.id}
+    feature = json.loads(text) if text else {"type": "Feature", "id": written.id}
     collection = url(request, f"/collections/{layer.name}")
     feature["links"] = [link(location, "self", GEOJSON), link(collection, "collection", JSON)]
     headers = {"Location": location}
-    if row:
-        headers["ETag"] = representation_tag(row[0])  # what a GET of it answers
+    if text:
+        headers["ETag"] = representation_tag(text)  # what a GET of it answers
     response = JSONResponse(feature, status_code=status, headers=headers, media_type=GEOJSON)
     return await _with_lsn(conn, response)
 
 
 async def _with_lsn(conn: psycopg.AsyncConnection, response: Response) -> Response:
-    """Set the writer's ``onemap_lsn`` cookie: their next reads see this write (api.routing)."""
-    cur = await conn.execute("SELECT pg_current_wal_lsn()::text")
-    lsn = await cur.fetchone()
+    """Set the writer's ``onemap_lsn`` cookie: their next reads see this write (api.replicas)."""
+    lsn = await catalog.wal_position_async(conn)
     if lsn:
-        response.set_cookie(LSN_COOKIE, lsn[0], max_age=300, httponly=True, samesite="strict")
+        response.set_cookie(LSN_COOKIE, lsn, max_age=300, httponly=True, samesite="strict")
     return response
 
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.links import attachment
 from api.querying import QueryDep
-from api.routing import ReadPoolDep
+from api.replicas import ReadPoolDep
 from layers.errors import DatabaseUnavailable, OneMapError
 from spatial import export
 from spatial.execute import translate
@@ -36,7 +36,7 @@ IDLE_IN_TRANSACTION_MS = 60_000
 
 
 def _connect(request: Request) -> psycopg.Connection:
-    """A plain connection to where this caller reads (see api.routing)."""
+    """A plain connection to where this caller reads (see api.replicas)."""
     options = (f"{request.app.state.connect_options} "
                f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")  # fmt: skip
     return psycopg.connect(request.state.read_url, options=options, connect_timeout=10)

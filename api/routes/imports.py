@@ -22,10 +22,11 @@ from api.access import CallerDep, EditableLayerDep, require_city_wide_editor
 from api.deps import WriteConnDep, pooled
 from api.jobs import Jobs, Progress
 from api.links import url
-from api.routing import LSN_COOKIE
+from api.replicas import LSN_COOKIE
 from ingest import pipeline
 from ingest.read import Limits
 from layers.errors import InvalidInput, NotFound, OneMapError, TooLarge, Unauthorized
+from spatial import catalog
 
 router = APIRouter(tags=["Imports"])
 
@@ -147,12 +148,11 @@ async def start_import(
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
-            result = pipeline.run(database_url, path, options, progress.report, label=shown)
-            result = result.as_dict()
-            if result["committed"]:  # where the write ends in the WAL: see api.routing
+            report = pipeline.run(database_url, path, options, progress.report, label=shown)
+            result = report.as_dict()
+            if result["committed"]:  # where the write ends in the WAL: see api.replicas
                 with psycopg.connect(database_url) as conn:
-                    row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-                result["lsn"] = row[0] if row else None
+                    result["lsn"] = catalog.wal_position(conn)
             return result
         finally:
             shutil.rmtree(folder, ignore_errors=True)

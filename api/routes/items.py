@@ -16,8 +16,8 @@ from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, documented, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
+from api.replicas import ReadPoolDep
 from api.response_cache import offer_before_reading
-from api.routing import ReadPoolDep
 from layers import MAX_ID
 from layers.errors import InvalidInput, NotFound
 from spatial.execute import RowStream
@@ -59,7 +59,10 @@ async def get_items(
 
     async def prelude(conn: psycopg.AsyncConnection) -> int | None:
         await offer_before_reading(request, conn, q)
-        return await state.counts.number_matched(conn, q, state.features.exact_count_threshold)
+        matched: int | None = await state.counts.number_matched(
+            conn, q, state.features.exact_count_threshold
+        )
+        return matched
 
     stream = await RowStream(
         pool, select_sql(q), timeout_s=state.pools.timeout_s, at_most=limit

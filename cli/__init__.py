@@ -1,0 +1,1 @@
+"""The ``onemap`` command: one module per group of commands, on one Typer app (``common``)."""

@@ -1,0 +1,60 @@
+"""What every command shares: the Typer apps, the consoles, error reporting, the database URL."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import psycopg
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+import database
+from database.settings import DatabaseSettings
+from layers.errors import OneMapError
+
+app = typer.Typer(help="OneMap: one map for the work, one ledger for the accounts.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+db_app = typer.Typer(help="The database: the embedded cluster or ONEMAP_DATABASE_URL.",
+                     no_args_is_help=True)  # fmt: skip
+samples_app = typer.Typer(help="The deterministic sample city.", no_args_is_help=True)
+viewer_app = typer.Typer(help="The map pages.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(samples_app, name="samples")
+app.add_typer(viewer_app, name="viewer")
+
+console = Console()
+stderr = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn expected failures into one readable line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"ONEMAP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+            )
+            stderr.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False)
+            raise typer.Exit(1) from None
+        except (OneMapError, ValueError, psycopg.Error) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def database_url() -> str:
+    """The database to use, checked to answer (a readable error otherwise)."""
+    settings = DatabaseSettings()
+    url = database.resolve_database_url(settings)
+    database.check_connection(url)
+    return url
