@@ -27,6 +27,7 @@ from cli.common import app, console, database_url, db_app, friendly, samples_app
 from database.settings import DatabaseSettings
 from layers import REGISTRY
 from layers.errors import OneMapError
+from layers.readme import layer_table
 from spatial import catalog
 
 
@@ -140,8 +141,16 @@ def samples_load(
 
 @app.command("layers")
 @friendly
-def layers(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False) -> None:
+def layers(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="README's layer table (no database needed).")
+    ] = False,
+) -> None:
     """Every layer: name, title, geometry type and feature count."""
+    if markdown:
+        sys.stdout.write(layer_table() + "\n")
+        return
     with psycopg.connect(database_url()) as conn:
         counts = catalog.layer_counts(conn, list(REGISTRY))
     rows = [

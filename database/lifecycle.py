@@ -7,10 +7,12 @@ from importlib.resources import files
 import psycopg
 from alembic import command
 from alembic.config import Config
+from psycopg import sql
 from sqlalchemy import create_engine, pool
 
 from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
+from layers import REGISTRY
 from layers.errors import DatabaseUnavailable
 
 
@@ -62,7 +64,10 @@ def _alembic(url: str, action: str, revision: str) -> None:
 
 
 def migrate(url: str, revision: str = "head") -> None:
-    """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there."""
+    """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there.
+
+    At head, every layer of the registry is versioned too (see ``version_layers``).
+    """
     check_connection(url)
     try:
         _alembic(url, "upgrade", revision)
@@ -73,6 +78,38 @@ def migrate(url: str, revision: str = "head") -> None:
                 "(Debian: apt-get install postgresql-15-postgis-3)"
             ) from None
         raise
+    if revision == "head":
+        with psycopg.connect(url) as conn:
+            version_layers(conn)
+
+
+def version_layers(conn: psycopg.Connection) -> list[str]:
+    """Give every registry layer its version row and bump trigger; the layers newly given.
+
+    The version moves on every write to a layer (tile ETags, caches, counts): a layer added
+    to the registry gets it here, from the registry, rather than in a hand-written migration
+    (migration 0002 did it for the first layers by name).
+    """
+    added = []
+    for name in REGISTRY:
+        if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,):
+            continue  # its migration is not written yet (tests/test_migrations.py says so)
+        conn.execute(
+            "INSERT INTO layer_versions (layer) VALUES (%s) ON CONFLICT DO NOTHING", (name,)
+        )
+        exists = conn.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'onemap_version' AND tgrelid = %s::regclass",
+            (name,),
+        ).fetchone()
+        if not exists:
+            conn.execute(
+                sql.SQL(
+                    "CREATE TRIGGER onemap_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+                    "ON {} FOR EACH STATEMENT EXECUTE FUNCTION onemap_bump_layer_version()"
+                ).format(sql.Identifier(name))
+            )
+            added.append(name)
+    return added
 
 
 def downgrade(url: str, revision: str = "base") -> None:

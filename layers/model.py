@@ -116,6 +116,13 @@ class Layer:
     max_zoom: int = 22
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
+    # On the pages: a spatial layer is drawn on the one map (/map) unless ``on_map`` is off,
+    # in ``map_order`` (lowest first, ties in registry order), ticked at start if
+    # ``map_shown``; ``basemap`` layers are drawn together under every page instead.
+    on_map: bool = True
+    map_order: int = 100
+    map_shown: bool = False
+    basemap: bool = False
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

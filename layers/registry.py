@@ -67,7 +67,8 @@ def _checks(f: Field) -> Iterator[sa.CheckConstraint]:
         yield sa.CheckConstraint(f"{f.name} <= {f.maximum!r}", name=f"{f.name}_max")
 
 
-def _table(layer: Layer) -> sa.Table:
+def table_of(layer: Layer) -> sa.Table:
+    """The SQLAlchemy table of a layer (registered in ``metadata``)."""
     columns: list[Any] = [sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)]
     columns += [_column(f) for f in layer.fields]
     if layer.geometry_type is not None:
@@ -102,7 +103,7 @@ LAYER_VERSIONS = sa.Table(
 )
 
 REGISTRY: dict[str, Layer] = {layer.name: layer for layer in LAYERS}
-TABLES: dict[str, sa.Table] = {layer.name: _table(layer) for layer in LAYERS}
+TABLES: dict[str, sa.Table] = {layer.name: table_of(layer) for layer in LAYERS}
 
 
 def get_layer(name: str) -> Layer:

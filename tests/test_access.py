@@ -23,7 +23,7 @@ from api import accounts
 from layers import REGISTRY, Layer, Role, Visibility
 from spatial import tiles
 from spatial.scope import StreetScope, condition
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, page_config
 
 TILE_ZOOM = 13
 
@@ -220,17 +220,11 @@ def test_openapi_and_pages_name_no_field_above_the_callers_level(http, callers, 
     documented = _schema_names(layer_paths)
     assert not documented & above, f"{role}: the OpenAPI names {sorted(documented & above)}"
     for path in ("/map", "/elevator-map"):
-        config = _page_config(http.get(path, headers=headers).text)
+        config = page_config(http.get(path, headers=headers).text)
         for name, layer in config["layers"].items():
             named = {k[0] for k in layer["keys"]} | set(layer["themes"])
             assert not named - _names(REGISTRY[name], LEVEL[role]), (role, path, name)
             assert REGISTRY[name].visibility <= LEVEL[role], (role, path, name)
-
-
-def _page_config(html: str) -> dict:
-    start = html.index("OneMap.configure(") + len("OneMap.configure(")
-    config, _ = json.JSONDecoder().raw_decode(html[start:])
-    return config
 
 
 def _schema_names(node) -> set[str]:

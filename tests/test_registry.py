@@ -125,3 +125,13 @@ def test_editors_are_real_roles_and_no_one_edits_the_history():
         if layer.editors:
             assert Role.ADMIN in layer.editors, layer.name
     assert not REGISTRY["change_history"].editors
+
+
+def test_the_readme_layer_table_is_the_registry():
+    from pathlib import Path
+
+    from layers.readme import END, START, layer_table
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    shown = readme[readme.index(START) : readme.index(END) + len(END)]
+    assert shown == layer_table(), "run `onemap layers --markdown` and paste it into README"

@@ -8,14 +8,9 @@ import pytest
 from folium.plugins import VectorGridProtobuf
 
 from layers import REGISTRY, Visibility
+from tests_support import page_config
 
 ASSET = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"')
-
-
-def page_config(html: str) -> dict:
-    match = re.search(r"OneMap\.configure\((\{.*?\})\);", html, re.S)
-    assert match, "the page configures OneMap"
-    return json.loads(match.group(1))
 
 
 @pytest.mark.parametrize("path", ["/map", "/elevator-map"])
@@ -37,10 +32,17 @@ def test_folium_classes_keep_their_defaults(client):
     assert VectorGridProtobuf.default_js[0][1].startswith("https://")
 
 
+def _drawn(level: Visibility) -> set[str]:
+    """What the registry places on the one map (basemap included) for a caller of ``level``."""
+    return {
+        name for name, layer in REGISTRY.items()
+        if layer.is_spatial and (layer.on_map or layer.basemap) and layer.visibility <= level
+    }  # fmt: skip
+
+
 def test_anonymous_one_map_shows_public_layers_and_fields_only(client):
     config = page_config(client.get("/map").text)
-    public = {n for n, layer in REGISTRY.items() if layer.visibility is Visibility.PUBLIC}
-    assert set(config["layers"]) <= public
+    assert set(config["layers"]) == _drawn(Visibility.PUBLIC)
     assert "pipelines" not in config["tiles"]
     estates = config["layers"]["estates"]
     assert list(estates["themes"]) == ["status"]  # property nature etc. are internal
@@ -51,6 +53,7 @@ def test_anonymous_one_map_shows_public_layers_and_fields_only(client):
 
 def test_planners_with_the_token_get_every_layer_and_theme(admin):
     config = page_config(admin.get("/map").text)
+    assert set(config["layers"]) == _drawn(Visibility.PRIVATE)
     assert {"pipelines", "idle_parcels", "resident_requests"} <= set(config["layers"])
     assert list(config["layers"]["estates"]["themes"]) == [
         "status",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -84,3 +85,10 @@ def finished_job(client: Any, status_url: str, headers: dict[str, str]) -> dict[
             break
         time.sleep(0.1)
     return job
+
+
+def page_config(html: str) -> dict:
+    """The configuration a page hands to its script (``OneMap.configure({...})``)."""
+    start = html.index("OneMap.configure(") + len("OneMap.configure(")
+    config, _ = json.JSONDecoder().raw_decode(html[start:])
+    return config

@@ -18,18 +18,25 @@ from branca.element import MacroElement, Template
 from folium.elements import JSCSSMixin
 from folium.plugins import VectorGridProtobuf
 
-from layers import Layer, Visibility, get_layer
+from layers import REGISTRY, Layer, Visibility, get_layer
 from viewer import assets
 from viewer.config import page_config
 
-BASEMAP_LAYERS = ("districts", "streets", "roads")
-ONE_MAP_ORDER = (
-    "projects", "estates", "idle_parcels", "buildings", "pipelines", "service_facilities",
-    "governance_issues", "resident_requests", "elevator_retrofits",
-)  # fmt: skip
+
+# Where each layer goes on the pages is the registry's (Layer.on_map, map_order, basemap),
+# read when a page is built.
+def basemap_layers() -> tuple[str, ...]:
+    return tuple(la.name for la in REGISTRY.values() if la.is_spatial and la.basemap)
+
+
+def one_map_order() -> tuple[str, ...]:
+    """The one map's layers, in drawing order (ties in registry order: the sort is stable)."""
+    placed = [la for la in REGISTRY.values() if la.is_spatial and la.on_map and not la.basemap]
+    return tuple(la.name for la in sorted(placed, key=lambda la: la.map_order))
+
+
 ONE_MAP_TITLE = "一张图 OneMap — 老旧小区改造 Old-estate renovation"
 ELEVATOR_TITLE = "既有住宅加装电梯公示图 Elevators added to old buildings"
-SHOWN_AT_START = {"estates", "buildings", "service_facilities"}
 ELEVATOR_LAYERS = ("buildings", "elevator_retrofits")
 PAGES = ("elevator-map", "map")
 
@@ -100,13 +107,13 @@ def _tile_url(data: PageData, names: tuple[str, ...] | str) -> str:
 def tile_urls(data: PageData, names: Sequence[str]) -> dict[str, str]:
     """The tile URL template of each layer of a page, and of its basemap ("basemap")."""
     urls = {name: _tile_url(data, name) for name in names}
-    urls["basemap"] = _tile_url(data, BASEMAP_LAYERS)
+    urls["basemap"] = _tile_url(data, basemap_layers())
     return urls
 
 
 def one_map_layers(level: Visibility) -> list[Layer]:
     """The layers /map shows a caller of ``level``, in drawing order."""
-    return [get_layer(n) for n in ONE_MAP_ORDER if get_layer(n).visibility <= level]
+    return [get_layer(n) for n in one_map_order() if get_layer(n).visibility <= level]
 
 
 def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
@@ -121,7 +128,7 @@ def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
 
 def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> Any:
     """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads)."""
-    url = _tile_url(data, BASEMAP_LAYERS if name == "basemap" else name)
+    url = _tile_url(data, basemap_layers() if name == "basemap" else name)
     options = (
         "{"
         f'"vectorTileLayerStyles": OneMap.styles({json.dumps(name)}), '
@@ -141,7 +148,7 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     if data.basemap_url:
         folium.TileLayer(data.basemap_url, name="底图 Basemap", attr="basemap").add_to(m)
     config = page_config(
-        [get_layer(n) for n in BASEMAP_LAYERS] + layers,
+        [get_layer(n) for n in basemap_layers()] + layers,
         data.level,
         api_base=data.base,
         districts=data.districts,
@@ -168,7 +175,7 @@ def one_map(data: PageData) -> folium.Map:
     ]
     elements += [
         (la.name, _vector_layer(data, la.name, f"{la.title_zh} {la.title_en}",
-                                la.name in SHOWN_AT_START))
+                                la.map_shown))
         for la in ordered
     ]  # fmt: skip
     return _finish(m, elements, "one-map")

@@ -19,6 +19,7 @@ DISTRICTS = Layer(
         Field("name_zh", T.TEXT, "名称", "Name (Chinese)", PUBLIC, required=True),
         Field("name_en", T.TEXT, "英文名", "Name (English)", PUBLIC),
     ),
+    basemap=True,
 )
 
 STREETS = Layer(
@@ -41,6 +42,7 @@ STREETS = Layer(
         ),
         Field("responsible_planner", T.TEXT, "责任规划师", "Responsible planner"),
     ),
+    basemap=True,
 )  # fmt: skip
 
 ROADS = Layer(
@@ -59,4 +61,5 @@ ROADS = Layer(
         Field("road_class", T.TEXT, "道路等级", "Road class", PUBLIC, ROAD_CLASS, required=True),
         Field("width_m", T.FLOAT, "红线宽度(米)", "Width (m)", PUBLIC, minimum=0),
     ),
+    basemap=True,
 )

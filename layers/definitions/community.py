@@ -55,6 +55,7 @@ IDLE_PARCELS = Layer(
         Field("district_code", T.TEXT, "所属区", "District", INTERNAL,
               references="districts.code"),
     ),
+    map_order=30,
 )  # fmt: skip
 
 SERVICE_FACILITIES = Layer(
@@ -83,6 +84,8 @@ SERVICE_FACILITIES = Layer(
         Field("district_code", T.TEXT, "所属区", "District", PUBLIC,
               references="districts.code"),
     ),
+    map_order=60,
+    map_shown=True,
 )  # fmt: skip
 
 GOVERNANCE_ISSUES = Layer(
@@ -108,6 +111,7 @@ GOVERNANCE_ISSUES = Layer(
         Field("estate_id", T.BIGINT, "小区", "Estate", INTERNAL, references="estates.id"),
         Field("note", T.TEXT, "备注", "Note", PRIVATE),
     ),
+    map_order=70,
 )  # fmt: skip
 
 RESIDENT_REQUESTS = Layer(
@@ -136,4 +140,5 @@ RESIDENT_REQUESTS = Layer(
         Field("content", T.TEXT, "诉求内容", "Content", PRIVATE),
         Field("caller_phone", T.TEXT, "来电号码", "Caller phone", PRIVATE),
     ),
+    map_order=80,
 )  # fmt: skip

@@ -68,6 +68,8 @@ ESTATES = Layer(
               "Maintenance fund, balance (CNY)", PRIVATE, minimum=0),
         Field("contact", T.TEXT, "联系人", "Contact person", PRIVATE),
     ),
+    map_order=20,
+    map_shown=True,
 )  # fmt: skip
 
 BUILDINGS = Layer(
@@ -99,6 +101,8 @@ BUILDINGS = Layer(
         Field("structure", T.TEXT, "结构", "Structure", INTERNAL, STRUCTURE),
         Field("floor_area_m2", T.FLOAT, "建筑面积(㎡)", "Floor area (m²)", INTERNAL, minimum=0),
     ),
+    map_order=40,
+    map_shown=True,
 )  # fmt: skip
 
 ELEVATOR_RETROFITS = Layer(
@@ -143,6 +147,7 @@ ELEVATOR_RETROFITS = Layer(
               description="List of {stage, on} in the order they happened."),
         Field("applicant_contact", T.TEXT, "申请人联系方式", "Applicant contact", PRIVATE),
     ),
+    map_order=90,
 )  # fmt: skip
 
 HEALTH_CHECKS = Layer(

@@ -32,4 +32,5 @@ PIPELINES = Layer(
         Field("operator", T.TEXT, "管理单位", "Operator", INTERNAL),
         Field("depth_m", T.FLOAT, "埋深(米)", "Depth (m)", INTERNAL, minimum=0),
     ),
+    map_order=50,
 )  # fmt: skip

@@ -66,6 +66,7 @@ PROJECTS = Layer(
               minimum=0, maximum=1),
         Field("contractor", T.TEXT, "施工单位", "Contractor", PRIVATE),
     ),
+    map_order=10,
 )  # fmt: skip
 
 OPINIONS = Layer(
