@@ -21,6 +21,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from api.accounts import User
 from api.deps import pooled
+from api.state import state_of
 from layers import Layer, Role, Visibility, get_layer
 from layers.errors import Forbidden, NotFound, Unauthorized
 from spatial.scope import StreetScope
@@ -88,14 +89,14 @@ def _token(
 
 async def find_user(request: Request, token: str) -> User | None:
     """The user a token belongs to (the admin token, or one from ``onemap users``)."""
-    state = request.app.state
+    state = state_of(request)
     admin = state.features.admin_token
     if admin is not None and hmac.compare_digest(token.encode(), admin.get_secret_value().encode()):
         return User("admin", Role.ADMIN)
     pools = state.pools
     # Users are written on the primary: a replica's lag must not delay a new token.
     async with pooled(pools.primary, pools.timeout_s) as conn:
-        return await state.tokens.find(conn, token)  # type: ignore[no-any-return]
+        return await state.tokens.find(conn, token)
 
 
 async def current_caller(

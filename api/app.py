@@ -37,6 +37,7 @@ from api.routes import (
     tiles,
 )
 from api.settings import FeaturesSettings, ServerSettings
+from api.state import OneMapState
 from api.versions import VersionWatcher
 from database import resolve_database_url
 from database.settings import DatabaseSettings, to_conninfo
@@ -75,18 +76,17 @@ def create_app(
 
         primary = pool(url)
         replica = pool(read_url) if read_url != url else None
-        app.state.database_url = url
-        app.state.connect_options = options
-        app.state.pools = Pools(primary, replica, url, read_url, server.pool_timeout_s)
+        state.database_url, state.connect_options = url, options
+        state.pools = Pools(primary, replica, url, read_url, server.pool_timeout_s)
         for p in (primary, replica):
             if p is not None:
                 await p.open()
         if features.response_cache_mb:
-            await app.state.versions.start(url)  # notifications come from the primary only
+            await state.versions.start(url)  # notifications come from the primary only
         try:
             yield
         finally:
-            await app.state.versions.stop()
+            await state.versions.stop()
             for p in (primary, replica):
                 if p is not None:
                     await p.close()
@@ -100,16 +100,19 @@ def create_app(
         # a replayed answer's time in the app.
         telemetry=None if server.opentelemetry else TELEMETRY_OFF,
     )
-    app.state.features = features
-    app.state.counts = CountCache()
-    app.state.jobs = Jobs()
-    app.state.export_slots = asyncio.Semaphore(server.max_exports)
-    app.state.tokens = TokenLookup()
-    app.state.analysis_cache = ResultCache()
-    app.state.versions = VersionWatcher()
-    app.state.responses = ResponseStore(
-        features.response_cache_mb << 20, features.response_cache_entry_kb << 10
+    state = OneMapState(
+        features=features,
+        responses=ResponseStore(
+            features.response_cache_mb << 20, features.response_cache_entry_kb << 10
+        ),
+        export_slots=asyncio.Semaphore(server.max_exports),
+        counts=CountCache(),
+        jobs=Jobs(),
+        tokens=TokenLookup(),
+        analysis_cache=ResultCache(),
+        versions=VersionWatcher(),
     )
+    app.state.onemap = state
     _document_limits(app, features)
     app.add_middleware(SelectiveGZip, minimum_size=1024)
     app.add_middleware(SourceHeader)
@@ -126,7 +129,7 @@ def create_app(
         BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes,
         chunk_timeout_s=server.body_timeout_s,
     )  # fmt: skip
-    app.add_middleware(ResponseCache, watcher=app.state.versions, store=app.state.responses)
+    app.add_middleware(ResponseCache, watcher=state.versions, store=state.responses)
     # Outermost: a replayed answer is marked private for a signed-in caller too.
     app.add_middleware(CallerBoundary, trusted_origins=features.cors_origins)
 

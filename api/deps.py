@@ -13,6 +13,7 @@ from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.replicas import ReadPoolDep
+from api.state import state_of
 from layers.errors import DatabaseUnavailable
 
 
@@ -61,7 +62,7 @@ async def get_connection(
 
     An unreachable database becomes a 503, not a hung request.
     """
-    async with pooled(pool, request.app.state.pools.timeout_s) as conn:
+    async with pooled(pool, state_of(request).pools.timeout_s) as conn:
         yield conn
 
 
@@ -70,7 +71,7 @@ ConnDep = Annotated[psycopg.AsyncConnection, Depends(get_connection)]
 
 async def primary_connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
     """A pooled connection to the primary, for writes (and the writer's own reads)."""
-    pools = request.app.state.pools
+    pools = state_of(request).pools
     async with pooled(pools.primary, pools.timeout_s) as conn:
         yield conn
 

@@ -19,12 +19,16 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
+
+from api.deps import pooled
+from layers.errors import DatabaseUnavailable
 
 HEARTBEAT_S = 10.0
 STALE_S = 60.0
 PROGRESS_EVERY_S = 1.0
 KEEP_DAYS = 30
+WRITE_TIMEOUT_S = 5.0  # a job's progress waits this long for a connection, then skips a beat
 
 log = logging.getLogger("onemap")
 
@@ -152,10 +156,10 @@ async def _write(
 ) -> None:
     """Update the job's row; a database that is away for a moment does not end the job."""
     try:
-        async with pool.connection() as conn:
+        async with pooled(pool, WRITE_TIMEOUT_S) as conn:
             await conn.execute(
                 f"UPDATE jobs SET {assignments}, updated_at = now() WHERE id = %s",
                 (*params, uuid.UUID(hex=job_id)),
             )
-    except (psycopg.Error, PoolTimeout) as exc:
+    except (psycopg.Error, DatabaseUnavailable) as exc:
         log.warning("could not record job %s: %s", job_id, exc)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from api.state import state_of
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
@@ -160,7 +161,7 @@ async def limit_query(
     request: Request,
     limit: Annotated[int | None, Query(ge=1, description="Features per page")] = None,
 ) -> int:
-    settings = request.app.state.features
+    settings = state_of(request).features
     if limit is None:
         return int(settings.default_limit)
     if limit > settings.max_limit:

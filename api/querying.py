@@ -17,6 +17,7 @@ from api.params import (
     SortbyDep,
     check_bbox,
 )
+from api.state import state_of
 from layers import FieldType
 from layers.errors import InvalidInput
 from spatial import cql
@@ -58,7 +59,7 @@ async def base_query(
             raise InvalidInput(f"unknown parameter or property {name!r}")
         equals.append((name, cql.typed_value(f, value)))
     if bbox is not None:
-        bbox = check_bbox(bbox, bbox_crs, request.app.state.features.max_bbox_area_deg2)
+        bbox = check_bbox(bbox, bbox_crs, state_of(request).features.max_bbox_area_deg2)
     compiled = None
     if filter_:
         compiled = cql.compile_filter(cql.parse(filter_, filter_lang), layer, level, filter_crs)

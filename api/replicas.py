@@ -18,6 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.state import state_of
+
 LSN_COOKIE = "onemap_lsn"
 SOURCE_HEADER = "X-OneMap-Source"
 _LSN = re.compile(r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
@@ -49,7 +51,7 @@ class Pools:
 
 
 async def read_pool(request: Request) -> AsyncConnectionPool:
-    pools: Pools = request.app.state.pools
+    pools: Pools = state_of(request).pools
     pool, source = await pools.for_reading(request)
     request.state.source = source
     request.state.read_url = pools.read_url if source == "replica" else pools.primary_url

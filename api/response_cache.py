@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE, caller_of
 from api.replicas import LSN_COOKIE, SOURCE_HEADER
+from api.state import state_of
 from api.versions import VersionWatcher
 from layers import Visibility
 from layers.errors import OneMapError
@@ -70,7 +71,7 @@ def offer(request: Request, versions: dict[str, int] | None, scope: StreetScope 
 
 def watched_versions(request: Request, layers: Iterable[str]) -> dict[str, int] | None:
     """The announced versions of ``layers``, or None when the watcher cannot vouch for them."""
-    watcher: VersionWatcher = request.app.state.versions
+    watcher: VersionWatcher = state_of(request).versions
     return watcher.current(layers)
 
 

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import accounts
+from api.state import state_of
 from layers import REGISTRY, Layer, Role, Visibility
 from spatial import tiles
 from spatial.scope import StreetScope, condition
@@ -283,8 +284,8 @@ def test_revoked_tokens_stop_working(app, http, db_url):
     assert http.get("/collections/pipelines", headers=headers).status_code == 200
     with psycopg.connect(db_url) as conn:
         assert accounts.revoke(conn, "leaving-planner") == 1
-    app.state.tokens.ttl_s = 0  # the lookup cache would keep it for a few seconds
+    state_of(app).tokens.ttl_s = 0  # the lookup cache would keep it for a few seconds
     try:
         assert http.get("/collections/pipelines", headers=headers).status_code == 401
     finally:
-        app.state.tokens.ttl_s = accounts.LOOKUP_TTL_S
+        state_of(app).tokens.ttl_s = accounts.LOOKUP_TTL_S

@@ -15,6 +15,7 @@ from analyses.running import as_geojson, as_json
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url
+from api.state import state_of
 from layers import MAX_ID, get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from spatial.edits import Editor
@@ -113,7 +114,7 @@ async def run_analysis(
     area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
     await check_area(conn, caller, area)
     params = query_params(request, analysis)
-    rows = await request.app.state.analysis_cache.run(conn, analysis, area, params)
+    rows = await state_of(request).analysis_cache.run(conn, analysis, area, params)
     if f == "geojson":
         return JSONResponse(as_geojson(analysis, rows), media_type=GEOJSON)
     return JSONResponse(as_json(analysis, area, params, rows))

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api.links import attachment
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
+from api.state import state_of
 from layers.errors import DatabaseUnavailable, OneMapError
 from spatial import export
 from spatial.execute import translate
@@ -37,16 +38,16 @@ IDLE_IN_TRANSACTION_MS = 60_000
 
 def _connect(request: Request) -> psycopg.Connection:
     """A plain connection to where this caller reads (see api.replicas)."""
-    options = (f"{request.app.state.connect_options} "
+    options = (f"{state_of(request).connect_options} "
                f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")  # fmt: skip
     return psycopg.connect(request.state.read_url, options=options, connect_timeout=10)
 
 
 async def _take_slot(request: Request) -> asyncio.Semaphore:
     """One of the process's export slots (each holds a connection outside the pool)."""
-    slots: asyncio.Semaphore = request.app.state.export_slots
+    slots: asyncio.Semaphore = state_of(request).export_slots
     try:
-        await asyncio.wait_for(slots.acquire(), request.app.state.pools.timeout_s)
+        await asyncio.wait_for(slots.acquire(), state_of(request).pools.timeout_s)
     except TimeoutError:
         raise DatabaseUnavailable("every export slot is busy; retry in a moment") from None
     return slots

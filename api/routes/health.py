@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from api.access import CallerDep
 from api.deps import ConnDep
+from api.state import state_of
 from layers import REGISTRY
 from spatial import catalog
 
@@ -24,6 +25,6 @@ async def get_health(request: Request, conn: ConnDep, caller: CallerDep) -> dict
     versions = await catalog.versions_async(conn)
     visible = [name for name, layer in REGISTRY.items() if layer.visibility <= level]
     counts = await catalog.layer_counts_async(conn, visible)
-    cache = {**request.app.state.responses.stats(),
-             "versions_announced": request.app.state.versions.live}  # fmt: skip
+    cache = {**state_of(request).responses.stats(),
+             "versions_announced": state_of(request).versions.live}  # fmt: skip
     return {"status": "ok", **versions, "layers": counts, "response_cache": cache}

@@ -23,6 +23,7 @@ from api.deps import WriteConnDep, pooled
 from api.jobs import Jobs, Progress
 from api.links import url
 from api.replicas import LSN_COOKIE
+from api.state import state_of
 from ingest import pipeline
 from ingest.read import Limits
 from layers.errors import InvalidInput, NotFound, OneMapError, TooLarge, Unauthorized
@@ -115,7 +116,7 @@ async def start_import(
     request: Request, layer: EditableLayerDep, caller: CallerDep
 ) -> JSONResponse:
     require_city_wide_editor(caller, layer.name, action="import files")
-    settings = request.app.state.features
+    settings = state_of(request).features
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput("send the file as multipart/form-data with a 'file' field")
     folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))
@@ -144,7 +145,7 @@ async def start_import(
     except BaseException:  # no job, so nobody else will remove the upload
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    database_url = request.app.state.database_url
+    database_url = state_of(request).database_url
 
     def work(progress: Progress) -> dict[str, Any]:
         try:
@@ -157,10 +158,10 @@ async def start_import(
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    pools = request.app.state.pools
+    pools = state_of(request).pools
     try:
         async with pooled(pools.primary, pools.timeout_s) as conn:  # only now: uploads are slow
-            job = await request.app.state.jobs.start(
+            job = await state_of(request).jobs.start(
                 conn, pools.primary, "import", work, _error_text, owner=caller.name
             )
     except BaseException:

@@ -18,6 +18,7 @@ from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
 from api.response_cache import offer_before_reading
+from api.state import state_of
 from layers import MAX_ID
 from layers.errors import InvalidInput, NotFound
 from spatial.execute import RowStream
@@ -55,7 +56,7 @@ async def get_items(
 ) -> StreamingResponse:
     check_format(f)
     q = replace(query, limit=limit, offset=offset)
-    state = request.app.state
+    state = state_of(request)
 
     async def prelude(conn: psycopg.AsyncConnection) -> int | None:
         await offer_before_reading(request, conn, q)
@@ -114,7 +115,7 @@ async def get_item(
         scope=caller.scope,
     )  # fmt: skip
     stream = await RowStream(
-        pool, select_sql(q), timeout_s=request.app.state.pools.timeout_s, at_most=1
+        pool, select_sql(q), timeout_s=state_of(request).pools.timeout_s, at_most=1
     ).open(lambda conn: offer_before_reading(request, conn, q))
     rows = [row async for batch in stream.batches() for row in batch]
     if not rows:

@@ -11,6 +11,7 @@ from analyses.registry import ANALYSES
 from api.access import TOKEN_COOKIE, CallerDep, find_user
 from api.deps import ConnDep
 from api.page_data import gather
+from api.state import state_of
 from layers import Visibility
 from layers.errors import Unauthorized
 from viewer import assets, pages
@@ -30,7 +31,7 @@ def _html(body: str) -> HTMLResponse:
 async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLResponse:
     assets.check_installed()
     level = caller.level
-    data = await gather(conn, level, basemap_url=request.app.state.features.basemap_url)
+    data = await gather(conn, level, basemap_url=state_of(request).features.basemap_url)
     data.analyses = [a.describe() for a in ANALYSES.values() if caller.may_run(a.level)]
     if caller.scope is not None:  # a responsible planner analyses their own streets
         data.analysis_area = {"street": caller.scope.streets[0]}
@@ -42,7 +43,7 @@ async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLRes
 async def elevator_map(request: Request, conn: ConnDep) -> HTMLResponse:
     """Public: rendered at the public level whoever asks, so nothing private can slip in."""
     assets.check_installed()
-    features = request.app.state.features
+    features = state_of(request).features
     data = await gather(
         conn, Visibility.PUBLIC, basemap_url=features.basemap_url, elevator_counts=True
     )

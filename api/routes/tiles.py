@@ -11,6 +11,7 @@ from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep
 from api.links import JSON, MVT, link, url
 from api.response_cache import offer
+from api.state import state_of
 from layers import Layer, Visibility
 from layers.errors import InvalidInput, NotFound
 from spatial import collections, tiles
@@ -87,7 +88,7 @@ async def _tile_response(
 def _tile_headers(request: Request, tag: str) -> dict[str, str]:
     return {
         "ETag": tag,
-        "Cache-Control": request.app.state.features.tile_cache_control,
+        "Cache-Control": state_of(request).features.tile_cache_control,
         "Vary": "Authorization",
     }
 
