@@ -29,6 +29,8 @@ from layers import Role
 from spatial.export import spreadsheet_safe
 from tests_support import ADMIN_TOKEN, finished_job, serve
 
+pytestmark = pytest.mark.e2e
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEEP = 3_000  # each of these crashed the parser (and the process) before

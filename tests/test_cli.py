@@ -11,6 +11,8 @@ from layers import REGISTRY
 from spatial import catalog
 from tests_support import run_onemap, serve
 
+pytestmark = pytest.mark.e2e
+
 
 def test_layers_json_lists_every_layer_with_its_count(db_url):
     result = run_onemap("layers", "--json", env={"ONEMAP_DATABASE_URL": db_url})

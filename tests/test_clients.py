@@ -12,6 +12,8 @@ from layers import REGISTRY, Visibility
 from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_HEADER
 
+pytestmark = pytest.mark.e2e
+
 PUBLIC = [n for n, layer in REGISTRY.items() if layer.visibility is Visibility.PUBLIC]
 
 

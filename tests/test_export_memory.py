@@ -9,6 +9,8 @@ import pytest
 import database
 from tests_support import ADMIN_TOKEN, serve
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 ROWS = 300_000
 
 

@@ -11,9 +11,12 @@ import os
 
 import httpx
 import psycopg
+import pytest
 from fuzz import fuzz
 
 from tests_support import ADMIN_TOKEN, serve
+
+pytestmark = pytest.mark.e2e
 
 
 def test_no_server_error_and_no_schema_violation(edits_url):

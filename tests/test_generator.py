@@ -45,6 +45,7 @@ def full_city():
     return generate_city(1.0, 42)
 
 
+@pytest.mark.slow
 def test_full_scale_meets_the_city_floors(full_city):
     counts = {name: len(t) for name, t in full_city.items()}
     assert counts["estates"] >= 6_000
@@ -56,6 +57,7 @@ def test_full_scale_meets_the_city_floors(full_city):
     assert counts["streets"] == 349
 
 
+@pytest.mark.slow
 def test_full_scale_attribute_mix_is_plausible(full_city):
     b = full_city["buildings"]
     walkups = b.floors.between(4, 7) & ~b.has_elevator
@@ -70,6 +72,7 @@ def test_full_scale_attribute_mix_is_plausible(full_city):
     assert e.status.nunique() == 6
 
 
+@pytest.mark.slow
 def test_geometry_is_valid_and_in_beijing(full_city):
     for name, table in full_city.items():
         if "geometry" not in table:

@@ -14,6 +14,8 @@ from api.settings import FeaturesSettings
 from database.settings import DatabaseSettings
 from tests_support import ADMIN_TOKEN, serve
 
+pytestmark = pytest.mark.e2e
+
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

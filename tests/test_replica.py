@@ -14,6 +14,8 @@ from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
 from tests_support import ADMIN_TOKEN, finished_job, free_port
 
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
 INPUT = "data_samples/inputs/service_facilities.geojson"
 
 

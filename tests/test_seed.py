@@ -12,6 +12,8 @@ from spatial.tiles import lonlat_to_tile
 from tests_support import run_onemap, serve
 from viewer.seed import parse_zooms, tiles_over
 
+pytestmark = pytest.mark.e2e
+
 
 def seed_command(db_url: str, *args: str) -> subprocess.CompletedProcess:
     return run_onemap("viewer", "seed", *args, env={"ONEMAP_DATABASE_URL": db_url}, timeout=300)

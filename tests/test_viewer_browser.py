@@ -7,6 +7,8 @@ import pytest
 
 from tests_support import ADMIN_TOKEN, free_port
 
+pytestmark = pytest.mark.browser
+
 
 def open_page(browser, url, *, token=None):
     """A page with collectors for errors and for requests leaving its origin."""
