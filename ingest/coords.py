@@ -49,7 +49,8 @@ def check_crs_name(given: str | None) -> None:
 def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
             notes: list[str]) -> tuple[str, crs_mod.Crs | None]:  # fmt: skip
     """(a label for the report, the web-map datum if any) and checks plausibility."""
-    bounds = shapely.total_bounds(geoms[~shapely.is_missing(geoms)]) if len(geoms) else None
+    present = geoms[~shapely.is_missing(geoms)]
+    bounds = shapely.total_bounds(present) if len(present) else None
     if given:
         check_crs_name(given)
         web = crs_mod.parse(given) if given.upper().replace("-", "") in ("GCJ02", "BD09") else None

@@ -115,7 +115,7 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
                                   extent=extent)  # fmt: skip
         report.problems += problems
         report.rows_valid = len(good)
-        if layer.is_spatial and passthrough is not None and geoms is not None:
+        if passthrough is not None and geoms is not None and "geom" in good.columns:
             kept = zip(good.numbers, good.columns["geom"], strict=True)
             good.wkb = [passthrough[n - 1] if g is geoms[n - 1] else None for n, g in kept]
         if problems and not options.skip_invalid:

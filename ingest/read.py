@@ -60,7 +60,11 @@ def _utf8_or_gb18030(
 def _read_arrow(
     path: Path, layer: str | None, encoding: str | None, max_features: int
 ) -> tuple[pd.DataFrame, Any]:
-    """Read through Arrow (GDAL's fastest path), keeping the geometry's WKB as well."""
+    """Read through Arrow (GDAL's fastest path), keeping the geometry's WKB as well.
+
+    A geometry GEOS cannot build (a ring of two positions, or not closed) becomes missing:
+    validation refuses its row, as it does a row without one.
+    """
     meta, table = pyogrio.read_arrow(
         path, layer=layer, encoding=encoding, max_features=max_features
     )
@@ -69,7 +73,8 @@ def _read_arrow(
         return table.to_pandas(), None
     wkb = np.array(table.column(name).to_pylist(), dtype=object)
     frame = gpd.GeoDataFrame(table.drop_columns([name]).to_pandas(),
-                             geometry=shapely.from_wkb(wkb), crs=meta.get("crs"))  # fmt: skip
+                             geometry=shapely.from_wkb(wkb, on_invalid="ignore"),
+                             crs=meta.get("crs"))  # fmt: skip
     return frame, wkb
 
 

@@ -332,7 +332,7 @@ def _geometry_problem(geom: Any, layer: Layer, make_valid: bool,
                       extent: tuple[float, float, float, float] | None) -> Any:  # fmt: skip
     """The conformed geometry, or a string saying what is wrong with it."""
     if geom is None or shapely.is_missing(geom) or geom.is_empty:
-        return "geometry is missing"
+        return "geometry is missing or cannot be read (a ring needs 4 positions, closed)"
     if not np.isfinite(shapely.get_coordinates(geom)).all():
         return "geometry has non-finite coordinates"
     if not geom.is_valid:

@@ -265,3 +265,44 @@ def test_an_import_is_followed_from_any_worker(live_server):
             time.sleep(0.05)
     assert states[-1] == "done", states
     assert job.json()["result"]["dry_run"] and job.json()["result"]["ok"], job.json()
+
+
+def _feature_collection(*features: tuple[dict | None, dict]) -> str:
+    return json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": g, "properties": p} for g, p in features
+    ]})  # fmt: skip
+
+
+_BOWTIE = {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.401, 39.901], [116.401, 39.9],
+                                               [116.4, 39.901], [116.4, 39.9]]]}  # fmt: skip
+_SHED = {"kind": "coal_shed"}
+COMBINED_DEFECTS = {  # file name: (content, what the refusal names)
+    "missing-column-and-bowtie.geojson": (_feature_collection((_BOWTIE, {"x": 1})), "kind"),
+    "two-position-ring.geojson": (_feature_collection(
+        ({"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.401, 39.9]]]}, _SHED)),
+        "row 1, geometry"),
+    "unclosed-ring.geojson": (_feature_collection(({"type": "Polygon", "coordinates": [[
+        [116.4, 39.9], [116.401, 39.9], [116.401, 39.901], [116.4, 39.901]]]}, _SHED)),
+        "row 1, geometry"),
+    "every-geometry-null.geojson": (_feature_collection((None, _SHED), (None, _SHED)),
+                                    "row 2, geometry"),
+    "every-row-invalid.geojson": (_feature_collection((_BOWTIE, {"kind": "palace"}),
+                                                      (_BOWTIE, {"kind": "palace"})), "row 2"),
+    "nul-bytes.geojson": ('{"type":"FeatureCollection","features":[\x00\x00]}', "cannot read"),
+    "zip-named-geojson.geojson": ("PK\x03\x04 not a zip", "not GeoJSON"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", COMBINED_DEFECTS)
+def test_files_with_several_defects_are_refused_by_name(ingest_url, tmp_path, name):
+    """Two defects at once ended in tracebacks (KeyError 'geom', GEOSException, numpy)."""
+    content, named = COMBINED_DEFECTS[name]
+    path = tmp_path / name
+    path.write_text(content)
+    before = state(ingest_url, "idle_parcels")
+    result = run_onemap("ingest", str(path), "--layer", "idle_parcels",
+                        env={"ONEMAP_DATABASE_URL": ingest_url})  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+    assert named in result.stderr, result.stderr[-500:]
+    assert state(ingest_url, "idle_parcels") == before
