@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 import psycopg
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 import database
 from database.settings import DatabaseSettings
@@ -58,3 +67,21 @@ def database_url() -> str:
     url = database.resolve_database_url(settings)
     database.check_connection(url)
     return url
+
+
+@contextmanager
+def stage_bars(
+    target: Console, width: int = 8, transient: bool = False
+) -> Iterator[Callable[[str, int, int], None]]:
+    """Progress bars, one per named stage: yields ``advance(stage, done_now, total)``."""
+    columns = (TextColumn(f"{{task.description:<{width}}}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=target, transient=transient) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(stage: str, n: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.advance(tasks[stage], n)
+
+        yield advance

@@ -13,12 +13,11 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 
-from cli.common import app, console, database_url, friendly, stderr, viewer_app
+from cli.common import app, console, database_url, friendly, stage_bars, stderr, viewer_app
 from layers.errors import OneMapError
 
 if TYPE_CHECKING:
@@ -121,15 +120,7 @@ def ingest_file(
         make_valid=make_valid, actor="cli",
     )  # fmt: skip
     url = database_url()
-    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=stderr, transient=True) as progress:  # fmt: skip
-        tasks: dict[str, TaskID] = {}
-
-        def advance(stage: str, n: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.advance(tasks[stage], n)
-
+    with stage_bars(stderr, transient=True) as advance:
         result = pipeline.run(url, file, options, advance)
     if report:
         report.write_text(result.to_json(), encoding="utf-8")

@@ -11,19 +11,11 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 import database
 from api.settings import ServerSettings
-from cli.common import app, console, database_url, db_app, friendly, samples_app
+from cli.common import app, console, database_url, db_app, friendly, samples_app, stage_bars
 from database.settings import DatabaseSettings
 from layers import REGISTRY
 from layers.errors import OneMapError
@@ -119,17 +111,7 @@ def samples_load(
     with console.status(f"generating the sample city (scale {scale}, seed {seed})"):
         city = generate_city(scale, seed)
     generated = time.monotonic()
-    with Progress(
-        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console,
-    ) as progress:  # fmt: skip
-        tasks: dict[str, TaskID] = {}
-
-        def advance(layer: str, n: int, total: int) -> None:
-            if layer not in tasks:
-                tasks[layer] = progress.add_task(layer, total=total)
-            progress.advance(tasks[layer], n)
-
+    with stage_bars(console, width=20) as advance:
         counts = load_city(url, city, replace=replace, on_progress=advance)
     done = time.monotonic()
     console.print(
