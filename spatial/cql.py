@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +20,10 @@ import numpy as np
 import shapely
 from psycopg import sql
 
-from layers import INTEGER_RANGES, STORAGE_SRID, Field, FieldType, Layer, Visibility
+from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
+from spatial.validate import number_for
 
 GEOMETRY_NAMES = ("geom", "geometry")
 MAX_NODES = 200  # a bound on filter complexity
@@ -300,22 +300,12 @@ def typed_value(f: Field, value: Any) -> Any:
         value = value.get("date") or value.get("timestamp")
     if f.vocabulary is not None and isinstance(value, str) and f.type is FieldType.TEXT:
         return f.vocabulary.match(value) or value
+    if f.type in _NUMERIC:
+        try:
+            return number_for(f, value)
+        except ValueError as exc:
+            raise InvalidInput(f"{f.name!r}: {exc}") from None
     try:
-        if f.type in INTEGER_RANGES:
-            if isinstance(value, bool):
-                raise ValueError
-            number = int(value) if isinstance(value, int) else _integral(float(value))
-            low, high = INTEGER_RANGES[f.type]
-            if not low <= number <= high:
-                raise InvalidInput(f"{f.name!r}: {number} is out of range ({low} to {high})")
-            return number
-        if f.type is FieldType.FLOAT:
-            if isinstance(value, bool):
-                raise ValueError
-            real = float(value)
-            if not math.isfinite(real):
-                raise InvalidInput(f"{f.name!r}: numbers must be finite (not NaN or infinity)")
-            return real
         if f.type is FieldType.BOOLEAN:
             if isinstance(value, bool):
                 return value
@@ -333,12 +323,6 @@ def typed_value(f: Field, value: Any) -> Any:
     except (TypeError, ValueError):
         pass
     raise InvalidInput(f"{str(value)[:40]!r} is not a valid {f.type.value} for {f.name!r}")
-
-
-def _integral(number: float) -> int:
-    if not number.is_integer():  # NaN and infinity are not integers either
-        raise ValueError
-    return int(number)
 
 
 def compile_filter(

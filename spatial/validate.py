@@ -67,27 +67,43 @@ def _missing(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def convert(f: Field, value: Any) -> Any:
-    """The value as ``f`` stores it; raises ValueError with the reason."""
+def number_for(f: Field, value: Any) -> int | float:
+    """``value`` as the number field ``f`` holds; ValueError with the reason otherwise.
+
+    Integers must be whole and fit their column; floats must be finite (NaN or infinity
+    would reach PostGIS). Writes, imports and filters all convert numbers here.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
     if f.type in INTEGER_RANGES:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a whole number")
         if isinstance(value, int):
-            out: Any = value
+            whole = value
         else:
-            number = float(value)
+            number = _float(value)
             if not number.is_integer():  # NaN and infinity are not whole numbers either
                 raise ValueError(f"{str(value)[:40]!r} is not a whole number")
-            out = int(number)
+            whole = int(number)
         low, high = INTEGER_RANGES[f.type]
-        if not low <= out <= high:
-            raise ValueError(f"{out} is out of range for a {f.type.value} ({low} to {high})")
-    elif f.type is FieldType.FLOAT:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
-        out = float(value)
-        if not math.isfinite(out):
-            raise ValueError(f"{str(value)[:40]!r} is not a finite number")
+        if not low <= whole <= high:
+            raise ValueError(f"{whole} is out of range ({low} to {high})")
+        return whole
+    real = _float(value)
+    if not math.isfinite(real):
+        raise ValueError(f"{str(value)[:40]!r} is not a finite number")
+    return real
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{str(value)[:40]!r} is not a number") from None
+
+
+def convert(f: Field, value: Any) -> Any:
+    """The value as ``f`` stores it; raises ValueError with the reason."""
+    if f.type in INTEGER_RANGES or f.type is FieldType.FLOAT:
+        out: Any = number_for(f, value)
     elif f.type is FieldType.BOOLEAN:
         text = str(value).strip().casefold()
         truth = {
