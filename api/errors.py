@@ -99,9 +99,12 @@ def problem_type(status: int) -> str:
     return f"/problems/{kind[0]}" if kind else "about:blank"
 
 
-def problem(status: int, title: str | None = None, detail: str | None = None,
-            **extra: object) -> JSONResponse:  # fmt: skip
-    """An RFC 9457 problem: ``type`` and ``title`` from the status, ``detail`` what happened."""
+def problem_document(status: int, title: str | None = None, detail: str | None = None,
+                     **extra: object) -> dict[str, object]:  # fmt: skip
+    """An RFC 9457 problem: ``type`` and ``title`` from the status, ``detail`` what happened.
+
+    The one shape of every error, whoever sends it: a route, the middleware, the protocol.
+    """
     known = PROBLEM_TYPES.get(status)
     body: dict[str, object] = {
         "type": problem_type(status),
@@ -111,6 +114,13 @@ def problem(status: int, title: str | None = None, detail: str | None = None,
     if detail:
         body["detail"] = detail
     body.update(extra)
+    return body
+
+
+def problem(status: int, title: str | None = None, detail: str | None = None,
+            **extra: object) -> JSONResponse:  # fmt: skip
+    """The problem document as a response."""
+    body = problem_document(status, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 

@@ -20,13 +20,12 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE
-from api.errors import PROBLEM_JSON, problem_type
+from api.errors import PROBLEM_JSON, problem_document
 from layers.errors import TooLarge, TooSlow
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[Message, Message]:
-    body = json.dumps({"type": problem_type(status), "title": title, "status": status,
-                       "detail": detail}).encode()  # fmt: skip
+    body = json.dumps(problem_document(status, title, detail)).encode()
     start: Message = {
         "type": "http.response.start",
         "status": status,
@@ -38,6 +37,7 @@ def _problem(status: int, title: str, detail: str) -> tuple[Message, Message]:
     return start, {"type": "http.response.body", "body": body}
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # no body, no change
 # The one route that takes files: it has the larger limit and reads its body itself.
 UPLOAD_PATH = re.compile(r"/collections/[^/]+/imports")
 MAX_JSON_DEPTH = 64
@@ -86,7 +86,7 @@ class BodyLimit:
         self.chunk_timeout_s = chunk_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         upload = scope["method"] == "POST" and UPLOAD_PATH.fullmatch(scope["path"]) is not None
@@ -94,28 +94,23 @@ class BodyLimit:
         headers = Headers(scope=scope)
         declared = headers.get("content-length", "")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, limit)
+            await _refuse(send, TooLarge(_too_large(limit)))
             return
-        receive = _patient(receive, self.chunk_timeout_s)
+        receive = _counting(_patient(receive, self.chunk_timeout_s), limit)
         if upload:  # too big to hold: counted as the route reads it
-            await self.app(scope, _counting(receive, limit), send)
+            await self.app(scope, receive, send)
             return
         # A JSON body is small: read it here (so a chunked one is measured too), then replay.
-        chunks, size = [], 0
+        chunks = []
         while True:
             try:
                 message = await receive()
-            except TooSlow as exc:
-                for message in _problem(408, "Request timeout", str(exc)):
-                    await send(message)
+            except (TooSlow, TooLarge) as exc:
+                await _refuse(send, exc)
                 return
             if message["type"] == "http.disconnect":
                 return
             chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > limit:
-                await _refuse(send, limit)
-                return
             if not message.get("more_body", False):
                 break
         body, replayed = b"".join(chunks), False
@@ -161,15 +156,21 @@ def _counting(receive: Receive, limit: int) -> Receive:
         message = await receive()
         size += len(message.get("body", b""))
         if size > limit:
-            raise TooLarge(f"the request body is larger than {limit:,} bytes")
+            raise TooLarge(_too_large(limit))
         return message
 
     return counted
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    for message in _problem(413, "Payload Too Large",
-                            f"the request body is larger than {limit:,} bytes"):  # fmt: skip
+def _too_large(limit: int) -> str:
+    return f"the request body is larger than {limit:,} bytes"
+
+
+async def _refuse(send: Send, exc: TooLarge | TooSlow) -> None:
+    """Answer a body refused before any route saw it: 413 too large, 408 too slow."""
+    status, title = (413, "Payload Too Large") if isinstance(exc, TooLarge) else (
+        408, "Request timeout")  # fmt: skip
+    for message in _problem(status, title, str(exc)):
         await send(message)
 
 
@@ -210,7 +211,6 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PRIVATE = "private, no-store"
 
 

@@ -17,7 +17,7 @@ import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from api.errors import PROBLEM_TYPES, problem_type
+from api.errors import problem_document
 from api.settings import ServerSettings
 
 MAX_URL_BYTES = 64 * 1024  # a 16 KiB filter, percent-encoded, fits
@@ -25,8 +25,7 @@ MAX_URL_BYTES = 64 * 1024  # a 16 KiB filter, percent-encoded, fits
 
 def problem_response(status: int, reason: bytes, detail: str) -> bytes:
     """A whole HTTP/1.1 problem+json answer that closes the connection."""
-    body = json.dumps({"type": problem_type(status), "title": PROBLEM_TYPES[status][1],
-                       "status": status, "detail": detail}).encode()  # fmt: skip
+    body = json.dumps(problem_document(status, detail=detail)).encode()
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
         b"content-length: %d\r\n\r\n%s" % (status, reason, len(body), body)
