@@ -29,7 +29,7 @@ from layers import REGISTRY, STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
 from spatial import audit
 from spatial import crs as crs_mod
-from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
+from spatial.features import FeatureQuery, feature_text, representation_tag
 from spatial.scope import StreetScope, level_on_row, row_in_scope
 from spatial.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
 
@@ -59,10 +59,8 @@ async def _check_unchanged(
     if "*" in tags:
         return
     q = FeatureQuery(layer=layer, level=editor.level, crs=crs, ids=(fid,), scope=editor.scope)
-    statement = select_sql(q)
-    cur = await conn.execute(statement.sql, statement.params)
-    rows = await cur.fetchall()
-    current = representation_tag(texts_of(q, rows)[0]) if rows else None
+    text = await feature_text(conn, q)
+    current = representation_tag(text) if text is not None else None
     if current not in tags:
         raise PreconditionFailed(f"feature {fid} changed since you read it (now {current})")
 
@@ -141,9 +139,9 @@ async def _current(
 ) -> tuple[dict[str, Any], Any]:
     """The stored row (fields) and its geometry (shapely), locked for the edit."""
     names = [f.name for f in layer.fields]
-    geom = sql.SQL(", ST_AsBinary(geom)" if layer.is_spatial else ", NULL")
+    geom = sql.SQL("ST_AsBinary(geom)" if layer.is_spatial else "NULL")
     cur = await conn.execute(
-        sql.SQL("SELECT NULL{}{} FROM {} WHERE id = %s FOR UPDATE").format(
+        sql.SQL("SELECT {}{} FROM {} WHERE id = %s FOR UPDATE").format(
             geom,
             sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in names),
             sql.Identifier(layer.name),
@@ -153,8 +151,8 @@ async def _current(
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"feature {fid} not found in {layer.name!r}")
-    shape = shapely.from_wkb(bytes(row[1])) if row[1] is not None else None
-    return dict(zip(names, row[2:], strict=True)), shape
+    shape = shapely.from_wkb(bytes(row[0])) if row[0] is not None else None
+    return dict(zip(names, row[1:], strict=True)), shape
 
 
 def _merge(
