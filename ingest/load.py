@@ -142,13 +142,14 @@ def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str
         updates = sql.SQL(", ").join(
             sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in columns if c != key
         )
+        snap = audit.snapshot(layer, "tgt")  # the row before (old) and after (new) the upsert
         statement = sql.SQL(
             "WITH old AS (SELECT tgt.id, {old} AS snap FROM {t} AS tgt JOIN {s} USING ({k})), "
             "new AS (INSERT INTO {t} AS tgt ({n}) SELECT {n} FROM {s} ORDER BY row_no "
             "ON CONFLICT ({k}) DO UPDATE SET {u}, updated_at = now() "
             "RETURNING tgt.id, (tgt.xmax = 0) AS inserted, {new} AS snap) "
         ).format(t=target, n=names, s=stage, k=sql.Identifier(key), u=updates,
-                 old=audit.snapshot(layer, "tgt"), new=audit.snapshot(layer, "tgt"))  # fmt: skip
+                 old=snap, new=snap)  # fmt: skip
         statement += audit.INSERT_HISTORY + sql.SQL(
             "SELECT %(layer)s, new.id, CASE WHEN new.inserted THEN 'insert' ELSE 'update' END, "
             "%(actor)s, now(), old.snap, CASE WHEN new.inserted THEN NULL ELSE new.snap END, "

@@ -24,17 +24,27 @@ from api.jobs import Jobs, Progress
 from api.links import url
 from api.replicas import LSN_COOKIE
 from api.state import state_of
-from ingest import pipeline
+from ingest import load, pipeline
 from ingest.read import Limits
-from layers.errors import InvalidInput, NotFound, OneMapError, TooLarge, Unauthorized
+from layers.errors import InvalidInput, NotFound, OneMapError, Unauthorized
 from spatial import catalog
 
 router = APIRouter(tags=["Imports"])
 
 
 log = logging.getLogger("onemap")
-FORM_FIELDS = ("mode", "key", "crs", "encoding", "source_layer", "dry_run", "skip_invalid",
-               "make_valid")  # fmt: skip
+# The form's option fields besides the file, as the OpenAPI document describes them.
+FORM_OPTIONS: dict[str, dict[str, Any]] = {
+    "mode": {"type": "string", "enum": list(load.MODES)},
+    "key": {"type": "string"},
+    "crs": {"type": "string"},
+    "encoding": {"type": "string"},
+    "source_layer": {"type": "string"},
+    "dry_run": {"type": "boolean"},
+    "skip_invalid": {"type": "boolean"},
+    "make_valid": {"type": "boolean"},
+}
+FORM_FIELDS = tuple(FORM_OPTIONS)
 # The request body, for the OpenAPI document: the route reads it itself, after the caller's
 # credentials are checked (FastAPI would read a declared form before any dependency).
 IMPORT_BODY = {
@@ -47,14 +57,7 @@ IMPORT_BODY = {
                 "properties": {
                     "file": {"type": "string", "format": "binary",
                              "description": "The file (zip a shapefile with its parts)"},
-                    "mode": {"type": "string", "enum": ["append", "upsert", "replace"]},
-                    "key": {"type": "string"},
-                    "crs": {"type": "string"},
-                    "encoding": {"type": "string"},
-                    "source_layer": {"type": "string"},
-                    "dry_run": {"type": "boolean"},
-                    "skip_invalid": {"type": "boolean"},
-                    "make_valid": {"type": "boolean"},
+                    **FORM_OPTIONS,
                 },
             }
         }
@@ -98,14 +101,10 @@ def _error_text(exc: Exception) -> str:
     return "the import failed unexpectedly; the error was logged"
 
 
-async def _spool(upload: UploadFile, path: Path, max_bytes: int) -> None:
-    """Copy the upload to ``path``, counting: past ``max_bytes`` the import is refused."""
-    size = 0
+async def _spool(upload: UploadFile, path: Path) -> None:
+    """Copy the upload to ``path`` (its size was bounded while the body came: BodyLimit)."""
     with path.open("wb") as out:
         while chunk := await upload.read(1 << 20):
-            size += len(chunk)
-            if size > max_bytes:
-                raise TooLarge(f"the file is larger than {max_bytes:,} bytes")
             out.write(chunk)
 
 
@@ -141,7 +140,7 @@ async def start_import(
                 limits=Limits(settings.max_import_features, settings.max_unpacked_bytes),
             )  # fmt: skip
             pipeline.check_options(options)  # a wrong option is a 400 now, not a failed job
-            await _spool(upload, path, settings.max_upload_bytes)
+            await _spool(upload, path)
     except BaseException:  # no job, so nobody else will remove the upload
         shutil.rmtree(folder, ignore_errors=True)
         raise
