@@ -46,7 +46,6 @@ class FeatureQuery:
     offset: int = 0
     ids: tuple[int, ...] | None = None
     scope: StreetScope | None = None  # a responsible planner's streets (see spatial.scope)
-    with_version: bool = False  # add each row's version (xmin, for ETags) as a last column
     fields: tuple[Field, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -207,7 +206,7 @@ def select_sql(q: FeatureQuery) -> Compiled:
     paged = q.limit is not None or q.offset > 0
     statement = _plain_select(
         q.layer.name, q.level, q.crs, q.properties, q.skip_geometry, q.sortby, q.scope,
-        q.with_version, q.ids is not None, paged,
+        q.ids is not None, paged,
     )  # fmt: skip
     params: list[Any] = [list(q.ids)] if q.ids is not None else []
     if paged:
@@ -219,12 +218,12 @@ def select_sql(q: FeatureQuery) -> Compiled:
 def _plain_select(
     name: str, level: Visibility, crs: crs_mod.Crs, properties: tuple[str, ...] | None,
     skip_geometry: bool, sortby: tuple[tuple[str, bool], ...], scope: StreetScope | None,
-    with_version: bool, by_ids: bool, paged: bool,
+    by_ids: bool, paged: bool,
 ) -> SqlText:  # fmt: skip
     # Any values do: they are parameters, in the order select_sql passes them.
     shape = FeatureQuery(
         layer=get_layer(name), level=level, crs=crs, properties=properties,
-        skip_geometry=skip_geometry, sortby=sortby, scope=scope, with_version=with_version,
+        skip_geometry=skip_geometry, sortby=sortby, scope=scope,
         ids=(1,) if by_ids else None, limit=1 if paged else None,
     )  # fmt: skip
     return rendered(_compose_select(shape).sql)
@@ -245,8 +244,6 @@ def _compose_select(q: FeatureQuery) -> Compiled:
         ).format(geometry, props)
     else:
         columns = sql.SQL("id, {}::text, ST_AsBinary(geom)").format(props)
-    if q.with_version:
-        columns = sql.SQL("{}, {}.xmin::text").format(columns, table)
     order = order_sql(q)
     params = list(where.params)
     if q.limit is None and not q.offset:
@@ -329,7 +326,7 @@ async def feature_text(conn: psycopg.AsyncConnection, q: FeatureQuery) -> str | 
 
 
 def texts_of(q: FeatureQuery, rows: list[tuple[Any, ...]]) -> list[str]:
-    """GeoJSON feature texts from ``select_sql`` rows (a version column, if any, is ignored)."""
+    """GeoJSON feature texts from ``select_sql`` rows."""
     if q.crs.in_sql or not q.with_geometry:
         return [r[0] for r in rows]
     return shifted_features(q.crs, rows)

@@ -114,18 +114,6 @@ def _tile_with_versions_sql(
     return rendered(statement)
 
 
-async def render(
-    conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
-    z: int, x: int, y: int, scope: StreetScope | None = None,
-) -> bytes:  # fmt: skip
-    check_tile(z, x, y)
-    cur = await conn.execute(
-        tile_sql(layers, level, z, scope), {"z": z, "x": x, "y": y}, binary=True
-    )
-    row = await cur.fetchone()
-    return bytes(row[0]) if row and row[0] else b""
-
-
 async def render_with_versions(
     conn: psycopg.AsyncConnection, layers: Sequence[Layer], level: Visibility,
     z: int, x: int, y: int, scope: StreetScope | None = None,

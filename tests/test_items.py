@@ -239,7 +239,7 @@ def test_a_filtered_count_is_kept_per_layer_version(edits_url):
 @pytest.mark.parametrize(
     "shape",
     [
-        {"ids": (7,), "with_version": True},
+        {"ids": (7,)},
         {"limit": 100, "offset": 300},
         {"offset": 5},
         {"limit": 10, "sortby": (("floors", False),), "properties": ("floors", "name_zh")},
