@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE
@@ -235,7 +235,8 @@ class CallerBoundary:
             return
         headers = Headers(scope=scope)
         by_header = "authorization" in headers or "x-api-key" in headers
-        by_cookie = TOKEN_COOKIE in cookie_parser(", ".join(headers.getlist("cookie")))
+        # Read as api.access reads it (Starlette's parser), so both agree on who is signed in.
+        by_cookie = TOKEN_COOKIE in HTTPConnection(scope).cookies
         if by_cookie and not by_header and scope["method"] not in SAFE_METHODS:
             why = self._foreign(scope, headers)
             if why is not None:
