@@ -13,10 +13,12 @@ import pwd
 import sys
 from pathlib import Path
 
+from database.embedded import open_to_others
+
 
 def readable_by_others(path: Path) -> bool:
     """Whether every folder above ``path`` (and it) lets other users in and read."""
-    return all(os.stat(p).st_mode & 0o005 == 0o005 for p in [path, *path.parents] if p.exists())
+    return open_to_others(path, 0o005)
 
 
 def drop_root(user: str, needed: list[Path]) -> str | None:

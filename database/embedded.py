@@ -58,8 +58,9 @@ def _server_bin_dir() -> Path:
     return versions[-1]
 
 
-def _traversable_by_others(path: Path) -> bool:
-    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents] if p.exists())
+def open_to_others(path: Path, bits: int) -> bool:
+    """Whether ``path`` and every folder above it grant other users ``bits`` (0o001: enter)."""
+    return all(os.stat(p).st_mode & bits == bits for p in [path, *path.parents] if p.exists())
 
 
 def _port_in_use(port: int) -> bool:
@@ -83,7 +84,7 @@ class EmbeddedCluster:
     def __post_init__(self) -> None:
         self.home = self.home.absolute()
         self.as_root = os.geteuid() == 0
-        if self.as_root and not _traversable_by_others(self.home.parent):
+        if self.as_root and not open_to_others(self.home.parent, 0o001):
             digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
             self.home = Path("/tmp") / f"onemap-{digest}"
         self.bin_dir = _server_bin_dir()
