@@ -27,6 +27,7 @@ from analyses.running import as_geojson, as_json
 from cli.common import app, console, database_url, friendly
 from layers import Visibility
 from layers.errors import InvalidInput
+from spatial.export import spreadsheet_safe
 
 T = TypeVar("T")
 AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
@@ -104,13 +105,15 @@ def analyse(
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:
+    """The rows as a CSV for Excel or WPS: a BOM for the Chinese text, no cell a formula."""
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list)
-                             else v for k, v in row.items()})  # fmt: skip
+            writer.writerow({k: spreadsheet_safe(json.dumps(v, ensure_ascii=False)
+                                                 if isinstance(v, dict | list) else v)
+                             for k, v in row.items()})  # fmt: skip
     return ("\ufeff" + buffer.getvalue()).encode()
 
 

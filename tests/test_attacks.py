@@ -622,6 +622,15 @@ def test_formulas_are_neutralised_in_spreadsheet_cells(text):
     assert spreadsheet_safe(-2) == -2 and spreadsheet_safe("plain") == "plain"
 
 
+def test_an_analysis_csv_from_the_cli_carries_no_formula():
+    from cli.analyses import _csv
+
+    rows = [{"name_zh": '=HYPERLINK("http://x","y")', "items": ["@SUM(A1)"], "m": -2.5}]
+    header, cells = csv.reader(io.StringIO(_csv(rows).decode().removeprefix("\ufeff")))
+    assert header == ["name_zh", "items", "m"]
+    assert cells == ["'=HYPERLINK(\"http://x\",\"y\")", '["@SUM(A1)"]', "-2.5"]
+
+
 def test_a_csv_export_carries_no_formula(http, edits_url):
     feature = {
         "type": "Feature",
