@@ -29,7 +29,11 @@ Y_COLUMNS = ("lat", "latitude", "y", "纬度", "纵坐标", "北坐标")
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one file may hold: checked while it is read, before it fills memory."""
+    """How much one file may hold: checked while it is read, before it fills memory.
+
+    These defaults are the CLI's (an operator on the server); the HTTP import passes the
+    tighter ``ONEMAP_MAX_IMPORT_FEATURES`` and ``ONEMAP_MAX_UNPACKED_BYTES``.
+    """
 
     max_features: int = 5_000_000
     max_unpacked_bytes: int = 4 << 30

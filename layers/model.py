@@ -50,7 +50,7 @@ INTEGER_RANGES = {
     FieldType.INTEGER: (-(2**31), 2**31 - 1),
     FieldType.BIGINT: (-(2**63), 2**63 - 1),
 }
-MAX_ID = 2**63 - 1  # feature ids are bigint
+MAX_ID = INTEGER_RANGES[FieldType.BIGINT][1]  # feature ids are bigint
 
 
 class GeometryType(StrEnum):
