@@ -12,18 +12,19 @@ import json
 
 import psycopg
 
-from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Param, query
+from analyses.model import ESTATES_IN_AREA, Param, query, statement
 from layers import get_layer
 from layers.errors import InvalidInput
 from spatial import edits
 
-BUNDLES = f"""
+BUNDLES = statement(
+    """
 WITH e AS (
-    SELECT e.*, ST_ClusterDBSCAN(ST_Transform(e.geom, {METRIC_SRID}),
+    SELECT e.*, ST_ClusterDBSCAN(ST_Transform(e.geom, {srid}),
                                  eps => %(distance_m)s, minpoints => %(min_estates)s)
                 OVER (PARTITION BY e.street_code) AS cluster
     FROM estates e
-    WHERE {ESTATES_IN_AREA} AND e.project_id IS NULL
+    WHERE {estates_in_area} AND e.project_id IS NULL
       AND e.status NOT IN ('in_progress', 'completed', 'accepted')
 )
 SELECT e.street_code || '-' || e.cluster,
@@ -39,7 +40,9 @@ SELECT e.street_code || '-' || e.cluster,
 FROM e WHERE e.cluster IS NOT NULL
 GROUP BY e.street_code, e.cluster
 ORDER BY count(*) DESC, 1
-"""
+""",
+    estates_in_area=ESTATES_IN_AREA,
+)
 
 
 bundles = query(BUNDLES)

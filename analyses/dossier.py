@@ -13,10 +13,11 @@ from typing import Any
 
 import psycopg
 import shapely
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from analyses import pipes, workdays, workflow
-from analyses.model import METRIC_SRID, Area, in_scope, plain
+from analyses.model import METRIC_SRID, Area, in_scope, plain, statement
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
@@ -34,9 +35,21 @@ def _sees(layer: str, level: Visibility) -> bool:
     return REGISTRY[layer].visibility <= level
 
 
-async def _rows(conn: psycopg.AsyncConnection, statement: str, params: Any) -> list[dict]:
+NEARBY_PARCELS = statement(
+    "SELECT p.id, p.kind, p.status, p.proposed_use, p.floor_area_m2, p.added_floor_area_m2, "
+    "round(ST_Distance(ST_Transform(p.geom, {srid}), ST_Transform(e.geom, {srid}))::numeric) "
+    "AS distance_m FROM idle_parcels p, estates e WHERE e.id = %(id)s "
+    "AND (p.estate_id = e.id OR ST_DWithin(p.geom::geography, e.geom::geography, %(near)s)) "
+    "AND {in_scope} ORDER BY distance_m, p.id",
+    in_scope=in_scope("idle_parcels", "p"),
+)
+
+
+async def _rows(
+    conn: psycopg.AsyncConnection, query: str | sql.Composed, params: Any
+) -> list[dict]:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(statement, params)
+        await cur.execute(query, params)
         return [{k: plain(v) for k, v in r.items()} for r in await cur.fetchall()]
 
 
@@ -99,17 +112,9 @@ async def dossier(
     if _sees("idle_parcels", level):
         out["idle_parcels"] = await _rows(
             conn,
-            "SELECT p.id, p.kind, p.status, p.proposed_use, p.floor_area_m2, "
-            "p.added_floor_area_m2, round(ST_Distance(ST_Transform(p.geom, %(srid)s), "
-            "ST_Transform(e.geom, %(srid)s))::numeric) AS distance_m "
-            "FROM idle_parcels p, estates e WHERE e.id = %(id)s "
-            "AND (p.estate_id = e.id "
-            "OR ST_DWithin(p.geom::geography, e.geom::geography, %(near)s)) "
-            f"AND {in_scope('idle_parcels', 'p')} "
-            "ORDER BY distance_m, p.id",
+            NEARBY_PARCELS,
             {
                 "id": estate_id,
-                "srid": METRIC_SRID,
                 "near": NEAR_M,
                 "scope_streets": list(scope.streets) if scope else None,
             },  # fmt: skip

@@ -19,7 +19,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from analyses.model import ESTATES_IN_AREA, METRIC_SRID, Area, Param, Row
+from analyses.model import ESTATES_IN_AREA, Area, Param, Row, statement
 from layers import get_layer
 from layers.errors import InvalidInput
 from spatial import audit
@@ -31,36 +31,39 @@ UNIT_PRICES = {
     "telecom": 800.0,
 }  # fmt: skip
 
-CANDIDATES = f"""
+CANDIDATES = statement(
+    """
 SELECT b.id, b.name_zh, b.floors, b.estate_id, e.code, e.name_zh,
-       ST_AsBinary(ST_Transform(b.geom, {METRIC_SRID}))
+       ST_AsBinary(ST_Transform(b.geom, {srid}))
 FROM buildings b JOIN estates e ON e.id = b.estate_id
-WHERE {ESTATES_IN_AREA} AND b.floors >= %(min_floors)s AND NOT b.has_elevator
+WHERE {estates_in_area} AND b.floors >= %(min_floors)s AND NOT b.has_elevator
 ORDER BY b.id
-"""
+""",
+    estates_in_area=ESTATES_IN_AREA,
+)
 
-CHECKS = f"""
+CHECKS = statement("""
 WITH s AS (
-    SELECT t.id, ST_GeomFromWKB(t.w, {METRIC_SRID}) AS g, b.estate_id
+    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, b.estate_id
     FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)
     JOIN buildings b ON b.id = t.id
 )
 SELECT s.id,
-       ST_Within(s.g, ST_Transform(e.geom, {METRIC_SRID})),
-       ST_Distance(s.g, ST_Boundary(ST_Transform(e.geom, {METRIC_SRID}))),
-       (SELECT min(ST_Distance(s.g, ST_Transform(o.geom, {METRIC_SRID}))) FROM buildings o
+       ST_Within(s.g, ST_Transform(e.geom, {srid})),
+       ST_Distance(s.g, ST_Boundary(ST_Transform(e.geom, {srid}))),
+       (SELECT min(ST_Distance(s.g, ST_Transform(o.geom, {srid}))) FROM buildings o
         WHERE o.id <> s.id
           AND o.geom && ST_Transform(ST_Expand(s.g, %(search_m)s), 4326)),
        (SELECT json_object_agg(network, round(m::numeric, 1)) FROM (
             SELECT p.network,
-                   sum(ST_Length(ST_Intersection(ST_Transform(p.geom, {METRIC_SRID}), z.zone))) AS m
+                   sum(ST_Length(ST_Intersection(ST_Transform(p.geom, {srid}), z.zone))) AS m
             FROM pipelines p, (SELECT ST_Buffer(s.g, %(pipe_margin_m)s) AS zone) z
             WHERE p.geom && ST_Transform(ST_Envelope(z.zone), 4326)
-              AND ST_Intersects(ST_Transform(p.geom, {METRIC_SRID}), z.zone)
+              AND ST_Intersects(ST_Transform(p.geom, {srid}), z.zone)
             GROUP BY 1) c),
        ST_AsGeoJSON(ST_Transform(s.g, 4326), 7)::json
 FROM s JOIN estates e ON e.id = s.estate_id
-"""
+""")
 
 
 def shaft_footprints(buildings: np.ndarray, width: float, depth: float) -> np.ndarray:

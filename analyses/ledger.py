@@ -18,13 +18,12 @@ import psycopg
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from analyses.model import plain
+from analyses.model import plain, statement, values_list
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 from spatial.export import spreadsheet_safe
 
-_LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
-
-LEDGER = """
+LEDGER = statement(
+    """
 WITH units AS (
     SELECT CASE WHEN %(district)s::text IS NULL AND %(street)s::text IS NULL
                 THEN d.code ELSE s.code END AS code,
@@ -43,8 +42,8 @@ WITH units AS (
 ), shapes AS (
     SELECT DISTINCT ON (code) code, shape FROM units
 ), pipes AS (  -- segments are short: one that touches a unit counts whole
-    SELECT v.code AS unit, sum(ST_Length(ST_Transform(p.geom, 4548))) AS m,
-           sum(ST_Length(ST_Transform(p.geom, 4548)))
+    SELECT v.code AS unit, sum(ST_Length(ST_Transform(p.geom, {srid}))) AS m,
+           sum(ST_Length(ST_Transform(p.geom, {srid})))
                FILTER (WHERE p.install_year + l.years <= %(year)s) AS aged_m
     FROM shapes v JOIN pipelines p ON ST_Intersects(p.geom, v.shape)
     JOIN (VALUES {life}) AS l(material, years) ON l.material = p.material
@@ -76,7 +75,9 @@ SELECT u.code, min(u.name_zh),
     (SELECT round(coalesce(sum(maintenance_fund_balance), 0)::numeric) FROM e
         WHERE e.unit = u.code)
 FROM units u GROUP BY u.code ORDER BY u.code
-""".replace("{life}", _LIFE)
+""",
+    life=values_list(MATERIAL_DESIGN_LIFE),
+)
 
 # (key, Chinese, English) of each ledger column; the fund columns are private.
 COLUMNS = (

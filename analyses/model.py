@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from layers import Visibility
 from layers.errors import InvalidInput
@@ -47,15 +48,24 @@ class Area:
         return ", ".join(parts) or "the whole city"
 
 
+def statement(text: str, **parts: Any) -> sql.Composed:
+    """An analysis's SQL: ``text`` with its ``{name}`` slots filled from ``parts``.
+
+    Parts that are not SQL already (numbers, text, lists) go in as literals; ``{srid}`` is the
+    metric CRS. Values that come from callers stay ``%(name)s`` parameters.
+    """
+    return sql.SQL(text).format(srid=sql.Literal(METRIC_SRID), **parts)
+
+
 # Estates of the area, as a condition on an ``estates`` row called ``e``.
-ESTATES_IN_AREA = (
+ESTATES_IN_AREA = sql.SQL(
     "(%(district)s::text IS NULL OR e.district_code = %(district)s) "
     "AND (%(street)s::text IS NULL OR e.street_code = %(street)s) "
     "AND (%(estate)s::bigint IS NULL OR e.id = %(estate)s)"
 )
 
 # The area's outline (NULL for the whole city), for layers that only have a geometry.
-AREA_SHAPE = (
+AREA_SHAPE = sql.SQL(
     "(SELECT CASE WHEN %(estate)s::bigint IS NOT NULL "
     "THEN (SELECT geom FROM estates WHERE id = %(estate)s) "
     "WHEN %(street)s::text IS NOT NULL THEN (SELECT geom FROM streets WHERE code = %(street)s) "
@@ -64,20 +74,35 @@ AREA_SHAPE = (
 )
 
 
-def in_scope(layer: str, alias: str) -> str:
+def column(alias: str, name: str) -> sql.Identifier:
+    """``alias.name``, quoted."""
+    return sql.Identifier(alias, name)
+
+
+def in_scope(layer: str, alias: str) -> sql.Composed:
     """A condition: row ``alias`` of ``layer`` is one the caller may see internally.
 
     Always true for callers without a street scope; otherwise the scope rule of
     ``spatial.scope`` (the one the routes apply), over ``%(scope_streets)s``.
     """
-    inside = scope.condition_template(layer).format(streets="%(scope_streets)s")
-    return (f"(%(scope_streets)s::text[] IS NULL OR {alias}.id IN "
-            f'(SELECT id FROM "{layer}" WHERE {inside}))')  # fmt: skip
+    streets = sql.Placeholder("scope_streets")
+    return sql.SQL("({streets}::text[] IS NULL OR {id} IN (SELECT id FROM {layer} WHERE {inside}))"
+                   ).format(streets=streets, id=column(alias, "id"), layer=sql.Identifier(layer),
+                            inside=scope.condition_over(layer, streets))  # fmt: skip
 
 
-def in_area(column: str) -> str:
-    """A condition: ``column`` (a geometry) lies in the area (always true for the city)."""
-    return f"({AREA_SHAPE} IS NULL OR ST_Intersects({column}, {AREA_SHAPE}))"
+def in_area(geometry: sql.Composable) -> sql.Composed:
+    """A condition: ``geometry`` lies in the area (always true for the city)."""
+    return sql.SQL("({shape} IS NULL OR ST_Intersects({geometry}, {shape}))").format(
+        shape=AREA_SHAPE, geometry=geometry
+    )
+
+
+def values_list(pairs: dict[str, Any]) -> sql.Composed:
+    """``('key', value), …`` for a ``VALUES`` list of constants."""
+    return sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(k), sql.Literal(v)) for k, v in pairs.items()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +192,11 @@ class Analysis:
         }
 
 
-def query(statement: str) -> Runner:
+def query(composed: sql.Composed) -> Runner:
     """An analysis that is one statement over the area and its parameters."""
 
     async def run(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-        return await fetch_rows(conn, statement, {**area.params, **params})
+        return await fetch_rows(conn, composed, {**area.params, **params})
 
     return run
 
@@ -184,8 +209,8 @@ def plain(value: Any) -> Any:
 
 
 async def fetch_rows(
-    conn: psycopg.AsyncConnection, statement: str, params: dict[str, Any]
+    conn: psycopg.AsyncConnection, composed: sql.Composed, params: dict[str, Any]
 ) -> list[Row]:
     """Rows of a statement whose columns are (id, properties json, geometry json or NULL)."""
-    cur = await conn.execute(statement, params)
+    cur = await conn.execute(composed, params)
     return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]

@@ -8,45 +8,49 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from analyses.model import (
     ESTATES_IN_AREA,
-    METRIC_SRID,
     Area,
     Param,
     Row,
+    column,
     fetch_rows,
     in_area,
     query,
+    statement,
+    values_list,
 )
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas")
 
 
-def _part_length(area: str) -> str:
+def _part_length(area: sql.Composable) -> sql.Composed:
     """Metres of pipe ``p`` inside ``area``.
 
     Most segments lie wholly in or out, and the (prepared, cached) containment test is far
     cheaper than cutting every segment.
     """
-    whole = f"ST_Length(ST_Transform(p.geom, {METRIC_SRID}))"
-    cut = f"ST_Length(ST_Transform(ST_Intersection(p.geom, {area}), {METRIC_SRID}))"
-    return (
-        f"CASE WHEN ST_Contains({area}, p.geom) THEN {whole} "
-        f"WHEN ST_Intersects({area}, p.geom) THEN {cut} ELSE 0 END"
+    return statement(
+        "CASE WHEN ST_Contains({area}, p.geom) THEN ST_Length(ST_Transform(p.geom, {srid})) "
+        "WHEN ST_Intersects({area}, p.geom) "
+        "THEN ST_Length(ST_Transform(ST_Intersection(p.geom, {area}), {srid})) ELSE 0 END",
+        area=area,
     )
 
 
-PIPES_BY_ESTATE = f"""
+PIPES_BY_ESTATE = statement(
+    """
 WITH e AS (
     SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
-           ST_Transform(ST_Buffer(ST_Transform(e.geom, {METRIC_SRID}), %(buffer_m)s), 4326) AS zone
-    FROM estates e WHERE {ESTATES_IN_AREA}
+           ST_Transform(ST_Buffer(ST_Transform(e.geom, {srid}), %(buffer_m)s), 4326) AS zone
+    FROM estates e WHERE {estates_in_area}
 ), lengths AS (
     SELECT e.id AS estate_id, p.network,
-           sum({_part_length("e.geom")}) AS inside_m,
-           sum({_part_length("e.zone")}) AS zone_m
+           sum({inside}) AS inside_m,
+           sum({in_zone}) AS zone_m
     FROM e JOIN pipelines p ON p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
     GROUP BY 1, 2
 )
@@ -64,26 +68,28 @@ SELECT e.id,
 FROM e LEFT JOIN lengths l ON l.estate_id = e.id
 GROUP BY e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom
 ORDER BY e.id
-"""
+""",
+    estates_in_area=ESTATES_IN_AREA,
+    inside=_part_length(column("e", "geom")),
+    in_zone=_part_length(column("e", "zone")),
+)
 
 
 # Per estate and network: metres inside the red line, and within ``buffer_m`` outside it.
 pipes_by_estate = query(PIPES_BY_ESTATE)
 
 
-_LIFE = ", ".join(f"('{m}', {y})" for m, y in MATERIAL_DESIGN_LIFE.items())
-_SAFETY = ", ".join(f"'{n}'" for n in SAFETY_NETWORKS)
-
-AGING_PIPES = f"""
-WITH life(material, years) AS (VALUES {_LIFE}),
+AGING_PIPES = statement(
+    """
+WITH life(material, years) AS (VALUES {life}),
 p AS (
     SELECT p.*, l.years AS design_life,
            %(year)s - p.install_year - l.years AS over_by,
-           p.network IN ({_SAFETY}) AS safety
+           p.network = ANY({safety}::text[]) AS safety
     FROM pipelines p JOIN life l USING (material)
     WHERE (p.install_year + l.years <= %(year)s + %(horizon_years)s
            OR p.condition IN ('poor', 'critical'))
-      AND {in_area("p.geom")}
+      AND {in_area}
 ), ranked AS (
     SELECT p.*, CASE
         WHEN safety AND (condition = 'critical' OR (over_by >= 0 AND condition = 'poor')) THEN 1
@@ -101,7 +107,11 @@ SELECT id,
 FROM ranked
 ORDER BY priority, over_by DESC, id
 LIMIT %(limit)s
-"""
+""",
+    life=values_list(MATERIAL_DESIGN_LIFE),
+    safety=list(SAFETY_NETWORKS),
+    in_area=in_area(column("p", "geom")),
+)
 
 
 async def aging_pipes(

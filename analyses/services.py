@@ -17,30 +17,32 @@ import psycopg
 
 from analyses.model import (
     ESTATES_IN_AREA,
-    METRIC_SRID,
     Area,
     Param,
     Row,
+    column,
     fetch_rows,
     in_area,
     in_scope,
     query,
+    statement,
 )
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
 
 KNN = 8  # candidates by index order (degrees) before measuring them in metres
 
-COVERAGE_GAPS = f"""
+COVERAGE_GAPS = statement(
+    """
 WITH e AS (
     SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
-           ST_PointOnSurface(e.geom) AS pt, ST_Transform(e.geom, {METRIC_SRID}) AS g
-    FROM estates e WHERE {ESTATES_IN_AREA}
+           ST_PointOnSurface(e.geom) AS pt, ST_Transform(e.geom, {srid}) AS g
+    FROM estates e WHERE {estates_in_area}
 ), nearest AS (
     SELECT e.id AS estate_id, k.kind,
-           (SELECT min(ST_Distance(ST_Transform(c.geom, {METRIC_SRID}), e.g)) FROM (
+           (SELECT min(ST_Distance(ST_Transform(c.geom, {srid}), e.g)) FROM (
                 SELECT f.geom FROM service_facilities f WHERE f.kind = k.kind
-                ORDER BY f.geom <-> e.pt LIMIT {KNN}) c) AS distance_m
+                ORDER BY f.geom <-> e.pt LIMIT {knn}) c) AS distance_m
     FROM e CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)
 )
 SELECT e.id::text || ':' || n.kind,
@@ -50,19 +52,23 @@ SELECT e.id::text || ':' || n.kind,
            'kind', n.kind, 'nearest_m', round(n.distance_m::numeric), 'walk_m', %(walk_m)s,
            'parcels', (SELECT coalesce(json_agg(x ORDER BY x.distance_m), '[]'::json) FROM (
                SELECT c.id, c.kind, c.status, c.floor_area_m2, c.land_area_m2,
-                      round(ST_Distance(ST_Transform(c.geom, {METRIC_SRID}), e.g)::numeric)
+                      round(ST_Distance(ST_Transform(c.geom, {srid}), e.g)::numeric)
                           AS distance_m
                FROM (SELECT p.* FROM idle_parcels p
-                     WHERE p.status IN ('identified', 'planned') AND {in_scope("idle_parcels", "p")}
+                     WHERE p.status IN ('identified', 'planned') AND {parcel_in_scope}
                        AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
-                     ORDER BY p.geom <-> e.pt LIMIT {KNN}) c
-               WHERE ST_DWithin(ST_Transform(c.geom, {METRIC_SRID}), e.g, %(search_m)s)
+                     ORDER BY p.geom <-> e.pt LIMIT {knn}) c
+               WHERE ST_DWithin(ST_Transform(c.geom, {srid}), e.g, %(search_m)s)
                ORDER BY 6 LIMIT %(parcels)s) x)),
        ST_AsGeoJSON(e.geom, 7)::json
 FROM e JOIN nearest n ON n.estate_id = e.id
 WHERE n.distance_m IS NULL OR n.distance_m > %(walk_m)s
 ORDER BY e.id, n.kind
-"""
+""",
+    estates_in_area=ESTATES_IN_AREA,
+    knn=KNN,
+    parcel_in_scope=in_scope("idle_parcels", "p"),
+)
 
 
 def parse_kinds(text: str) -> list[str]:
@@ -84,9 +90,10 @@ async def coverage_gaps(
     return await fetch_rows(conn, COVERAGE_GAPS, values)
 
 
-FLOW_POOL = f"""
+FLOW_POOL = statement(
+    """
 WITH p AS (
-    SELECT p.* FROM idle_parcels p WHERE {in_area("p.geom")}
+    SELECT p.* FROM idle_parcels p WHERE {in_area}
 )
 SELECT d.code,
        json_build_object(
@@ -113,7 +120,9 @@ WHERE (%(district)s::text IS NULL OR d.code = %(district)s)
        OR d.code = (SELECT district_code FROM estates WHERE id = %(estate)s))
 GROUP BY d.code, d.name_zh, d.geom
 ORDER BY d.code
-"""
+""",
+    in_area=in_area(column("p", "geom")),
+)
 
 
 # Per district: floor area added by converting idle parcels (the "flow pool"), by use.

@@ -10,12 +10,13 @@ import datetime as dt
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from analyses import workdays
-from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query
+from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query, statement
 from layers.errors import InvalidInput
 
-PROJECTS_IN_AREA = (
+PROJECTS_IN_AREA = sql.SQL(
     "(%(district)s::text IS NULL OR p.district_code = %(district)s) "
     "AND (%(street)s::text IS NULL OR p.street_code = %(street)s) "
     "AND (%(estate)s::bigint IS NULL OR p.id = (SELECT project_id FROM estates "
@@ -48,14 +49,17 @@ def overlap_days(
     return days
 
 
-SCHEDULED = f"""
+SCHEDULED = statement(
+    """
 SELECT p.id, p.name_zh, p.district_code, p.street_code, p.status, p.start_on, p.end_on,
        ST_AsGeoJSON(p.geom, 7)::json
 FROM projects p
-WHERE {PROJECTS_IN_AREA} AND p.start_on IS NOT NULL AND p.end_on IS NOT NULL
+WHERE {projects_in_area} AND p.start_on IS NOT NULL AND p.end_on IS NOT NULL
   AND p.status NOT IN ('completed', 'accepted')
 ORDER BY p.id
-"""
+""",
+    projects_in_area=PROJECTS_IN_AREA,
+)
 
 
 async def schedule_conflicts(
@@ -78,13 +82,16 @@ async def schedule_conflicts(
     return rows
 
 
-OPINIONS = f"""
+OPINIONS = statement(
+    """
 SELECT o.id, o.project_id, p.name_zh, o.street_code, o.planner, o.requested_on, o.issued_on,
        ST_AsGeoJSON(p.geom, 7)::json
 FROM opinions o JOIN projects p ON p.id = o.project_id
-WHERE {PROJECTS_IN_AREA}
+WHERE {projects_in_area}
 ORDER BY o.requested_on, o.id
-"""
+""",
+    projects_in_area=PROJECTS_IN_AREA,
+)
 
 
 async def overdue_opinions(
@@ -109,7 +116,8 @@ async def overdue_opinions(
     return rows
 
 
-LONG_APPROVALS = f"""
+LONG_APPROVALS = statement(
+    """
 SELECT p.id,
        json_build_object(
            'project_id', p.id, 'name_zh', p.name_zh, 'district_code', p.district_code,
@@ -118,17 +126,20 @@ SELECT p.id,
            'days', coalesce(p.approved_on, %(today)s::date) - p.submitted_on),
        ST_AsGeoJSON(p.geom, 7)::json
 FROM projects p
-WHERE {PROJECTS_IN_AREA} AND p.submitted_on IS NOT NULL
+WHERE {projects_in_area} AND p.submitted_on IS NOT NULL
   AND coalesce(p.approved_on, %(today)s::date) - p.submitted_on > %(max_days)s
 ORDER BY coalesce(p.approved_on, %(today)s::date) - p.submitted_on DESC, p.id
-"""
+""",
+    projects_in_area=PROJECTS_IN_AREA,
+)
 
 
 # Projects whose approval took (or is taking) more than ``max_days`` calendar days.
 long_approvals = query(LONG_APPROVALS)
 
 
-LOW_FUNDS = f"""
+LOW_FUNDS = statement(
+    """
 SELECT e.id,
        json_build_object(
            'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
@@ -138,17 +149,20 @@ SELECT e.id,
            'ratio', round((e.maintenance_fund_balance / e.maintenance_fund_initial)::numeric, 3)),
        ST_AsGeoJSON(e.geom, 7)::json
 FROM estates e
-WHERE {ESTATES_IN_AREA} AND e.maintenance_fund_initial > 0
+WHERE {estates_in_area} AND e.maintenance_fund_initial > 0
   AND e.maintenance_fund_balance < %(threshold)s * e.maintenance_fund_initial
 ORDER BY e.maintenance_fund_balance / e.maintenance_fund_initial, e.id
-"""
+""",
+    estates_in_area=ESTATES_IN_AREA,
+)
 
 
 # Estates whose maintenance fund is below ``threshold`` of its initial amount.
 low_funds = query(LOW_FUNDS)
 
 
-GREEN_DROPS = f"""
+GREEN_DROPS = statement(
+    """
 SELECT p.id,
        json_build_object(
            'project_id', p.id, 'name_zh', p.name_zh, 'district_code', p.district_code,
@@ -157,9 +171,11 @@ SELECT p.id,
            'drop', round((p.green_ratio_before - p.green_ratio_after)::numeric, 4)),
        ST_AsGeoJSON(p.geom, 7)::json
 FROM projects p
-WHERE {PROJECTS_IN_AREA} AND p.green_ratio_after < p.green_ratio_before
+WHERE {projects_in_area} AND p.green_ratio_after < p.green_ratio_before
 ORDER BY p.green_ratio_before - p.green_ratio_after DESC, p.id
-"""
+""",
+    projects_in_area=PROJECTS_IN_AREA,
+)
 
 
 # Projects whose design lowers the green ratio (it must not drop).

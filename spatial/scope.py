@@ -13,7 +13,6 @@ lies in a street is derived from the registry, never listed per layer:
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import psycopg
@@ -65,49 +64,39 @@ async def level_on_row(
 
 def condition(layer: Layer, scope: StreetScope) -> SqlText:
     """A boolean SQL expression over the layer's columns: the row lies in the scope's streets."""
-    template = _template(layer.name)
-    if template is None:
-        return sql.SQL("FALSE")
-    return sql.SQL(template).format(streets=sql.Literal(list(scope.streets)))
+    return condition_over(layer.name, sql.Literal(list(scope.streets)))
 
 
-def condition_template(name: str) -> str:
-    """The condition for layer ``name`` as SQL text with a ``{streets}`` slot (text[]).
+def condition_over(name: str, streets: sql.Composable) -> SqlText:
+    """The scope condition for layer ``name`` over ``streets`` (a text[] value or placeholder).
 
-    For statements written as text (the analyses); ``FALSE`` when no row can be in scope.
+    ``FALSE`` when no row of the layer can be in a street scope.
     """
-    return _template(name) or "FALSE"
-
-
-def _by_street_field(layer: Layer) -> Field | None:
-    return next((f for f in layer.fields if f.references == "streets.code"), None)
-
-
-@functools.lru_cache(maxsize=64)
-def _template(name: str) -> str | None:
-    """The condition with a ``{streets}`` placeholder, or None when no row can be in scope."""
     layer = get_layer(name)
+    in_streets = sql.SQL("ANY({}::text[])").format(streets)
     street = _by_street_field(layer)
     if street is not None:
-        return f'"{street.name}" = ANY({{streets}}::text[])'
+        return sql.SQL("{} = {}").format(sql.Identifier(street.name), in_streets)
     if layer.is_spatial:
-        return (
-            "ST_Intersects(geom, (SELECT ST_Union(geom) FROM streets "
-            "WHERE code = ANY({streets}::text[])))"
-        )
+        return sql.SQL(
+            "ST_Intersects(geom, (SELECT ST_Union(geom) FROM streets WHERE code = {}))"
+        ).format(in_streets)
     for f in layer.fields:
         if not f.references:
             continue
         target, column = f.references.split(".")
         via = _by_street_field(get_layer(target))
         if target == "districts":
-            return (
-                f'"{f.name}" IN (SELECT district_code FROM streets '
-                "WHERE code = ANY({streets}::text[]))"
+            return sql.SQL("{} IN (SELECT district_code FROM streets WHERE code = {})").format(
+                sql.Identifier(f.name), in_streets
             )
         if via is not None:
-            return (
-                f'"{f.name}" IN (SELECT "{column}" FROM "{target}" '
-                f'WHERE "{via.name}" = ANY({{streets}}::text[]))'
-            )
-    return None
+            return sql.SQL("{} IN (SELECT {} FROM {} WHERE {} = {})").format(
+                sql.Identifier(f.name), sql.Identifier(column), sql.Identifier(target),
+                sql.Identifier(via.name), in_streets,
+            )  # fmt: skip
+    return sql.SQL("FALSE")
+
+
+def _by_street_field(layer: Layer) -> Field | None:
+    return next((f for f in layer.fields if f.references == "streets.code"), None)
