@@ -6,6 +6,7 @@ Streets are Voronoi cells under the real township names. All geometry is in metr
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -86,7 +87,7 @@ def make_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.G
 
 def urban_centres() -> np.ndarray:
     """The urban areas as rows of (x, y, radius, density) in metres."""
-    to_local = Transformer.from_crs(4326, bj.LOCAL_EPSG, always_xy=True)
+    to_local = _transformer(4326, bj.LOCAL_EPSG)
     areas = np.array(bj.URBAN_AREAS)
     x, y = to_local.transform(areas[:, 0], areas[:, 1])
     return np.column_stack([x, y, areas[:, 2], areas[:, 3]])
@@ -186,9 +187,15 @@ def assign_streets(blocks: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.DataFr
     return inside.sort_values(["i", "j"]).reset_index(drop=True)
 
 
+@functools.cache
+def _transformer(source: int, target: int) -> Transformer:
+    """One per pair of CRSs: making a transformer reads PROJ's database (~80 ms)."""
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def to_wgs84(geoms: np.ndarray, decimals: int = 7) -> np.ndarray:
     """Local metres to EPSG:4326, rounded to about a centimetre so checksums are stable."""
-    transformer = Transformer.from_crs(bj.LOCAL_EPSG, 4326, always_xy=True)
+    transformer = _transformer(bj.LOCAL_EPSG, 4326)
 
     def project(coords: np.ndarray) -> np.ndarray:
         lon, lat = transformer.transform(coords[:, 0], coords[:, 1])

@@ -58,8 +58,12 @@ def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> n
 def _attributes(
     network: str, years: np.ndarray, tier: np.ndarray, owner: np.ndarray,
     rng: np.random.Generator,
-) -> pd.DataFrame:  # fmt: skip
-    """Material, diameter, condition and the rest for ``len(years)`` segments of a network."""
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Material, diameter, condition and the rest for ``len(years)`` segments of a network.
+
+    Columns as arrays, not a frame: estates add thousands of small batches, and building a
+    frame for each cost most of the generator's time.
+    """
     n = len(years)
     fam = family(network)
     material = np.empty(n, dtype=object)
@@ -76,9 +80,8 @@ def _attributes(
         [ratio < 0.5, ratio < 0.85, ratio < 1.15], ["good", "fair", "poor"], "critical"
     )
     lo, hi = _DEPTH[fam]
-    return pd.DataFrame(
-        {
-            "network": network,
+    return {
+            "network": np.full(n, network, dtype=object),
             "material": material,
             "diameter_mm": np.where(diameter > 0, diameter, np.nan),
             "install_year": years,
@@ -86,8 +89,7 @@ def _attributes(
             "owner": owner,
             "operator": np.where(owner == "utility", bj.UTILITIES[network], np.array(None)),
             "depth_m": np.round(rng.uniform(lo, hi, n), 2),
-        }
-    )
+        }  # fmt: skip
 
 
 def road_mains(
@@ -128,7 +130,9 @@ def road_mains(
         coords = np.stack([starts, ends], axis=1) + off
         years = np.clip(np.round(rng.triangular(1955, 1990, CURRENT_YEAR - 1, len(coords))),
                         1955, CURRENT_YEAR - 1).astype(int)  # fmt: skip
-        frame = _attributes(network, years, tier, np.full(len(coords), "utility"), rng)
+        frame = pd.DataFrame(
+            _attributes(network, years, tier, np.full(len(coords), "utility"), rng)
+        )
         frame["geometry"] = shapely.linestrings(coords)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
@@ -141,8 +145,10 @@ def estate_networks(
     """Service line, internal main and building branches of each network in each estate."""
     info = estates.set_index("id")
     renewed_status = {"completed", "accepted"}
-    frames = []
-    geoms: list[shapely.Geometry] = []
+    frames: list[dict[str, np.ndarray]] = []
+    points: list[tuple[float, float]] = []
+    line_of_point: list[int] = []
+    line_count = 0
     for lay in layouts:
         row = info.loc[lay.estate_id]
         combined = bool(_is_combined(np.array([lay.cx]), np.array([lay.ymin]), centre)[0])
@@ -174,7 +180,11 @@ def estate_networks(
             owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
             owner[0] = "utility"  # the service line up to the red line is the utility's
             frames.append(_attributes(network, years.astype(int), np.zeros(n, int), owner, rng))
-            geoms.extend(shapely.linestrings(line) for line in lines)
-    frame = pd.concat(frames, ignore_index=True)
-    frame["geometry"] = geoms
+            for line in lines:
+                points.extend(line)
+                line_of_point.extend([line_count] * len(line))
+                line_count += 1
+    frame = pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+    # One call for all lines: making them one by one took a tenth of the generator's time.
+    frame["geometry"] = shapely.linestrings(np.array(points), indices=np.array(line_of_point))
     return frame

@@ -4,12 +4,16 @@ transaction."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 import database
 from data_samples.generator import generate_city
@@ -21,53 +25,102 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT = int(os.environ.get("ONEMAP_TEST_PORT", "54339"))
 TEST_SCALE = 0.02
 TEST_SEED = 7
+# Under ``pytest -n N`` each worker has its own databases ("gw0", "gw1", …) in one cluster.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def database_name(name: str) -> str:
+    return f"{name}_{WORKER}" if WORKER else name
+
+
+@contextmanager
+def _shared_state(home: Path) -> Iterator[dict]:
+    """The test cluster's bookkeeping across workers, read and written under a file lock."""
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with (home.parent / "test.lock").open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = home.parent / "test.users.json"
+        state = json.loads(path.read_text()) if path.exists() else {}
+        yield state
+        path.write_text(json.dumps(state))
+
+
+def _running_port(home: Path) -> int | None:
+    """The port of the cluster running in ``home`` (another worker may have picked it)."""
+    try:
+        return int((home / "data" / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[EmbeddedCluster | None]:
-    """The test cluster, or None when ONEMAP_TEST_DATABASE_URL names a server to use."""
+    """The test cluster, or None when ONEMAP_TEST_DATABASE_URL names a server to use.
+
+    Workers share it: the first one in starts it, the last one out stops it (if this run
+    started it).
+    """
     if os.environ.get("ONEMAP_TEST_DATABASE_URL"):
         yield None
         return
     home = ROOT / ".onemap" / "test"
-    try:
-        test_cluster = EmbeddedCluster(home, TEST_PORT, fast=True)
+    with _shared_state(home) as state:
         try:
-            started = test_cluster.start()
-        except ClusterError as exc:
-            if "is taken" not in str(exc):
-                raise
-            # Another program (or another checkout's tests) holds the usual port: use a free one.
-            test_cluster = EmbeddedCluster(home, free_port(), fast=True)
-            started = test_cluster.start()
-    except Exception as exc:  # no PostgreSQL/PostGIS here: skip (CI turns skips into failure)
-        pytest.skip(f"no PostGIS test cluster: {exc}")
+            test_cluster = EmbeddedCluster(home, _running_port(home) or TEST_PORT, fast=True)
+            if not test_cluster.running:
+                state.clear()
+            try:
+                started = test_cluster.start()
+            except ClusterError as exc:
+                if "is taken" not in str(exc):
+                    raise
+                # Another program (or another checkout's tests) holds the usual port.
+                test_cluster = EmbeddedCluster(home, free_port(), fast=True)
+                started = test_cluster.start()
+        except Exception as exc:  # no PostgreSQL/PostGIS here: skip (CI turns skips into failure)
+            pytest.skip(f"no PostGIS test cluster: {exc}")
+        state["users"] = state.get("users", 0) + 1
+        state["stop_at_end"] = state.get("stop_at_end", False) or started
     yield test_cluster
-    if started:
-        test_cluster.stop()
+    with _shared_state(home) as state:
+        state["users"] = max(0, state.get("users", 1) - 1)
+        if state["users"] == 0 and state.get("stop_at_end"):
+            test_cluster.stop()
+            state.clear()
+
+
+def _maintenance_url(cluster: EmbeddedCluster | None) -> str:
+    if cluster is not None:
+        return cluster.url_for("postgres")
+    return os.environ["ONEMAP_TEST_DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
 
 
 @pytest.fixture(scope="session")
 def fresh_database(cluster: EmbeddedCluster | None):
-    """A factory of new, empty databases (dropped at the end of the session)."""
-    created: list[str] = []
+    """A factory of new databases, empty or copied from a template (dropped at the end).
 
-    def make(name: str) -> str:
-        if cluster is None:
-            base = os.environ["ONEMAP_TEST_DATABASE_URL"]
-            with psycopg.connect(base, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.execute(f'CREATE DATABASE "{name}"')
-            url = base.rsplit("/", 1)[0] + f"/{name}"
-        else:
-            url = cluster.create_database(name, replace=True)
+    Names are made per worker, so parallel workers never share a database.
+    """
+    created: list[str] = []
+    admin = _maintenance_url(cluster)
+
+    def make(name: str, template: str | None = None) -> str:
+        name = database_name(name)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))  # fmt: skip
+            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+            if template is not None:
+                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            conn.execute(create)
         created.append(name)
-        return url
+        return admin.rsplit("/", 1)[0] + f"/{name}"
 
     yield make
-    if cluster is not None:
+    with psycopg.connect(admin, autocommit=True) as conn:
         for name in created:
-            cluster.drop_database(name)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -82,19 +135,22 @@ def sample_city(sample_spec):
 
 
 @pytest.fixture(scope="session")
-def db_url(cluster, fresh_database, sample_city) -> str:
-    """The migrated test database with the small sample city loaded."""
+def city_template(cluster, fresh_database, sample_city) -> str | None:
+    """A database migrated and loaded once, which the others copy (``CREATE DATABASE …
+    TEMPLATE``): a file copy instead of a migration and a load each. Nothing connects to it
+    after it is made, as PostgreSQL requires of a template. None on an external server,
+    whose one database the tests use as given."""
     if cluster is None:
-        url = os.environ["ONEMAP_TEST_DATABASE_URL"]
-        database.downgrade(url, "base")
-    else:
-        url = fresh_database("onemap_test")
+        return None
+    url = fresh_database("onemap_template")
     database.migrate(url)
     load_city(url, sample_city, replace=True)
-    return url
+    return url.rsplit("/", 1)[1]
 
 
-def _city_database(fresh_database, name: str, city) -> str:
+def _city_database(fresh_database, city_template: str | None, name: str, city) -> str:
+    if city_template is not None:
+        return fresh_database(name, template=city_template)
     url = fresh_database(name)
     database.migrate(url)
     load_city(url, city)
@@ -102,15 +158,27 @@ def _city_database(fresh_database, name: str, city) -> str:
 
 
 @pytest.fixture(scope="session")
-def ingest_url(fresh_database, sample_city) -> str:
-    """A database of its own for ingest tests, which commit what they load."""
-    return _city_database(fresh_database, "onemap_ingest", sample_city)
+def db_url(cluster, fresh_database, city_template, sample_city) -> str:
+    """The migrated test database with the small sample city loaded."""
+    if cluster is None:
+        url = os.environ["ONEMAP_TEST_DATABASE_URL"]
+        database.downgrade(url, "base")
+        database.migrate(url)
+        load_city(url, sample_city, replace=True)
+        return url
+    return _city_database(fresh_database, city_template, "onemap_test", sample_city)
 
 
 @pytest.fixture(scope="session")
-def edits_url(fresh_database, sample_city) -> str:
+def ingest_url(fresh_database, city_template, sample_city) -> str:
+    """A database of its own for ingest tests, which commit what they load."""
+    return _city_database(fresh_database, city_template, "onemap_ingest", sample_city)
+
+
+@pytest.fixture(scope="session")
+def edits_url(fresh_database, city_template, sample_city) -> str:
     """A database of its own for tests that write features (and for the API fuzzer)."""
-    return _city_database(fresh_database, "onemap_edits", sample_city)
+    return _city_database(fresh_database, city_template, "onemap_edits", sample_city)
 
 
 @pytest.fixture

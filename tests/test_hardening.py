@@ -9,10 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 from load import request_mix, run_load
 
+import database
 from api.app import create_app
 from api.settings import FeaturesSettings
+from data_samples.loader import load_city
+from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
-from tests_support import ADMIN_TOKEN, serve
+from tests_support import ADMIN_TOKEN, free_port, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -115,10 +118,23 @@ def test_pages_carry_security_headers_and_api_responses_nosniff(client):
     assert client.get("/collections").headers["x-content-type-options"] == "nosniff"
 
 
-def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster, db_url):
-    """Clients keep asking through a restart: no other error, all good again within 5 s."""
+@pytest.fixture
+def cluster_of_its_own(cluster, sample_city, tmp_path):
+    """A cluster this test alone uses: restarting the shared one would cut other workers."""
     if cluster is None:
-        pytest.skip("needs the embedded test cluster to restart it")
+        pytest.skip("needs an embedded cluster to restart")
+    own = EmbeddedCluster(tmp_path / "pg", free_port(), fast=True)
+    own.start()
+    url = own.create_database("onemap_restart")
+    database.migrate(url)
+    load_city(url, sample_city)
+    yield own, url
+    own.destroy()
+
+
+def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster_of_its_own):
+    """Clients keep asking through a restart: no other error, all good again within 5 s."""
+    cluster, db_url = cluster_of_its_own
     with serve(db_url) as (base, _):
         report = asyncio.run(run_load(
             base, request_mix(count=200), clients=12, seconds=10.0,

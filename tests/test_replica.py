@@ -6,10 +6,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-import database
 from api.app import create_app
 from api.settings import FeaturesSettings
-from data_samples.loader import load_city
 from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
 from tests_support import ADMIN_TOKEN, finished_job, free_port
@@ -20,15 +18,13 @@ INPUT = "data_samples/inputs/service_facilities.geojson"
 
 
 @pytest.fixture(scope="module")
-def primary_and_replica(cluster, fresh_database, sample_city, tmp_path_factory):
+def primary_and_replica(cluster, fresh_database, city_template, tmp_path_factory):
     if cluster is None:
         pytest.skip("needs the embedded test cluster to copy")
-    primary_url = fresh_database("onemap_replicated")
-    database.migrate(primary_url)
-    load_city(primary_url, sample_city)
+    primary_url = fresh_database("onemap_replicated", template=city_template)
     replica = EmbeddedCluster(tmp_path_factory.mktemp("replica"), free_port(), fast=True)
     replica.start_replica_of(cluster)
-    replica_url = replica.url_for("onemap_replicated")
+    replica_url = replica.url_for(primary_url.rsplit("/", 1)[1])
     for _ in range(100):
         try:
             with psycopg.connect(replica_url) as conn:
