@@ -97,7 +97,14 @@ def ingest_file(
         str | None,
         typer.Option(help="Source CRS when the file has none, e.g. EPSG:4548, GCJ-02, BD-09."),
     ] = None,
-    mapping: Annotated[Path | None, typer.Option(help="YAML/JSON {column: field}.")] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="YAML/JSON: columns, values and set sections (or {column: field})."),
+    ] = None,
+    suggest_mapping: Annotated[
+        Path | None,
+        typer.Option(help="Write a draft mapping here to edit, and only dry-run the file."),
+    ] = None,
     mode: Annotated[str, typer.Option(help="append, upsert or replace.")] = "append",
     key: Annotated[str | None, typer.Option(help="Unique field that upsert matches on.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate; write nothing.")] = False,
@@ -113,17 +120,23 @@ def ingest_file(
 ) -> None:
     """Load another department's file into a layer: validated, atomic, with a report."""
     from ingest import pipeline
+    from ingest.mapping import load_mapping
 
     options = pipeline.Options(
-        layer=layer, mode=mode, key=key, crs=crs, mapping=mapping, encoding=encoding,
-        source_layer=source_layer, dry_run=dry_run, skip_invalid=skip_invalid,
-        make_valid=make_valid, actor="cli",
+        layer=layer, mode=mode, key=key, crs=crs, mapping=load_mapping(mapping),
+        encoding=encoding, source_layer=source_layer,
+        dry_run=dry_run or suggest_mapping is not None, skip_invalid=skip_invalid,
+        make_valid=make_valid, actor="cli", suggest=suggest_mapping is not None,
     )  # fmt: skip
     url = database_url()
     with stage_bars(stderr, transient=True) as advance:
         result = pipeline.run(url, file, options, advance)
     if report:
         report.write_text(result.to_json(), encoding="utf-8")
+    if suggest_mapping is not None and result.suggested_mapping is not None:
+        suggest_mapping.write_text(result.suggested_mapping, encoding="utf-8")
+        stderr.print(f"wrote the draft mapping {suggest_mapping}: edit it, then run again with "
+                     f"--mapping {suggest_mapping}", highlight=False, markup=False)  # fmt: skip
     (console if result.ok else stderr).print(result.to_text(), highlight=False, markup=False)
     if not result.ok:
         raise typer.Exit(1)

@@ -130,7 +130,46 @@ def main() -> None:
                   "经度": shapely.get_x(services.geometry[:5]),
                   "纬度": shapely.get_y(services.geometry[:5])}).to_csv(
         OUT / "broken_wrong_encoding.csv", index=False, encoding="gbk")  # fmt: skip
+    department_files(city)
     print(f"wrote {len(list(OUT.iterdir()))} files to {OUT}")
+
+
+# How a drainage company and a street office word things, against OneMap's vocabularies.
+DEPARTMENT_NETWORK = {"water_supply": "给水", "gas": "燃气", "heating": "热力", "power": "电力",
+                      "telecom": "通信", "drainage_sewer": "排水", "drainage_storm": "排水",
+                      "drainage_combined": "排水"}  # fmt: skip
+DEPARTMENT_MATERIAL = {"grey_cast_iron": "铸铁", "ductile_iron": "铸铁", "pvc_u": "PVC",
+                       "pe": "PE", "steel": "钢管", "concrete": "砼",
+                       "galvanized_steel": "镀锌管", "asbestos_cement": "石棉水泥"}  # fmt: skip
+
+
+def department_files(city: dict[str, pd.DataFrame]) -> None:
+    """Files in the senders' own words: values outside the vocabularies, fields missing."""
+    pipes = city["pipelines"]
+    pipes = pipes[pipes.material.isin(list(DEPARTMENT_MATERIAL))]
+    pipes = pipes.groupby(["network", "material"]).head(25).sort_values("id")
+    shp = gpd.GeoDataFrame(
+        {
+            "管线类型": pipes.network.map(DEPARTMENT_NETWORK),
+            "材质": pipes.material.map(DEPARTMENT_MATERIAL),
+            "管径": pipes.diameter_mm,
+            "建设年代": pipes.install_year,
+            "权属单位": pipes.operator.fillna("北京城市排水集团有限责任公司"),
+        },
+        geometry=list(pipes.geometry), crs=4326,
+    ).to_crs(4548)  # fmt: skip
+    _shapefile_zip(shp, "pipelines_department_gbk", encoding="GBK", cpg=True, prj=True)
+    # A street office's list of elevator requests: every row is one, just received.
+    retrofits = city["elevator_retrofits"].iloc[:30]
+    pd.DataFrame(
+        {
+            "来源渠道": "12345热线",
+            "受理日期": retrofits.requested_on,
+            "小区": retrofits.estate_id,
+            "经度": np.round(shapely.get_x(retrofits.geometry.to_numpy()), 7),
+            "纬度": np.round(shapely.get_y(retrofits.geometry.to_numpy()), 7),
+        }
+    ).to_excel(OUT / "elevator_requests_no_category.xlsx", index=False)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pandas as pd
 import psycopg
 import shapely
 
-from ingest import coords, load, mapping
+from ingest import coords, load, mapping, suggest
 from ingest.read import Limits, read_source
 from ingest.report import Report
 from layers import Layer, Visibility, get_layer
@@ -29,7 +29,8 @@ class Options:
     mode: str = "append"
     key: str | None = None
     crs: str | None = None
-    mapping: Path | None = None
+    mapping: mapping.Mapping = field(default_factory=mapping.Mapping)
+    suggest: bool = False  # add a draft mapping to the report (ingest.suggest)
     encoding: str | None = None
     source_layer: str | None = None
     dry_run: bool = False
@@ -52,6 +53,7 @@ def check_options(options: Options) -> Layer:
         raise InvalidInput(exc.args[0]) from None
     load.check_mode(layer, options.mode, options.key)
     coords.check_crs_name(options.crs)
+    mapping.check_mapping(options.mapping, layer, options.level)
     if options.encoding:
         try:
             codecs.lookup(options.encoding)
@@ -85,6 +87,9 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
     if isinstance(frame, pd.DataFrame) and hasattr(frame, "geometry") and "geometry" in frame:
         geoms = np.asarray(frame.geometry.values, dtype=object)
         frame = pd.DataFrame(frame.drop(columns="geometry"))
+    if options.suggest:
+        report.suggested_mapping = suggest.draft(frame, layer, options.mapping, options.level,
+                                                 file=report.file)  # fmt: skip
     if layer.is_spatial:
         if geoms is None:
             report.problems.append(Problem(None, "geometry", "the file has no geometry (for "
@@ -97,14 +102,20 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
         if shapely.has_z(geoms[~shapely.is_missing(geoms)]).any():  # layers are 2D
             geoms, passthrough = shapely.force_2d(geoms), None
             report.notes.append("heights (Z) dropped: the layers are 2D")
-    matched, report.unknown_columns = mapping.match_columns(
-        [str(c) for c in frame.columns], layer, mapping.load_mapping(options.mapping),
-        options.level,
-    )  # fmt: skip
+    try:
+        matched, report.unknown_columns = mapping.match_columns(
+            [str(c) for c in frame.columns], layer, options.mapping, options.level
+        )
+    except InvalidInput as exc:
+        if not options.suggest:
+            raise
+        report.problems.append(Problem(None, None, str(exc)))  # the draft is the answer
+        return report
     report.columns = matched
     renamed = pd.DataFrame(
         {target: frame[column] for column, target in matched.items()}, index=frame.index
     )
+    report.mapping = mapping.apply_values(renamed, options.mapping, len(frame))
     for f in layer.fields:  # who wrote the rows: the importer, unless an admin brings a register
         if f.author and (f.name not in renamed or options.level < Visibility.PRIVATE):
             renamed[f.name] = options.actor

@@ -3,10 +3,41 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from spatial.validate import Problem
+
+# What varies between problems of one kind: the value quoted, the numbers.
+# A number counts when it is the value (the reason starts with it), has decimals or is long;
+# "a ring needs 4 positions" keeps its 4.
+_PARTICULARS = re.compile(
+    r"'[^']*'|\"[^\"]*\"|^-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|-?\d+\.\d+(?:e[+-]?\d+)?|-?\d{3,}"
+)
+_QUOTED = re.compile(r"'([^']*)'")
+EXAMPLE_ROWS = 5
+
+
+def problem_kinds(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems grouped by field and kind (the reason without its particulars), largest first.
+
+    Each kind says how many, its first rows, and the values that caused it.
+    """
+    groups: dict[tuple[str | None, str], list[Problem]] = {}
+    for p in problems:
+        groups.setdefault((p.field, _PARTICULARS.sub("…", p.reason)), []).append(p)
+    kinds = []
+    for (name, kind), members in groups.items():
+        values = Counter(m.group(1) for p in members if (m := _QUOTED.match(p.reason)))
+        kinds.append({
+            "field": name, "kind": kind, "count": len(members),
+            "rows": sorted({p.row for p in members if p.row is not None})[:EXAMPLE_ROWS],
+            "example": members[0].reason,
+            "values": dict(values.most_common(10)),
+        })  # fmt: skip
+    return sorted(kinds, key=lambda k: -k["count"])
 
 
 @dataclass
@@ -26,6 +57,8 @@ class Report:
     committed: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     unknown_columns: list[str] = field(default_factory=list)
+    mapping: dict[str, Any] = field(default_factory=dict)  # what values and set did
+    suggested_mapping: str | None = None  # a draft mapping (YAML), when asked for
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -36,6 +69,7 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["problems"] = [p.as_dict() for p in self.problems]
+        out["problem_kinds"] = problem_kinds(self.problems)
         out["ok"] = self.ok
         return out
 
@@ -60,12 +94,29 @@ class Report:
             lines.append("  columns: " + ", ".join(f"{k} → {v}" for k, v in self.columns.items()))
         if self.unknown_columns:
             lines.append("  unknown columns (not loaded): " + ", ".join(self.unknown_columns))
+        for name, crosswalk in self.mapping.get("values", {}).items():
+            done = [f"{k} → {v['to']} ({v['rows']})" for k, v in crosswalk.items()]
+            lines.append(f"  values of {name}: " + ", ".join(done))
+        for name, given in self.mapping.get("set", {}).items():
+            lines.append(f"  set {name} = {given['value']} on {given['rows']} rows")
         lines += [f"  note: {n}" for n in self.notes]
-        for p in self.problems[:limit]:
-            where = f"row {p.row}" if p.row is not None else "file"
-            lines.append(f"  {where}, {p.field or '-'}: {p.reason}")
-        if len(self.problems) > limit:
-            lines.append(
-                f"  … and {len(self.problems) - limit} more problems (see the JSON report)"
-            )
+        kinds = problem_kinds(self.problems)
+        if kinds:
+            rows = len({p.row for p in self.problems if p.row is not None})
+            lines.append(f"  problems: {len(self.problems)} in {rows} rows, "
+                         f"{len(kinds)} kind{'s' if len(kinds) > 1 else ''}:")  # fmt: skip
+        for k in kinds[:limit]:
+            name = k["field"] or "-"
+            if k["count"] == 1:  # a problem of its own kind: as it is, with its row
+                where = f"row {k['rows'][0]}" if k["rows"] else "file"
+                lines.append(f"    {where}, {name}: {k['example']}")
+                continue
+            first = ", ".join(map(str, k["rows"]))
+            more = ", …" if k["count"] > len(k["rows"]) else ""
+            values = ", ".join(f"{v} ×{n}" for v, n in k["values"].items())
+            lines.append(f"    {k['count']} × {name}: {k['kind']}"
+                         + (f" — rows {first}{more}" if first else "")
+                         + (f"; values {values}" if values else ""))  # fmt: skip
+        if len(kinds) > limit:
+            lines.append(f"    … and {len(kinds) - limit} more kinds (see the JSON report)")
         return "\n".join(lines)

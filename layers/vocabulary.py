@@ -7,6 +7,7 @@ appears everywhere (API enums, validation, legends, ingest label matching) from 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,9 @@ class Term:
     zh: str
     en: str
     color: str = "#8c8c8c"
+    # Other words departments use for it, some shared by several terms (排水 is storm, sewer
+    # or combined drainage): offered when a mapping is suggested, never matched on their own.
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,8 @@ class Vocabulary:
         return None
 
 
-def _vocab(name: str, *terms: tuple[str, str, str] | tuple[str, str, str, str]) -> Vocabulary:
-    """A vocabulary from (code, zh, en[, colour]) rows."""
+def _vocab(name: str, *terms: tuple[Any, ...]) -> Vocabulary:
+    """A vocabulary from (code, zh, en[, colour[, other words]]) rows."""
     return Vocabulary(name, tuple(Term(*t) for t in terms))
 
 
@@ -159,12 +163,12 @@ ELEVATOR_STAGE = _vocab(
 
 NETWORK = _vocab(
     "network",
-    ("water_supply", "给水", "Water supply", "#1f77b4"),
-    ("drainage_storm", "雨水", "Storm drainage", "#17becf"),
-    ("drainage_sewer", "污水", "Sewer", "#8c564b"),
-    ("drainage_combined", "合流", "Combined drainage", "#a0522d"),
-    ("gas", "燃气", "Gas", "#d62728"),
-    ("heating", "热力", "Heating", "#ff7f0e"),
+    ("water_supply", "给水", "Water supply", "#1f77b4", ("上水", "自来水", "供水")),
+    ("drainage_storm", "雨水", "Storm drainage", "#17becf", ("排水", "drainage")),
+    ("drainage_sewer", "污水", "Sewer", "#8c564b", ("排水", "drainage")),
+    ("drainage_combined", "合流", "Combined drainage", "#a0522d", ("排水", "drainage")),
+    ("gas", "燃气", "Gas", "#d62728", ("煤气", "天然气")),
+    ("heating", "热力", "Heating", "#ff7f0e", ("供热", "暖气")),
     ("power", "电力", "Power", "#9467bd"),
     ("telecom", "通信", "Telecom", "#2ca02c"),
 )
@@ -174,11 +178,11 @@ MATERIAL = _vocab(
     ("grey_cast_iron", "灰口铸铁", "Grey cast iron"),
     ("ductile_iron", "球墨铸铁", "Ductile iron"),
     ("galvanized_steel", "镀锌钢", "Galvanised steel"),
-    ("steel", "钢", "Steel"),
+    ("steel", "钢", "Steel", "#8c8c8c", ("钢管", "焊接钢管")),
     ("pe", "聚乙烯", "Polyethylene (PE)"),
     ("pvc_u", "UPVC", "PVC-U"),
     ("ppr", "PPR", "PP-R"),
-    ("concrete", "混凝土", "Concrete"),
+    ("concrete", "混凝土", "Concrete", "#8c8c8c", ("砼",)),
     ("asbestos_cement", "石棉水泥", "Asbestos cement"),
     ("cast_iron_soil", "排水铸铁", "Cast-iron soil pipe"),
     ("cable_xlpe", "交联聚乙烯电缆", "XLPE cable"),

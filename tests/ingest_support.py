@@ -9,6 +9,7 @@ import shapely
 from pyproj import Transformer
 
 from ingest import pipeline
+from ingest.mapping import load_mapping
 from spatial import gcj02
 
 INPUTS = Path(__file__).resolve().parent.parent / "data_samples" / "inputs"
@@ -23,6 +24,8 @@ def state(url, layer):
 
 
 def run(url, path, layer, **options):
+    if isinstance(options.get("mapping"), Path):
+        options["mapping"] = load_mapping(options["mapping"])
     return pipeline.run(url, Path(path), pipeline.Options(layer=layer, **options))
 
 

@@ -25,6 +25,7 @@ from api.links import url
 from api.replicas import LSN_COOKIE
 from api.state import state_of
 from ingest import load, pipeline
+from ingest.mapping import Mapping, parse_mapping
 from ingest.read import Limits
 from layers.errors import InvalidInput, NotFound, OneMapError, Unauthorized
 from spatial import catalog
@@ -43,6 +44,15 @@ FORM_OPTIONS: dict[str, dict[str, Any]] = {
     "dry_run": {"type": "boolean"},
     "skip_invalid": {"type": "boolean"},
     "make_valid": {"type": "boolean"},
+    "mapping": {
+        "type": "string",
+        "description": "A mapping (YAML or JSON): columns, values "
+        "and set sections, or {column: field}; at most 64 KiB",
+    },
+    "suggest_mapping": {
+        "type": "boolean",
+        "description": "Dry-run and add a draft mapping (YAML) to the report, as suggested_mapping",
+    },
 }
 FORM_FIELDS = tuple(FORM_OPTIONS)
 # The request body, for the OpenAPI document: the route reads it itself, after the caller's
@@ -81,6 +91,15 @@ def _text(form: FormData, name: str, default: str | None = None) -> str | None:
     if value is not None and len(value) > 200:
         raise InvalidInput(f"{name}: at most 200 characters")
     return value
+
+
+def _mapping(form: FormData) -> Mapping:
+    value = form.get("mapping")
+    if value is None:
+        return Mapping()
+    if not isinstance(value, str):
+        raise InvalidInput("mapping: send the mapping's text as a form field, not a file")
+    return parse_mapping(value)
 
 
 def stored_name(filename: str | None) -> tuple[str, str]:
@@ -131,12 +150,14 @@ async def start_import(
                 raise InvalidInput("the form needs a 'file' field holding the file")
             name, shown = stored_name(upload.filename)
             path = folder / name
+            suggest = _flag(form, "suggest_mapping")
             options = pipeline.Options(
                 layer=layer.name, mode=_text(form, "mode", "append") or "append",
                 key=_text(form, "key"), crs=_text(form, "crs"), encoding=_text(form, "encoding"),
-                source_layer=_text(form, "source_layer"), dry_run=_flag(form, "dry_run"),
+                source_layer=_text(form, "source_layer"),
+                dry_run=_flag(form, "dry_run") or suggest, suggest=suggest,
                 skip_invalid=_flag(form, "skip_invalid"), make_valid=_flag(form, "make_valid"),
-                actor=caller.name, level=caller.level,
+                mapping=_mapping(form), actor=caller.name, level=caller.level,
                 limits=Limits(settings.max_import_features, settings.max_unpacked_bytes),
             )  # fmt: skip
             pipeline.check_options(options)  # a wrong option is a 400 now, not a failed job
