@@ -8,6 +8,7 @@ desktop GIS writes) when that fails; a given ``encoding`` always wins.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
+from pyproj.exceptions import CRSError
 
 from ingest import sniff
 from layers.errors import InvalidInput
@@ -72,6 +75,13 @@ def _read_arrow(
     meta, table = pyogrio.read_arrow(
         path, layer=layer, encoding=encoding, max_features=max_features
     )
+    for column in table.columns:  # GDAL hands on bytes that are not UTF-8 as they are
+        kind = getattr(column.type, "storage_type", column.type)  # JSON columns: an extension
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            try:
+                column.validate(full=True)
+            except pa.ArrowInvalid:
+                raise UnicodeDecodeError(encoding or "utf-8", b"", 0, 1, "invalid text") from None
     name = meta.get("geometry_name") or "wkb_geometry"
     if name not in table.column_names:
         return table.to_pandas(), None
@@ -89,6 +99,35 @@ def _too_many(path: Path, limits: Limits) -> InvalidInput:
     )
 
 
+def _read_vector(
+    path: Path, fmt: sniff.Format, layer: str | None, encoding: str | None, at_most: int,
+    notes: list[str],
+) -> tuple[pd.DataFrame, Any, str | None]:  # fmt: skip
+    """(frame, the geometries' WKB or None, the encoding used)."""
+    if fmt is sniff.SHAPEFILE and encoding is None and not path.with_suffix(".cpg").exists():
+        frame, encoding = _utf8_or_gb18030(
+            lambda enc: pyogrio.read_dataframe(path, encoding=enc, max_features=at_most),
+            notes, "no .cpg file",
+        )  # fmt: skip
+        return frame, None, encoding
+    frame, wkb = _read_arrow(path, layer, encoding, at_most)
+    return frame, wkb, encoding
+
+
+def _gdal_remarks(said: list[warnings.WarningMessage], most: int = 5) -> list[str]:
+    """GDAL's warnings while reading, once each and at most ``most``, as report notes.
+
+    (A ring left open, a geometry it could not build: worth telling, but not as Python
+    warnings on the console.)
+    """
+    remarks = list(dict.fromkeys(str(w.message).splitlines()[0][:200] for w in said
+                                 if issubclass(w.category, RuntimeWarning)))  # fmt: skip
+    notes = [f"GDAL: {r}" for r in remarks[:most]]
+    if len(remarks) > most:
+        notes.append(f"GDAL: … and {len(remarks) - most} more remarks")
+    return notes
+
+
 def _vector(path: Path, fmt: sniff.Format, layer: str | None, encoding: str | None,
             limits: Limits) -> Source:  # fmt: skip
     if fmt is sniff.GEOPACKAGE and layer is None:
@@ -100,16 +139,18 @@ def _vector(path: Path, fmt: sniff.Format, layer: str | None, encoding: str | No
     wkb = None
     at_most = limits.max_features + 1  # one more than allowed tells that there are too many
     try:
-        if fmt is sniff.SHAPEFILE and encoding is None and not path.with_suffix(".cpg").exists():
-            frame, encoding = _utf8_or_gb18030(
-                lambda enc: pyogrio.read_dataframe(path, encoding=enc, max_features=at_most),
-                notes, "no .cpg file",
-            )  # fmt: skip
-        else:
-            frame, wkb = _read_arrow(path, layer, encoding, at_most)
+        with warnings.catch_warnings(record=True) as said:  # GDAL's remarks go in the report
+            warnings.simplefilter("always", RuntimeWarning)
+            frame, wkb, encoding = _read_vector(path, fmt, layer, encoding, at_most, notes)
+        notes += _gdal_remarks(said)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name}: attribute text is not in {encoding or 'the declared'} "
                            "encoding; give the right one with --encoding") from None  # fmt: skip
+    except CRSError:
+        raise InvalidInput(
+            f"cannot read {path.name}: its coordinate system (.prj or CRS member) "
+            "is damaged; repair it, or remove it and give --crs"
+        ) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
             pyogrio.errors.FieldError, pyogrio.errors.GeometryError) as exc:  # fmt: skip
         reason = str(exc).splitlines()[0] if str(exc) else "unreadable"

@@ -75,8 +75,8 @@ def _looks_like(fmt: Format, head: bytes) -> bool:
         return re.match(rb"<(\w+:)?kml[\s>]", rest) is not None and b"<!DOCTYPE" not in head
     if fmt in (ZIP, XLSX):
         return head[:4] == b"PK\x03\x04"
-    if fmt is CSV:  # text: no NUL bytes, not markup
-        return b"\x00" not in head and not _text_start(head).startswith(b"<")
+    if fmt is CSV:  # text: no NUL bytes, not markup, not JSON
+        return b"\x00" not in head and _text_start(head)[:1] not in (b"<", b"{", b"[", b"\x1e")
     return False
 
 
@@ -87,6 +87,8 @@ def _describe(head: bytes) -> str:
     start = _text_start(head)
     if start.startswith(b"<"):
         return "XML or HTML"
+    if start[:1] in (b"{", b"[", b"\x1e"):
+        return "JSON or GeoJSON"
     if b"\x00" in head:
         return "binary data"
     return "text"

@@ -169,11 +169,18 @@ def to_storage(geoms: np.ndarray, label: str, web: Crs | None) -> np.ndarray:
     """Geometries in EPSG:4326, east/north order."""
     if web is not None:
         return to_wgs84(web, geoms)
-    source = pyproj.CRS.from_user_input(label)
     wgs84 = pyproj.CRS.from_epsg(4326)
-    if source == wgs84 or source.equals(wgs84, ignore_axis_order=True):
-        return geoms
-    transformer = pyproj.Transformer.from_crs(source, 4326, always_xy=True)
+    try:
+        source = pyproj.CRS.from_user_input(label)
+        if source == wgs84 or source.equals(wgs84, ignore_axis_order=True):
+            return geoms
+        transformer = pyproj.Transformer.from_crs(source, 4326, always_xy=True)
+    except (pyproj.exceptions.CRSError, pyproj.exceptions.ProjError):
+        # A damaged .prj can still parse as some CRS, one with no way to longitude/latitude.
+        raise InvalidInput(
+            f"the file's CRS ({label[:80]}) cannot be converted to longitude/latitude; "
+            "fix its .prj or give the CRS with --crs"
+        ) from None
 
     def project(coords: np.ndarray) -> np.ndarray:
         x, y = transformer.transform(coords[:, 0], coords[:, 1])

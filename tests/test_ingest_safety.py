@@ -1,7 +1,9 @@
 """Ingest: bad files are reported row by row and change nothing; CLI and HTTP."""
 
+import io
 import json
 import time
+import zipfile
 
 import geopandas as gpd
 import numpy as np
@@ -273,6 +275,18 @@ def _feature_collection(*features: tuple[dict | None, dict]) -> str:
     ]})  # fmt: skip
 
 
+def _zipped_shapefile(without: str = "", prj: bytes | None = None) -> bytes:
+    """The department's zipped Shapefile, with a part left out or its .prj replaced."""
+    source = zipfile.ZipFile(INPUTS / "pipelines_4548_gbk.zip")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in source.namelist():
+            if not name.endswith(without or "\0"):
+                data = prj if prj is not None and name.endswith(".prj") else source.read(name)
+                z.writestr(name, data)
+    return out.getvalue()
+
+
 _BOWTIE = {"type": "Polygon", "coordinates": [[[116.4, 39.9], [116.401, 39.901], [116.401, 39.9],
                                                [116.4, 39.901], [116.4, 39.9]]]}  # fmt: skip
 _SHED = {"kind": "coal_shed"}
@@ -291,6 +305,15 @@ COMBINED_DEFECTS = {  # file name: (content, what the refusal names)
                                   "2 × kind: … is not one of bike_shed"),
     "nul-bytes.geojson": ('{"type":"FeatureCollection","features":[\x00\x00]}', "cannot read"),
     "zip-named-geojson.geojson": ("PK\x03\x04 not a zip", "not GeoJSON"),
+    "mixed-types.geojson": (_feature_collection(({"type": "Point", "coordinates": [116.4, 39.9]},
+                                                 _SHED), (_BOWTIE, _SHED)),
+                            "row 1, geometry: a Point cannot go into a Polygon layer"),
+    "geojson-named.csv": (_feature_collection((_BOWTIE, _SHED)), "not CSV (it looks like JSON"),
+    "no-shx.zip": (_zipped_shapefile(without=".shx"), "has no .shx file"),
+    "no-dbf.zip": (_zipped_shapefile(without=".dbf"), "has no .dbf file"),
+    "damaged-prj.zip": (_zipped_shapefile(prj=b'{"type": "x'), "names no CRS"),
+    "truncated.zip": (_zipped_shapefile()[:2000], "not a readable zip file"),
+    "empty.geojson": ('{"type": "FeatureCollection", "features": []}', "has no features"),
 }  # fmt: skip
 
 
@@ -299,7 +322,10 @@ def test_files_with_several_defects_are_refused_by_name(ingest_url, tmp_path, na
     """Two defects at once ended in tracebacks (KeyError 'geom', GEOSException, numpy)."""
     content, named = COMBINED_DEFECTS[name]
     path = tmp_path / name
-    path.write_text(content)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
     before = state(ingest_url, "idle_parcels")
     result = run_onemap("ingest", str(path), "--layer", "idle_parcels",
                         env={"ONEMAP_DATABASE_URL": ingest_url})  # fmt: skip
