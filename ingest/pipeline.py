@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +41,20 @@ class Options:
     actor: str = "cli"
     level: Visibility = Visibility.PRIVATE  # the writer's: the CLI runs as the operator
     limits: Limits = Limits()
+
+
+PREVIEW_FEATURES = 200
+
+
+def preview(geoms: np.ndarray, most: int = PREVIEW_FEATURES) -> dict[str, Any]:
+    """The first geometries as they would be stored, for a dry run's map (row numbers kept)."""
+    first = shapely.transform(geoms[:most], lambda c: np.round(c, 7))  # ~1 cm, no topology
+    features = [
+        {"type": "Feature", "properties": {"row": n + 1},
+         "geometry": json.loads(shapely.to_geojson(g))}
+        for n, g in enumerate(first) if g is not None and not shapely.is_empty(g)
+    ]  # fmt: skip
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _city_extent(conn: psycopg.Connection) -> Extent | None:
@@ -102,6 +118,8 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
         if shapely.has_z(geoms[~shapely.is_missing(geoms)]).any():  # layers are 2D
             geoms, passthrough = shapely.force_2d(geoms), None
             report.notes.append("heights (Z) dropped: the layers are 2D")
+        if options.dry_run:
+            report.preview = preview(geoms)
     try:
         matched, report.unknown_columns = mapping.match_columns(
             [str(c) for c in frame.columns], layer, options.mapping, options.level
@@ -120,7 +138,9 @@ def run(url: str, path: Path, options: Options, progress: Progress | None = None
         if f.author and (f.name not in renamed or options.level < Visibility.PRIVATE):
             renamed[f.name] = options.actor
             report.notes.append(f"{f.name}: set to the importer, {options.actor}")
-    with psycopg.connect(url) as conn:
+    # Autocommit: the write below is then a transaction of its own, not a savepoint inside
+    # the read's, so the rows it adds carry its id (load.copy_direct finds them by xmin).
+    with psycopg.connect(url, autocommit=True) as conn:
         extent = _city_extent(conn) if layer.is_spatial else None
         good, problems = validate(renamed, geoms, layer, make_valid=options.make_valid,
                                   extent=extent)  # fmt: skip

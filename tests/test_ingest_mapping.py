@@ -51,6 +51,13 @@ def test_values_and_set_turn_a_departments_words_into_codes(ingest_url):
         assert material == MATERIAL.match(want_material)
         assert owner == "utility" and operator == row["权属单位"]
     assert state(ingest_url, "pipelines")[0] == before + len(source)
+    with psycopg.connect(ingest_url) as conn:  # each feature has its history row (COPY path)
+        history = conn.execute(
+            "SELECT count(*) FROM change_history WHERE layer = 'pipelines' AND action = 'insert' "
+            "AND feature_id IN (SELECT id FROM pipelines ORDER BY id DESC LIMIT %s)",
+            (len(source),),
+        ).fetchone()[0]
+    assert history == len(source)
     # The report says what each section did, in rows.
     done = report.mapping
     counts = source["材质"].value_counts()
