@@ -22,7 +22,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.accounts import User
 from api.deps import pooled
 from api.state import state_of
-from layers import Layer, Role, Visibility, get_layer
+from layers import REGISTRY, Layer, Role, Visibility, get_layer
 from layers.errors import Forbidden, NotFound, Unauthorized
 from spatial.scope import StreetScope
 
@@ -170,6 +170,13 @@ async def editable_layer(layer: LayerDep, caller: CallerDep) -> Layer:
 
 
 EditableLayerDep = Annotated[Layer, Depends(editable_layer)]
+
+
+def importable_layers(caller: Caller) -> list[Layer]:
+    """The layers ``caller`` may import files into (city-wide editors only)."""
+    if not caller.signed_in or caller.scope is not None:
+        return []
+    return [layer for layer in REGISTRY.values() if caller.may_edit(layer)]
 
 
 def require_city_wide_editor(caller: Caller, *layers: str, action: str) -> None:

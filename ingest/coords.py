@@ -74,3 +74,22 @@ def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
         f"the file names no CRS and its coordinates ({bounds[0]:.0f}, {bounds[1]:.0f}) … "
         f"({bounds[2]:.0f}, {bounds[3]:.0f}) are not longitude/latitude: {_guess(bounds)}"
     )
+
+
+def declarable_crs() -> list[tuple[str, str]]:
+    """(name, label) of the systems the upload page offers to declare for a file.
+
+    The web-map datums, longitude/latitude, and the CGCS2000 3-degree Gauss-Krüger zones (by
+    central meridian, and with the zone number in front of x).
+    """
+    choices = [
+        ("EPSG:4326", "WGS 84 经纬度 (GPS)"),
+        ("EPSG:4490", "CGCS2000 经纬度"),
+        ("GCJ-02", "GCJ-02 火星坐标 (高德、腾讯 Amap, Tencent)"),
+        ("BD-09", "BD-09 百度坐标 (Baidu)"),
+    ]
+    for code in range(4534, 4555):  # CM 75E … 135E
+        choices.append((f"EPSG:{code}", f"{CRS.from_epsg(code).name} (EPSG:{code})"))
+    for code in range(4513, 4534):  # zones 25 … 45, zone number in front of x
+        choices.append((f"EPSG:{code}", f"{CRS.from_epsg(code).name} (EPSG:{code})"))
+    return choices

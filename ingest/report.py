@@ -59,6 +59,7 @@ class Report:
     unknown_columns: list[str] = field(default_factory=list)
     mapping: dict[str, Any] = field(default_factory=dict)  # what values and set did
     suggested_mapping: str | None = None  # a draft mapping (YAML), when asked for
+    preview: dict[str, Any] | None = None  # a dry run's first geometries (GeoJSON, WGS84)
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ adds the legend, theme switch, district filter and popups.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,10 @@ def one_map_order() -> tuple[str, ...]:
     return tuple(la.name for la in sorted(placed, key=lambda la: la.map_order))
 
 
+_FOLIUM_VIEWPORT = re.compile(
+    r'<meta name="viewport" content="width=device-width,\s*'
+    r'initial-scale=1\.0, maximum-scale=1\.0, user-scalable=no" />'
+)
 ONE_MAP_TITLE = "一张图 OneMap — 老旧小区改造 Old-estate renovation"
 ELEVATOR_TITLE = "既有住宅加装电梯公示图 Elevators added to old buildings"
 ELEVATOR_LAYERS = ("buildings", "elevator_retrofits")
@@ -55,6 +60,7 @@ class PageData:
     geojson: dict[str, str] = field(default_factory=dict)  # layer -> GeoJSON URL (static site)
     analyses: list[dict[str, Any]] = field(default_factory=list)  # overlays the caller may run
     analysis_area: dict[str, str] = field(default_factory=dict)  # e.g. a responsible planner's
+    upload_url: str | None = None  # the upload page, for callers who may import files
 
 
 class _OneMapScript(JSCSSMixin, MacroElement):
@@ -161,6 +167,7 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     config["counts"] = data.counts
     config["analyses"] = data.analyses
     config["analysisArea"] = data.analysis_area
+    config["upload"] = data.upload_url
     _OneMapScript(config, asset_base).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
@@ -217,4 +224,7 @@ def render(m: folium.Map, title: str, base: str = "") -> str:
     root.header.add_child(
         folium.Element(f'<link rel="icon" type="image/svg+xml" href="{icon}">'), name="icon"
     )
-    return root.render()
+    # Folium's own viewport forbids zooming (people with poor sight zoom on phones), and its
+    # <html> names no language (screen readers, fonts, translation).
+    page = _FOLIUM_VIEWPORT.sub("", root.render(), count=1)
+    return page.replace("<html>", '<html lang="zh-CN">', 1)

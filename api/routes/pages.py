@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from analyses.registry import ANALYSES
-from api.access import TOKEN_COOKIE, CallerDep, find_user
+from api.access import TOKEN_COOKIE, CallerDep, find_user, importable_layers
 from api.deps import ConnDep
 from api.page_data import gather
 from api.state import state_of
+from ingest.coords import declarable_crs
 from layers import Visibility
-from layers.errors import Unauthorized
-from viewer import assets, pages
+from layers.errors import Forbidden, Unauthorized
+from viewer import assets, pages, upload
 
 router = APIRouter(tags=["Pages"], include_in_schema=False)
 
@@ -35,6 +36,8 @@ async def one_map(request: Request, caller: CallerDep, conn: ConnDep) -> HTMLRes
     data.analyses = [a.describe() for a in ANALYSES.values() if caller.may_run(a.level)]
     if caller.scope is not None:  # a responsible planner analyses their own streets
         data.analysis_area = {"street": caller.scope.streets[0]}
+    if importable_layers(caller):
+        data.upload_url = "/upload"
     m = pages.one_map(data)
     return _html(pages.render(m, pages.ONE_MAP_TITLE))
 
@@ -48,6 +51,19 @@ async def elevator_map(request: Request, conn: ConnDep) -> HTMLResponse:
         conn, Visibility.PUBLIC, basemap_url=features.basemap_url, elevator_counts=True
     )
     return _html(pages.render(pages.elevator_map(data), pages.ELEVATOR_TITLE))
+
+
+@router.get("/upload", response_model=None)
+async def upload_page(caller: CallerDep, conn: ConnDep) -> HTMLResponse | RedirectResponse:
+    """Planners bring a department's file in: the page drives the import API."""
+    if not caller.signed_in:
+        return RedirectResponse("/login", status_code=303)
+    layers = importable_layers(caller)
+    if not layers:
+        raise Forbidden(f"a {caller.role.value.replace('_', ' ')} may not import files")
+    assets.check_installed()
+    data = await gather(conn, caller.level)
+    return _html(upload.upload_page(layers, declarable_crs(), data.city_bbox))
 
 
 @router.get("/login")

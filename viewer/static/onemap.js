@@ -235,6 +235,9 @@
             return '<option value="' + esc(a.name) + '">' + esc(a.title[0]) + " " + esc(a.title[1]) + "</option>";
           }).join("") + '</select></label> <span class="om-analysis-status"></span>';
       }
+      if (state.config.upload) {
+        html += '<a class="om-upload-link" href="' + esc(state.config.upload) + '">' + bilingual("导入数据", "Import a file") + "</a>";
+      }
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
       var analysisSelect = div.querySelector(".om-analysis-select");
