@@ -24,6 +24,9 @@
     var summary = document.querySelector(".om-summary");
     var table = document.querySelector(".om-problems");
     var preview = null;
+    // Folium puts the map after the page's body; it belongs beside the report it illustrates.
+    document.querySelector(".om-upload-result").appendChild(map.getContainer());
+    map.invalidateSize();
     var checked = null; // what the last clean dry run was made with
 
     function say(text) { status.textContent = text; }
