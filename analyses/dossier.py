@@ -246,7 +246,8 @@ def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
         shapes.append(f'<path d="{path(b)}" fill="{colour}" stroke="#333" stroke-width="0.5">'
                       f"<title>{html.escape(info['name_zh'])}</title></path>")  # fmt: skip
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img">{"".join(shapes)}</svg>')  # fmt: skip
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="小区与楼栋 Estate and '
+            f'buildings">{"".join(shapes)}</svg>')  # fmt: skip
 
 
 def dossier_html(d: dict[str, Any]) -> str:
@@ -295,11 +296,12 @@ def dossier_html(d: dict[str, Any]) -> str:
         if d.get(key):
             sections.append(f"<h2>{title}</h2><pre>{esc(str(d[key]))}</pre>")
     name = esc(str(e.get("name_zh", e.get("id"))))
-    return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8">
+    return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{name} · 小区档案 Estate dossier</title>
 <style>body{{font-family:"WenQuanYi Micro Hei",sans-serif;margin:2em;max-width:60em}}
 table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:2px 6px;
-font-size:12px;text-align:left}}@media print{{body{{margin:0}}}}</style></head><body>
+font-size:12px;text-align:left}}@media print{{body{{margin:0}}}}</style></head><body><main>
 <h1>{name} <small>小区档案 Estate dossier</small></h1>
 <div class="om-dossier-map">{svg_map(d)}</div>
-<table>{facts}</table>{"".join(sections)}</body></html>"""
+<table>{facts}</table>{"".join(sections)}</main></body></html>"""

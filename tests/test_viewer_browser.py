@@ -67,7 +67,7 @@ def test_one_map_draws_tiles_with_legend_controls_and_chinese_text(browser, live
     assert page.locator(".om-legend").inner_text().startswith("图例")
     assert page.locator(".leaflet-control-scale").count() == 1
     assert page.evaluate("document.fonts.check('14px \"WenQuanYi Micro Hei\"', '老旧小区')")
-    box = page.locator(".om-legend h3").bounding_box()
+    box = page.locator(".om-legend .om-toggle").bounding_box()
     assert box["width"] > 20  # the Chinese heading has glyphs, not an empty box
 
 

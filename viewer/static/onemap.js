@@ -129,12 +129,50 @@
     if (layerConfig("pipelines") && state.layers.pipelines && state.map.hasLayer(state.layers.pipelines)) {
       parts.push('<div class="om-legend-layer"><i class="om-aged"></i>' + bilingual("超设计年限管线", "Pipes past design life") + "</div>");
     }
-    return '<h3>' + bilingual("图例", "Legend") + "</h3>" + parts.join("");
+    return parts.join("");
   }
 
   function refreshLegend() {
-    var el = document.querySelector(".om-legend");
+    var el = document.querySelector(".om-legend .om-body");
     if (el) { el.innerHTML = legendHtml(); }
+  }
+
+  // On a phone the map comes first: panels start folded behind a button each.
+  var NARROW = window.matchMedia ? window.matchMedia("(max-width: 640px)").matches : false;
+  var panelCount = 0;
+
+  function collapsible(div, zh, en) {
+    var body = L.DomUtil.create("div", "om-body");
+    while (div.firstChild) { body.appendChild(div.firstChild); }
+    body.id = "om-panel-" + (++panelCount);
+    var button = L.DomUtil.create("button", "om-toggle", div);
+    button.type = "button";
+    button.setAttribute("aria-controls", body.id);
+    button.innerHTML = bilingual(zh, en);
+    div.appendChild(body);
+    function show(open) {
+      div.classList.toggle("om-collapsed", !open);
+      button.setAttribute("aria-expanded", String(open));
+    }
+    button.addEventListener("click", function () { show(div.classList.contains("om-collapsed")); });
+    show(!NARROW);
+    return div;
+  }
+
+  function foldLayerControl(map) {
+    var control = map.getContainer().querySelector(".leaflet-control-layers");
+    if (!control) { return; }
+    var toggle = control.querySelector(".leaflet-control-layers-toggle");
+    toggle.setAttribute("aria-label", "图层 Layers");
+    // Leaflet wires the toggle only for controls made collapsed; this one folds on phones.
+    toggle.addEventListener("click", function (e) {
+      e.preventDefault();
+      control.classList.add("leaflet-control-layers-expanded");
+    });
+    if (NARROW) {
+      control.classList.remove("leaflet-control-layers-expanded");
+      map.on("click", function () { control.classList.remove("leaflet-control-layers-expanded"); });
+    }
   }
 
   function redraw() {
@@ -239,6 +277,7 @@
         html += '<a class="om-upload-link" href="' + esc(state.config.upload) + '">' + bilingual("导入数据", "Import a file") + "</a>";
       }
       div.innerHTML = html;
+      collapsible(div, "筛选", "Filter");
       L.DomEvent.disableClickPropagation(div);
       var analysisSelect = div.querySelector(".om-analysis-select");
       if (analysisSelect) {
@@ -264,7 +303,8 @@
   function legendControl() {
     var legend = L.control({ position: "bottomright" });
     legend.onAdd = function () {
-      var div = L.DomUtil.create("div", "om-legend");
+      var div = collapsible(L.DomUtil.create("div", "om-legend"), "图例", "Legend");
+      L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
     };
@@ -310,10 +350,11 @@
         return '<tr data-district="' + esc(code) + '"><td>' + bilingual(names[code][0], names[code][1]) + "</td>" + cells
           + '<td class="om-n">' + sum + "</td></tr>";
       }).join("");
-      div.innerHTML = "<h3>" + bilingual("既有住宅加装电梯", "Elevators added to old buildings") + "</h3>"
+      div.innerHTML = "<h2>" + bilingual("既有住宅加装电梯", "Elevators added to old buildings") + "</h2>"
         + '<p class="om-total">' + bilingual("全市合计", "City total") + " <b>" + total + "</b></p>"
         + '<table class="om-stage-table">' + stageRows + "</table>"
         + '<table class="om-district-table">' + head + rows + "</table>";
+      collapsible(div, "统计", "Counts");
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       div.querySelectorAll("tr[data-district]").forEach(function (tr) {
@@ -376,8 +417,16 @@
       controlPanel().addTo(map);
       legendControl().addTo(map);
       refreshLegend();
+      foldLayerControl(map);
       map.on("overlayadd overlayremove", refreshLegend);
       document.body.classList.add("om-" + page);
+      // The map is the page's main content, under the page's title (for screen readers).
+      var container = map.getContainer();
+      container.setAttribute("role", "main");
+      var heading = document.createElement("h1");
+      heading.className = "om-sr";
+      heading.textContent = document.title;
+      container.insertBefore(heading, container.firstChild);
     },
     selectDistrict: selectDistrict,
   };

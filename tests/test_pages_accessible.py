@@ -1,0 +1,69 @@
+"""Every page on a phone (390×844) and a desktop: axe-core finds nothing serious, the map is
+reachable, zoom is allowed and panels fold behind buttons."""
+
+import pytest
+
+from tests_support import ADMIN_TOKEN
+
+pytestmark = pytest.mark.browser
+
+AXE = "viewer/node_modules/axe-core/axe.min.js"
+PAGES = ("/map", "/elevator-map", "/login", "/upload", "/estates/1/dossier?f=html")
+PHONE, DESKTOP = (390, 844), (1280, 800)
+
+
+def open_as_planner(browser, base, path, size):
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    context.add_cookies([{"name": "onemap_token", "value": ADMIN_TOKEN, "url": base}])
+    page = context.new_page()
+    page.goto(base + path, wait_until="networkidle")
+    return page
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+@pytest.mark.parametrize("path", PAGES)
+def test_axe_finds_no_serious_or_critical_violation(browser, live_server, path, size):
+    page = open_as_planner(browser, live_server, path, size)
+    page.add_script_tag(path=AXE)
+    violations = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+        "v => ({id: v.id, impact: v.impact, target: v.nodes[0].target})))"
+    )
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    viewports = page.locator("meta[name=viewport]").evaluate_all("ms => ms.map(m => m.content)")
+    assert viewports and not any("user-scalable" in v or "maximum-scale" in v for v in viewports)
+
+
+def reachable_share(page, columns=13, rows=28):
+    """The share of points on a grid over the screen where a tap reaches the map itself."""
+    return page.evaluate(
+        f"""(() => {{
+        let hits = 0, total = 0;
+        for (let i = 0; i < {columns}; i++) for (let j = 0; j < {rows}; j++) {{
+          const x = (i + 0.5) * innerWidth / {columns}, y = (j + 0.5) * innerHeight / {rows};
+          const el = document.elementFromPoint(x, y);
+          total++;
+          if (el && el.closest('.folium-map') && !el.closest('.leaflet-control')) hits++;
+        }}
+        return hits / total;
+        }})()"""
+    )
+
+
+@pytest.mark.parametrize("path", ["/map", "/elevator-map"])
+def test_on_a_phone_the_map_comes_first_and_panels_unfold(browser, live_server, path):
+    page = open_as_planner(browser, live_server, path, PHONE)
+    assert reachable_share(page) >= 0.8
+    legend = page.locator(".om-legend")
+    assert legend.locator(".om-body").is_hidden()
+    legend.locator(".om-toggle").click()
+    assert legend.locator(".om-body").is_visible()
+    assert legend.locator(".om-toggle").get_attribute("aria-expanded") == "true"
+    layers = page.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in layers.get_attribute("class")
+    page.locator(".leaflet-control-layers-toggle").click()
+    assert "leaflet-control-layers-expanded" in layers.get_attribute("class")
+    desktop = open_as_planner(browser, live_server, path, DESKTOP)
+    assert desktop.locator(".om-legend .om-body").is_visible()  # unfolded where there is room
