@@ -14,7 +14,6 @@ each side of it. The drawing, with X0 = 450,000 E and Y0 = 4,420,000 N:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import json
@@ -34,7 +33,7 @@ from api.app import create_app
 from api.settings import FeaturesSettings
 from database.settings import DatabaseSettings
 from layers import Role, Visibility
-from tests_support import ADMIN_TOKEN, run_onemap
+from tests_support import ADMIN_TOKEN, run_async, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
 TODAY = dt.date(2026, 11, 25)
@@ -128,7 +127,7 @@ def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             return await analysis.run(conn, area, analysis.parse_params(raw, today=TODAY))
 
-    return {row.id: row.properties for row in asyncio.run(go())}
+    return {row.id: row.properties for row in run_async(go())}
 
 
 def test_pipes_inside_and_around_each_estate(town_url):
@@ -345,7 +344,7 @@ def test_ledger_and_dossier_functions_agree(town_url):
             board = await scoreboard(conn, 2026, TODAY)
             return city, d, board
 
-    city, d, board = asyncio.run(go())
+    city, d, board = run_async(go())
     assert city[0]["code"] == "110101" and city[0]["estates"] == 4
     assert city[0]["fund_balance_cny"] == 200000
     assert d["aging_pipes"]["priority_1"] == 1 and board[0]["budget_cny"] == 1500000

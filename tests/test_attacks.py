@@ -14,7 +14,9 @@ import csv
 import io
 import json
 import os
+import shutil
 import socket
+import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -77,11 +79,20 @@ def world(edits_url) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(edits_url, world, tmp_path_factory):
+def server_tmp():
+    """The server's own temporary folder: other test workers' imports leave theirs in /tmp."""
+    folder = Path(tempfile.mkdtemp(prefix="onemap-attacks-"))
+    folder.chmod(0o1777)  # the server may run as nobody
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(edits_url, world, tmp_path_factory, server_tmp):
     """One worker, short timeouts: (base URL, pid). Its log is kept for a failing test."""
     env = {"ONEMAP_HEADER_TIMEOUT_S": "1", "ONEMAP_BODY_TIMEOUT_S": "1",
            "ONEMAP_MAX_IMPORT_FEATURES": "5000", "ONEMAP_MAX_UNPACKED_BYTES": str(4 << 20),
-           "ONEMAP_MAX_UPLOAD_BYTES": str(2 << 20)}  # fmt: skip
+           "ONEMAP_MAX_UPLOAD_BYTES": str(2 << 20), "TMPDIR": str(server_tmp)}  # fmt: skip
     log_path = tmp_path_factory.mktemp("attacks") / "server.log"
     with log_path.open("wb") as log, serve(edits_url, workers=1, env=env, log=log) as (base, pid):
         yield base, pid
@@ -751,8 +762,8 @@ def test_a_field_asked_sixty_times_is_answered_once(http):
 
 
 @pytest.mark.parametrize("name", ["..", ".", "../../etc/passwd.csv", "a\x00b.csv", "x" * 5000])
-def test_upload_names_cannot_point_anywhere(http, name):
-    folders = set(Path("/tmp").glob("onemap-import-*"))
+def test_upload_names_cannot_point_anywhere(http, server_tmp, name):
+    folders = set(server_tmp.glob("onemap-import-*"))
     response = http.post("/collections/service_facilities/imports",
                          files={"file": (name, b"lon,lat,kind\n116.4,39.9,clinic\n")},
                          data={"dry_run": "true"}, headers=ADMIN)  # fmt: skip
@@ -760,7 +771,7 @@ def test_upload_names_cannot_point_anywhere(http, name):
     if response.status_code == 202:
         finished_job(http, response.headers["Location"], ADMIN)
     time.sleep(0.2)
-    assert set(Path("/tmp").glob("onemap-import-*")) <= folders
+    assert set(server_tmp.glob("onemap-import-*")) <= folders
 
 
 # -- 17, 18, 19. what metadata tells, and what writers cannot set ---------------------------

@@ -15,7 +15,7 @@ from api.settings import FeaturesSettings
 from data_samples.loader import load_city
 from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
-from tests_support import ADMIN_TOKEN, free_port, serve
+from tests_support import ADMIN_TOKEN, free_port, run_async, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +136,7 @@ def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster_of_its_o
     """Clients keep asking through a restart: no other error, all good again within 5 s."""
     cluster, db_url = cluster_of_its_own
     with serve(db_url) as (base, _):
-        report = asyncio.run(run_load(
+        report = run_async(run_load(
             base, request_mix(count=200), clients=12, seconds=10.0,
             restart=cluster.restart, restart_at=2.5, after_restart_s=6.0,
         ))  # fmt: skip
@@ -169,4 +169,4 @@ def test_a_pooled_connection_is_checked_by_its_socket(db_url):
                     return
             raise AssertionError("a terminated connection passed the check")
 
-    asyncio.run(scenario())
+    run_async(scenario())

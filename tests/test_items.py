@@ -1,6 +1,7 @@
 import pytest
 
 from spatial.tiles import lonlat_to_tile
+from tests_support import run_async
 
 
 def scalar(conn, query, *params):
@@ -195,7 +196,6 @@ def test_gzip_answers_decode_to_the_identity_answers(admin, conn):
 
 def test_a_filtered_count_is_kept_per_layer_version(edits_url):
     """Paging through a filter counts once; a write to the layer makes it count again."""
-    import asyncio
 
     import psycopg
 
@@ -230,7 +230,7 @@ def test_a_filtered_count_is_kept_per_layer_version(edits_url):
                 await aconn.execute(toggle, (fid,))
         return first, second, kept, after
 
-    first, second, kept, after = asyncio.run(counts())
+    first, second, kept, after = run_async(counts())
     assert first == second == expected
     assert kept == 1
     assert after == expected - 1

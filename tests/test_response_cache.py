@@ -6,7 +6,6 @@ back in SQL) can be watched retiring cached answers.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 
@@ -22,7 +21,7 @@ from api.versions import VersionWatcher
 from database.settings import DatabaseSettings
 from layers import Role
 from spatial import tiles
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, run_async
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TILE = "/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}"
@@ -252,7 +251,7 @@ def test_without_a_database_the_watcher_vouches_for_nothing():
         finally:
             await watcher.stop()
 
-    assert asyncio.run(run()) is None
+    assert run_async(run()) is None
 
 
 def test_with_the_cache_off_every_answer_is_computed(db_url):

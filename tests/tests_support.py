@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import os
 import socket
@@ -18,6 +20,13 @@ import httpx
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ADMIN_HEADER = f"Authorization: Bearer {ADMIN_TOKEN}"
 ONEMAP = str(Path(sys.executable).parent / "onemap")
+
+
+def run_async(coroutine: Any) -> Any:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser fixture)
+    keeps an event loop running in the test thread, where ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def free_port() -> int:
