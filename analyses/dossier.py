@@ -17,7 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from analyses import pipes, workdays, workflow
-from analyses.model import METRIC_SRID, Area, in_scope, plain, statement
+from analyses.model import METRIC_SRID, Area, in_scope, plain, rows_of, statement
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
@@ -86,14 +86,16 @@ async def dossier(
     if _sees("pipelines", level):
         area, today = Area(estate=estate_id), dt.date.today()
         inside = await pipes.pipes_by_estate(conn, area, {"buffer_m": 50.0, "today": today})
-        out["pipelines"] = inside[0].properties["networks"] if inside else {}
+        estate_pipes = rows_of(inside)
+        out["pipelines"] = estate_pipes[0].properties["networks"] if estate_pipes else {}
         aged = await pipes.aging_pipes(
-            conn, area, {"horizon_years": 0, "limit": 100_000, "today": today}
+            conn, area, {"horizon_years": 0, "limit": 1, "offset": 0, "today": today}
         )
+        summary = aged.summary or {}
         out["aging_pipes"] = {
-            "count": len(aged),
-            "priority_1": sum(r.properties["priority"] == 1 for r in aged),
-            "length_m": round(sum(r.properties["length_m"] for r in aged), 1),
+            "count": aged.total,
+            "priority_1": summary.get("by_priority", {}).get("1", {}).get("count", 0),
+            "length_m": summary.get("length_m", 0),
         }
     if _sees("buildings", level) and level >= Visibility.INTERNAL:
         area, today = Area(estate=estate_id), dt.date.today()
@@ -101,13 +103,13 @@ async def dossier(
         out["elevator_screening"] = [
             {k: r.properties[k] for k in ("building_id", "name_zh", "feasible", "reasons",
                                            "recommendation", "relocation_cost_cny")}
-            for r in await screening.run(conn, area, screening.parse_params({}, today))
+            for r in rows_of(await screening.run(conn, area, screening.parse_params({}, today)))
         ]  # fmt: skip
         gaps = ANALYSES["coverage_gaps"]
         out["coverage_gaps"] = [
             {"kind": r.properties["kind"], "nearest_m": r.properties["nearest_m"],
              "parcels": [p["id"] for p in r.properties["parcels"]]}
-            for r in await gaps.run(conn, area, gaps.parse_params({}, today))
+            for r in rows_of(await gaps.run(conn, area, gaps.parse_params({}, today)))
         ]  # fmt: skip
     if _sees("idle_parcels", level):
         out["idle_parcels"] = await _rows(

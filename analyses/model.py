@@ -142,7 +142,39 @@ class Row:
     geometry: dict[str, Any] | None = None
 
 
-Runner = Callable[[psycopg.AsyncConnection, Area, dict[str, Any]], Awaitable[list[Row]]]
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of an analysis's rows, with how many there are in all.
+
+    Analyses whose rows could run to hundreds of thousands (aging pipes) page in SQL and
+    return one of these; the others return every row and are paged by ``page_of``.
+    """
+
+    rows: list[Row]
+    total: int
+    summary: dict[str, Any] | None = None
+
+
+Runner = Callable[[psycopg.AsyncConnection, Area, dict[str, Any]], Awaitable[list[Row] | Page]]
+# Every answer is paged: ``limit`` rows from ``offset``; the answer says how many there are.
+PAGING = (
+    Param("limit", int, 1000, "Rows in one answer (the answer says how many there are)",
+          1, 10_000),
+    Param("offset", int, 0, "Rows to skip: the next page starts at offset + limit", 0, 10**9),
+)  # fmt: skip
+
+
+def rows_of(result: list[Row] | Page) -> list[Row]:
+    """The rows a runner returned (for callers that need no paging: a single estate)."""
+    return result.rows if isinstance(result, Page) else result
+
+
+def page_of(result: list[Row] | Page, params: dict[str, Any]) -> Page:
+    """The page ``params`` ask for (``limit`` rows from ``offset``) of an analysis's result."""
+    if isinstance(result, Page):
+        return result
+    start = params["offset"]
+    return Page(result[start : start + params["limit"]], len(result))
 
 
 @dataclass(frozen=True)
@@ -155,18 +187,20 @@ class Analysis:
     run: Runner
     params: tuple[Param, ...] = ()
     level: Visibility = Visibility.INTERNAL
+    pages_itself: bool = False  # the runner applies limit/offset (in SQL) and returns a Page
     geometry: str | None = "Polygon"  # what the rows' geometries are, for the map
     theme: str | None = None  # the property a map colours the features by
     params_by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params_by_name", {p.name: p for p in self.params})
+        every = (*self.params, *PAGING)
+        object.__setattr__(self, "params_by_name", {p.name: p for p in every})
 
     def parse_params(self, raw: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
         unknown = sorted(set(raw) - set(self.params_by_name))
         if unknown:
             raise InvalidInput(f"{self.name}: unknown parameters {', '.join(unknown)}")
-        values = {p.name: p.parse(raw.get(p.name)) for p in self.params}
+        values = {p.name: p.parse(raw.get(p.name)) for p in self.params_by_name.values()}
         values["today"] = today or dt.date.today()
         return values
 
@@ -187,7 +221,7 @@ class Analysis:
                     "minimum": p.minimum,
                     "maximum": p.maximum,
                 }
-                for p in self.params
+                for p in self.params_by_name.values()
             ],  # fmt: skip
         }
 

@@ -13,10 +13,10 @@ from psycopg import sql
 from analyses.model import (
     ESTATES_IN_AREA,
     Area,
+    Page,
     Param,
     Row,
     column,
-    fetch_rows,
     in_area,
     query,
     statement,
@@ -79,51 +79,122 @@ ORDER BY e.id
 pipes_by_estate = query(PIPES_BY_ESTATE)
 
 
-AGING_PIPES = statement(
-    """
+# The aged pipes of the area, ranked: a priority and how far past its design life each is.
+AGED = """
 WITH life(material, years) AS (VALUES {life}),
 p AS (
-    SELECT p.*, l.years AS design_life,
-           %(year)s - p.install_year - l.years AS over_by,
-           p.network = ANY({safety}::text[]) AS safety
+    SELECT p.id, p.network, p.material, p.diameter_mm, p.install_year, p.condition, p.geom,
+           l.years AS design_life, %(year)s - p.install_year - l.years AS over_by,
+           p.network = ANY({safety}::text[]) AS safety,
+           p.network = 'gas' AND p.material = 'grey_cast_iron' AS gas_cast_iron
     FROM pipelines p JOIN life l USING (material)
     WHERE (p.install_year + l.years <= %(year)s + %(horizon_years)s
-           OR p.condition IN ('poor', 'critical'))
+           OR p.condition IN ('poor', 'critical')
+           OR (p.network = 'gas' AND p.material = 'grey_cast_iron'))
       AND {in_area}
 ), ranked AS (
     SELECT p.*, CASE
+        WHEN gas_cast_iron THEN 1
         WHEN safety AND (condition = 'critical' OR (over_by >= 0 AND condition = 'poor')) THEN 1
         WHEN safety AND (over_by >= 0 OR condition = 'poor') THEN 2
         ELSE 3 END AS priority
     FROM p
 )
+"""
+_AGED_PARTS = {
+    "life": values_list(MATERIAL_DESIGN_LIFE),
+    "safety": list(SAFETY_NETWORKS),
+    "in_area": in_area(column("p", "geom")),
+}
+
+AGING_PIPES = statement(
+    AGED
+    + """
 SELECT id,
        json_build_object(
            'network', network, 'material', material, 'diameter_mm', diameter_mm,
            'install_year', install_year, 'condition', condition, 'design_life', design_life,
            'age', %(year)s - install_year, 'over_by', over_by, 'priority', priority,
+           'gas_cast_iron', gas_cast_iron,
            'length_m', round(ST_Length(geom::geography)::numeric, 1)),
-       ST_AsGeoJSON(geom, 7)::json
+       ST_AsGeoJSON(geom, 7)::json,
+       count(*) OVER () AS total
 FROM ranked
 ORDER BY priority, over_by DESC, id
-LIMIT %(limit)s
+LIMIT %(limit)s OFFSET %(offset)s
 """,
-    life=values_list(MATERIAL_DESIGN_LIFE),
-    safety=list(SAFETY_NETWORKS),
-    in_area=in_area(column("p", "geom")),
+    **_AGED_PARTS,
+)
+
+# How many, and how long, by priority: the whole answer, whatever page is asked for.
+AGING_BY_PRIORITY = statement(
+    AGED
+    + """
+SELECT priority, count(*), coalesce(sum(ST_Length(geom::geography)), 0)
+FROM ranked GROUP BY priority ORDER BY priority
+""",
+    **_AGED_PARTS,
+)
+
+# Metres of aged pipe in each unit one level below the area (districts of the city, streets
+# of a district), each segment cut at the unit's outline: the units add up to the area.
+AGING_BY_UNIT = statement(
+    AGED
+    + """
+, units AS (
+    SELECT d.code, d.name_zh, d.geom FROM districts d
+    WHERE %(district)s::text IS NULL AND %(street)s::text IS NULL AND %(estate)s::bigint IS NULL
+    UNION ALL
+    SELECT s.code, s.name_zh, s.geom FROM streets s
+    WHERE s.district_code = %(district)s AND %(street)s::text IS NULL
+      AND %(estate)s::bigint IS NULL
+)
+SELECT u.code, u.name_zh, count(p.id),
+       coalesce(sum({part}), 0),
+       coalesce(sum({part}) FILTER (WHERE p.priority = 1), 0)
+FROM units u JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
+GROUP BY u.code, u.name_zh ORDER BY u.code
+""",
+    part=_part_length(column("u", "geom")),
+    **_AGED_PARTS,
 )
 
 
-async def aging_pipes(
-    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
-) -> list[Row]:
-    """Pipes past (or near) their material's design life, or in poor condition, ranked.
+async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> Page:
+    """Aged pipes, ranked: one page of them, and the whole answer's totals.
 
-    1 = a safety network (water, drainage, gas) critical, or aged and poor; 2 = a safety
-    network aged or poor; 3 = the rest.
+    The totals come with the first page (offset 0); later pages say how many in all.
+    Aged: past (or near) their material's design life, in poor condition, or grey cast-iron
+    gas mains (renewed whatever their age). Totals by priority and by district (city) or
+    street (district). 1 = grey cast-iron gas, or a safety network (water, drainage, gas)
+    critical or aged and poor; 2 = a safety network aged or poor; 3 = the rest.
     """
-    year = params["today"].year
-    return await fetch_rows(conn, AGING_PIPES, {**area.params, **params, "year": year})
+    values = {**area.params, **params, "year": params["today"].year}
+    cur = await conn.execute(AGING_PIPES, values)
+    found = await cur.fetchall()
+    rows = [Row(r[0], r[1], r[2]) for r in found]
+    if found and params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
+        return Page(rows, found[0][3])
+    cur = await conn.execute(AGING_BY_PRIORITY, values)
+    by_priority = {p: (n, m) for p, n, m in await cur.fetchall()}
+    total = sum(n for n, _ in by_priority.values())
+    if params["offset"] > 0:
+        return Page(rows, total)
+    cur = await conn.execute(AGING_BY_UNIT, values)
+    by_unit = [
+        {"code": code, "name_zh": name, "count": n, "length_m": round(m, 1),
+         "priority_1_length_m": round(m1, 1)}
+        for code, name, n, m, m1 in await cur.fetchall()
+    ]  # fmt: skip
+    summary = {
+        "count": total,
+        "length_m": round(sum(m for _, m in by_priority.values()), 1),
+        "by_priority": {
+            str(p): {"count": n, "length_m": round(m, 1)} for p, (n, m) in by_priority.items()
+        },
+        "by_unit": by_unit,
+    }
+    return Page(rows, total, summary)
 
 
 PIPE_PARAMS = (
@@ -132,5 +203,4 @@ PIPE_PARAMS = (
 AGING_PARAMS = (
     Param("horizon_years", int, 0, "Also list pipes this many years before their design life",
           0, 30),
-    Param("limit", int, 5000, "At most this many pipes, most urgent first", 1, 200_000),
 )  # fmt: skip

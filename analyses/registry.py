@@ -30,6 +30,7 @@ ANALYSES: dict[str, Analysis] = {
             (8, 33),
             pipes.aging_pipes,
             pipes.AGING_PARAMS,
+            pages_itself=True,
             geometry="LineString",
             theme="priority",
         ),

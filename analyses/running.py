@@ -15,51 +15,80 @@ from typing import Any
 
 import psycopg
 
-from analyses.model import Analysis, Area, Row
+from analyses.model import Analysis, Area, Page, Row, page_of
 from spatial import catalog
 
 
 class ResultCache:
     def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._rows: OrderedDict[str, list[Row]] = OrderedDict()
+        self._results: OrderedDict[str, list[Row] | Page] = OrderedDict()
 
     async def run(
         self, conn: psycopg.AsyncConnection, analysis: Analysis, area: Area,
         params: dict[str, Any],
-    ) -> list[Row]:  # fmt: skip
+    ) -> Page:  # fmt: skip
+        """The page ``params`` ask for; every page of one result comes from one run."""
         versions = await catalog.layer_versions(conn)
-        key = json.dumps([analysis.name, area.params, params, versions], default=str)
-        if key in self._rows:
-            self._rows.move_to_end(key)
-            return self._rows[key]
-        rows = await analysis.run(conn, area, params)
-        self._rows[key] = rows
-        while len(self._rows) > self.size:
-            self._rows.popitem(last=False)
-        return rows
+        kept = params if analysis.pages_itself else {
+            k: v for k, v in params.items() if k not in ("limit", "offset")}  # fmt: skip
+        key = json.dumps([analysis.name, area.params, kept, versions], default=str)
+        if key in self._results:
+            self._results.move_to_end(key)
+            return page_of(self._results[key], params)
+        result = await analysis.run(conn, area, params)
+        self._results[key] = result
+        while len(self._results) > self.size:
+            self._results.popitem(last=False)
+        return page_of(result, params)
+
+
+def paging(page: Page, params: dict[str, Any]) -> dict[str, Any]:
+    """What an answer says about itself: how many rows in all, how many here, whether more."""
+    returned = len(page.rows)
+    return {
+        "numberMatched": page.total,
+        "numberReturned": returned,
+        "offset": params["offset"],
+        "limit": params["limit"],
+        "truncated": params["offset"] + returned < page.total,
+    }
 
 
 def as_json(
-    analysis: Analysis, area: Area, params: dict[str, Any], rows: list[Row]
-) -> dict[str, Any]:
+    analysis: Analysis, area: Area, params: dict[str, Any], page: Page,
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     shown = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in params.items()}
-    return {
+    out = {
         "analysis": analysis.name,
         "title": [analysis.title_zh, analysis.title_en],
         "area": {k: v for k, v in area.params.items() if v is not None},
         "parameters": shown,
-        "count": len(rows),
-        "rows": [{"id": r.id, **r.properties} for r in rows],
+        **paging(page, params),
+        "summary": page.summary,
+        "rows": [{"id": r.id, **r.properties} for r in page.rows],
     }
+    if links is not None:
+        out["links"] = links
+    return out
 
 
-def as_geojson(analysis: Analysis, rows: list[Row]) -> dict[str, Any]:
-    return {
+def as_geojson(
+    analysis: Analysis, page: Page, params: dict[str, Any],
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    out = {
         "type": "FeatureCollection",
         "name": analysis.name,
+        **paging(page, params),
         "features": [
             {"type": "Feature", "id": r.id, "geometry": r.geometry, "properties": r.properties}
-            for r in rows
+            for r in page.rows
         ],
     }
+    if page.summary is not None:
+        out["summary"] = page.summary
+    if links is not None:
+        out["links"] = links
+    return out

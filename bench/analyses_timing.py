@@ -16,7 +16,7 @@ import time
 import psycopg
 
 import database
-from analyses.model import Area
+from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from database.settings import DatabaseSettings
 
@@ -35,7 +35,7 @@ async def main() -> None:
                 times, rows = [], 0
                 for _ in range(3):
                     started = time.perf_counter()
-                    rows = len(await analysis.run(conn, area, analysis.parse_params({})))
+                    rows = len(rows_of(await analysis.run(conn, area, analysis.parse_params({}))))
                     times.append(time.perf_counter() - started)
                 cells.append(f"{statistics.median(times):.2f} s ({rows:,} rows)")
             print(f"| {analysis.name} | " + " | ".join(cells) + " |", flush=True)

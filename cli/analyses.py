@@ -21,10 +21,10 @@ from rich.table import Table
 from analyses.dossier import dossier, dossier_html
 from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
-from analyses.model import Area
+from analyses.model import Area, page_of
 from analyses.registry import ANALYSES, get_analysis
-from analyses.running import as_geojson, as_json
-from cli.common import app, console, database_url, friendly
+from analyses.running import as_geojson, as_json, paging
+from cli.common import app, console, database_url, friendly, stderr
 from layers import Visibility
 from layers.errors import InvalidInput
 from spatial.export import spreadsheet_safe
@@ -94,14 +94,20 @@ def analyse(
         counts = _with_connection(lambda conn: apply_screening(conn, area, params, "cli"))
         console.print(json.dumps(counts), highlight=False)
         return
-    rows = _with_connection(lambda conn: analysis.run(conn, area, params))
+    page = page_of(_with_connection(lambda conn: analysis.run(conn, area, params)), params)
     if format == "csv":
-        data = _csv([{"id": r.id, **r.properties} for r in rows])
+        data = _csv([{"id": r.id, **r.properties} for r in page.rows])
     else:
-        body = as_geojson(analysis, rows) if format == "geojson" else as_json(
-            analysis, area, params, rows)  # fmt: skip
+        body = as_geojson(analysis, page, params) if format == "geojson" else as_json(
+            analysis, area, params, page)  # fmt: skip
         data = (json.dumps(body, ensure_ascii=False, default=str, indent=1) + "\n").encode()
     _write(data, out_file)
+    shown = paging(page, params)
+    if shown["truncated"]:  # never a silent cut: say what is left and how to get it
+        following = params["offset"] + params["limit"]
+        stderr.print(f"rows {params['offset'] + 1}–{params['offset'] + len(page.rows)} of "
+                      f"{page.total:,}; the next: --param offset={following} (or raise "
+                      "--param limit=, at most 10000)", highlight=False)  # fmt: skip
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:

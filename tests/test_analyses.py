@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from analyses import workdays
 from analyses.dossier import dossier
 from analyses.ledger import ledger, scoreboard
-from analyses.model import Area
+from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
 from api.app import create_app
@@ -127,7 +127,7 @@ def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             return await analysis.run(conn, area, analysis.parse_params(raw, today=TODAY))
 
-    return {row.id: row.properties for row in run_async(go())}
+    return {row.id: row.properties for row in rows_of(run_async(go()))}
 
 
 def test_pipes_inside_and_around_each_estate(town_url):
@@ -283,7 +283,7 @@ def test_analyses_over_http(town_api):
     names = [a["name"] for a in api.get("/analyses", headers=as_["planner"]).json()["analyses"]]
     assert "elevator_screening" in names and "low_funds" not in names  # funds are private
     assert api.get("/analyses/low_funds", headers=as_["planner"]).status_code == 404
-    assert api.get("/analyses/low_funds", headers=as_["admin"]).json()["count"] == 1
+    assert api.get("/analyses/low_funds", headers=as_["admin"]).json()["numberMatched"] == 1
     geo = api.get("/analyses/elevator_screening?estate=1&f=geojson", headers=as_["planner"])
     assert geo.headers["content-type"] == "application/geo+json"
     features = geo.json()["features"]
@@ -292,7 +292,7 @@ def test_analyses_over_http(town_api):
     assert bad.status_code == 400 and "walk_m" in bad.text
     assert api.get("/analyses/bundles", headers=as_["responsible"]).status_code == 403
     own = api.get("/analyses/pipes_by_estate?street=110101002", headers=as_["responsible"])
-    assert own.status_code == 200 and own.json()["count"] == 1
+    assert own.status_code == 200 and own.json()["numberMatched"] == 1
     assert (
         api.get("/analyses/pipes_by_estate?estate=1", headers=as_["responsible"]).status_code == 403
     )

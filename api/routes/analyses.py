@@ -14,7 +14,7 @@ from analyses.registry import ANALYSES, get_analysis
 from analyses.running import as_geojson, as_json
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
-from api.links import GEOJSON, JSON, link, url
+from api.links import GEOJSON, JSON, link, url, with_query
 from api.state import state_of
 from layers import MAX_ID, get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
@@ -114,7 +114,26 @@ async def run_analysis(
     area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
     await check_area(conn, caller, area)
     params = query_params(request, analysis)
-    rows = await state_of(request).analysis_cache.run(conn, analysis, area, params)
+    page = await state_of(request).analysis_cache.run(conn, analysis, area, params)
+    links = _page_links(request, params, page.total, len(page.rows))
     if f == "geojson":
-        return JSONResponse(as_geojson(analysis, rows), media_type=GEOJSON)
-    return JSONResponse(as_json(analysis, area, params, rows))
+        return JSONResponse(as_geojson(analysis, page, params, links), media_type=GEOJSON)
+    return JSONResponse(as_json(analysis, area, params, page, links))
+
+
+def _page_links(
+    request: Request, params: dict[str, Any], total: int, returned: int
+) -> list[dict[str, str]]:
+    """self, and next / prev when there are rows after or before this page."""
+    kind = GEOJSON if request.query_params.get("f") == "geojson" else JSON
+    offset, limit = params["offset"], params["limit"]
+
+    def at(start: int) -> str:
+        return with_query(request, offset=start, limit=limit)
+
+    links = [link(at(offset), "self", kind)]
+    if offset + returned < total:
+        links.append(link(at(offset + limit), "next", kind))
+    if offset > 0:
+        links.append(link(at(max(0, offset - limit)), "prev", kind))
+    return links

@@ -243,7 +243,12 @@
         pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
         onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties)); },
       }).addTo(state.map);
-      if (status) { status.innerHTML = data.features.length + " " + bilingual("项", "results"); }
+      if (status) {  // never a silent cut: "1,000 of 16,322 shown"
+        var shown = data.features.length, all = data.numberMatched;
+        status.innerHTML = (all > shown
+          ? shown.toLocaleString() + " / " + all.toLocaleString() + " " + bilingual("项（显示最紧迫的）", "shown, most urgent first")
+          : shown.toLocaleString() + " " + bilingual("项", "results"));
+      }
       document.body.setAttribute("data-analysis-count", String(data.features.length));
     }).catch(function (e) {
       if (status) { status.textContent = String(e.message || e); }

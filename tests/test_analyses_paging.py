@@ -1,0 +1,128 @@
+"""Analyses never cut silently: every answer says how many rows there are, which ones it holds
+and how to get the rest; aging pipes are recomputed here with independent code."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+import shapely
+from pyproj import Geod
+
+from layers.vocabulary import MATERIAL_DESIGN_LIFE
+from tests_support import ADMIN_TOKEN, run_onemap
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+SAFETY = {"water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas"}
+
+
+@pytest.fixture(scope="module")
+def aged(db_url):
+    """The aged pipes by this test's own reading of the rule, with geodesic lengths."""
+    with psycopg.connect(db_url) as conn:
+        frame = pd.DataFrame(
+            conn.execute(
+                "SELECT id, network, material, install_year, condition, ST_AsBinary(geom) "
+                "FROM pipelines"
+            ).fetchall(),
+            columns=["id", "network", "material", "install_year", "condition", "wkb"],
+        )
+    year = dt.date.today().year
+    life = frame.material.map(MATERIAL_DESIGN_LIFE)
+    over = year - frame.install_year - life
+    poor = frame.condition.isin(["poor", "critical"])
+    gas_iron = (frame.network == "gas") & (frame.material == "grey_cast_iron")
+    keep = life.notna() & ((over >= 0) | poor | gas_iron)
+    safety = frame.network.isin(SAFETY)
+    critical, poor = frame.condition == "critical", frame.condition == "poor"
+    priority = np.select(
+        [gas_iron, safety & (critical | ((over >= 0) & poor)), safety & ((over >= 0) | poor)],
+        [1, 1, 2], 3,
+    )  # fmt: skip
+    geod = Geod(ellps="WGS84")
+    lengths = [geod.geometry_length(g) for g in shapely.from_wkb(frame.wkb.map(bytes))]
+    out = frame.assign(priority=priority, length=lengths)[keep]
+    return out
+
+
+def get(client, path, **params):
+    response = client.get(path, params=params, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_aging_pipes_say_how_many_and_how_long_in_all(client, aged):
+    body = get(client, "/analyses/aging_pipes", limit=10)
+    assert body["numberMatched"] == len(aged) > 10
+    assert body["numberReturned"] == 10 and body["truncated"] is True
+    summary = body["summary"]
+    assert summary["length_m"] == pytest.approx(aged.length.sum(), rel=1e-3)
+    for priority, group in aged.groupby("priority"):
+        got = summary["by_priority"][str(priority)]
+        assert got["count"] == len(group)
+        assert got["length_m"] == pytest.approx(group.length.sum(), rel=1e-3, abs=0.5)
+    # Districts cut each pipe at their outline: together they hold the city's metres.
+    by_district = sum(u["length_m"] for u in summary["by_unit"])
+    assert by_district == pytest.approx(summary["length_m"], rel=1e-3)
+
+
+def test_grey_cast_iron_gas_is_always_priority_one(client, aged):
+    body = get(client, "/analyses/aging_pipes", limit=10_000)
+    gas_iron = [r for r in body["rows"] if r["gas_cast_iron"]]
+    expected = aged[(aged.network == "gas") & (aged.material == "grey_cast_iron")]
+    assert len(gas_iron) == len(expected) > 0
+    assert {r["priority"] for r in gas_iron} == {1}
+
+
+def test_pages_put_together_are_the_whole_answer(client, aged):
+    seen, offset, pages = [], 0, 0
+    while True:
+        body = get(client, "/analyses/aging_pipes", limit=5000, offset=offset)
+        seen += [r["id"] for r in body["rows"]]
+        pages += 1
+        nxt = [link for link in body["links"] if link["rel"] == "next"]
+        if not body["truncated"]:
+            assert not nxt
+            break
+        assert nxt and f"offset={offset + 5000}" in nxt[0]["href"]
+        assert body["numberMatched"] == len(aged)
+        offset += 5000
+    assert len(seen) == len(set(seen)) == len(aged) and pages == -(-len(aged) // 5000) > 1
+    assert set(seen) == set(aged.id)
+    by_id = aged.set_index("id").priority
+    priorities = by_id[seen].tolist()
+    assert priorities == sorted(priorities)  # most urgent first, across pages
+
+
+def test_streets_of_a_district_add_up_to_the_district(client):
+    city = get(client, "/analyses/aging_pipes", limit=1)["summary"]["by_unit"]
+    district = max(city, key=lambda u: u["length_m"])
+    streets = get(client, "/analyses/aging_pipes", limit=1, district=district["code"])["summary"]
+    assert streets["by_unit"] and all(len(u["code"]) > 6 for u in streets["by_unit"])
+    assert sum(u["length_m"] for u in streets["by_unit"]) == pytest.approx(
+        district["length_m"], rel=1e-3, abs=1
+    )
+
+
+def test_every_analysis_pages_the_same_way(client):
+    whole = get(client, "/analyses/pipes_by_estate", limit=10_000)
+    assert whole["numberMatched"] == whole["numberReturned"] > 3 and not whole["truncated"]
+    page = get(client, "/analyses/pipes_by_estate", limit=3, offset=2, f="geojson")
+    assert page["numberMatched"] == whole["numberMatched"] and page["numberReturned"] == 3
+    assert [f["id"] for f in page["features"]] == [r["id"] for r in whole["rows"][2:5]]
+    rels = {link["rel"] for link in page["links"]}
+    assert rels == {"self", "next", "prev"}
+    past = get(client, "/analyses/pipes_by_estate", offset=10**6)
+    assert past["numberReturned"] == 0 and past["numberMatched"] == whole["numberMatched"]
+    for bad in ({"limit": "0"}, {"limit": "10001"}, {"offset": "-1"}, {"limit": "nan"}):
+        response = client.get("/analyses/pipes_by_estate", params=bad, headers=ADMIN)
+        assert response.status_code == 400, bad
+
+
+def test_the_cli_says_when_there_is_more(db_url):
+    env = {"ONEMAP_DATABASE_URL": db_url}
+    result = run_onemap("analyse", "aging_pipes", "-p", "limit=5", env=env)
+    assert result.returncode == 0, result.stderr
+    assert '"numberReturned": 5' in result.stdout and '"truncated": true' in result.stdout
+    assert "the next: --param offset=5" in " ".join(result.stderr.split())
