@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from psycopg_pool import AsyncConnectionPool
@@ -16,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from analyses.running import ResultCache
 from api.accounts import TokenLookup
 from api.compression import SelectiveGZip
+from api.cors import Cors
 from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, CallerBoundary, SecurityHeaders
@@ -117,19 +117,13 @@ def create_app(
     app.add_middleware(SelectiveGZip, minimum_size=1024)
     app.add_middleware(SourceHeader)
     app.add_middleware(SecurityHeaders, basemap_url=features.basemap_url)
-    if features.cors_origins:
-        app.add_middleware(
-            CORSMiddleware, allow_origins=features.cors_origins, allow_credentials=False,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "If-Match",
-                           "If-None-Match", "Content-Crs"],
-            expose_headers=["ETag", "Location", "Content-Crs"],
-        )  # fmt: skip
     app.add_middleware(
         BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes,
         chunk_timeout_s=server.body_timeout_s,
     )  # fmt: skip
     app.add_middleware(ResponseCache, watcher=state.versions, store=state.responses)
+    # Outside the response cache: replayed answers carry CORS headers too.
+    app.add_middleware(Cors, trusted_origins=features.cors_origins)
     # Outermost: a replayed answer is marked private for a signed-in caller too.
     app.add_middleware(CallerBoundary, trusted_origins=features.cors_origins)
 

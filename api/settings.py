@@ -94,7 +94,9 @@ class FeaturesSettings(BaseSettings):
         default=400.0, gt=0, description="Largest bbox in degrees² (Beijing is about 4.5)."
     )
     cors_origins: list[str] = Field(
-        default_factory=list, description='Origins allowed by CORS, e.g. ["https://x.org"].'
+        default_factory=list,
+        description='Origins that may also write, with credentials, e.g. ["https://x.org"] '
+        "(anyone may read: GET answers Access-Control-Allow-Origin: *)",
     )
     admin_token: SecretStr | None = Field(
         default=None,

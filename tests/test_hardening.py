@@ -93,20 +93,39 @@ def test_the_statement_timeout_answers_503_and_frees_the_worker(db_url):
         assert client.get("/conformance").status_code == 200  # the worker is free
 
 
-def test_cors_only_when_configured(db_url, client):
-    origin = {"Origin": "https://planning.example", "Access-Control-Request-Method": "GET"}
-    assert (
-        "access-control-allow-origin" not in client.options("/collections", headers=origin).headers
-    )
+def test_anyone_may_read_across_origins_and_configured_origins_may_write(db_url, client):
+    reader = {"Origin": "https://maps.example"}
+    answer = client.get("/collections/estates/items?limit=1", headers=reader)
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in answer.headers
+    assert "ETag" in answer.headers["access-control-expose-headers"]
+    tile = client.get("/collections/estates/tiles/WebMercatorQuad/10/843/387", headers=reader)
+    assert tile.headers["access-control-allow-origin"] == "*"
+    preflight = client.options("/collections/estates/items", headers={
+        **reader, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "If-None-Match, Authorization"})  # fmt: skip
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert preflight.headers["access-control-allow-headers"] == "If-None-Match"
+    write = client.options("/collections/estates/items/1", headers={
+        **reader, "Access-Control-Request-Method": "DELETE"})  # fmt: skip
+    assert write.status_code == 403 and "access-control-allow-origin" not in write.headers
+    assert "ONEMAP_CORS_ORIGINS" in write.json()["detail"]
+    post = client.post("/login", headers=reader, data={"token": "x"})
+    assert "access-control-allow-origin" not in post.headers  # no CORS on writes from others
     app = create_app(
         DatabaseSettings(database_url=db_url),
         features=FeaturesSettings(cors_origins=["https://planning.example"]),
     )
     with TestClient(app) as cors:
-        preflight = cors.options("/collections/estates/items", headers=origin)
+        trusted = {"Origin": "https://planning.example", "Access-Control-Request-Method": "PUT"}
+        preflight = cors.options("/collections/estates/items/1", headers=trusted)
         assert preflight.headers["access-control-allow-origin"] == "https://planning.example"
-        other = cors.options("/collections", headers={**origin, "Origin": "https://evil.example"})
-        assert "access-control-allow-origin" not in other.headers
+        assert preflight.headers["access-control-allow-credentials"] == "true"
+        assert "PUT" in preflight.headers["access-control-allow-methods"]
+        read = cors.get("/collections", headers={"Origin": "https://planning.example"})
+        assert read.headers["access-control-allow-origin"] == "https://planning.example"
+        assert "Origin" in read.headers["vary"]
 
 
 def test_pages_carry_security_headers_and_api_responses_nosniff(client):
