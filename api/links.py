@@ -11,7 +11,7 @@ from fastapi import Request
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"  # FastAPI writes OpenAPI 3.1
 SCHEMA_JSON = "application/schema+json"
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from api.access import CallerDep, LayerDep
+from api.openapi import queryable_fields
 from api.params import (
     BboxCrsDep,
     BboxDep,
@@ -18,7 +19,6 @@ from api.params import (
     check_bbox,
 )
 from api.state import state_of
-from layers import FieldType
 from layers.errors import InvalidInput
 from spatial import cql
 from spatial.features import FeatureQuery
@@ -49,13 +49,13 @@ async def base_query(
 ) -> FeatureQuery:
     """Everything but paging; raises ``InvalidInput`` naming the first bad parameter."""
     level = caller.level
-    visible = {f.name: f for f in layer.visible_fields(level)}
+    comparable = {f.name: f for f in queryable_fields(layer, level)}
     equals = []
     for name, value in request.query_params.multi_items():
         if name in STANDARD:
             continue
-        f = visible.get(name)
-        if f is None or f.type in (FieldType.JSON, FieldType.TEXT_ARRAY):
+        f = comparable.get(name)
+        if f is None:
             raise InvalidInput(f"unknown parameter or property {name!r}")
         equals.append((name, cql.typed_value(f, value)))
     if bbox is not None:

@@ -123,3 +123,46 @@ def test_exported_files_open_in_gdal(live_server, conn, tmp_path, fmt):
     count = conn.execute("SELECT count(*) FROM roads").fetchone()[0]
     assert f"Feature Count: {count}" in result.stdout
     assert 'ID["EPSG",3857]' in result.stdout
+
+
+@pytest.mark.parametrize(("layer", "where", "sql", "admin"), [
+    ("elevator_retrofits", "stage='in_service'", "stage = 'in_service'", False),
+    ("buildings", "floors=6", "floors = 6", False),
+    ("pipelines", "network='gas' AND material='grey_cast_iron'",
+     "network = 'gas' AND material = 'grey_cast_iron'", True),
+])  # fmt: skip
+def test_ogr2ogr_where_is_answered_by_the_server(live_server, conn, tmp_path, layer, where, sql,
+                                                 admin):  # fmt: skip
+    """GDAL finds the layer's properties as query parameters in the API document and sends
+    the filter to the server, instead of downloading every feature to filter them itself."""
+    out = tmp_path / f"{layer}.geojson"
+    result = gdal("ogr2ogr", "-f", "GeoJSON", str(out), f"OAPIF:{live_server}", layer, "-where",
+                  where, "-oo", "PAGE_SIZE=1000", "--debug", "on", admin=admin)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "evaluated on client side" not in result.stderr
+    fetched = [line for line in result.stderr.splitlines() if "/items?" in line]
+    first = sql.split(" = ")[0]
+    # The first page is GDAL reading the layer's schema; every page of the copy is filtered.
+    assert len(fetched) >= 2 and all(f"{first}=" in line for line in fetched[1:]), fetched[:3]
+    expected = conn.execute(f"SELECT count(*) FROM {layer} WHERE {sql}").fetchone()[0]
+    assert pyogrio.read_info(out)["features"] == expected > 0
+
+
+def test_the_api_document_names_only_what_the_caller_sees(live_server):
+    public = httpx.get(f"{live_server}/api").json()
+    assert "/collections/buildings/items" in public["paths"]
+    assert "/collections/pipelines/items" not in public["paths"]  # an internal layer
+    names = {p.get("name") for p in public["paths"]["/collections/buildings/items"]["get"]
+             ["parameters"]}  # fmt: skip
+    assert "floors" in names and "households" not in names  # households is internal
+    headers = dict([ADMIN_HEADER.split(": ", 1)])
+    planner = httpx.get(f"{live_server}/api", headers=headers).json()
+    assert "/collections/pipelines/items" in planner["paths"]
+    typed = httpx.get(f"{live_server}/api")
+    assert typed.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.1"
+    assert public["openapi"].startswith("3.1")
+    landing = httpx.get(live_server).json()
+    desc = next(link for link in landing["links"] if link["rel"] == "service-desc")
+    assert desc["type"] == typed.headers["content-type"]
+    sortables = httpx.get(f"{live_server}/collections/buildings/sortables").json()
+    assert "floors" in sortables["properties"] and "households" not in sortables["properties"]

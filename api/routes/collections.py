@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from api.access import Caller, CallerDep, LayerDep, LevelDep
 from api.deps import ConnDep
 from api.links import GEOJSON, JSON, SCHEMA_JSON, documented, link, url
+from api.openapi import queryable_fields
 from layers import REGISTRY, Layer, Visibility
 from spatial import collections, crs
 from spatial.features import field_json_schema
@@ -81,6 +82,23 @@ async def get_collection(
     request: Request, layer: LayerDep, caller: CallerDep, conn: ConnDep
 ) -> dict[str, Any]:
     return _collection(request, layer, await _extent(conn, layer, caller))
+
+
+@router.get("/collections/{collectionId}/sortables", summary="Properties to sort by",
+            response_class=Response, responses=documented(SCHEMA_JSON))  # fmt: skip
+def get_sortables(request: Request, layer: LayerDep, level: LevelDep) -> JSONResponse:
+    """What ``sortby`` takes (OGC API Records sorting): every scalar property the caller sees."""
+    properties = {"id": {"title": "Feature id", "type": "integer"}}
+    properties |= {f.name: field_json_schema(f) for f in queryable_fields(layer, level)}
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": url(request, f"/collections/{layer.name}/sortables"),
+        "type": "object",
+        "title": f"{layer.title_zh} {layer.title_en}",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return JSONResponse(body, media_type=SCHEMA_JSON)
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties to filter on",

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api import openapi
+from api.access import LevelDep
 from api.links import JSON, OPENAPI, link, url
 
 router = APIRouter(tags=["OGC API"])
@@ -66,5 +68,12 @@ def conformance() -> dict[str, list[str]]:
 
 
 @router.get("/api", summary="The OpenAPI definition", include_in_schema=False)
-def api_definition(request: Request) -> JSONResponse:
-    return JSONResponse(request.app.openapi(), media_type="application/vnd.oai.openapi+json")
+def api_definition(request: Request, level: LevelDep) -> JSONResponse:
+    """The document for the caller's level, typed with its version (3.1).
+
+    A client that accepts plain JSON but not 3.1 (GDAL asks for 3.0 or JSON) gets JSON.
+    """
+    accept = request.headers.get("accept", "")
+    plain = "application/json" in accept and "version=3.1" not in accept
+    return JSONResponse(openapi.for_level(request.app.openapi(), level),
+                        media_type="application/json" if plain else OPENAPI)  # fmt: skip
