@@ -52,31 +52,45 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
 _M2_PER_DEG2 = 111_320.0**2 * 0.766  # near 40° N: a rough bound is all a limit needs
 
 
-def check_bbox(bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float) -> Bbox:
-    """The box to query: refused when not in its CRS's range or larger than the limit.
+def check_bbox(
+    bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float, city: Bbox | None = None
+) -> Bbox:
+    """The box to query: refused outside its CRS's range, cut to the city when too large.
 
     A projected box is cut to its CRS's extent (a zoomed-out client's view reaches past it;
-    1e300 would overflow the transform).
+    1e300 would overflow the transform). A box over the limit — OpenLayers or QGIS zoomed out
+    to the whole country — is cut to ``city`` (the districts' extent, in longitude/latitude):
+    every feature lies inside it, so the answer is the same, and bounded. Without a city it is
+    refused.
     """
     x0, y0, x1, y1 = (bbox[1], bbox[0], bbox[3], bbox[2]) if bbox_crs.flip else bbox
-    if bbox_crs.srid in (4326, 4490) or bbox_crs.shift:
+    geographic = bbox_crs.srid in (4326, 4490) or bbox_crs.shift is not None
+    if geographic:
         if not (x0 >= -180 and x1 <= 180 and y0 >= -90 and y1 <= 90):
             raise InvalidInput(
                 "bbox: the numbers are not longitude/latitude; name the CRS with bbox-crs"
             )
-        area = (x1 - x0) * (y1 - y0)
     else:
         xmin, ymin, xmax, ymax = bbox_crs.extent
         x0, y0, x1, y1 = max(x0, xmin), max(y0, ymin), min(x1, xmax), min(y1, ymax)
         if x0 > x1 or y0 > y1:
             raise InvalidInput(f"bbox: outside the extent of {bbox_crs.label or bbox_crs.uri}")
-        area = (x1 - x0) * (y1 - y0) / _M2_PER_DEG2
-    if area > max_area_deg2:
-        raise InvalidInput(
-            f"bbox: larger than {max_area_deg2:g} square degrees; ask for a smaller area "
-            "(or none, and page through the layer)"
-        )
+    if _area_deg2(x0, y0, x1, y1, geographic) > max_area_deg2:
+        if city is None:
+            raise InvalidInput(
+                f"bbox: larger than {max_area_deg2:g} square degrees; ask for a smaller area "
+                "(or none, and page through the layer)"
+            )
+        cx0, cy0, cx1, cy1 = city if geographic else crs_mod.bounds_from_wgs84(bbox_crs, city)
+        x0, y0, x1, y1 = max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1)
+        if x0 > x1 or y0 > y1:  # nothing of the city in it: an empty answer, not an error
+            x1, y1 = x0, y0
     return (y0, x0, y1, x1) if bbox_crs.flip else (x0, y0, x1, y1)
+
+
+def _area_deg2(x0: float, y0: float, x1: float, y1: float, geographic: bool) -> float:
+    area = (x1 - x0) * (y1 - y0)
+    return area if geographic else area / _M2_PER_DEG2
 
 
 async def crs_query(

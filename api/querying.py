@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from api.access import CallerDep, LayerDep
+from api.deps import pooled
 from api.openapi import queryable_fields
 from api.params import (
     BboxCrsDep,
@@ -22,6 +23,7 @@ from api.state import state_of
 from layers.errors import InvalidInput
 from spatial import cql
 from spatial.features import FeatureQuery
+from spatial.validate import city_extent_async
 
 # Parameters the routes read themselves; any other parameter must be a queryable field.
 STANDARD = {
@@ -59,7 +61,14 @@ async def base_query(
             raise InvalidInput(f"unknown parameter or property {name!r}")
         equals.append((name, cql.typed_value(f, value)))
     if bbox is not None:
-        bbox = check_bbox(bbox, bbox_crs, state_of(request).features.max_bbox_area_deg2)
+        limit = state_of(request).features.max_bbox_area_deg2
+        try:
+            bbox = check_bbox(bbox, bbox_crs, limit)
+        except InvalidInput:  # larger than the limit: cut to the city (read only then)
+            pools = state_of(request).pools
+            async with pooled(pools.primary, pools.timeout_s) as conn:
+                city = await city_extent_async(conn)
+            bbox = check_bbox(bbox, bbox_crs, limit, city)
     compiled = None
     if filter_:
         compiled = cql.compile_filter(cql.parse(filter_, filter_lang), layer, level, filter_crs)

@@ -165,6 +165,15 @@ def bbox_to_wgs84(crs: Crs, bbox: tuple[float, float, float, float]) -> tuple[fl
     return tuple(shapely.bounds(to_wgs84(crs, np.array([outline]))[0]).tolist())
 
 
+def bounds_from_wgs84(
+    crs: Crs, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """A longitude/latitude box as the box that covers it in ``crs`` (x east, y north)."""
+    transformer = pyproj.Transformer.from_crs(4326, crs.srid, always_xy=True)
+    west, south, east, north = transformer.transform_bounds(*bounds, densify_pts=21)
+    return west, south, east, north
+
+
 def to_storage(geoms: np.ndarray, label: str, web: Crs | None) -> np.ndarray:
     """Geometries in EPSG:4326, east/north order."""
     if web is not None:

@@ -31,7 +31,7 @@ from spatial import audit
 from spatial import crs as crs_mod
 from spatial.features import FeatureQuery, feature_text, representation_tag
 from spatial.scope import StreetScope, level_on_row, row_in_scope
-from spatial.validate import CITY_EXTENT_SQL, Extent, city_extent, validate
+from spatial.validate import city_extent_async, validate
 
 
 @dataclass(frozen=True)
@@ -95,18 +95,13 @@ def _geometry(layer: Layer, value: Any, content_crs: crs_mod.Crs) -> Any:
     return geom
 
 
-async def _extent(conn: psycopg.AsyncConnection) -> Extent | None:
-    cur = await conn.execute(CITY_EXTENT_SQL)
-    return city_extent(await cur.fetchone())
-
-
 async def _checked(
     conn: psycopg.AsyncConnection, layer: Layer, row: dict[str, Any], geom: Any
 ) -> tuple[dict[str, Any], bytes | None]:
     """The row as stored, or InvalidInput naming every problem (ingest's checks)."""
     frame = pd.DataFrame({f.name: [row.get(f.name)] for f in layer.fields})
     geoms = np.array([geom], dtype=object) if layer.is_spatial else None
-    extent = await _extent(conn) if geom is not None else None
+    extent = await city_extent_async(conn) if geom is not None else None
     good, problems = validate(frame, geoms, layer, make_valid=False, extent=extent)
     if problems:
         raise InvalidInput("; ".join(f"{p.field}: {p.reason}" for p in problems))

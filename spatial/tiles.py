@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -158,6 +159,23 @@ def tile_matrix_set() -> dict[str, object]:
         "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
         "tileMatrices": matrices,
     }
+
+
+def tile_matrix_set_limits(
+    bounds: Sequence[float], min_zoom: int, max_zoom: int
+) -> list[dict[str, Any]]:
+    """OGC ``tileMatrixSetLimits``: per zoom, the rows and columns of tiles that hold data.
+
+    Clients (OpenLayers, QGIS) then ask for no tile outside them: no 204 for empty sea.
+    """
+    west, south, east, north = bounds
+    limits = []
+    for z in range(min_zoom, max_zoom + 1):
+        min_col, min_row = lonlat_to_tile(west, north, z)
+        max_col, max_row = lonlat_to_tile(east, south, z)
+        limits.append({"tileMatrix": str(z), "minTileRow": min_row, "maxTileRow": max_row,
+                       "minTileCol": min_col, "maxTileCol": max_col})  # fmt: skip
+    return limits
 
 
 def lonlat_to_tile(lon: float, lat: float, z: int) -> tuple[int, int]:

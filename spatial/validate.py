@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 
 from layers import INTEGER_RANGES, Field, FieldType, GeometryType, Layer
@@ -35,6 +36,12 @@ def city_extent(row: tuple[Any, ...] | None) -> Extent | None:
         return None
     m = EXTENT_MARGIN_DEG
     return (row[0] - m, row[1] - m, row[2] + m, row[3] + m)
+
+
+async def city_extent_async(conn: psycopg.AsyncConnection) -> Extent | None:
+    """``city_extent`` read over an async connection."""
+    cur = await conn.execute(CITY_EXTENT_SQL)
+    return city_extent(await cur.fetchone())
 
 
 @dataclass

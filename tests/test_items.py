@@ -267,3 +267,41 @@ def test_a_kept_statement_is_the_composed_one(conn, shape):
     assert select_sql(q).sql is kept.sql  # rendered once per shape
     rows = conn.execute(kept.sql, kept.params).fetchall()  # and it runs
     assert len(rows) <= (values.get("limit") or 100_000)
+
+
+@pytest.mark.parametrize(("bbox", "bbox_crs"), [
+    ("70,15,135,55", None),  # all of China, as OpenLayers at z4 asks
+    ("-180,-90,180,90", None),
+    ("8000000,1600000,15000000,7000000", "http://www.opengis.net/def/crs/EPSG/0/3857"),
+])  # fmt: skip
+def test_a_bbox_larger_than_allowed_is_cut_to_the_city(client, conn, bbox, bbox_crs):
+    params = {"bbox": bbox, "limit": 10000}
+    if bbox_crs:
+        params["bbox-crs"] = bbox_crs
+    body = client.get("/collections/estates/items", params=params).json()
+    assert body["numberMatched"] == scalar(conn, "SELECT count(*) FROM estates") > 0
+
+
+def test_a_huge_bbox_beside_the_city_is_an_empty_answer(client):
+    body = client.get("/collections/estates/items", params={"bbox": "-170,-80,-20,-10"}).json()
+    assert body["numberMatched"] == 0 and body["features"] == []
+
+
+def test_tilesets_say_which_tiles_hold_data(client, conn):
+    from spatial.tiles import lonlat_to_tile
+
+    tileset = client.get("/collections/estates/tiles/WebMercatorQuad").json()
+    limits = {int(m["tileMatrix"]): m for m in tileset["tileMatrixSetLimits"]}
+    west, south, east, north = scalar(
+        conn, "SELECT ARRAY[ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)] "
+        "FROM (SELECT ST_Extent(geom) e FROM estates) s")  # fmt: skip
+    for z, m in limits.items():
+        x0, y0 = lonlat_to_tile(west, north, z)
+        x1, y1 = lonlat_to_tile(east, south, z)
+        assert (m["minTileCol"], m["minTileRow"], m["maxTileCol"], m["maxTileRow"]) == (
+            x0, y0, x1, y1)  # fmt: skip
+    tile = client.get(
+        f"/collections/estates/tiles/WebMercatorQuad/14/{limits[14]['minTileRow']}/"
+        f"{limits[14]['minTileCol'] - 1}"
+    )
+    assert tile.status_code == 204  # outside the limits: nothing there

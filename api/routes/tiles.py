@@ -172,7 +172,9 @@ def _tileset(request: Request, layer: Layer) -> dict[str, Any]:
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="A layer's tileset")
 async def get_tileset(request: Request, layer: TiledLayerDep, conn: ConnDep) -> dict[str, Any]:
-    return {**_tileset(request, layer), "bounds": await _bounds(conn, [layer])}
+    bounds = await _bounds(conn, [layer])
+    limits = tiles.tile_matrix_set_limits(bounds, layer.min_zoom, layer.max_zoom)
+    return {**_tileset(request, layer), "bounds": bounds, "tileMatrixSetLimits": limits}
 
 
 @router.get(
