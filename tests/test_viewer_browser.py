@@ -92,6 +92,30 @@ def test_a_click_opens_the_popup_of_the_estate_under_it(browser, live_server, es
     assert href.endswith("/collections/estates/items/1")
 
 
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
+    """Points are tappable (VectorGrid's points had no latlng: a TypeError and no popup)."""
+    fid, lon, lat = conn.execute(
+        "SELECT id, ST_X(geom), ST_Y(geom) FROM elevator_retrofits ORDER BY id LIMIT 1"
+    ).fetchone()
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    page.evaluate("OneMap.state.map.removeLayer(OneMap.state.layers.buildings)")
+    page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 17, {{animate: false}})")
+    settle(page)
+    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
+    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    popup = page.locator(".om-popup").first
+    popup.wait_for(timeout=5000)
+    assert popup.get_attribute("data-layer") == "elevator_retrofits"
+    assert popup.get_attribute("data-fid") == str(fid)
+    assert errors == []
+
+
 def test_the_district_filter_changes_what_is_drawn(browser, live_server, estate_one):
     _, _, _, district = estate_one
     page = open_page(browser, f"{live_server}/map")

@@ -9,6 +9,18 @@
   var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null,
                 analysis: null, overlay: null };
 
+  // Leaflet.VectorGrid (1.3.0, last released in 2018) gives its point symbols no latlng, and
+  // Leaflet asks a small circle for one on every tap: "Cannot read properties of undefined
+  // (reading 'lat')", and no popup. A point's place is a pixel of its tile: its latlng follows.
+  var circleLatLng = L.CircleMarker.prototype.getLatLng;
+  L.CircleMarker.prototype.getLatLng = function () {
+    var latlng = circleLatLng.call(this);
+    var renderer = this._renderer;
+    if (latlng || !this._point || !renderer || !renderer.getCoord || !state.map) { return latlng; }
+    var tile = renderer.getCoord(), size = renderer._size;
+    return state.map.unproject(L.point(tile.x * size.x, tile.y * size.y).add(this._point), tile.z);
+  };
+
   function esc(text) {
     return String(text === null || text === undefined ? "" : text)
       .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
