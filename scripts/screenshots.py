@@ -13,16 +13,20 @@ from pathlib import Path
 
 from viewer.browser import chromium
 
-SHOTS = {
-    "one-map.png": ("/map", None),
-    "one-map-beijing-core.png": ("/map", (39.915, 116.40, 14)),
-    "elevator-map.png": ("/elevator-map", None),
+DESKTOP, PHONE = (1400, 900), (390, 844)
+SHOTS = {  # (path, view, viewport)
+    "one-map.png": ("/map", None, DESKTOP),
+    "one-map-beijing-core.png": ("/map", (39.915, 116.40, 14), DESKTOP),
+    "elevator-map.png": ("/elevator-map", None, DESKTOP),
+    "one-map-phone.png": ("/map", None, PHONE),
+    "elevator-map-phone.png": ("/elevator-map", (39.915, 116.40, 13), PHONE),
 }
-SIGNED_IN = {  # (path, view, district, analysis)
+SIGNED_IN = {  # (path, view, district, analysis, viewport)
     "analysis-elevator-screening.png": ("/map", (39.915, 116.405, 16), "110101",
-                                        "elevator_screening"),
-    "analysis-coverage-gaps.png": ("/map", None, "110105", "coverage_gaps"),
-    "estate-dossier.png": ("/estates/1/dossier?f=html", None, None, None),
+                                        "elevator_screening", DESKTOP),
+    "analysis-coverage-gaps.png": ("/map", None, "110105", "coverage_gaps", DESKTOP),
+    "estate-dossier.png": ("/estates/1/dossier?f=html", None, None, None, DESKTOP),
+    "upload.png": ("/upload", None, None, None, DESKTOP),
 }  # fmt: skip
 
 
@@ -33,12 +37,13 @@ def main() -> None:
     parser.add_argument("--token", help="A planner's token, for the signed-in shots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    shots = {name: (path, view, None, None) for name, (path, view) in SHOTS.items()}
+    shots = {name: (path, view, None, None, size) for name, (path, view, size) in SHOTS.items()}
     if args.token:
         shots.update(SIGNED_IN)
     with chromium() as browser:
-        for name, (path, view, district, analysis) in shots.items():
-            context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+        for name, (path, view, district, analysis, size) in shots.items():
+            viewport = {"width": size[0], "height": size[1]}
+            context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
             if args.token and name in SIGNED_IN:
                 context.add_cookies([{"name": "onemap_token", "value": args.token,
                                       "url": args.url}])  # fmt: skip
