@@ -8,11 +8,9 @@ the public one elsewhere), and shows only the fields visible at that level.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Any
 
 import psycopg
-import shapely
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -69,12 +67,29 @@ async def dossier(
     shown = _fields("estates", level) | {"id"}
     estate = {k: v for k, v in found[0]["estate"].items() if k in shown}
     out: dict[str, Any] = {"estate": estate, "geometry": found[0]["geometry"], "level": level.name}
+    cur = await conn.execute(
+        "SELECT code, name_zh FROM districts WHERE code = %(d)s "
+        "UNION ALL SELECT code, name_zh FROM streets WHERE code = %(s)s",
+        {"d": estate.get("district_code"), "s": estate.get("street_code")},
+    )
+    out["names"] = dict(await cur.fetchall())
     out["buildings"] = await _rows(
         conn,
         "SELECT id, name_zh, floors, has_elevator, elevator_stage, "
         "ST_AsGeoJSON(geom, 7)::json AS geometry FROM buildings WHERE estate_id = %s ORDER BY id",
         (estate_id,),
     )
+    if _sees("elevator_retrofits", level):
+        kept = _fields("elevator_retrofits", level) | {"id"}
+        retrofits = await _rows(
+            conn,
+            "SELECT to_jsonb(r) - 'geom' AS r FROM elevator_retrofits r "
+            "JOIN buildings b ON b.id = r.building_id WHERE b.estate_id = %s ORDER BY r.id",
+            (estate_id,),
+        )
+        out["elevator_retrofits"] = [
+            {k: v for k, v in row["r"].items() if k in kept} for row in retrofits
+        ]
     out["services_nearby"] = await _rows(
         conn,
         "SELECT k.kind, (SELECT round(min(ST_Distance(ST_Transform(f.geom, %(srid)s), "
@@ -221,89 +236,3 @@ def _default(param: str) -> Any:
         if param in analysis.params_by_name:
             return analysis.params_by_name[param].default
     raise KeyError(param)
-
-
-def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
-    """A small printable map of the estate's red line and buildings (no script, no tiles)."""
-    estate = shapely.geometry.shape(d["geometry"])
-    buildings = [shapely.geometry.shape(b["geometry"]) for b in d["buildings"]]
-    xmin, ymin, xmax, ymax = estate.bounds
-    pad = 0.08 * max(xmax - xmin, ymax - ymin)
-    xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
-    kx = 0.766  # cos(40°): keep the shape's proportions in degrees
-    scale = min(width / ((xmax - xmin) * kx), height / (ymax - ymin))
-
-    def path(geom: Any) -> str:
-        parts = []
-        for poly in getattr(geom, "geoms", [geom]):
-            for ring in (poly.exterior, *poly.interiors):
-                pts = [f"{(x - xmin) * kx * scale:.1f},{(ymax - y) * scale:.1f}"
-                       for x, y in ring.coords]  # fmt: skip
-                parts.append("M" + " L".join(pts) + " Z")
-        return " ".join(parts)
-
-    shapes = [f'<path d="{path(estate)}" fill="#fdf6e3" stroke="#d62728" stroke-width="2"/>']
-    for b, info in zip(buildings, d["buildings"], strict=True):
-        colour = "#59a14f" if info["has_elevator"] else "#4e79a7"
-        shapes.append(f'<path d="{path(b)}" fill="{colour}" stroke="#333" stroke-width="0.5">'
-                      f"<title>{html.escape(info['name_zh'])}</title></path>")  # fmt: skip
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="小区与楼栋 Estate and '
-            f'buildings">{"".join(shapes)}</svg>')  # fmt: skip
-
-
-def dossier_html(d: dict[str, Any]) -> str:
-    """A printable page of the dossier."""
-    e = d["estate"]
-    esc = html.escape
-
-    def table(rows: list[dict[str, Any]]) -> str:
-        if not rows:
-            return "<p>—</p>"
-        keys = [k for k in rows[0] if k != "geometry"]
-        head = "".join(f"<th>{esc(k)}</th>" for k in keys)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(str(r.get(k, '')))}</td>" for k in keys) + "</tr>"
-            for r in rows
-        )
-        return f"<table><tr>{head}</tr>{body}</table>"
-
-    fields = REGISTRY["estates"].fields_by_name
-
-    def label(key: str) -> str:
-        f = fields.get(key)
-        return f"{f.label_zh} {f.label_en}" if f else key
-
-    facts = "".join(
-        f"<tr><th>{esc(label(k))}</th><td>{esc('—' if v is None else str(v))}</td></tr>"
-        for k, v in e.items()
-    )
-    sections = [f"<h2>楼栋 Buildings ({len(d['buildings'])})</h2>" + table(d["buildings"])]
-    sections.append("<h2>周边服务 Services nearby (m)</h2>" + table(d["services_nearby"]))
-    for key, title in (
-        ("elevator_screening", "加装电梯筛查 Elevator screening"),
-        ("coverage_gaps", "服务缺口 Service gaps"),
-        ("idle_parcels", "闲置空间 Idle parcels"), ("governance_issues", "治理问题 Issues"),
-        ("health_checks", "体检 Health checks"), ("opinions", "规划意见 Opinions"),
-        ("history", "变更记录 History"),
-    ):  # fmt: skip
-        if key in d:
-            sections.append(f"<h2>{title}</h2>" + table(d[key]))
-    for key, title in (
-        ("pipelines", "管线 Pipelines (m)"), ("aging_pipes", "老化管线 Aging pipes"),
-        ("resident_requests", "居民诉求 Requests"), ("plan_batch", "计划批次 Plan batch"),
-        ("project", "项目 Project"), ("project_checks", "项目检查 Project checks"),
-        ("fund", "维修资金 Maintenance fund"),
-    ):  # fmt: skip
-        if d.get(key):
-            sections.append(f"<h2>{title}</h2><pre>{esc(str(d[key]))}</pre>")
-    name = esc(str(e.get("name_zh", e.get("id"))))
-    return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{name} · 小区档案 Estate dossier</title>
-<style>body{{font-family:"WenQuanYi Micro Hei",sans-serif;margin:2em;max-width:60em}}
-table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:2px 6px;
-font-size:12px;text-align:left}}@media print{{body{{margin:0}}}}</style></head><body><main>
-<h1>{name} <small>小区档案 Estate dossier</small></h1>
-<div class="om-dossier-map">{svg_map(d)}</div>
-<table>{facts}</table>{"".join(sections)}</main></body></html>"""

@@ -18,7 +18,8 @@ import psycopg
 import typer
 from rich.table import Table
 
-from analyses.dossier import dossier, dossier_html
+from analyses.dossier import dossier
+from analyses.dossier_page import dossier_html
 from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area, page_of

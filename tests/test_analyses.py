@@ -314,7 +314,8 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     assert screening == {1: True, 2: False, 3: True, 4: False}
     assert {g["kind"] for g in full["coverage_gaps"]} == {"clinic", "childcare", "meal_aid"}
     public = api.get("/estates/1/dossier").json()
-    assert set(public) == {"estate", "geometry", "level", "buildings", "services_nearby"}
+    assert set(public) == {"estate", "geometry", "level", "names", "buildings",
+                           "elevator_retrofits", "services_nearby"}  # fmt: skip
     assert "maintenance_fund_balance" not in public["estate"]
     planner = api.get("/estates/1/dossier", headers=as_["planner"]).json()
     assert "fund" not in planner and "history" not in planner and "pipelines" in planner

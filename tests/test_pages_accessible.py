@@ -67,3 +67,24 @@ def test_on_a_phone_the_map_comes_first_and_panels_unfold(browser, live_server, 
     assert "leaflet-control-layers-expanded" in layers.get_attribute("class")
     desktop = open_as_planner(browser, live_server, path, DESKTOP)
     assert desktop.locator(".om-legend .om-body").is_visible()  # unfolded where there is room
+
+
+def test_the_dossier_reads_as_words_and_prints_on_a4(browser, live_server):
+    import re
+
+    from layers import REGISTRY
+
+    page = open_as_planner(browser, live_server, "/estates/1/dossier?f=html", DESKTOP)
+    text = page.inner_text("body")
+    codes = {t.code for layer in REGISTRY.values() for f in layer.fields if f.vocabulary
+             for t in f.vocabulary.terms if "_" in t.code}  # fmt: skip
+    raw = sorted(c for c in codes if re.search(rf"(?<![\w-]){c}(?![\w-])", text))
+    assert raw == [], raw
+    for word in ("True", "False", "None", "{'", "['", "district_code", "street_code"):
+        assert word not in text, word
+    assert "是 yes" in text or "否 no" in text
+    assert page.locator(".om-dossier-map svg text").filter(has_text="北").count() == 1
+    assert "加装电梯 Elevator retrofits" in text  # the retrofit records are in it
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 680, "height": 960})  # A4 less 15 mm margins, at 96 dpi
+    assert page.evaluate("document.documentElement.scrollWidth") <= 680

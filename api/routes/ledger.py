@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from analyses.dossier import dossier, dossier_html
+from analyses.dossier import dossier
+from analyses.dossier_page import dossier_html
 from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep
