@@ -1,8 +1,15 @@
-"""Chinese working days (holidays and make-up working days) behind one small interface.
+"""Chinese working days, and the one rule for a deadline in them.
 
 ``chinese_calendar`` knows the State Council's holiday notices up to its last release (2026
-for 1.11.0). Beyond that, deadlines are counted on weekdays only and marked as estimates: the
-notice for the next year usually comes in October or November.
+for 1.11.0). Beyond that, weekends and the fixed-date statutory holidays are skipped — 元旦
+1 January, 劳动节 1–2 May, 国庆节 1–3 October (全国年节及纪念日放假办法, 2025) — and the
+answer is marked provisional: the lunar holidays and the make-up days come with the year's
+notice, usually in October or November.
+
+The rule (README, seed items 21 and 24): a request received on a non-working day counts as
+received on the next working day; a deadline of N working days falls on the Nth working day
+after that. Sample data, the overdue-opinions analysis, the dossier and the scoreboard all use
+``add_workdays``.
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ import functools
 
 import chinese_calendar
 
+FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
+
 
 @functools.lru_cache(maxsize=8192)
 def is_workday(day: dt.date) -> tuple[bool, bool]:
@@ -19,12 +28,27 @@ def is_workday(day: dt.date) -> tuple[bool, bool]:
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:
-        return day.weekday() < 5, False
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS, False
 
 
-def add_workdays(start: dt.date, days: int) -> tuple[dt.date, bool]:
-    """The working day ``days`` working days after ``start``, and whether it is certain."""
-    day, counted, certain = start, 0, True
+def next_workday(day: dt.date) -> tuple[dt.date, bool]:
+    """``day`` if it is a working day, else the first one after it; and whether certain."""
+    certain = True
+    while True:
+        working, known = is_workday(day)
+        certain &= known
+        if working:
+            return day, certain
+        day += dt.timedelta(days=1)
+
+
+def add_workdays(received: dt.date, days: int) -> tuple[dt.date, bool]:
+    """The deadline ``days`` working days after a request received on ``received``.
+
+    With whether it is certain: every day counted is covered by a holiday notice.
+    """
+    day, certain = next_workday(received)
+    counted = 0
     while counted < days:
         day += dt.timedelta(days=1)
         working, known = is_workday(day)
@@ -33,10 +57,16 @@ def add_workdays(start: dt.date, days: int) -> tuple[dt.date, bool]:
     return day, certain
 
 
-def workdays_between(start: dt.date, end: dt.date) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
-    count, day = 0, start
-    while day < end:
+def workdays_late(due: dt.date, answered: dt.date) -> int:
+    """Working days past ``due`` of an answer given on ``answered`` (0 if in time).
+
+    An answer given on a non-working day counts as given on the next working day.
+    """
+    if answered <= due:
+        return 0
+    until, _ = next_workday(answered)
+    count, day = 0, due
+    while day < until:
         day += dt.timedelta(days=1)
         count += is_workday(day)[0]
     return count

@@ -111,7 +111,7 @@ async def overdue_opinions(
             "planner": planner, "requested_on": requested.isoformat(), "due_on": due.isoformat(),
             "due_certain": certain, "issued_on": issued.isoformat() if issued else None,
             "open": issued is None,
-            "working_days_late": workdays.workdays_between(due, answered),
+            "working_days_late": workdays.workdays_late(due, answered),
         }, geom))  # fmt: skip
     return rows
 

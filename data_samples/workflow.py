@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import chinese_calendar
 import numpy as np
 import pandas as pd
 import shapely
 
+from analyses import workdays
 from data_samples.estates import person_names, random_dates
 
 FIRST_YEAR = 2019
@@ -120,7 +120,7 @@ def make_opinions(
         for k in range(int(rng.integers(1, 3))):
             requested = p.submitted_on + dt.timedelta(days=int(rng.integers(0, 40)) + 30 * k)
             requested = min(requested, today)
-            due = chinese_calendar.find_workday(5, requested)
+            due, _ = workdays.add_workdays(requested, 5)  # the one rule (analyses.workdays)
             late = rng.random()
             issued: dt.date | None
             if late < 0.05:

@@ -126,3 +126,28 @@ def test_the_cli_says_when_there_is_more(db_url):
     assert result.returncode == 0, result.stderr
     assert '"numberReturned": 5' in result.stdout and '"truncated": true' in result.stdout
     assert "the next: --param offset=5" in " ".join(result.stderr.split())
+
+
+def test_one_deadline_rule_for_storage_analysis_and_scoreboard(client, db_url):
+    """Stored due dates follow analyses.workdays; the analysis and the scoreboard then count
+    the same late opinions (they differed on a third of them when two rules existed)."""
+
+    from analyses import workdays
+    from analyses.ledger import scoreboard
+    from tests_support import run_async
+
+    with psycopg.connect(db_url) as conn:
+        opinions = conn.execute("SELECT requested_on, due_on FROM opinions").fetchall()
+    assert opinions
+    assert all(workdays.add_workdays(r, 5)[0] == due for r, due in opinions)
+    today = dt.date.today()
+    rows = get(client, "/analyses/overdue_opinions", limit=10_000)["rows"]
+    for year in {r.year for r, _ in opinions}:
+        by_analysis = sum(dt.date.fromisoformat(r["requested_on"]).year == year for r in rows)
+
+        async def board(year=year):
+            async with await psycopg.AsyncConnection.connect(db_url) as conn:
+                return await scoreboard(conn, year, today)
+
+        assert sum(d["late_opinions"] for d in run_async(board())) == by_analysis, year
+    assert all(r["working_days_late"] > 0 for r in rows)  # late means a working day late
