@@ -18,7 +18,7 @@ import psycopg
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from analyses.model import plain, statement, values_list
+from analyses.model import column, length_inside, plain, statement, values_list
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 from spatial.export import spreadsheet_safe
 
@@ -41,11 +41,10 @@ WITH units AS (
     SELECT e.unit, b.* FROM e JOIN buildings b ON b.estate_id = e.id
 ), shapes AS (
     SELECT DISTINCT ON (code) code, shape FROM units
-), pipes AS (  -- segments are short: one that touches a unit counts whole
-    SELECT v.code AS unit, sum(ST_Length(ST_Transform(p.geom, {srid}))) AS m,
-           sum(ST_Length(ST_Transform(p.geom, {srid})))
-               FILTER (WHERE p.install_year + l.years <= %(year)s) AS aged_m
-    FROM shapes v JOIN pipelines p ON ST_Intersects(p.geom, v.shape)
+), pipes AS (  -- each segment cut at the unit's outline: streets add up to the district
+    SELECT v.code AS unit, sum({part}) AS m,
+           sum({part}) FILTER (WHERE p.install_year + l.years <= %(year)s) AS aged_m
+    FROM shapes v JOIN pipelines p ON p.geom && v.shape AND ST_Intersects(p.geom, v.shape)
     JOIN (VALUES {life}) AS l(material, years) ON l.material = p.material
     GROUP BY 1
 )
@@ -68,8 +67,9 @@ SELECT u.code, min(u.name_zh),
         WHERE v.code = u.code),
     (SELECT round(coalesce(sum(p.budget_cny), 0)::numeric) FROM projects p
         JOIN units v ON v.street_code = p.street_code WHERE v.code = u.code),
-    (SELECT round(coalesce(m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code),
-    (SELECT round(coalesce(aged_m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code),
+    coalesce((SELECT round(coalesce(m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code), 0),
+    coalesce((SELECT round(coalesce(aged_m, 0)::numeric) FROM pipes WHERE pipes.unit = u.code),
+             0),
     (SELECT round(coalesce(sum(maintenance_fund_initial), 0)::numeric) FROM e
         WHERE e.unit = u.code),
     (SELECT round(coalesce(sum(maintenance_fund_balance), 0)::numeric) FROM e
@@ -77,6 +77,7 @@ SELECT u.code, min(u.name_zh),
 FROM units u GROUP BY u.code ORDER BY u.code
 """,
     life=values_list(MATERIAL_DESIGN_LIFE),
+    part=length_inside(column("v", "shape")),
 )
 
 # (key, Chinese, English) of each ledger column; the fund columns are private.

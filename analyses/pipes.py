@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from analyses.model import (
     ESTATES_IN_AREA,
@@ -18,6 +17,7 @@ from analyses.model import (
     Row,
     column,
     in_area,
+    length_inside,
     query,
     statement,
     values_list,
@@ -25,20 +25,6 @@ from analyses.model import (
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas")
-
-
-def _part_length(area: sql.Composable) -> sql.Composed:
-    """Metres of pipe ``p`` inside ``area``.
-
-    Most segments lie wholly in or out, and the (prepared, cached) containment test is far
-    cheaper than cutting every segment.
-    """
-    return statement(
-        "CASE WHEN ST_Contains({area}, p.geom) THEN ST_Length(ST_Transform(p.geom, {srid})) "
-        "WHEN ST_Intersects({area}, p.geom) "
-        "THEN ST_Length(ST_Transform(ST_Intersection(p.geom, {area}), {srid})) ELSE 0 END",
-        area=area,
-    )
 
 
 PIPES_BY_ESTATE = statement(
@@ -70,8 +56,8 @@ GROUP BY e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom
 ORDER BY e.id
 """,
     estates_in_area=ESTATES_IN_AREA,
-    inside=_part_length(column("e", "geom")),
-    in_zone=_part_length(column("e", "zone")),
+    inside=length_inside(column("e", "geom")),
+    in_zone=length_inside(column("e", "zone")),
 )
 
 
@@ -155,7 +141,7 @@ SELECT u.code, u.name_zh, count(p.id),
 FROM units u JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
 GROUP BY u.code, u.name_zh ORDER BY u.code
 """,
-    part=_part_length(column("u", "geom")),
+    part=length_inside(column("u", "geom")),
     **_AGED_PARTS,
 )
 

@@ -151,3 +151,25 @@ def test_one_deadline_rule_for_storage_analysis_and_scoreboard(client, db_url):
 
         assert sum(d["late_opinions"] for d in run_async(board())) == by_analysis, year
     assert all(r["working_days_late"] > 0 for r in rows)  # late means a working day late
+
+
+def test_ledger_lengths_add_up_from_streets_to_districts_to_the_city(db_url, aged):
+    """Each pipe is cut at the unit's outline (it counted whole in every unit it touched)."""
+    from analyses.ledger import ledger
+    from tests_support import run_async
+
+    async def rows(district=None):
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            return await ledger(conn, district, None, private=False)
+
+    districts = run_async(rows())
+    with psycopg.connect(db_url) as conn:
+        wkb = [bytes(r[0]) for r in conn.execute("SELECT ST_AsBinary(geom) FROM pipelines")]
+    geod = Geod(ellps="WGS84")
+    city_m = sum(geod.geometry_length(g) for g in shapely.from_wkb(wkb))
+    assert sum(d["pipes_m"] for d in districts) == pytest.approx(city_m, rel=1e-3)
+    for district in sorted(districts, key=lambda d: -d["pipes_m"])[:3]:
+        streets = run_async(rows(district["code"]))
+        assert sum(s["pipes_m"] for s in streets) == pytest.approx(
+            district["pipes_m"], rel=1e-3, abs=len(streets)
+        ), district["code"]
