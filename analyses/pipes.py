@@ -29,14 +29,19 @@ SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage
 
 PIPES_BY_ESTATE = statement(
     """
-WITH e AS (
+WITH buffered AS (
     SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
            ST_Transform(ST_Buffer(ST_Transform(e.geom, {srid}), %(buffer_m)s), 4326) AS zone
     FROM estates e WHERE {estates_in_area}
+), e AS (  -- around: the zone outside every estate, so no metre counts for two estates
+    SELECT b.*, coalesce(ST_Difference(b.zone, (
+               SELECT ST_Union(o.geom) FROM estates o
+               WHERE o.geom && b.zone AND ST_Intersects(o.geom, b.zone))), b.zone) AS around
+    FROM buffered b
 ), lengths AS (
     SELECT e.id AS estate_id, p.network,
            sum({inside}) AS inside_m,
-           sum({in_zone}) AS zone_m
+           sum({around}) AS around_m
     FROM e JOIN pipelines p ON p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
     GROUP BY 1, 2
 )
@@ -45,10 +50,10 @@ SELECT e.id,
            'estate_code', e.code, 'name_zh', e.name_zh, 'district_code', e.district_code,
            'street_code', e.street_code,
            'inside_m', round(coalesce(sum(l.inside_m), 0)::numeric, 1),
-           'outside_m', round(coalesce(sum(l.zone_m - l.inside_m), 0)::numeric, 1),
+           'outside_m', round(coalesce(sum(l.around_m), 0)::numeric, 1),
            'networks', coalesce(json_object_agg(l.network, json_build_object(
                'inside_m', round(l.inside_m::numeric, 1),
-               'outside_m', round((l.zone_m - l.inside_m)::numeric, 1)))
+               'outside_m', round(l.around_m::numeric, 1)))
                FILTER (WHERE l.network IS NOT NULL), '{{}}'::json)),
        ST_AsGeoJSON(e.geom, 7)::json
 FROM e LEFT JOIN lengths l ON l.estate_id = e.id
@@ -57,11 +62,12 @@ ORDER BY e.id
 """,
     estates_in_area=ESTATES_IN_AREA,
     inside=length_inside(column("e", "geom")),
-    in_zone=length_inside(column("e", "zone")),
+    around=length_inside(column("e", "around")),
 )
 
 
-# Per estate and network: metres inside the red line, and within ``buffer_m`` outside it.
+# Per estate and network: metres inside the red line, and within ``buffer_m`` around it but
+# outside every estate (a neighbour's pipes are the neighbour's: sums over estates hold).
 pipes_by_estate = query(PIPES_BY_ESTATE)
 
 

@@ -173,3 +173,38 @@ def test_ledger_lengths_add_up_from_streets_to_districts_to_the_city(db_url, age
         assert sum(s["pipes_m"] for s in streets) == pytest.approx(
             district["pipes_m"], rel=1e-3, abs=len(streets)
         ), district["code"]
+
+
+def test_pipes_around_an_estate_exclude_its_neighbours(client, db_url):
+    """Recomputed with shapely in EPSG:4548: around = the zone less every estate."""
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs(4326, 4548, always_xy=True)
+
+    def metric(wkb):
+        return shapely.transform(shapely.from_wkb(wkb), lambda c: np.column_stack(
+            to_m.transform(c[:, 0], c[:, 1])))  # fmt: skip
+
+    with psycopg.connect(db_url) as conn:
+        estates = dict(conn.execute("SELECT id, ST_AsBinary(geom) FROM estates").fetchall())
+        pipes = [bytes(r[0]) for r in conn.execute("SELECT ST_AsBinary(geom) FROM pipelines")]
+    shapes = {k: metric(bytes(v)) for k, v in estates.items()}
+    lines = metric(np.array(pipes, dtype=object))
+    tree = shapely.STRtree(lines)
+    everything = shapely.union_all(list(shapes.values()))
+    buffer_m = 300  # wide enough that zones reach neighbours in the (sparse) test city
+    rows = get(client, "/analyses/pipes_by_estate", limit=10_000, buffer_m=buffer_m)["rows"]
+    rows = {r["id"]: r for r in rows}
+    crowded = [k for k, shape in shapes.items()
+               if sum(shapely.intersects(shapely.buffer(shape, buffer_m), o)
+                      for o in shapes.values()) > 1]  # fmt: skip
+    assert crowded
+    for estate_id in sorted(crowded, key=lambda k: -rows[k]["outside_m"])[:5]:
+        shape = shapes[estate_id]
+        zone = shapely.buffer(shape, buffer_m)
+        around = shapely.difference(zone, everything)
+        near = lines[tree.query(zone)]
+        outside = shapely.length(shapely.intersection(near, around)).sum()
+        inside = shapely.length(shapely.intersection(near, shape)).sum()
+        assert rows[estate_id]["outside_m"] == pytest.approx(outside, rel=1e-3, abs=0.5)
+        assert rows[estate_id]["inside_m"] == pytest.approx(inside, rel=1e-3, abs=0.5)
