@@ -65,21 +65,45 @@ ORDER BY p.id
 async def schedule_conflicts(
     conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
 ) -> list[Row]:
-    """Projects not yet finished whose works fall in the rainy season or the winter period."""
+    """Unfinished projects whose works still ahead fall in the rainy season or winter.
+
+    Only the days from today on count: what is past cannot be rescheduled, and a project
+    past its end date is an overrun (``overruns``), not a scheduling question.
+    """
     rainy = parse_window(params["rainy_season"], "rainy_season")
     winter = parse_window(params["winter"], "winter")
+    today: dt.date = params["today"]
     cur = await conn.execute(SCHEDULED, area.params)
     rows = []
     for pid, name, district, street, status, start, end, geom in await cur.fetchall():
-        in_rain, in_winter = overlap_days(start, end, rainy), overlap_days(start, end, winter)
+        if end < today:
+            continue
+        ahead = max(start, today)
+        in_rain, in_winter = overlap_days(ahead, end, rainy), overlap_days(ahead, end, winter)
         if in_rain or in_winter:
             rows.append(Row(pid, {
                 "project_id": pid, "name_zh": name, "district_code": district,
                 "street_code": street, "status": status, "start_on": start.isoformat(),
-                "end_on": end.isoformat(), "days": (end - start).days + 1,
+                "end_on": end.isoformat(), "days_ahead": (end - ahead).days + 1,
                 "rainy_season_days": in_rain, "winter_days": in_winter,
             }, geom))  # fmt: skip
     return rows
+
+
+async def overruns(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
+    """Unfinished projects past their end date, longest overrun first."""
+    today: dt.date = params["today"]
+    cur = await conn.execute(SCHEDULED, area.params)
+    rows = [
+        Row(pid, {
+            "project_id": pid, "name_zh": name, "district_code": district,
+            "street_code": street, "status": status, "start_on": start.isoformat(),
+            "end_on": end.isoformat(), "days_over": (today - end).days,
+        }, geom)
+        for pid, name, district, street, status, start, end, geom in await cur.fetchall()
+        if end < today
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (-r.properties["days_over"], r.id))
 
 
 OPINIONS = statement(

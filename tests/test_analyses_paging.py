@@ -208,3 +208,18 @@ def test_pipes_around_an_estate_exclude_its_neighbours(client, db_url):
         inside = shapely.length(shapely.intersection(near, shape)).sum()
         assert rows[estate_id]["outside_m"] == pytest.approx(outside, rel=1e-3, abs=0.5)
         assert rows[estate_id]["inside_m"] == pytest.approx(inside, rel=1e-3, abs=0.5)
+
+
+def test_overruns_and_conflicts_part_the_unfinished_projects(client, db_url):
+    today = dt.date.today()
+    with psycopg.connect(db_url) as conn:
+        late = {r[0] for r in conn.execute(
+            "SELECT id FROM projects WHERE status NOT IN ('completed', 'accepted') "
+            "AND start_on IS NOT NULL AND end_on < %s", (today,))}  # fmt: skip
+    over = get(client, "/analyses/overruns", limit=10_000)
+    assert {r["id"] for r in over["rows"]} == late
+    assert all(r["days_over"] == (today - dt.date.fromisoformat(r["end_on"])).days
+               for r in over["rows"])  # fmt: skip
+    conflicts = get(client, "/analyses/schedule_conflicts", limit=10_000)["rows"]
+    assert not {r["id"] for r in conflicts} & late
+    assert all(dt.date.fromisoformat(r["end_on"]) >= today for r in conflicts)
