@@ -162,9 +162,26 @@ SELECT d.code, d.name_zh,
         WHERE r.district_code = d.code),
     (SELECT count(*) FROM opinions o JOIN projects pr ON pr.id = o.project_id
         WHERE pr.district_code = d.code AND extract(year FROM o.requested_on) = %(year)s
-        AND coalesce(o.issued_on, %(today)s::date) > o.due_on)
+        AND coalesce(o.issued_on, %(today)s::date) > o.due_on),
+    (SELECT count(*) FROM opinions o JOIN projects pr ON pr.id = o.project_id
+        WHERE pr.district_code = d.code AND extract(year FROM o.requested_on) = %(year)s)
 FROM districts d ORDER BY d.code
 """
+
+
+SCORE_PARTS = ("started_share", "progress", "on_time_share", "resolved_share", "satisfaction")
+
+
+def _score(row: dict[str, Any]) -> float | None:
+    """The mean of what a district can be judged on so far, each part 0–1.
+
+    Estates started and finished of those planned, opinions on time, requests resolved,
+    satisfaction (of 5). In February nothing is finished yet, but work starts, opinions are
+    due and residents call: the ranking means something all year. Equal scores share a rank.
+    """
+    parts = [row[k] / 5 if k == "satisfaction" else row[k] for k in SCORE_PARTS
+             if row[k] is not None]  # fmt: skip
+    return round(sum(parts) / len(parts), 3) if parts else None
 
 
 async def scoreboard(conn: psycopg.AsyncConnection, year: int, today: Any) -> list[dict[str, Any]]:
@@ -182,16 +199,27 @@ async def scoreboard(conn: psycopg.AsyncConnection, year: int, today: Any) -> li
         resolved,
         happy,
         late,
+        opinions,
     ) in await cur.fetchall():
         rows.append({
             "district_code": code, "name_zh": name, "planned": planned, "started": started,
             "finished": finished, "progress": round(finished / planned, 3) if planned else None,
+            "started_share": round(started / planned, 3) if planned else None,
             "budget_cny": float(budget), "requests": asked,
             "resolved_share": round(resolved / asked, 3) if asked else None,
             "satisfaction": float(happy) if happy is not None else None,
-            "late_opinions": late,
+            "opinions": opinions, "late_opinions": late,
+            "on_time_share": round(1 - late / opinions, 3) if opinions else None,
         })  # fmt: skip
-    ranked = sorted(rows, key=lambda r: (r["progress"] is None, -(r["progress"] or 0)))
-    for rank, row in enumerate(ranked, 1):
-        row["rank"] = rank
+    for row in rows:
+        row["score"] = _score(row)
+    ranked = sorted(
+        rows, key=lambda r: (r["score"] is None, -(r["score"] or 0), r["district_code"])
+    )
+    for position, row in enumerate(ranked, 1):
+        previous = ranked[position - 2] if position > 1 else None
+        tied_above = previous is not None and previous["score"] == row["score"]
+        row["rank"] = previous["rank"] if previous is not None and tied_above else position
+    for row in ranked:
+        row["tied"] = sum(r["rank"] == row["rank"] for r in ranked) > 1
     return ranked

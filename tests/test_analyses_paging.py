@@ -223,3 +223,25 @@ def test_overruns_and_conflicts_part_the_unfinished_projects(client, db_url):
     conflicts = get(client, "/analyses/schedule_conflicts", limit=10_000)["rows"]
     assert not {r["id"] for r in conflicts} & late
     assert all(dt.date.fromisoformat(r["end_on"]) >= today for r in conflicts)
+
+
+def test_the_scoreboard_ranks_on_what_has_happened_and_shows_ties(db_url):
+    from analyses.ledger import SCORE_PARTS, scoreboard
+    from tests_support import run_async
+
+    async def board(year, today):
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            return await scoreboard(conn, year, today)
+
+    # Early in a year nothing is finished: the ranking is not district-code order then.
+    rows = run_async(board(2026, dt.date(2026, 2, 15)))
+    for row in rows:
+        parts = [row[k] / 5 if k == "satisfaction" else row[k] for k in SCORE_PARTS
+                 if row[k] is not None]  # fmt: skip
+        assert row["score"] == (round(sum(parts) / len(parts), 3) if parts else None)
+    scores = [r["score"] for r in rows if r["score"] is not None]
+    assert scores == sorted(scores, reverse=True)
+    for a, b in zip(rows, rows[1:], strict=False):  # equal scores, equal ranks; else behind
+        assert (a["rank"] == b["rank"]) == (a["score"] == b["score"])
+        assert a["tied"] == (sum(r["rank"] == a["rank"] for r in rows) > 1)
+    assert [r["district_code"] for r in rows] != sorted(r["district_code"] for r in rows)
