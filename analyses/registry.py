@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyses import bundles, elevators, pipes, services, workflow
+from analyses import bundles, checks, elevators, pipes, services, workflow
 from analyses.model import Analysis
 from layers import Visibility
 from layers.errors import NotFound
@@ -89,6 +89,17 @@ ANALYSES: dict[str, Analysis] = {
             workflow.SCHEDULE_PARAMS,
             geometry="MultiPolygon",
             theme="rainy_season_days",
+        ),
+        Analysis(
+            "data_checks",
+            "数据矛盾检查",
+            "Data checks",
+            "Records that contradict each other: estate and project statuses, planned starts "
+            "passed, opinion due dates off the deadline rule; one row per feature found.",
+            (5, 24),
+            checks.data_checks,
+            geometry="MultiPolygon",
+            theme="check",
         ),
         Analysis(
             "overruns",

@@ -18,11 +18,12 @@ import psycopg
 import typer
 from rich.table import Table
 
+from analyses.checks import summary
 from analyses.dossier import dossier
 from analyses.dossier_page import dossier_html
 from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
-from analyses.model import Area, page_of
+from analyses.model import Area, page_of, rows_of
 from analyses.registry import ANALYSES, get_analysis
 from analyses.running import as_geojson, as_json, paging
 from cli.common import app, console, database_url, friendly, stderr
@@ -63,6 +64,35 @@ def list_analyses() -> None:
         params = ", ".join(f"{p.name}={p.default}" for p in a.params) or "-"
         table.add_row(a.name, a.title_zh, a.title_en, ",".join(map(str, a.seed_items)), params)
     console.print(table)
+
+
+@app.command("check")
+@friendly
+def check(
+    district: AreaDistrict = None, street: AreaStreet = None, estate: AreaEstate = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the rows (JSON).")
+    ] = None,
+) -> None:  # fmt: skip
+    """Find records that contradict each other; exit 1 when any is found."""
+    analysis = get_analysis("data_checks")
+    area = Area(district, street, estate)
+    params = analysis.parse_params({})
+    rows = rows_of(_with_connection(lambda conn: analysis.run(conn, area, params)))
+    counts = summary(rows)
+    table = Table("check", "title", "rows", "first features")
+    for name, count in counts.items():
+        found = [r for r in rows if r.properties["check"] == name]
+        first = ", ".join(str(r.properties["feature_id"]) for r in found[:5])
+        table.add_row(name, found[0].properties["title"], str(count), first)
+    if counts:
+        console.print(table)
+    console.print(f"{len(rows)} contradictions found in {area.label()}", highlight=False)
+    if out_file:
+        body = [{"id": r.id, **r.properties} for r in rows]
+        _write((json.dumps(body, ensure_ascii=False, indent=1) + "\n").encode(), out_file)
+    if rows:
+        raise typer.Exit(1)
 
 
 @app.command("analyse")

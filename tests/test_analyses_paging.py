@@ -1,5 +1,6 @@
-"""Analyses never cut silently: every answer says how many rows there are, which ones it holds
-and how to get the rest; aging pipes are recomputed here with independent code."""
+"""Analyses a planner can act on (issue 18), checked with independent code: no silent cut, one
+deadline rule, lengths that add up, overruns apart from conflicts, a scoreboard with ties, and
+the data checks."""
 
 import datetime as dt
 
@@ -245,3 +246,37 @@ def test_the_scoreboard_ranks_on_what_has_happened_and_shows_ties(db_url):
         assert (a["rank"] == b["rank"]) == (a["score"] == b["score"])
         assert a["tied"] == (sum(r["rank"] == a["rank"] for r in rows) > 1)
     assert [r["district_code"] for r in rows] != sorted(r["district_code"] for r in rows)
+
+
+def test_data_checks_find_each_contradiction_with_its_rows(client, db_url):
+    with psycopg.connect(db_url) as conn:
+        estates = pd.DataFrame(conn.execute(
+            "SELECT id, status, project_id FROM estates").fetchall(),
+            columns=["id", "status", "project_id"])  # fmt: skip
+        projects = pd.DataFrame(conn.execute(
+            "SELECT id, status, start_on FROM projects").fetchall(),
+            columns=["project_id", "p_status", "start_on"])  # fmt: skip
+    joined = estates.merge(projects, on="project_id")
+    finished, done = {"completed", "accepted"}, {"completed", "accepted"}
+    expected = {
+        "estate_planned_in_finished_project": set(joined[
+            joined.status.isin(["candidate", "reserve", "planned"])
+            & joined.p_status.isin(finished)].id),
+        "estate_done_in_unbuilt_project": set(joined[
+            joined.status.isin(done) & joined.p_status.isin(["proposed", "approved"])].id),
+        "approved_project_start_passed": set(projects[
+            (projects.p_status == "approved")
+            & (projects.start_on < dt.date.today())].project_id),
+        "finished_project_unfinished_estates": set(joined[
+            joined.p_status.isin(finished) & ~joined.status.isin(done)].project_id),
+    }  # fmt: skip
+    rows = get(client, "/analyses/data_checks", limit=10_000)["rows"]
+    found: dict[str, set] = {}
+    for r in rows:
+        found.setdefault(r["check"], set()).add(r["feature_id"])
+    for check, ids in expected.items():
+        assert found.get(check, set()) == ids, check
+    assert "opinion_due_off_the_rule" not in found  # sample data follow the rule
+    result = run_onemap("check", env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == (1 if rows else 0), result.stderr
+    assert f"{len(rows)} contradictions found" in result.stdout

@@ -1,0 +1,87 @@
+"""Data checks (seed items 5, 24): records that contradict each other, each with its rows.
+
+An estate still ``planned`` in a finished project, an estate ``completed`` in a project not yet
+built, an approved project whose planned start has passed without work starting, a finished
+project whose estates are not, an opinion whose stored due date breaks the deadline rule. Run
+as the ``data_checks`` analysis, or ``onemap check`` (exit 1 when something is found).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from analyses import workdays
+from analyses.model import ESTATES_IN_AREA, Area, Row, statement
+from analyses.workflow import PROJECTS_IN_AREA
+
+# (check, 中文, English, layer, SQL of (feature id, detail, geometry json) over the area)
+CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
+    ("estate_planned_in_finished_project", "项目已完工而小区仍为计划",
+     "Estate still planned in a finished project", "estates", statement(
+        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7)::json "
+        "FROM estates e JOIN projects p ON p.id = e.project_id WHERE {area} "
+        "AND e.status IN ('candidate', 'reserve', 'planned') "
+        "AND p.status IN ('completed', 'accepted')", area=ESTATES_IN_AREA)),
+    ("estate_done_in_unbuilt_project", "项目未施工而小区已完工",
+     "Estate completed in a project not yet built", "estates", statement(
+        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7)::json "
+        "FROM estates e JOIN projects p ON p.id = e.project_id WHERE {area} "
+        "AND e.status IN ('completed', 'accepted') AND p.status IN ('proposed', 'approved')",
+        area=ESTATES_IN_AREA)),
+    ("approved_project_start_passed", "已批复项目计划开工日已过仍未开工",
+     "Approved project whose planned start has passed", "projects", statement(
+        "SELECT p.id, 'planned start ' || p.start_on, ST_AsGeoJSON(p.geom, 7)::json "
+        "FROM projects p WHERE {area} AND p.status = 'approved' AND p.start_on < %(today)s",
+        area=PROJECTS_IN_AREA)),
+    ("finished_project_unfinished_estates", "项目已完工而其小区未完工",
+     "Finished project with estates not finished", "projects", statement(
+        "SELECT p.id, count(*) || ' estates not finished', ST_AsGeoJSON(p.geom, 7)::json "
+        "FROM projects p JOIN estates e ON e.project_id = p.id WHERE {area} "
+        "AND p.status IN ('completed', 'accepted') "
+        "AND e.status NOT IN ('completed', 'accepted') GROUP BY p.id, p.geom",
+        area=PROJECTS_IN_AREA)),
+)  # fmt: skip
+
+OPINION_DUES = statement(
+    "SELECT o.id, o.requested_on, o.due_on, ST_AsGeoJSON(p.geom, 7)::json FROM opinions o "
+    "JOIN projects p ON p.id = o.project_id WHERE {area} AND o.due_on IS NOT NULL",
+    area=PROJECTS_IN_AREA,
+)
+
+
+async def data_checks(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> list[Row]:
+    """One row per contradiction found: which check, which feature, and why."""
+    values = {**area.params, "today": params["today"]}
+    rows = []
+    for check, title_zh, title_en, layer, query in CHECKS:
+        cur = await conn.execute(query, values)
+        for fid, detail, geom in await cur.fetchall():
+            rows.append(_row(check, title_zh, title_en, layer, fid, detail, geom))
+    cur = await conn.execute(OPINION_DUES, values)
+    for fid, requested, due, geom in await cur.fetchall():
+        rule, _ = workdays.add_workdays(requested, 5)
+        if due != rule:
+            rows.append(_row("opinion_due_off_the_rule", "答复期限与规则不符",
+                             "Opinion due date off the deadline rule", "opinions", fid,
+                             f"stored {due}, rule {rule}", geom))  # fmt: skip
+    return rows
+
+
+def _row(check: str, title_zh: str, title_en: str, layer: str, fid: int, detail: str,
+         geometry: Any) -> Row:  # fmt: skip
+    return Row(f"{check}:{fid}", {"check": check, "title": f"{title_zh} {title_en}",
+                                  "layer": layer, "feature_id": fid, "detail": detail},
+               geometry)  # fmt: skip
+
+
+def summary(rows: list[Row]) -> dict[str, int]:
+    """How many rows each check found."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.properties["check"]] = counts.get(r.properties["check"], 0) + 1
+    return counts
