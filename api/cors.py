@@ -29,7 +29,9 @@ EXPOSED = "ETag, Location, Content-Crs, Content-Disposition, Link, X-OneMap-Sour
 MAX_AGE = "600"
 
 
-class Cors:
+class OriginAware:
+    """An HTTP middleware that knows the trusted origins (``ONEMAP_CORS_ORIGINS``)."""
+
     def __init__(self, app: ASGIApp, trusted_origins: list[str] | None = None) -> None:
         self.app = app
         self.trusted = {o.rstrip("/") for o in trusted_origins or []}
@@ -38,7 +40,14 @@ class Cors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        await self.handle(scope, receive, send, Headers(scope=scope))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+        raise NotImplementedError
+
+
+class Cors(OriginAware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         origin = headers.get("origin")
         if origin is None:
             await self.app(scope, receive, send)

@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE
+from api.cors import OriginAware
 from api.errors import PROBLEM_JSON, problem_document
 from layers.errors import TooLarge, TooSlow
 
@@ -214,7 +215,7 @@ class SecurityHeaders:
 PRIVATE = "private, no-store"
 
 
-class CallerBoundary:
+class CallerBoundary(OriginAware):
     """What a request that carries credentials may do, and what its answer says to caches.
 
     - An answer computed for a caller (a token in ``Authorization``, ``X-API-Key`` or the
@@ -225,15 +226,7 @@ class CallerBoundary:
       cross-site form too. Token headers are never sent by a browser on its own.
     """
 
-    def __init__(self, app: ASGIApp, trusted_origins: list[str] | None = None) -> None:
-        self.app = app
-        self.trusted = {o.rstrip("/") for o in trusted_origins or []}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
+    async def handle(self, scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
         by_header = "authorization" in headers or "x-api-key" in headers
         # Read as api.access reads it (Starlette's parser), so both agree on who is signed in.
         by_cookie = TOKEN_COOKIE in HTTPConnection(scope).cookies

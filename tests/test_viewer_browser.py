@@ -42,6 +42,18 @@ def settle(page):
     page.wait_for_timeout(300)
 
 
+def click_at(page, lat, lon):
+    """Zoom to (lat, lon), click there, and return the popup that opens."""
+    page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 17, {{animate: false}})")
+    settle(page)
+    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
+    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    popup = page.locator(".om-popup").first
+    popup.wait_for(timeout=5000)
+    return popup
+
+
 @pytest.fixture(scope="module")
 def estate_one(db_url):
     import psycopg
@@ -78,13 +90,7 @@ def test_a_click_opens_the_popup_of_the_estate_under_it(browser, live_server, es
     page.evaluate("""Object.entries(OneMap.state.layers).forEach(([name, layer]) => {
         if (name !== 'estates' && name !== 'basemap') { OneMap.state.map.removeLayer(layer); }
     })""")
-    page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 17, {{animate: false}})")
-    settle(page)
-    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
-    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    popup = page.locator(".om-popup").first
-    popup.wait_for(timeout=5000)
+    popup = click_at(page, lat, lon)
     assert popup.get_attribute("data-layer") == "estates"
     assert popup.get_attribute("data-fid") == "1"
     assert code in popup.inner_text()
@@ -104,13 +110,7 @@ def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
     page.evaluate("OneMap.state.map.removeLayer(OneMap.state.layers.buildings)")
-    page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 17, {{animate: false}})")
-    settle(page)
-    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
-    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
-    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
-    popup = page.locator(".om-popup").first
-    popup.wait_for(timeout=5000)
+    popup = click_at(page, lat, lon)
     assert popup.get_attribute("data-layer") == "elevator_retrofits"
     assert popup.get_attribute("data-fid") == str(fid)
     assert errors == []
