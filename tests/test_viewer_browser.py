@@ -113,6 +113,15 @@ def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
     popup = click_at(page, lat, lon)
     assert popup.get_attribute("data-layer") == "elevator_retrofits"
     assert popup.get_attribute("data-fid") == str(fid)
+    building = conn.execute(
+        "SELECT b.name_zh FROM elevator_retrofits r JOIN buildings b ON b.id = r.building_id "
+        "WHERE r.id = %s", (fid,)).fetchone()[0]  # fmt: skip
+    cell = popup.locator('td[data-key="building_id"]')
+    for _ in range(50):  # the name replaces the id once the building is read
+        if cell.inner_text() == building:
+            break
+        page.wait_for_timeout(100)
+    assert cell.inner_text() == building  # "5号楼", not the building's id
     assert errors == []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from layers import Layer, Visibility
+from layers import REGISTRY, Layer, Visibility
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 
@@ -34,7 +34,20 @@ def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
         ],  # fmt: skip
         "district": "district_code" in visible,
         "minZoom": layer.min_zoom,
+        # Key fields that point at a feature the caller may see: popups show its name, not its id.
+        "refs": {
+            n: visible[n].references.split(".")[0]  # type: ignore[union-attr]
+            for n in layer.key_fields
+            if n in visible and _readable_reference(visible[n].references, level)
+        },
     }
+
+
+def _readable_reference(references: str | None, level: Visibility) -> bool:
+    if not references or not references.endswith(".id"):
+        return False
+    target = REGISTRY.get(references.split(".")[0])
+    return target is not None and target.is_spatial and target.visibility <= level
 
 
 def page_config(

@@ -103,7 +103,8 @@
   function popupHtml(name, props) {
     var lc = layerConfig(name) || { title: [name, ""], keys: [] };
     var rows = lc.keys.map(function (k) {
-      return "<tr><th>" + bilingual(k[1], k[2]) + "</th><td>" + valueLabel(name, k[0], props[k[0]]) + "</td></tr>";
+      return "<tr><th>" + bilingual(k[1], k[2]) + '</th><td data-key="' + esc(k[0]) + '">'
+        + valueLabel(name, k[0], props[k[0]]) + "</td></tr>";
     }).join("");
     var link = props.fid !== undefined && state.config.api !== null
       ? '<a class="om-json" href="' + esc(state.config.api + "/collections/" + name + "/items/" + props.fid) + '" target="_blank">JSON</a>'
@@ -113,7 +114,27 @@
   }
 
   function openPopup(name, latlng, props) {
-    L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(popupHtml(name, props)).openOn(state.map);
+    var popup = L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(popupHtml(name, props)).openOn(state.map);
+    nameReferences(name, props, popup);
+  }
+
+  // A building or estate named instead of numbered ("建国西里 · 椿树街道建国西里", "5号楼"):
+  // the referenced feature is read from the API the page already uses.
+  function nameReferences(name, props, popup) {
+    var refs = (layerConfig(name) || {}).refs || {};
+    if (state.config.api === null) { return; }
+    Object.keys(refs).forEach(function (field) {
+      var id = props[field];
+      if (id === undefined || id === null) { return; }
+      var url = (state.config.api || "") + "/collections/" + encodeURIComponent(refs[field]) + "/items/" + encodeURIComponent(id);
+      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (f) {
+        if (!f || !popup.isOpen()) { return; }
+        var p = f.properties || {};
+        var text = [p.name_zh, p.address].filter(function (v) { return v; }).join(" · ");
+        var cell = popup.getElement() && popup.getElement().querySelector('td[data-key="' + field + '"]');
+        if (cell && text) { cell.textContent = text; }
+      });
+    });
   }
 
   function legendHtml() {
