@@ -3,7 +3,7 @@ reachable, zoom is allowed and panels fold behind buttons."""
 
 import pytest
 
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -13,9 +13,7 @@ PHONE, DESKTOP = (390, 844), (1280, 800)
 
 
 def open_as_planner(browser, base, path, size):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    context.add_cookies([{"name": "onemap_token", "value": ADMIN_TOKEN, "url": base}])
-    page = context.new_page()
+    page = watched_page(browser, base, token=ADMIN_TOKEN, size=size)
     page.goto(base + path, wait_until="networkidle")
     return page
 

@@ -10,7 +10,7 @@ import yaml
 from api import accounts
 from ingest_support import INPUTS, state
 from layers import Role
-from tests_support import ADMIN_TOKEN, serve
+from tests_support import ADMIN_TOKEN, serve, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -21,16 +21,8 @@ def upload_server(ingest_url):
         yield base
 
 
-def signed_in_page(browser, base, token=ADMIN_TOKEN, width=1280, height=900):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    context.add_cookies([{"name": "onemap_token", "value": token, "url": base}])
-    page = context.new_page()
-    page.errors, page.outside = [], []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("request", lambda r: None if r.url.startswith((base, "data:"))
-            else page.outside.append(r.url))  # fmt: skip
-    return page
+def signed_in_page(browser, base):
+    return watched_page(browser, base, token=ADMIN_TOKEN, size=(1280, 900))
 
 
 def wait_for_mapping(page, text, tries=150):

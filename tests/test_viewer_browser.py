@@ -5,26 +5,14 @@ import sys
 
 import pytest
 
-from tests_support import ADMIN_TOKEN, free_port
+from tests_support import ADMIN_TOKEN, free_port, watched_page
 
 pytestmark = pytest.mark.browser
 
 
 def open_page(browser, url, *, token=None):
-    """A page with collectors for errors and for requests leaving its origin."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    if token:
-        origin = url.split("/", 3)[:3]
-        context.add_cookies([{"name": "onemap_token", "value": token, "url": "/".join(origin)}])
-    page = context.new_page()
-    page.errors, page.outside = [], []
-    origin = "/".join(url.split("/", 3)[:3])
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on(
-        "request",
-        lambda r: None if r.url.startswith((origin, "data:")) else page.outside.append(r.url),
-    )
+    """The page at ``url``, watched for errors and for requests leaving its origin."""
+    page = watched_page(browser, "/".join(url.split("/", 3)[:3]), token=token)
     page.goto(url, wait_until="networkidle")
     return page
 
@@ -104,10 +92,7 @@ def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
     fid, lon, lat = conn.execute(
         "SELECT id, ST_X(geom), ST_Y(geom) FROM elevator_retrofits ORDER BY id LIMIT 1"
     ).fetchone()
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page = watched_page(browser, live_server, size=size)
     page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
     page.evaluate("OneMap.state.map.removeLayer(OneMap.state.layers.buildings)")
     popup = click_at(page, lat, lon)
@@ -122,7 +107,7 @@ def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
             break
         page.wait_for_timeout(100)
     assert cell.inner_text() == building  # "5号楼", not the building's id
-    assert errors == []
+    assert page.errors == []
 
 
 def test_the_district_filter_changes_what_is_drawn(browser, live_server, estate_one):

@@ -96,6 +96,22 @@ def finished_job(client: Any, status_url: str, headers: dict[str, str]) -> dict[
     return job
 
 
+def watched_page(browser: Any, base: str, *, token: str | None = None,
+                 size: tuple[int, int] = (1280, 800)) -> Any:  # fmt: skip
+    """A browser page at ``size``, signed in with ``token`` if given, collecting its errors
+    (``page.errors``) and any request leaving ``base`` (``page.outside``)."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    if token:
+        context.add_cookies([{"name": "onemap_token", "value": token, "url": base}])
+    page = context.new_page()
+    page.errors, page.outside = [], []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: None if r.url.startswith((base, "data:"))
+            else page.outside.append(r.url))  # fmt: skip
+    return page
+
+
 def page_config(html: str) -> dict:
     """The configuration a page hands to its script (``OneMap.configure({...})``)."""
     start = html.index("OneMap.configure(") + len("OneMap.configure(")
