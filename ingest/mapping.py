@@ -137,7 +137,8 @@ def _check_value(f: Field, value: Any, where: str) -> None:
                            f"{', '.join(f.vocabulary.codes)}")  # fmt: skip
 
 
-def _key(text: str) -> str:
+def name_key(text: str) -> str:
+    """A name or label as matching compares it: no spaces, any case."""
     return "".join(str(text).split()).casefold()
 
 
@@ -146,7 +147,7 @@ def label_index(layer: Layer) -> dict[str, str]:
     by_label: dict[str, str] = {}
     for f in layer.fields:
         for label in (f.name, f.label_zh, f.label_en):
-            by_label.setdefault(_key(label), f.name)
+            by_label.setdefault(name_key(label), f.name)
     return by_label
 
 
@@ -167,7 +168,7 @@ def match_columns(
     matched: dict[str, str] = {}
     unknown = []
     for column in columns:
-        found = mapping.columns.get(column) or by_label.get(_key(column))
+        found = mapping.columns.get(column) or by_label.get(name_key(column))
         if found is None or found in matched.values():
             unknown.append(column)
         elif layer.fields_by_name[found].maintained:

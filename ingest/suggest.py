@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ingest.mapping import Mapping, label_index, source_text
+from ingest.mapping import Mapping, label_index, name_key, source_text
 from layers import Field, FieldType, Layer, Visibility
 from layers.vocabulary import Term, Vocabulary
 
@@ -35,17 +35,13 @@ class Candidate:
     score: float
 
 
-def _norm(text: str) -> str:
-    return "".join(str(text).split()).casefold()
-
-
 def text_similarity(a: str, b: str) -> float:
     """How alike two names or values read, 0–1.
 
     1 when equal; high when one holds the other (by characters for Chinese, by words for
     Latin); else the share of matching characters, discounted.
     """
-    a, b = _norm(a), _norm(b)
+    a, b = name_key(a), name_key(b)
     if not a or not b:
         return 0.0
     if a == b:
@@ -64,7 +60,7 @@ def nearest_terms(value: str, vocabulary: Vocabulary, count: int = 3) -> list[Te
     for order, term in enumerate(vocabulary.terms):
         texts = (term.code, term.zh, term.en)
         score = max(text_similarity(value, t) for t in texts)
-        if any(_norm(value) == _norm(word) for word in term.also):
+        if any(name_key(value) == name_key(word) for word in term.also):
             score = max(score, 0.9)
         scored.append((-score, order, term))
     scored.sort(key=lambda s: s[:2])
@@ -148,7 +144,7 @@ def draft(
     taken: set[str] = set(given.set)
     unmatched = []
     for column in map(str, frame.columns):
-        found = given.columns.get(column) or by_label.get(_norm(column))
+        found = given.columns.get(column) or by_label.get(name_key(column))
         if found in names and found not in taken:
             how = "your mapping" if column in given.columns else "name or label"
             columns[column] = (found, f"matched by {how}")
