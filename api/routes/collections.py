@@ -88,17 +88,9 @@ async def get_collection(
             response_class=Response, responses=documented(SCHEMA_JSON))  # fmt: skip
 def get_sortables(request: Request, layer: LayerDep, level: LevelDep) -> JSONResponse:
     """What ``sortby`` takes (OGC API Records sorting): every scalar property the caller sees."""
-    properties = {"id": {"title": "Feature id", "type": "integer"}}
+    properties: dict[str, Any] = {"id": {"title": "Feature id", "type": "integer"}}
     properties |= {f.name: field_json_schema(f) for f in queryable_fields(layer, level)}
-    body = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": url(request, f"/collections/{layer.name}/sortables"),
-        "type": "object",
-        "title": f"{layer.title_zh} {layer.title_en}",
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    return JSONResponse(body, media_type=SCHEMA_JSON)
+    return _schema_document(request, layer, "sortables", properties)
 
 
 @router.get("/collections/{collectionId}/queryables", summary="Properties to filter on",
@@ -111,9 +103,16 @@ def get_queryables(request: Request, layer: LayerDep, level: LevelDep) -> JSONRe
             "format": f"geometry-{layer.geometry_type.value.lower()}",  # type: ignore[union-attr]
             "x-ogc-role": "primary-geometry",
         }
+    return _schema_document(request, layer, "queryables", properties)
+
+
+def _schema_document(
+    request: Request, layer: Layer, kind: str, properties: dict[str, Any]
+) -> JSONResponse:
+    """A layer's ``queryables`` or ``sortables``: a JSON Schema of ``properties``."""
     body = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": url(request, f"/collections/{layer.name}/queryables"),
+        "$id": url(request, f"/collections/{layer.name}/{kind}"),
         "type": "object",
         "title": f"{layer.title_zh} {layer.title_en}",
         "properties": properties,
