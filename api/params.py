@@ -52,6 +52,10 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
 _M2_PER_DEG2 = 111_320.0**2 * 0.766  # near 40° N: a rough bound is all a limit needs
 
 
+class BboxTooLarge(InvalidInput):
+    """A bbox over the area limit: cut to the city when its extent is at hand."""
+
+
 def check_bbox(
     bbox: Bbox, bbox_crs: crs_mod.Crs, max_area_deg2: float, city: Bbox | None = None
 ) -> Bbox:
@@ -77,7 +81,7 @@ def check_bbox(
             raise InvalidInput(f"bbox: outside the extent of {bbox_crs.label or bbox_crs.uri}")
     if _area_deg2(x0, y0, x1, y1, geographic) > max_area_deg2:
         if city is None:
-            raise InvalidInput(
+            raise BboxTooLarge(
                 f"bbox: larger than {max_area_deg2:g} square degrees; ask for a smaller area "
                 "(or none, and page through the layer)"
             )

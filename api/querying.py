@@ -12,6 +12,7 @@ from api.openapi import queryable_fields
 from api.params import (
     BboxCrsDep,
     BboxDep,
+    BboxTooLarge,
     CrsDep,
     DatetimeDep,
     FilterCrsDep,
@@ -64,7 +65,7 @@ async def base_query(
         limit = state_of(request).features.max_bbox_area_deg2
         try:
             bbox = check_bbox(bbox, bbox_crs, limit)
-        except InvalidInput:  # larger than the limit: cut to the city (read only then)
+        except BboxTooLarge:  # cut to the city, whose extent is read only then
             pools = state_of(request).pools
             async with pooled(pools.primary, pools.timeout_s) as conn:
                 city = await city_extent_async(conn)
