@@ -34,6 +34,7 @@ from api.routes import (
     ledger,
     pages,
     problems,
+    search,
     tiles,
 )
 from api.settings import FeaturesSettings, ServerSettings
@@ -129,8 +130,8 @@ def create_app(
 
     add_exception_handlers(app)
     for module in (
-        landing, collections, items, edits, tiles, export, imports, analyses, ledger, pages,
-        health, problems,
+        landing, collections, items, search, edits, tiles, export, imports, analyses, ledger,
+        pages, health, problems,
     ):  # fmt: skip
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():

@@ -22,14 +22,14 @@ from api.params import (
 )
 from api.state import state_of
 from layers.errors import InvalidInput
-from spatial import cql
+from spatial import cql, search
 from spatial.features import FeatureQuery
 from spatial.validate import city_extent_async
 
 # Parameters the routes read themselves; any other parameter must be a queryable field.
 STANDARD = {
     "f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
-    "filter-crs", "sortby", "properties", "skipGeometry", "format",
+    "filter-crs", "sortby", "properties", "skipGeometry", "format", "q",
 }  # fmt: skip
 
 
@@ -49,6 +49,13 @@ async def base_query(
         str, Query(alias="filter-lang", description="cql2-text or cql2-json")
     ] = "cql2-text",
     skip_geometry: Annotated[bool, Query(alias="skipGeometry")] = False,
+    q: Annotated[
+        str | None,
+        Query(
+            description="Free text: names, addresses, pinyin or initials; commas separate "
+            "alternatives, spaces words that must all be found"
+        ),
+    ] = None,
 ) -> FeatureQuery:
     """Everything but paging; raises ``InvalidInput`` naming the first bad parameter."""
     level = caller.level
@@ -81,6 +88,7 @@ async def base_query(
         datetime=datetime,
         equals=tuple(equals),
         filter=compiled,
+        text=None if q is None else search.parse_alternatives(q),
         sortby=sortby,
         properties=properties,
         skip_geometry=skip_geometry,

@@ -33,7 +33,7 @@ from servers import ROOT, TOKEN, serve_onemap, serve_tipg, wait
 
 import database
 from database.settings import DatabaseSettings
-from layers import Visibility, get_layer
+from layers import REGISTRY, Visibility, get_layer
 from spatial import cql, crs, tiles
 from spatial.cql import Compiled
 from spatial.features import FeatureQuery, select_sql
@@ -99,6 +99,38 @@ def requests(rng: random.Random, count: int) -> list[Request]:
                     f"/collections/public.{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}",
                     Compiled(statement, [{"z": z, "x": x, "y": y}]),
                 ))  # fmt: skip
+    return out
+
+
+def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) -> list[Request]:
+    """What people type in the search box, drawn from the loaded city.
+
+    Estate names in Chinese, their pinyin or initials, and a building ("青塔北里3号楼").
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    from spatial.search import Search, search_sql
+
+    rows = conn.execute(
+        "SELECT e.name_zh, min(b.name_zh) FROM estates e JOIN buildings b ON b.estate_id = e.id "
+        "GROUP BY e.id ORDER BY e.id"
+    ).fetchall()
+    public = Visibility.PUBLIC
+    layers = tuple(la for la in REGISTRY.values() if la.search and la.visibility == public)
+    out = []
+    for _ in range(count):
+        estate, building = rng.choice(rows)
+        typed = {
+            "search zh": estate,
+            "search pinyin": "".join(lazy_pinyin(ch)[0] for ch in estate[:2]),
+            "search initials": "".join(
+                lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate
+            ),
+            "search building": estate + building,
+        }
+        for group, text in typed.items():
+            raw = search_sql(Search(tuple(text.split()), layers, None, 8))
+            out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 
 
@@ -232,6 +264,7 @@ def main() -> None:
                         "it.")  # fmt: skip
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.md")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per server.")
+    parser.add_argument("--groups", help="Only the request groups starting so (e.g. 'search').")
     args = parser.parse_args()
     if args.seconds < 1:
         parser.error("--seconds: at least 1")
@@ -243,6 +276,10 @@ def main() -> None:
         if conn.execute("SELECT count(*) FROM estates").fetchone()[0] < 6000:
             raise SystemExit("load the full sample city first: onemap samples load --scale 1.0")
     reqs = requests(random.Random(7), args.repeat)
+    with psycopg.connect(url) as conn:
+        reqs += search_requests(conn, random.Random(7), args.repeat)
+    if args.groups:
+        reqs = [r for r in reqs if r.group.startswith(args.groups)]
     groups = list(dict.fromkeys(r.group for r in reqs))
     onemap = serve_onemap(8781, url, args.workers)
     computed = serve_onemap(8783, url, args.workers, cache=False)
@@ -276,6 +313,8 @@ def main() -> None:
                             url, raws, clients, args.seconds, Path(folder)
                         )
         write_report(args.out, table, groups)
+        if args.groups:
+            return
         lines = export_bench(url, "http://127.0.0.1:8781", onemap.pid)
         with args.out.open("a", encoding="utf-8") as f:
             f.write("\n" + "\n".join(lines) + "\n")

@@ -11,6 +11,7 @@ from psycopg import sql
 from sqlalchemy import create_engine, pool
 
 from database.embedded import EmbeddedCluster
+from database.search_index import index_layers
 from database.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
 from layers import REGISTRY
 from layers.errors import DatabaseUnavailable
@@ -66,7 +67,8 @@ def _alembic(url: str, action: str, revision: str) -> None:
 def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the schema at ``url`` to ``revision``; PostGIS must be available there.
 
-    At head, every layer of the registry is versioned too (see ``version_layers``).
+    At head, every layer of the registry is versioned too (see ``version_layers``), and the
+    searchable ones indexed (``database.search_index``).
     """
     check_connection(url)
     try:
@@ -81,6 +83,7 @@ def migrate(url: str, revision: str = "head") -> None:
     if revision == "head":
         with psycopg.connect(url) as conn:
             version_layers(conn)
+            index_layers(conn)
 
 
 def version_layers(conn: psycopg.Connection) -> list[str]:

@@ -123,6 +123,14 @@ class Layer:
     map_order: int = 100
     map_shown: bool = False
     basemap: bool = False
+    # Free-text search (``/search``, ``q=``): ``search`` are the text fields matched, the first
+    # being the feature's name; ``search_within`` is a reference whose target's name comes
+    # first (a building "5号楼" of the estate "建国西里" is found as "建国西里5号楼").
+    search: tuple[str, ...] = ()
+    search_within: str | None = None
+    # A reference whose feature's popup lists this record's dates as its history (a
+    # building's popup shows its elevator retrofit: requested, approved, started, in service).
+    history_of: str | None = None
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +144,31 @@ class Layer:
         for name in (*self.themes, *self.key_fields, *filter(None, [self.time_field])):
             if name not in self.fields_by_name:
                 raise ValueError(f"layer {self.name}: unknown field {name!r}")
+        self._check_search()
+
+    def _check_search(self) -> None:
+        for name in self.search:
+            f = self.fields_by_name.get(name)
+            if f is None or f.type is not FieldType.TEXT:
+                raise ValueError(f"layer {self.name}: search field {name!r} is not a text field")
+            if f.visibility > self.visibility:  # whoever sees the layer may see what matched
+                raise ValueError(f"layer {self.name}: search field {name!r} is not visible "
+                                 "to everyone who sees the layer")  # fmt: skip
+        if self.search_within is not None:
+            f = self.fields_by_name.get(self.search_within)
+            if not self.search or f is None or not (f.references or "").endswith(".id"):
+                raise ValueError(f"layer {self.name}: search_within must reference an id")
+        if self.history_of is not None:
+            f = self.fields_by_name.get(self.history_of)
+            if f is None or not (f.references or "").endswith(".id"):
+                raise ValueError(f"layer {self.name}: history_of must reference an id")
+
+    @property
+    def search_parent(self) -> str | None:
+        """The layer whose name prefixes this one's in search (``search_within``'s target)."""
+        if self.search_within is None:
+            return None
+        return (self.fields_by_name[self.search_within].references or "").split(".")[0]
 
     @property
     def is_spatial(self) -> bool:

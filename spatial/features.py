@@ -24,6 +24,7 @@ from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled, SqlText, rendered
 from spatial.scope import StreetScope, condition
+from spatial.search import matching_ids
 
 Bbox = tuple[float, float, float, float]
 DatetimeRange = tuple[dt.datetime | dt.date | None, dt.datetime | dt.date | None]
@@ -38,6 +39,7 @@ class FeatureQuery:
     datetime: DatetimeRange | None = None
     equals: tuple[tuple[str, Any], ...] = ()
     filter: Compiled | None = None
+    text: tuple[tuple[str, ...], ...] | None = None  # q=: alternatives of terms (spatial.search)
     sortby: tuple[tuple[str, bool], ...] = ()  # (field, ascending)
     properties: tuple[str, ...] | None = None
     skip_geometry: bool = False
@@ -63,11 +65,16 @@ class FeatureQuery:
                 raise InvalidInput(f"sortby: unknown property {name!r}")
 
     @property
-    def unfiltered(self) -> bool:
+    def has_values(self) -> bool:
+        """Whether the request's own values (a box, dates, filters, words) shape the query."""
         return (
-            self.bbox is None and self.datetime is None and not self.equals
-            and self.filter is None and self.ids is None and not self.in_scope_only
+            self.bbox is not None or self.datetime is not None or bool(self.equals)
+            or self.filter is not None or self.text is not None
         )  # fmt: skip
+
+    @property
+    def unfiltered(self) -> bool:
+        return not self.has_values and self.ids is None and not self.in_scope_only
 
     @property
     def in_scope_only(self) -> bool:
@@ -120,6 +127,10 @@ def where_sql(q: FeatureQuery) -> Compiled:
     if q.filter is not None:
         parts.append(sql.SQL("({})").format(q.filter.sql))
         params += q.filter.params
+    if q.text is not None:
+        matching = matching_ids(q.layer, q.text)
+        parts.append(matching.sql)
+        params += matching.params
     if q.in_scope_only:
         assert q.scope is not None
         parts.append(condition(q.layer, q.scope))
@@ -201,7 +212,7 @@ def select_sql(q: FeatureQuery) -> Compiled:
     on its shape only: rendered once per shape and kept, as composing it cost more than a
     single item's query.
     """
-    if q.bbox is not None or q.datetime is not None or q.equals or q.filter is not None:
+    if q.has_values:
         return _compose_select(q)
     paged = q.limit is not None or q.offset > 0
     statement = _plain_select(

@@ -202,3 +202,84 @@ def test_static_site_works_with_the_app_out_of_the_loop(browser, db_url, tmp_pat
     finally:
         server.terminate()
         server.wait(5)
+
+
+@pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
+def test_search_by_initials_zooms_to_the_building_and_opens_its_popup(browser, live_server,
+                                                                        conn, size):  # fmt: skip
+    """A resident types the initials of their estate and the building number ("jgxl10")."""
+    from pypinyin import Style, lazy_pinyin
+
+    fid, number, estate = conn.execute(
+        "SELECT b.id, b.name_zh, e.name_zh FROM buildings b JOIN estates e ON e.id = b.estate_id "
+        "WHERE (SELECT count(*) FROM estates x WHERE x.name_zh = e.name_zh) = 1 "
+        "ORDER BY b.id DESC LIMIT 1"
+    ).fetchone()
+    typed = "".join(lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate) + number[0]
+    page = watched_page(browser, live_server, size=size)
+    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    page.fill(".om-search input", typed)
+    choice = page.locator(".om-search-results button", has_text=estate + number)
+    choice.wait_for(timeout=5000)
+    choice.click()
+    popup = page.locator(".om-popup").first
+    popup.wait_for(timeout=5000)
+    assert popup.get_attribute("data-layer") == "buildings"
+    assert popup.get_attribute("data-fid") == str(fid)
+    assert page.evaluate("OneMap.state.map.getZoom()") >= 17
+    lat, lon = conn.execute(
+        "SELECT ST_Y(c), ST_X(c) FROM (SELECT ST_PointOnSurface(geom) c FROM buildings "
+        "WHERE id = %s) s", (fid,)).fetchone()  # fmt: skip
+    assert page.evaluate(f"OneMap.state.map.getBounds().contains(L.latLng({lat}, {lon}))")
+    assert page.locator(".om-search-results").is_hidden()
+    assert page.errors == [] and page.outside == []
+
+
+def test_a_building_popup_shows_its_estate_and_retrofit_history(browser, live_server, conn):
+    """In human words: the estate's name and address instead of its id, and the retrofit's
+    stage and dates in order, from the public fields (no internal stage log is read)."""
+    fid, estate_id, dates = conn.execute(
+        "SELECT b.id, b.estate_id, ARRAY[r.requested_on, r.approved_on, "
+        "r.construction_started_on, r.in_service_on] FROM buildings b "
+        "JOIN elevator_retrofits r ON r.building_id = b.id "
+        "WHERE r.approved_on IS NOT NULL ORDER BY b.id LIMIT 1"
+    ).fetchone()
+    name, address = conn.execute(
+        "SELECT name_zh, address FROM estates WHERE id = %s", (estate_id,)
+    ).fetchone()
+    lat, lon = conn.execute(
+        "SELECT ST_Y(c), ST_X(c) FROM (SELECT ST_PointOnSurface(geom) c FROM buildings "
+        "WHERE id = %s) s", (fid,)).fetchone()  # fmt: skip
+    page = watched_page(browser, live_server, size=(390, 844))
+    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    page.evaluate("OneMap.state.map.removeLayer(OneMap.state.layers.elevator_retrofits)")
+    popup = click_at(page, lat, lon)
+    assert popup.get_attribute("data-fid") == str(fid)
+    steps = popup.locator(".om-history time")
+    steps.first.wait_for(timeout=5000)
+    assert steps.all_inner_texts() == [d.isoformat() for d in dates if d is not None]
+    cell = popup.locator('td[data-key="estate_id"]')
+    for _ in range(50):
+        if cell.inner_text() != str(estate_id):
+            break
+        page.wait_for_timeout(100)
+    assert cell.inner_text() == " · ".join(v for v in (name, address) if v)
+    assert popup.locator("a.om-dossier").count() == 0  # the public gets no dossier link
+    # the whole popup is on screen, clear of the controls over the map
+    box = page.locator(".leaflet-popup-content-wrapper").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert page.errors == []
+
+
+def test_planners_get_the_dossier_from_a_popup(browser, live_server, estate_one):
+    lon, lat, code, _ = estate_one
+    page = open_page(browser, f"{live_server}/map", token=ADMIN_TOKEN)
+    page.evaluate("""Object.entries(OneMap.state.layers).forEach(([name, layer]) => {
+        if (name !== 'estates' && name !== 'basemap') { OneMap.state.map.removeLayer(layer); }
+    })""")
+    popup = click_at(page, lat, lon)
+    href = popup.locator("a.om-dossier").get_attribute("href")
+    assert href.endswith("/estates/1/dossier?f=html")
+    dossier = page.context.new_page()
+    dossier.goto(href if href.startswith("http") else live_server + href)
+    assert code in dossier.content()

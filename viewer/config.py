@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from layers import REGISTRY, Layer, Visibility
+from layers import REGISTRY, FieldType, Layer, Visibility
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
+
+DOSSIER_LAYER = "estates"  # /estates/{id}/dossier: one estate's ledger page
 
 
 def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
@@ -33,6 +35,25 @@ def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
             [n, visible[n].label_zh, visible[n].label_en] for n in layer.key_fields if n in visible
         ],  # fmt: skip
         "district": "district_code" in visible,
+        # Its dates, in the registry's order (requested, approved, started, in service), and
+        # the records whose dates are this feature's history (see Layer.history_of).
+        "dates": [
+            [f.name, f.label_zh, f.label_en] for f in visible.values() if f.type is FieldType.DATE
+        ],
+        # What names the feature's estate, for the planners' link to its dossier.
+        "estate": "id"
+        if layer.name == DOSSIER_LAYER
+        else next(
+            (f.name for f in visible.values() if f.references == f"{DOSSIER_LAYER}.id"), None
+        ),
+        "records": [
+            {"layer": other.name, "field": other.history_of}
+            for other in REGISTRY.values()
+            if other.history_of
+            and other.visibility <= level
+            and other.fields_by_name[other.history_of].visibility <= level
+            and other.fields_by_name[other.history_of].references == f"{layer.name}.id"
+        ],
         "minZoom": layer.min_zoom,
         # Key fields that point at a feature the caller may see: popups show its name, not its id.
         "refs": {
@@ -62,6 +83,10 @@ def page_config(
     """The ``OneMap.configure`` argument of a page."""
     return {
         "api": api_base,
+        # Planners (who see internal data) are offered each estate's dossier from its popups.
+        "dossier": f"{api_base}/estates/{{id}}/dossier?f=html"
+        if level >= Visibility.INTERNAL
+        else None,
         "layers": {layer.name: layer_config(layer, level) for layer in layers},
         "tiles": tile_urls,
         "districts": districts,

@@ -122,6 +122,18 @@ def one_map_layers(level: Visibility) -> list[Layer]:
     return [get_layer(n) for n in one_map_order() if get_layer(n).visibility <= level]
 
 
+def search_layers(page: str) -> list[str] | None:
+    """What a page's search box looks in (None: everything the caller may see).
+
+    The elevator map: the places and buildings it draws, with the estates that name them.
+    """
+    if page != "elevator-map":
+        return None
+    drawn = set(ELEVATOR_LAYERS) | set(basemap_layers())
+    parents = {get_layer(name).search_parent for name in drawn}
+    return [la.name for la in REGISTRY.values() if la.search and (la.name in drawn | parents)]
+
+
 def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
     """The tile URL templates ``page`` ("elevator-map" or "map") asks, as it asks them."""
     if page not in PAGES:
@@ -168,6 +180,7 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
     config["analyses"] = data.analyses
     config["analysisArea"] = data.analysis_area
     config["upload"] = data.upload_url
+    config["search"] = search_layers(page)
     _OneMapScript(config, asset_base).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m

@@ -14,6 +14,7 @@ DISTRICTS = Layer(
     visibility=PUBLIC,
     group="admin",
     key_fields=("code", "name_zh", "name_en"),
+    search=("name_zh", "name_en"),
     fields=(
         Field("code", T.TEXT, "行政区划代码", "Division code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "名称", "Name (Chinese)", PUBLIC, required=True),
@@ -32,6 +33,7 @@ STREETS = Layer(
     group="admin",
     min_zoom=8,
     key_fields=("code", "name_zh", "district_code"),
+    search=("name_zh", "name_en"),
     fields=(
         Field("code", T.TEXT, "街乡代码", "Street code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "名称", "Name (Chinese)", PUBLIC, required=True),

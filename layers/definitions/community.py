@@ -73,6 +73,7 @@ SERVICE_FACILITIES = Layer(
     min_zoom=11,
     themes=("kind",),
     key_fields=("name_zh", "kind", "capacity"),
+    search=("name_zh", "address"),
     fields=(
         Field("kind", T.TEXT, "类型", "Kind", PUBLIC, SERVICE_KIND, required=True, index=True),
         Field("name_zh", T.TEXT, "名称", "Name", PUBLIC),

@@ -31,6 +31,7 @@ ESTATES = Layer(
     min_zoom=8,
     themes=("status", "property_nature", "renovation_category"),
     key_fields=("code", "name_zh", "status", "property_nature", "households"),
+    search=("name_zh", "address", "name_en", "code"),
     fields=(
         Field("code", T.TEXT, "小区编码", "Estate code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "小区名称", "Name (Chinese)", PUBLIC, required=True),
@@ -84,6 +85,8 @@ BUILDINGS = Layer(
     min_zoom=13,
     themes=("elevator_stage",),
     key_fields=("estate_id", "name_zh", "floors", "has_elevator", "elevator_stage"),
+    search=("name_zh",),
+    search_within="estate_id",
     fields=(
         Field("estate_id", T.BIGINT, "所属小区", "Estate", PUBLIC,
               required=True, references="estates.id"),
@@ -122,6 +125,7 @@ ELEVATOR_RETROFITS = Layer(
     themes=("stage",),
     key_fields=("building_id", "stage", "elevators", "stair_climbing_aid"),
     time_field="requested_on",
+    history_of="building_id",
     fields=(
         Field("building_id", T.BIGINT, "楼栋", "Building", PUBLIC,
               required=True, unique=True, references="buildings.id"),

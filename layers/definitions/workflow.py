@@ -48,6 +48,7 @@ PROJECTS = Layer(
     themes=("status",),
     key_fields=("name_zh", "status", "start_on", "end_on", "budget_cny"),
     time_field="start_on",
+    search=("name_zh",),
     fields=(
         Field("name_zh", T.TEXT, "项目名称", "Name", required=True),
         Field("district_code", T.TEXT, "区", "District", required=True,

@@ -101,21 +101,77 @@
   }
 
   function popupHtml(name, props) {
-    var lc = layerConfig(name) || { title: [name, ""], keys: [] };
+    var lc = layerConfig(name) || { title: [name, ""], keys: [], dates: [], records: [] };
+    var keys = lc.keys.map(function (k) { return k[0]; });
     var rows = lc.keys.map(function (k) {
       return "<tr><th>" + bilingual(k[1], k[2]) + '</th><td data-key="' + esc(k[0]) + '">'
         + valueLabel(name, k[0], props[k[0]]) + "</td></tr>";
     }).join("");
-    var link = props.fid !== undefined && state.config.api !== null
-      ? '<a class="om-json" href="' + esc(state.config.api + "/collections/" + name + "/items/" + props.fid) + '" target="_blank">JSON</a>'
-      : "";
+    var links = [];
+    var estate = lc.estate && props[lc.estate === "id" ? "fid" : lc.estate];
+    if (state.config.dossier && estate !== undefined && estate !== null) {
+      links.push('<a class="om-dossier" href="' + esc(state.config.dossier.replace("{id}", encodeURIComponent(estate)))
+        + '" target="_blank">' + bilingual("小区档案", "Estate dossier") + "</a>");
+    }
+    if (props.fid !== undefined && state.config.api !== null) {
+      links.push('<a class="om-json" href="' + esc(state.config.api + "/collections/" + name + "/items/" + props.fid) + '" target="_blank">JSON</a>');
+    }
+    var dated = (lc.dates || []).filter(function (d) { return keys.indexOf(d[0]) < 0; });
     return '<div class="om-popup" data-layer="' + esc(name) + '" data-fid="' + esc(props.fid) + '"><h4>'
-      + bilingual(lc.title[0], lc.title[1]) + "</h4><table>" + rows + "</table>" + link + "</div>";
+      + bilingual(lc.title[0], lc.title[1]) + "</h4><table>" + rows + "</table>"
+      + historyHtml(dated, [props]) + '<div class="om-history"></div>'
+      + (links.length ? '<p class="om-links">' + links.join(" · ") + "</p>" : "") + "</div>";
+  }
+
+  // A record's dates as steps in time ("申请 2023-04-02 → 批准 2023-09-18 → …"), earliest first.
+  function historyHtml(dates, records, name) {
+    var items = [];
+    records.forEach(function (p) {
+      var steps = dates.filter(function (d) { return p[d[0]]; }).map(function (d) {
+        return '<li><time datetime="' + esc(p[d[0]]) + '">' + esc(p[d[0]]) + "</time> " + bilingual(d[1], d[2]) + "</li>";
+      });
+      if (!steps.length) { return; }
+      var stage = name ? themeLabel(name, p) : "";
+      items.push((stage ? "<p>" + stage + "</p>" : "") + '<ol class="om-steps">' + steps.join("") + "</ol>");
+    });
+    return items.join("");
+  }
+
+  function themeLabel(name, props) {
+    var lc = layerConfig(name), field = lc && lc.theme;
+    return field ? bilingual(lc.title[0], lc.title[1]) + " · " + valueLabel(name, field, props[field]) : "";
   }
 
   function openPopup(name, latlng, props) {
-    var popup = L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent(popupHtml(name, props)).openOn(state.map);
+    // An element, not HTML text: popup.update() (to fit what arrives later) keeps it.
+    var content = document.createElement("div");
+    content.innerHTML = popupHtml(name, props);
+    // On a phone, panned clear of the controls in the top left (search, folded panels), which
+    // cover a popup's top otherwise; on a desktop the panels are open and the popup sits beside.
+    var corner = state.map.getContainer().querySelector(".leaflet-top.leaflet-left");
+    var top = corner && NARROW ? Math.min(corner.getBoundingClientRect().height, state.map.getSize().y / 3) : 0;
+    var popup = L.popup({ maxWidth: Math.min(360, state.map.getSize().x - 60), autoPanPaddingTopLeft: L.point(10, top + 10) })
+      .setLatLng(latlng).setContent(content.firstChild).openOn(state.map);
     nameReferences(name, props, popup);
+    showRecords(name, props, popup);
+  }
+
+  // The records whose dates are this feature's history: a building's elevator retrofit.
+  function showRecords(name, props, popup) {
+    var lc = layerConfig(name);
+    if (!lc || !lc.records || state.config.api === null || props.fid === undefined) { return; }
+    lc.records.forEach(function (r) {
+      var other = layerConfig(r.layer);
+      if (!other) { return; }
+      var url = (state.config.api || "") + "/collections/" + encodeURIComponent(r.layer) + "/items?skipGeometry=true&limit=5&"
+        + encodeURIComponent(r.field) + "=" + encodeURIComponent(props.fid);
+      fetch(url, { credentials: "same-origin" }).then(function (res) { return res.ok ? res.json() : null; }).then(function (data) {
+        var el = popup.getElement() && popup.getElement().querySelector(".om-history");
+        if (!data || !el || !popup.isOpen()) { return; }
+        el.innerHTML += historyHtml(other.dates, data.features.map(function (f) { return f.properties; }), r.layer);
+        popup.update();
+      });
+    });
   }
 
   // A building or estate named instead of numbered ("建国西里 · 椿树街道建国西里", "5号楼"):
@@ -429,6 +485,72 @@
     return group;
   }
 
+  /* Search: names, addresses, buildings ("建国西里10号楼"), pinyin or initials ("jgxl"),
+   * answered by /search as someone types; a choice zooms there and opens the popup. */
+  function searchControl() {
+    var control = L.control({ position: "topleft" });
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "om-search leaflet-bar");
+      div.setAttribute("role", "search");
+      div.innerHTML = '<label class="om-sr" for="om-search-input">搜索 Search</label>'
+        + '<input id="om-search-input" type="search" autocomplete="off" enterkeyhint="search"'
+        + ' placeholder="搜索小区、楼栋、街道 Search" aria-controls="om-search-results">'
+        + '<ul id="om-search-results" class="om-search-results" hidden></ul>';
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      var input = div.querySelector("input"), list = div.querySelector("ul"), timer = null, asked = "";
+      function show(features, text) {
+        if (text !== input.value.trim()) { return; }  // an older answer, overtaken by typing
+        list.innerHTML = features.length ? features.map(function (f, i) {
+          var p = f.properties;
+          return '<li><button type="button" data-i="' + i + '">' + esc(p.label)
+            + ' <span class="om-en">' + esc(p.title[0]) + (p.detail ? " · " + esc(p.detail) : "") + "</span></button></li>";
+        }).join("") : "<li>" + bilingual("没有找到", "Nothing found") + "</li>";
+        list.hidden = false;
+        list.querySelectorAll("button").forEach(function (b) {
+          b.addEventListener("click", function () { choose(features[Number(b.getAttribute("data-i"))]); list.hidden = true; });
+        });
+      }
+      function run() {
+        var text = input.value.trim();
+        if (!text) { list.hidden = true; list.innerHTML = ""; return; }
+        if (text === asked) { list.hidden = false; return; }
+        asked = text;
+        var url = (state.config.api || "") + "/search?limit=8&q=" + encodeURIComponent(text)
+          + (state.config.search ? "&collections=" + state.config.search.join(",") : "");
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (data) {
+          show(data.features || [], text);
+        }).catch(function () { asked = ""; });
+      }
+      input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(run, 200); });
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "Enter") { clearTimeout(timer); run(); var first = list.querySelector("button"); if (first) { first.focus(); } }
+        if (e.key === "Escape") { list.hidden = true; }
+      });
+      return div;
+    };
+    return control;
+  }
+
+  function choose(feature) {
+    var p = feature.properties, box = feature.bbox, c = feature.geometry && feature.geometry.coordinates;
+    if (!c) { return; }
+    var latlng = L.latLng(c[1], c[0]);
+    var wide = box && (box[2] - box[0] > 0.004 || box[3] - box[1] > 0.003);
+    if (wide) { state.map.fitBounds([[box[1], box[0]], [box[3], box[2]]]); }
+    else { state.map.setView(latlng, Math.max(state.map.getZoom(), 17)); }
+    document.body.setAttribute("data-search-chosen", feature.id);
+    if (!layerConfig(p.collection)) {  // a layer this page does not draw: its name and place
+      L.popup({ maxWidth: 360 }).setLatLng(latlng).setContent('<div class="om-popup" data-layer="' + esc(p.collection)
+        + '"><h4>' + esc(p.label) + "</h4><p>" + bilingual(p.title[0], p.title[1]) + (p.detail ? "<br>" + esc(p.detail) : "") + "</p></div>").openOn(state.map);
+      return;
+    }
+    var url = (state.config.api || "") + "/collections/" + encodeURIComponent(p.collection) + "/items/" + p.featureId;
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (f) {
+      openPopup(p.collection, latlng, Object.assign({ fid: p.featureId }, f.properties));
+    });
+  }
+
   window.OneMap = {
     state: state,
     styles: styles,
@@ -451,6 +573,7 @@
           layer.on("click", function (e) { openPopup(name, e.latlng, e.layer.properties || {}); });
         }
       });
+      if (state.config.api !== null) { searchControl().addTo(map); }
       if (page === "elevator-map") { countsControl().addTo(map); }
       controlPanel().addTo(map);
       legendControl().addTo(map);

@@ -1,0 +1,71 @@
+"""System tables of free-text search: the entries the triggers keep, and pinyin per character.
+
+Written by the database alone (``database.search_index`` makes the triggers from the registry's
+``search`` declarations; migration 0008 fills the characters); read by ``spatial.search``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from sqlalchemy.types import UserDefinedType
+
+from layers.registry import metadata
+
+
+class Box2D(UserDefinedType[Any]):
+    """PostGIS's ``box2d``: a feature's extent, where a search result zooms to."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "box2d"
+
+
+PINYIN_CHARS = sa.Table(
+    "onemap_pinyin_chars",
+    metadata,
+    sa.Column("ch", sa.Text, primary_key=True),
+    sa.Column("syllable", sa.Text, nullable=False),
+    sa.Column("alternate", sa.Text),  # a heteronym's second reading (长: zhang, chang)
+    comment="汉字拼音 / Pinyin of each character",
+)
+
+SEARCH_ENTRIES = sa.Table(
+    "search_entries",
+    metadata,
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("feature_id", sa.BigInteger, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("haystack", sa.Text, nullable=False),
+    sa.Column("pinyin", sa.Text, nullable=False),
+    sa.Column("pinyin_alternate", sa.Text, nullable=False),
+    sa.Column("initials", sa.Text, nullable=False),
+    sa.Column("place", Geometry("POINT", srid=4326, spatial_index=False)),
+    sa.Column("extent", Box2D()),
+    *(
+        sa.Index(
+            f"ix_search_entries_{column}",
+            column,
+            postgresql_using="gin",
+            postgresql_ops={column: "gin_trgm_ops"},
+        )
+        for column in ("pinyin", "pinyin_alternate", "initials")
+    ),  # fmt: skip
+    *(
+        sa.Index(f"ix_search_entries_{column}_start", column)
+        for column in ("pinyin", "initials", "haystack")
+    ),
+    comment="搜索索引 / Search entries, kept by triggers",
+)
+
+SEARCH_DEFINITIONS = sa.Table(
+    "search_definitions",
+    metadata,
+    sa.Column("layer", sa.Text, primary_key=True),
+    sa.Column("definition", sa.Text, nullable=False),  # the trigger function, as last made
+    comment="搜索定义 / What each layer's search index was built from",
+)

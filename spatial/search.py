@@ -1,0 +1,176 @@
+"""Free-text search over the search index (``search_entries``, kept by triggers at write time).
+
+A term matches an entry when it is part of the entry's text ("建国西里", "10号楼"), of its pinyin
+("jianguoxili", also with a heteronym's other reading: 长安 as "changan"), or of its initials
+("jgxl"). Terms separated by spaces must all match; ``q=`` on items also takes a comma-separated
+list of alternatives, as OGC API text search does. Everything is matched through the pinyin
+columns, which carry pg_trgm indexes (see migration 0008).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from layers import Layer
+from layers.errors import InvalidInput
+from spatial.cql import Compiled, SqlText
+from spatial.scope import StreetScope, condition
+
+MAX_TEXT = 200  # characters: a name and an address, with room to spare
+MAX_TERMS = 8
+
+
+def parse_terms(text: str | None, name: str = "q") -> tuple[str, ...]:
+    """The whitespace-separated terms of a search, checked; InvalidInput names ``name``."""
+    if text is None or not text.strip():
+        raise InvalidInput(f"{name}: give at least one character to search for")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(f"{name}: at most {MAX_TEXT} characters")
+    if any(not ch.isprintable() for ch in text if not ch.isspace()):
+        raise InvalidInput(f"{name}: control characters are not searchable")
+    terms = tuple(dict.fromkeys(text.split()))
+    if len(terms) > MAX_TERMS:
+        raise InvalidInput(f"{name}: at most {MAX_TERMS} words")
+    return terms
+
+
+def parse_alternatives(text: str | None) -> tuple[tuple[str, ...], ...]:
+    """``q=`` on items: comma-separated alternatives (OGC), each a list of terms."""
+    parts = [part for part in (text or "").split(",") if part.strip()]
+    if not parts:
+        return (parse_terms(text),)
+    if len(parts) > MAX_TERMS:
+        raise InvalidInput(f"q: at most {MAX_TERMS} comma-separated alternatives")
+    return tuple(parse_terms(part) for part in parts)
+
+
+def _escaped(term: str) -> str:
+    """``term`` with LIKE's own characters taken literally."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like(term: str) -> str:
+    return f"%{_escaped(term)}%"
+
+
+def _indexed(term: str) -> bool:
+    """Whether pg_trgm can narrow a substring search for ``term`` (3 letters of pinyin)."""
+    return len(term) >= 3 if term.isascii() else len(term) >= 2
+
+
+def term_condition(term: str, entry: str = "s") -> Compiled:
+    """An entry (alias ``entry``) contains ``term`` in its text, pinyin or initials."""
+    e = sql.Identifier(entry)
+    if term.isascii():  # pinyin, initials, numbers, English names: all lower case in the index
+        pattern = _like(term.lower())
+        return Compiled(
+            sql.SQL(
+                "({e}.pinyin LIKE %s OR {e}.pinyin_alternate LIKE %s OR {e}.initials LIKE %s)"
+            ).format(e=e),
+            [pattern, pattern, pattern],
+        )
+    # Chinese: the term's pinyin finds candidates through the index; the text confirms them.
+    return Compiled(
+        sql.SQL(
+            "({e}.pinyin LIKE '%%' || replace(replace(replace(onemap_pinyin(%s::text), '\\', "
+            "'\\\\'), '%%', '\\%%'), '_', '\\_') || '%%' AND {e}.haystack ILIKE %s)"
+        ).format(e=e),
+        [term, _like(term)],
+    )
+
+
+def prefix_condition(term: str, entry: str = "s") -> Compiled:
+    """An entry's name starts with ``term`` (or its pinyin or initials do)."""
+    e = sql.Identifier(entry)
+    if term.isascii():
+        pattern = _escaped(term.lower()) + "%"
+        return Compiled(
+            sql.SQL("({e}.pinyin LIKE %s OR {e}.initials LIKE %s)").format(e=e), [pattern] * 2
+        )
+    return Compiled(sql.SQL("{e}.haystack LIKE %s").format(e=e), [_escaped(term) + "%"])
+
+
+def terms_condition(terms: tuple[str, ...], entry: str = "s") -> Compiled:
+    """Every term matches.
+
+    When none is long enough for the index to narrow ("j", "jg", "建" while someone types),
+    they match the start of the name instead, through btree indexes: what a person typing
+    expects, and fast.
+    """
+    match = term_condition if any(_indexed(t) for t in terms) else prefix_condition
+    parts = [match(term, entry) for term in terms]
+    return Compiled(
+        sql.SQL(" AND ").join(p.sql for p in parts), [v for p in parts for v in p.params]
+    )
+
+
+def matching_ids(layer: Layer, alternatives: tuple[tuple[str, ...], ...]) -> Compiled:
+    """``id IN (…)``: the layer's features that match one of the alternatives (items' ``q=``)."""
+    if not layer.search:
+        raise InvalidInput(
+            f"q: {layer.name!r} has no text to search; use filter= or a property=value"
+        )
+    parts = [terms_condition(terms) for terms in alternatives]
+    return Compiled(
+        sql.SQL("id IN (SELECT s.feature_id FROM search_entries s WHERE s.layer = %s AND ({}))")
+        .format(sql.SQL(" OR ").join(sql.SQL("({})").format(p.sql) for p in parts)),
+        [layer.name, *(v for p in parts for v in p.params)],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search across layers: the caller's searchable layers, in the order results rank."""
+
+    terms: tuple[str, ...]
+    layers: tuple[Layer, ...]
+    scope: StreetScope | None = None
+    limit: int = 10
+
+
+def _in_scope(search: Search) -> SqlText:
+    """Rows of layers a street scope limits are found only inside its streets."""
+    limited = [la for la in search.layers if search.scope and search.scope.limits_rows(la)]
+    if not limited or search.scope is None:
+        return sql.SQL("TRUE")
+    scope = search.scope
+    return sql.SQL(" AND ").join(
+        sql.SQL("(s.layer <> {name} OR EXISTS (SELECT 1 FROM {table} t "
+                "WHERE t.id = s.feature_id AND {inside}))").format(
+            name=sql.Literal(la.name), table=sql.Identifier(la.name), inside=condition(la, scope)
+        )
+        for la in limited
+    )  # fmt: skip
+
+
+def search_sql(search: Search) -> Compiled:
+    """Entries matching every term, best first.
+
+    First the whole label, then a label holding every term ("建国西里 10": building 10 before
+    the estate whose code holds a 10), a name starting with the first term, then by layer
+    (areas before the features in them) and shorter labels.
+    """
+    match = terms_condition(search.terms)
+    first = search.terms[0]
+    order_params: list[Any] = [" ".join(search.terms), [_like(t) for t in search.terms]]
+    if first.isascii():
+        starts_sql = sql.SQL("(s.pinyin LIKE %s OR s.initials LIKE %s)")
+        order_params += [_escaped(first.lower()) + "%"] * 2
+    else:
+        starts_sql = sql.SQL("(s.haystack LIKE %s)")
+        order_params.append(_escaped(first) + "%")
+    statement = sql.SQL(
+        "SELECT s.layer, s.feature_id, s.label, s.detail, "
+        "ST_AsGeoJSON(s.place, 7)::json AS place, "
+        "CASE WHEN s.extent IS NULL THEN NULL ELSE "
+        "json_build_array(ST_XMin(s.extent), ST_YMin(s.extent), ST_XMax(s.extent), "
+        "ST_YMax(s.extent)) END AS bbox "
+        "FROM search_entries s WHERE s.layer = ANY(%s) AND ({match}) AND {scope} "
+        "ORDER BY s.label = %s DESC, s.label ILIKE ALL(%s) DESC, {starts} DESC, "
+        "array_position(%s, s.layer), length(s.label), s.label LIMIT %s"
+    ).format(match=match.sql, scope=_in_scope(search), starts=starts_sql)
+    names = [layer.name for layer in search.layers]
+    return Compiled(statement, [names, *match.params, *order_params, names, search.limit])

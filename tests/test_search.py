@@ -1,0 +1,233 @@
+"""Free-text search: ``/search`` and ``q=`` on items, against answers computed here.
+
+Expected results come from the layer tables themselves (SQL ``LIKE`` on names) and from
+pypinyin run in the test, never from ``search_entries``; the index's upkeep is checked by
+writing, renaming and deleting rows and searching again.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import sql
+from pypinyin import Style, lazy_pinyin
+
+from api import accounts
+from layers import REGISTRY, Role, Visibility
+from tests_support import ADMIN_TOKEN
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def pinyin_of(text: str, initials: bool = False) -> str:
+    """Per character, as a person types it (not pypinyin's phrase readings)."""
+    style = Style.FIRST_LETTER if initials else Style.NORMAL
+    return "".join(lazy_pinyin(ch, style=style)[0] for ch in text).lower()
+
+
+@pytest.fixture(scope="module")
+def building(db_url) -> dict:
+    """A building of an estate whose name is unique, with both names."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT b.id, b.name_zh, e.id, e.name_zh FROM buildings b JOIN estates e "
+            "ON e.id = b.estate_id WHERE (SELECT count(*) FROM estates x "
+            "WHERE x.name_zh = e.name_zh) = 1 ORDER BY b.id LIMIT 1"
+        ).fetchone()
+    return {"id": row[0], "name": row[1], "estate_id": row[2], "estate": row[3]}
+
+
+def found(response) -> list[tuple[str, int]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/geo+json")
+    return [
+        (f["properties"]["collection"], f["properties"]["featureId"])
+        for f in response.json()["features"]
+    ]
+
+
+def test_a_building_is_found_by_its_estate_and_number(client, building):
+    text = building["estate"] + building["name"]  # "建国西里" + "10号楼"
+    body = client.get("/search", params={"q": text}).json()
+    first = body["features"][0]
+    assert (first["properties"]["collection"], first["properties"]["featureId"]) == (
+        "buildings",
+        building["id"],
+    )
+    assert first["properties"]["label"] == text
+    lon, lat = first["geometry"]["coordinates"]
+    west, south, east, north = first["bbox"]
+    assert west <= lon <= east and south <= lat <= north
+    # the same in words typed apart, and the estate's own entry for its name alone
+    assert ("buildings", building["id"]) in found(
+        client.get("/search", params={"q": f"{building['name']} {building['estate']}"})
+    )
+    assert found(client.get("/search", params={"q": building["estate"]}))[0] == (
+        "estates",
+        building["estate_id"],
+    )
+
+
+@pytest.mark.parametrize("initials", [False, True], ids=["pinyin", "initials"])
+def test_an_estate_is_found_by_pinyin_and_initials(client, building, initials):
+    typed = pinyin_of(building["estate"], initials)
+    hits = found(client.get("/search", params={"q": typed, "limit": 50, "collections": "estates"}))
+    assert ("estates", building["estate_id"]) in hits
+    # upper case and a space typed in front change nothing
+    again = found(client.get("/search", params={"q": " " + typed.upper(), "limit": 50,
+                                                "collections": "estates"}))  # fmt: skip
+    assert again == hits
+
+
+def test_a_heteronym_is_found_by_either_reading(client, db_url):
+    """长 is zhang and chang: 长安 must be found as "changan" and as "zhangan"."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT id, name_zh FROM streets WHERE name_zh LIKE '%长%' ORDER BY id LIMIT 1"
+        ).fetchone()
+    if row is None:  # the sample city always has 长 somewhere; say so if that changes
+        pytest.fail("no street name with 长 in the sample city")
+    fid, name = row
+    for reading in ("chang", "zhang"):
+        typed = "".join(reading if ch == "长" else pinyin_of(ch) for ch in name)
+        assert ("streets", fid) in found(client.get("/search", params={"q": typed}))
+
+
+def test_items_q_returns_exactly_the_features_whose_name_holds_the_words(client, db_url):
+    with psycopg.connect(db_url) as conn:
+        word = conn.execute(
+            "SELECT substr(name_zh, 2, 2) FROM estates ORDER BY id LIMIT 1"
+        ).fetchone()[0]
+        searched = sql.SQL(", ").join(map(sql.Identifier, REGISTRY["estates"].search))
+        expected = {
+            fid for (fid,) in conn.execute(
+                sql.SQL("SELECT id FROM estates WHERE concat_ws(' ', {}) LIKE %s").format(searched),
+                (f"%{word}%",),
+            )
+        }  # fmt: skip
+    body = client.get("/collections/estates/items",
+                      params={"q": word, "limit": 1000, "skipGeometry": "true"}).json()  # fmt: skip
+    assert {f["id"] for f in body["features"]} == expected
+    assert body["numberMatched"] == len(expected) > 0
+    # commas are alternatives (OGC text search): the union of each word's features
+    other = client.get("/collections/estates/items", params={"q": "东城", "limit": 1000}).json()
+    both = client.get("/collections/estates/items",
+                      params={"q": f"{word},东城", "limit": 1000}).json()  # fmt: skip
+    assert {f["id"] for f in both["features"]} == expected | {f["id"] for f in other["features"]}
+
+
+def test_short_words_match_the_start_of_names(client, db_url):
+    """'j', 'jg', '建' while someone types: names starting so, not every name holding a j."""
+    with psycopg.connect(db_url) as conn:
+        names = dict(conn.execute("SELECT id, name_zh FROM districts").fetchall())
+    for typed in ("d", "x", "东"):
+        expected = {fid for fid, name in names.items()
+                    if (name.startswith(typed) or pinyin_of(name).startswith(typed))}  # fmt: skip
+        hits = found(client.get("/search", params={"q": typed, "collections": "districts"}))
+        assert {fid for _, fid in hits} == expected
+
+
+def test_internal_layers_are_searched_only_for_those_who_see_them(client, db_url):
+    with psycopg.connect(db_url) as conn:
+        fid, name = conn.execute("SELECT id, name_zh FROM projects ORDER BY id LIMIT 1").fetchone()
+    assert REGISTRY["projects"].visibility > Visibility.PUBLIC
+    assert ("projects", fid) not in found(client.get("/search", params={"q": name, "limit": 50}))
+    assert ("projects", fid) in found(
+        client.get("/search", params={"q": name, "limit": 50}, headers=ADMIN)
+    )
+    refused = client.get("/search", params={"q": name, "collections": "projects"})
+    assert refused.status_code == 400 and "projects" not in refused.json()["detail"].split("—")[1]
+
+
+def test_a_responsible_planner_finds_internal_rows_only_in_their_streets(client, db_url):
+    with psycopg.connect(db_url) as conn:
+        street = conn.execute(
+            "SELECT s.code FROM streets s JOIN projects p ON ST_Intersects(p.geom, s.geom) "
+            "GROUP BY s.code ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()[0]
+        token = accounts.add_user(conn, "search-responsible", Role.RESPONSIBLE_PLANNER, [street])
+        inside = {fid for (fid,) in conn.execute(
+            "SELECT p.id FROM projects p, streets s WHERE s.code = %s "
+            "AND ST_Intersects(p.geom, s.geom)", (street,))}  # fmt: skip
+        names = dict(conn.execute("SELECT id, name_zh FROM projects").fetchall())
+    # a word of a project inside the street that other projects elsewhere share
+    word = next(
+        name[:2]
+        for fid, name in sorted(names.items())
+        if fid in inside
+        and any(name[:2] in other for oid, other in names.items() if oid not in inside)
+    )
+    everywhere = {fid for fid, name in names.items() if word in name}
+    hits = found(client.get("/search", params={"q": word, "limit": 50, "collections": "projects"},
+                            headers={"X-API-Key": token}))  # fmt: skip
+    assert hits and {fid for _, fid in hits} <= inside & everywhere
+    assert everywhere - inside  # the test means something: some matches lie elsewhere
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"q": ""}, "at least one character"),
+        ({"q": "   "}, "at least one character"),
+        ({}, "at least one character"),
+        ({"q": "字" * 201}, "at most 200"),
+        ({"q": " ".join("abcdefghi")}, "at most 8 words"),
+        ({"q": "a\x00b"}, "control characters"),
+        ({"q": "a", "collections": "pipelines"}, "collections"),
+        ({"q": "a", "collections": ","}, "collections"),
+        ({"q": "a", "limit": "0"}, "limit"),
+        ({"q": "a", "limit": "51"}, "limit"),
+        ({"q": "a", "limit": "NaN"}, "limit"),
+    ],
+)
+def test_search_mistakes_are_400_problems(client, params, says):
+    response = client.get("/search", params=params)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert says in response.text
+
+
+@pytest.mark.parametrize("q", ["%", "_", "\\", "'", "%_%", "' OR 1=1 --", "\\%"])
+def test_like_characters_are_taken_literally(client, q):
+    assert found(client.get("/search", params={"q": q})) == []
+    body = client.get("/collections/estates/items", params={"q": q}).json()
+    assert body["numberMatched"] == 0
+
+
+def test_items_q_on_a_layer_without_text_is_refused(client):
+    response = client.get("/collections/pipelines/items", params={"q": "铸铁"}, headers=ADMIN)
+    assert response.status_code == 400
+    assert "no text to search" in response.json()["detail"]
+
+
+def test_the_index_follows_writes_renames_and_deletes(edits_url):
+    """Triggers keep the index: an insert is found, a renamed estate renames its buildings
+    in search, a delete leaves nothing behind."""
+
+    def entries(conn: psycopg.Connection, layer: str, fid: int) -> list[str]:
+        rows = conn.execute(
+            "SELECT label FROM search_entries WHERE layer = %s AND feature_id = %s", (layer, fid)
+        )
+        return [label for (label,) in rows]
+
+    with psycopg.connect(edits_url) as conn:
+        estate_id, old = conn.execute(
+            "SELECT id, name_zh FROM estates ORDER BY id LIMIT 1"
+        ).fetchone()
+        building_id, number = conn.execute(
+            "SELECT id, name_zh FROM buildings WHERE estate_id = %s ORDER BY id LIMIT 1",
+            (estate_id,),
+        ).fetchone()
+        assert entries(conn, "buildings", building_id) == [old + number]
+        conn.execute("UPDATE estates SET name_zh = '测试新名苑' WHERE id = %s", (estate_id,))
+        assert entries(conn, "estates", estate_id) == ["测试新名苑"]
+        assert entries(conn, "buildings", building_id) == ["测试新名苑" + number]
+        new_id = conn.execute(
+            "INSERT INTO buildings (estate_id, name_zh, floors, has_elevator, geom) "
+            "SELECT estate_id, '99号楼', 6, false, geom FROM buildings WHERE id = %s RETURNING id",
+            (building_id,),
+        ).fetchone()[0]
+        assert entries(conn, "buildings", new_id) == ["测试新名苑99号楼"]
+        conn.execute("DELETE FROM buildings WHERE id = %s", (new_id,))
+        assert entries(conn, "buildings", new_id) == []
+        conn.rollback()
