@@ -35,6 +35,7 @@ from api.routes import (
     pages,
     problems,
     search,
+    styles,
     tiles,
 )
 from api.settings import FeaturesSettings, ServerSettings
@@ -130,8 +131,8 @@ def create_app(
 
     add_exception_handlers(app)
     for module in (
-        landing, collections, items, search, edits, tiles, export, imports, analyses, ledger,
-        pages, health, problems,
+        landing, collections, items, search, edits, tiles, styles, export, imports, analyses,
+        ledger, pages, health, problems,
     ):  # fmt: skip
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():
