@@ -283,3 +283,46 @@ def test_planners_get_the_dossier_from_a_popup(browser, live_server, estate_one)
     dossier = page.context.new_page()
     dossier.goto(href if href.startswith("http") else live_server + href)
     assert code in dossier.content()
+
+
+@pytest.mark.parametrize("zoom", [9, 14])
+def test_the_pages_ask_no_tile_outside_the_city_or_below_a_layers_zooms(browser, live_server,
+                                                                         db_url, zoom):  # fmt: skip
+    """Tiles outside the city, or below a layer's first zoom, are empty (204): not asked."""
+    import re
+
+    import psycopg
+
+    from layers import REGISTRY
+
+    with psycopg.connect(db_url) as conn:
+        west, south, east, north = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+            "FROM (SELECT ST_Extent(geom) e FROM districts) s"
+        ).fetchone()
+    page = watched_page(browser, live_server, token=ADMIN_TOKEN)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/tiles/" in r.url else None)
+    page.goto(f"{live_server}/map", wait_until="networkidle")
+    page.evaluate(f"OneMap.state.map.setView([{north}, {east}], {zoom}, {{animate: false}})")
+    settle(page)  # the city's north-east corner: half the view lies outside the city
+    assert asked
+    pattern = re.compile(r"/(?:collections/(\w+)/)?tiles/WebMercatorQuad/(\d+)/(\d+)/(\d+)"
+                         r"(?:\?collections=([\w,]+))?")  # fmt: skip
+    for address in asked:
+        layer, z, y, x, several = pattern.search(address).groups()
+        names = several.split(",") if several else [layer]
+        z, x, y = int(z), int(x), int(y)
+        assert z >= min(REGISTRY[n].min_zoom for n in names), address
+        w, s, e, n = _tile_lonlat_bounds(z, x, y)
+        assert w <= east and e >= west and s <= north and n >= south, address
+
+
+def _tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """A WebMercatorQuad tile's west, south, east, north (the slippy-map formulas)."""
+    import math
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / 2**z))))
+
+    return x / 2**z * 360 - 180, lat(y + 1), (x + 1) / 2**z * 360 - 180, lat(y)

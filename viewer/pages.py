@@ -145,15 +145,27 @@ def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
 
 
 def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> Any:
-    """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads)."""
-    url = _tile_url(data, basemap_layers() if name == "basemap" else name)
+    """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads).
+
+    It asks no tile outside the city nor below the layer's first zoom (the server would
+    answer 204 No Content to each): a zoomed-out desktop view asked 176 empty tiles of 288.
+    """
+    names = basemap_layers() if name == "basemap" else (name,)
+    url = _tile_url(data, names)
+    west, south, east, north = data.city_bbox
     options = (
-        "{"
-        f'"vectorTileLayerStyles": OneMap.styles({json.dumps(name)}), '
-        '"interactive": true, "rendererFactory": L.svg.tile, "maxNativeZoom": 22, '
-        '"fetchOptions": {"credentials": "same-origin"}'
-        "}"
+        json.dumps(
+            {
+                "interactive": True,
+                "maxNativeZoom": 22,
+                "minZoom": min(get_layer(n).min_zoom for n in names),
+                "bounds": [[south, west], [north, east]],
+                "fetchOptions": {"credentials": "same-origin"},
+            }
+        )[:-1]
+        + f', "vectorTileLayerStyles": OneMap.styles({json.dumps(name)}), '
     )
+    options += '"rendererFactory": L.svg.tile}'
     layer = VectorGridProtobuf(url, name=title, options=options, overlay=True, show=show)
     assets.localise(layer, [_at(assets.VECTORGRID_JS, "")], [])
     return layer
