@@ -30,6 +30,7 @@ from api.routes import (
     health,
     imports,
     items,
+    labels,
     landing,
     ledger,
     pages,
@@ -131,8 +132,8 @@ def create_app(
 
     add_exception_handlers(app)
     for module in (
-        landing, collections, items, search, edits, tiles, styles, export, imports, analyses,
-        ledger, pages, health, problems,
+        landing, collections, items, search, edits, tiles, styles, labels, export, imports,
+        analyses, ledger, pages, health, problems,
     ):  # fmt: skip
         app.include_router(module.router, responses=ERROR_RESPONSES)
     for folder, directory in assets.MOUNTS.items():

@@ -131,6 +131,10 @@ class Layer:
     # A reference whose feature's popup lists this record's dates as its history (a
     # building's popup shows its elevator retrofit: requested, approved, started, in service).
     history_of: str | None = None
+    # Names written on the map: ``label`` is the field shown, at zooms ``label_zooms``
+    # (first and last, inclusive): district names zoomed out, building numbers zoomed in.
+    label: str | None = None
+    label_zooms: tuple[int, int] = (0, 22)
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -158,6 +162,13 @@ class Layer:
             f = self.fields_by_name.get(self.search_within)
             if not self.search or f is None or not (f.references or "").endswith(".id"):
                 raise ValueError(f"layer {self.name}: search_within must reference an id")
+        if self.label is not None:
+            f = self.fields_by_name.get(self.label)
+            if f is None or f.type is not FieldType.TEXT or not self.is_spatial:
+                raise ValueError(f"layer {self.name}: label must be a text field of a map layer")
+            if f.visibility > self.visibility:
+                raise ValueError(f"layer {self.name}: label {self.label!r} is less visible "
+                                 "than its layer")  # fmt: skip
         if self.history_of is not None:
             f = self.fields_by_name.get(self.history_of)
             if f is None or not (f.references or "").endswith(".id"):

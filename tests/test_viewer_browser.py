@@ -326,3 +326,31 @@ def _tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, fl
         return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / 2**z))))
 
     return x / 2**z * 360 - 180, lat(y + 1), (x + 1) / 2**z * 360 - 180, lat(y)
+
+
+def test_names_are_written_on_the_map_and_do_not_overlap(browser, live_server, conn):
+    """Estate names from z15 and building numbers from z17, offline, none over another."""
+    fid, number, estate, lat, lon = conn.execute(
+        "SELECT b.id, b.name_zh, e.name_zh, ST_Y(c), ST_X(c) FROM buildings b "
+        "JOIN estates e ON e.id = b.estate_id, ST_PointOnSurface(e.geom) c "
+        "ORDER BY b.id LIMIT 1"
+    ).fetchone()
+    page = watched_page(browser, live_server, size=(390, 844))
+    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    shown = {}
+    for zoom in (14, 15, 17):
+        page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+        settle(page)
+        page.wait_for_timeout(400)  # the labels' request leaves 150 ms after the map stops
+        shown[zoom] = page.locator(".om-label").all_inner_texts()
+        boxes = [page.locator(".om-label span").nth(i).bounding_box()
+                 for i in range(page.locator(".om-label span").count())]  # fmt: skip
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                overlap_x = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+                overlap_y = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+                assert overlap_x <= 1 or overlap_y <= 1, (a, b)
+    assert estate not in shown[14] and estate in shown[15]
+    assert not any(t.endswith("号楼") for t in shown[15])
+    assert any(t.endswith("号楼") for t in shown[17])
+    assert page.errors == [] and page.outside == []

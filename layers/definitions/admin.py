@@ -15,6 +15,8 @@ DISTRICTS = Layer(
     group="admin",
     key_fields=("code", "name_zh", "name_en"),
     search=("name_zh", "name_en"),
+    label="name_zh",
+    label_zooms=(8, 11),
     fields=(
         Field("code", T.TEXT, "行政区划代码", "Division code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "名称", "Name (Chinese)", PUBLIC, required=True),
@@ -34,6 +36,8 @@ STREETS = Layer(
     min_zoom=8,
     key_fields=("code", "name_zh", "district_code"),
     search=("name_zh", "name_en"),
+    label="name_zh",
+    label_zooms=(12, 14),
     fields=(
         Field("code", T.TEXT, "街乡代码", "Street code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "名称", "Name (Chinese)", PUBLIC, required=True),
@@ -58,6 +62,8 @@ ROADS = Layer(
     min_zoom=10,
     themes=("road_class",),
     key_fields=("name_zh", "road_class"),
+    label="name_zh",
+    label_zooms=(15, 22),
     fields=(
         Field("name_zh", T.TEXT, "路名", "Name (Chinese)", PUBLIC),
         Field("road_class", T.TEXT, "道路等级", "Road class", PUBLIC, ROAD_CLASS, required=True),

@@ -32,6 +32,8 @@ ESTATES = Layer(
     themes=("status", "property_nature", "renovation_category"),
     key_fields=("code", "name_zh", "status", "property_nature", "households"),
     search=("name_zh", "address", "name_en", "code"),
+    label="name_zh",
+    label_zooms=(15, 22),
     fields=(
         Field("code", T.TEXT, "小区编码", "Estate code", PUBLIC, required=True, unique=True),
         Field("name_zh", T.TEXT, "小区名称", "Name (Chinese)", PUBLIC, required=True),
@@ -87,6 +89,8 @@ BUILDINGS = Layer(
     key_fields=("estate_id", "name_zh", "floors", "has_elevator", "elevator_stage"),
     search=("name_zh",),
     search_within="estate_id",
+    label="name_zh",
+    label_zooms=(17, 22),
     fields=(
         Field("estate_id", T.BIGINT, "所属小区", "Estate", PUBLIC,
               required=True, references="estates.id"),

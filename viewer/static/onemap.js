@@ -551,6 +551,47 @@
     });
   }
 
+  /* Names on the map (districts zoomed out, building numbers zoomed in), from /labels for the
+   * view; placed in the order they come, dropping any that would overlap one placed before. */
+  var LABEL_PX = { districts: 14, streets: 13, estates: 12, roads: 11, buildings: 11 };
+
+  function labelLayer(map) {
+    map.createPane("om-labels");
+    var pane = map.getPane("om-labels");
+    pane.style.zIndex = 450;  // over the layers, under popups
+    pane.style.pointerEvents = "none";
+    var group = L.layerGroup().addTo(map), asked = 0, timer = null;
+    function place(features) {
+      group.clearLayers();
+      var taken = [], size = map.getSize();
+      features.forEach(function (f) {
+        var p = f.properties, c = f.geometry.coordinates, latlng = L.latLng(c[1], c[0]);
+        var at = map.latLngToContainerPoint(latlng), px = LABEL_PX[p.layer] || 11;
+        var half = { x: (String(p.text).length * px) / 2 + 2, y: px / 2 + 2 };
+        if (at.x - half.x < 0 || at.y - half.y < 0 || at.x + half.x > size.x || at.y + half.y > size.y) { return; }
+        var clash = taken.some(function (t) { return Math.abs(t.x - at.x) < t.hx + half.x && Math.abs(t.y - at.y) < t.hy + half.y; });
+        if (clash) { return; }
+        taken.push({ x: at.x, y: at.y, hx: half.x, hy: half.y });
+        L.marker(latlng, {
+          pane: "om-labels", interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "om-label om-label-" + p.layer, iconSize: null, html: "<span>" + esc(p.text) + "</span>" }),
+        }).addTo(group);
+      });
+      document.body.setAttribute("data-labels", String(taken.length));
+    }
+    function refresh() {
+      var b = map.getBounds(), n = ++asked;
+      var url = (state.config.api || "") + "/labels?zoom=" + Math.round(map.getZoom()) + "&bbox="
+        + [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); }).join(",");
+      fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+        if (data && n === asked) { place(data.features); }
+      });
+    }
+    map.on("moveend", function () { clearTimeout(timer); timer = setTimeout(refresh, 150); });
+    refresh();
+    return group;
+  }
+
   window.OneMap = {
     state: state,
     styles: styles,
@@ -573,7 +614,10 @@
           layer.on("click", function (e) { openPopup(name, e.latlng, e.layer.properties || {}); });
         }
       });
-      if (state.config.api !== null) { searchControl().addTo(map); }
+      if (state.config.api !== null) {
+        searchControl().addTo(map);
+        state.labels = labelLayer(map);
+      }
       if (page === "elevator-map") { countsControl().addTo(map); }
       controlPanel().addTo(map);
       legendControl().addTo(map);
