@@ -31,7 +31,8 @@ async def get_labels(
     zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom")] = 12,
 ) -> Response:
     """A point per name: the registry says which layers are labelled at which zooms; the
-    biggest features come first, for a map that drops the labels that would overlap."""
+    biggest features come first, for a map that drops the labels that would overlap.
+    """
     view = parse_bbox(bbox)
     if view is None:
         raise InvalidInput("bbox: the view to label, as west,south,east,north")
