@@ -36,8 +36,8 @@ def labelled_layers(level: Visibility, zoom: int, scope: StreetScope | None) -> 
 def _layer_labels(layer: Layer) -> sql.Composed:
     text = sql.Identifier(layer.label or "")
     table = sql.Identifier(layer.name)
-    in_view = sql.SQL("ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) AND {t} IS NOT NULL "
-                      "AND {t} <> ''").format(t=text)  # fmt: skip
+    in_view = sql.SQL("ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326)) "
+                      "AND {t} IS NOT NULL AND {t} <> ''").format(t=text)  # fmt: skip
     if layer.geometry_type is not None and layer.geometry_type.dimension == 1:
         inner = sql.SQL(
             "SELECT DISTINCT ON ({t}) {t} AS text, "

@@ -30,8 +30,9 @@ async def get_labels(
     bbox: Annotated[str | None, Query(description="The view: west,south,east,north")] = None,
     zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom")] = 12,
 ) -> Response:
-    """A point per name: the registry says which layers are labelled at which zooms; the
-    biggest features come first, for a map that drops the labels that would overlap.
+    """A point per name, for the layers the registry labels at ``zoom``.
+
+    The biggest features come first, for a map that drops the labels that would overlap.
     """
     view = parse_bbox(bbox)
     if view is None:
