@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse
+
+from layers.errors import InvalidInput
+from viewer import ogc_html
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -32,6 +36,21 @@ def url(request: Request, path: str, **query: Any) -> str:
     base = str(request.base_url).rstrip("/")
     params = {k: v for k, v in query.items() if v is not None}
     return f"{base}{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+HtmlFormat = Annotated[str | None, Query(alias="f", description="json, or html for people")]
+
+
+def html_wanted(request: Request, f: str | None) -> bool:
+    """``f=html``, or a browser asking without ``f`` (its Accept starts with text/html)."""
+    if f not in (None, "json", "html"):
+        raise InvalidInput(f"f: unsupported format {f!r}; use json or html")
+    return ogc_html.wants_html(f, request.headers.get("accept", ""))
+
+
+def html_view(page: str) -> HTMLResponse:
+    """An HTML view; ``Vary: Accept`` since the same URL answers JSON to other clients."""
+    return HTMLResponse(page, headers={"Vary": "Accept"})
 
 
 def with_query(request: Request, **changes: Any) -> str:

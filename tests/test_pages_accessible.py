@@ -8,7 +8,12 @@ from tests_support import ADMIN_TOKEN, watched_page
 pytestmark = pytest.mark.browser
 
 AXE = "viewer/node_modules/axe-core/axe.min.js"
-PAGES = ("/map", "/elevator-map", "/login", "/upload", "/estates/1/dossier?f=html")
+PAGES = (
+    "/map", "/elevator-map", "/login", "/upload", "/estates/1/dossier?f=html",
+    # the HTML views of the OGC resources
+    "/?f=html", "/collections?f=html", "/collections/estates?f=html",
+    "/collections/buildings/items?f=html&limit=20", "/collections/buildings/items/1?f=html",
+)  # fmt: skip
 PHONE, DESKTOP = (390, 844), (1280, 800)
 
 

@@ -6,15 +6,27 @@ from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.access import Caller, CallerDep, LayerDep, LevelDep
 from api.deps import ConnDep
-from api.links import GEOJSON, JSON, SCHEMA_JSON, documented, link, url
+from api.links import (
+    GEOJSON,
+    JSON,
+    SCHEMA_JSON,
+    HtmlFormat,
+    documented,
+    html_view,
+    html_wanted,
+    link,
+    url,
+    with_query,
+)
 from api.openapi import queryable_fields
 from layers import REGISTRY, Layer, Visibility
 from spatial import collections, crs
 from spatial.features import field_json_schema
+from viewer import ogc_html
 
 router = APIRouter(tags=["OGC API"])
 
@@ -65,23 +77,34 @@ async def _extent(conn: psycopg.AsyncConnection, layer: Layer, caller: Caller) -
     return await collections.extent(conn, layer)
 
 
-@router.get("/collections", summary="The layers")
-async def list_collections(request: Request, caller: CallerDep, conn: ConnDep) -> dict[str, Any]:
+@router.get("/collections", summary="The layers", response_model=None)
+async def list_collections(
+    request: Request, caller: CallerDep, conn: ConnDep, f: HtmlFormat = None
+) -> dict[str, Any] | HTMLResponse:
+    html = html_wanted(request, f)
     items = [
         _collection(request, layer, await _extent(conn, layer, caller))
         for layer in _visible(caller.level)
     ]
-    return {
+    doc = {
         "collections": items,
         "links": [link(url(request, "/collections"), "self", JSON)],
     }
+    if html:
+        return html_view(ogc_html.collections_html(doc, with_query(request, f="json")))
+    return doc
 
 
-@router.get("/collections/{collectionId}", summary="One layer")
+@router.get("/collections/{collectionId}", summary="One layer", response_model=None)
 async def get_collection(
-    request: Request, layer: LayerDep, caller: CallerDep, conn: ConnDep
-) -> dict[str, Any]:
-    return _collection(request, layer, await _extent(conn, layer, caller))
+    request: Request, layer: LayerDep, caller: CallerDep, conn: ConnDep, f: HtmlFormat = None
+) -> dict[str, Any] | HTMLResponse:
+    html = html_wanted(request, f)
+    doc = _collection(request, layer, await _extent(conn, layer, caller))
+    if html:
+        page = ogc_html.collection_html(doc, layer, caller.level, with_query(request, f="json"))
+        return html_view(page)
+    return doc
 
 
 @router.get("/collections/{collectionId}/sortables", summary="Properties to sort by",

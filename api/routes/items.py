@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.access import CallerDep, LayerDep
-from api.links import GEOJSON, JSON, documented, link, url, with_query
+from api.links import GEOJSON, JSON, documented, html_view, link, url, with_query
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
@@ -23,15 +23,18 @@ from layers import MAX_ID
 from layers.errors import InvalidInput, NotFound
 from spatial.execute import RowStream
 from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
+from viewer import ogc_html
 
 router = APIRouter(tags=["OGC API"])
 
-FormatParam = Annotated[str | None, Query(alias="f", description="json or geojson")]
+FormatParam = Annotated[str | None, Query(alias="f", description="json, geojson, or html")]
 
 
-def check_format(f: str | None) -> None:
-    if f not in (None, "json", "geojson"):
-        raise InvalidInput(f"f: unsupported format {f!r}; use json or geojson")
+def html_asked(request: Request, f: str | None) -> bool:
+    """Checks ``f``; True for an HTML view (``f=html``, or a browser asking without ``f``)."""
+    if f not in (None, "json", "geojson", "html"):
+        raise InvalidInput(f"f: unsupported format {f!r}; use json, geojson or html")
+    return ogc_html.wants_html(f, request.headers.get("accept", ""))
 
 
 async def feature_texts(stream: RowStream, q: FeatureQuery) -> AsyncIterator[list[str]]:
@@ -45,7 +48,7 @@ def content_crs(q: FeatureQuery) -> dict[str, str]:
 
 
 @router.get("/collections/{collectionId}/items", summary="Features of a layer",
-            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
+            response_class=Response, responses=documented(GEOJSON, "text/html"))  # fmt: skip
 async def get_items(
     request: Request,
     query: QueryDep,
@@ -53,8 +56,8 @@ async def get_items(
     limit: LimitDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     f: FormatParam = None,
-) -> StreamingResponse:
-    check_format(f)
+) -> Response:
+    html = html_asked(request, f)
     q = replace(query, limit=limit, offset=offset)
     state = state_of(request)
 
@@ -95,11 +98,14 @@ async def get_items(
             tail["numberMatched"] = matched
         yield b"]," + json.dumps(tail, ensure_ascii=False)[1:].encode()
 
+    if html:  # a page at most ``limit`` features long: read whole, then rendered
+        page = json.loads(b"".join([chunk async for chunk in body()]))
+        return html_view(ogc_html.items_html(page, q.layer, q.level, with_query(request, f="json")))
     return StreamingResponse(body(), media_type=GEOJSON, headers=content_crs(q))
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
-            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
+            response_class=Response, responses=documented(GEOJSON, "text/html"))  # fmt: skip
 async def get_item(
     request: Request,
     layer: LayerDep,
@@ -109,7 +115,7 @@ async def get_item(
     feature_id: Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID)],
     f: FormatParam = None,
 ) -> Response:
-    check_format(f)
+    html = html_asked(request, f)
     q = FeatureQuery(
         layer=layer, level=caller.level, crs=crs, ids=(feature_id,), limit=1,
         scope=caller.scope,
@@ -126,5 +132,8 @@ async def get_item(
         link(str(request.url), "self", GEOJSON),
         link(url(request, f"/collections/{layer.name}"), "collection", JSON),
     ]
+    if html:
+        return html_view(ogc_html.item_html(feature, layer, caller.level,
+                                            with_query(request, f="json")))  # fmt: skip
     headers = {**content_crs(q), "ETag": representation_tag(text)}
     return Response(json.dumps(feature, ensure_ascii=False), media_type=GEOJSON, headers=headers)

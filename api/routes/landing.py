@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import openapi
 from api.access import LevelDep
-from api.links import JSON, OPENAPI, link, url
+from api.links import JSON, OPENAPI, HtmlFormat, html_view, html_wanted, link, url, with_query
+from viewer import ogc_html
 
 router = APIRouter(tags=["OGC API"])
 
@@ -46,9 +47,9 @@ CONFORMANCE = [
 ]
 
 
-@router.get("/", summary="Landing page")
-def landing(request: Request) -> dict[str, Any]:
-    return {
+@router.get("/", summary="Landing page", response_model=None)
+def landing(request: Request, f: HtmlFormat = None) -> dict[str, Any] | HTMLResponse:
+    doc = {
         "title": "OneMap",
         "description": DESCRIPTION,
         "links": [
@@ -60,6 +61,9 @@ def landing(request: Request) -> dict[str, Any]:
             link(url(request, "/tileMatrixSets"), TILING_SCHEMES, JSON, "Tile matrix sets"),
         ],
     }  # fmt: skip
+    if html_wanted(request, f):
+        return html_view(ogc_html.landing_html(doc, with_query(request, f="json")))
+    return doc
 
 
 @router.get("/conformance", summary="Conformance classes")
