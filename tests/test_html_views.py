@@ -33,7 +33,8 @@ def test_f_html_and_a_browser_get_a_page_other_clients_json(client, path):
     for accept in ("*/*", "application/json", "application/geo+json"):  # GIS clients, curl
         response = client.get(path, headers={"Accept": accept})
         assert response.headers["content-type"].split(";")[0] in (
-            "application/json", "application/geo+json"
+            "application/json",
+            "application/geo+json",
         )
     # nothing loaded from outside the app
     assert not re.search(r'(src|href)="(https?:)?//', page.replace(
