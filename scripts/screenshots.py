@@ -20,6 +20,10 @@ SHOTS = {  # (path, view, viewport)
     "elevator-map.png": ("/elevator-map", None, DESKTOP),
     "one-map-phone.png": ("/map", None, PHONE),
     "elevator-map-phone.png": ("/elevator-map", (39.915, 116.40, 13), PHONE),
+    "html-items.png": ("/collections/estates/items?f=html&limit=8", None, DESKTOP),
+}
+SEARCHES = {  # (path, what a resident types, viewport): the first answer chosen
+    "elevator-map-phone-search.png": ("/elevator-map", "lxjy5hl", PHONE),
 }
 SIGNED_IN = {  # (path, view, district, analysis, viewport)
     "analysis-elevator-screening.png": ("/map", (39.915, 116.405, 16), "110101",
@@ -65,6 +69,17 @@ def main() -> None:
             page.screenshot(path=str(args.out / name))
             print(f"wrote {args.out / name}")
             context.close()
+        for name, (path, typed, size) in SEARCHES.items():
+            page = browser.new_page(viewport={"width": size[0], "height": size[1]})  # type: ignore[attr-defined]
+            page.goto(args.url + path, wait_until="networkidle")
+            page.fill(".om-search input", typed)
+            page.locator(".om-search-results button").first.click()
+            page.wait_for_selector(".om-popup .om-history time", timeout=10_000)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(args.out / name))
+            print(f"wrote {args.out / name}")
+            page.close()
 
 
 if __name__ == "__main__":
