@@ -43,6 +43,14 @@ CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
         "AND p.status IN ('completed', 'accepted') "
         "AND e.status NOT IN ('completed', 'accepted') GROUP BY p.id, p.geom",
         area=PROJECTS_IN_AREA)),
+    ("project_funding_unknown", "项目资金来源或是否新建未填，审批时限无法判断",
+     "Project without funding source or building flag: its approval cannot be judged",
+     "projects", statement(
+        "SELECT p.id, 'funding ' || coalesce(p.funding_source, '?') || ', builds '"
+        " || coalesce(p.new_construction::text, '?'), ST_AsGeoJSON(p.geom, 7)::json "
+        "FROM projects p WHERE {area} AND p.submitted_on IS NOT NULL "
+        "AND (p.funding_source IS NULL OR p.new_construction IS NULL)",
+        area=PROJECTS_IN_AREA)),
 )  # fmt: skip
 
 OPINION_DUES = statement(

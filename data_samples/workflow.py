@@ -106,6 +106,12 @@ def make_projects(
             geoms.append(shapely.MultiPolygon(
                 [p for g in part.geometry for p in shapely.get_parts(g)]))  # fmt: skip
     frame = pd.DataFrame(rows)
+    # Who pays, and whether anything is built: drawn from a stream of their own, so that the
+    # rest of the city stays what it was before these fields existed.
+    own = np.random.default_rng([len(rows), 24])
+    frame["funding_source"] = own.choice(["government", "mixed", "private"], size=len(rows),
+                                         p=[0.85, 0.1, 0.05])  # fmt: skip
+    frame["new_construction"] = own.random(len(rows)) < 0.15
     frame["geometry"] = geoms
     return frame, project_of
 

@@ -318,6 +318,15 @@ PROJECT_STATUS = _vocab(
     ("accepted", "已验收", "Accepted", "#2f6b2a"),
 )
 
+# Who pays (seed item 24: the 100-day approval goal is for government-funded projects that
+# build nothing new).
+FUNDING_SOURCE = _vocab(
+    "funding_source",
+    ("government", "政府投资", "Government-funded", "#4e79a7"),
+    ("mixed", "政府与社会资本合作", "Government and private", "#edc948"),
+    ("private", "社会投资", "Privately funded", "#b07aa1"),
+)
+
 OPINION_VERDICT = _vocab(
     "opinion_verdict",
     ("agree", "同意", "Agree"),

@@ -61,14 +61,18 @@ INSERT INTO streets (code, name_zh, district_code, geom) VALUES
   ('110101002', '二街', '110101', {box(1000, -2000, 4000, 2000, True)});
 INSERT INTO plan_batches (id, year, district_code, batch_no) VALUES (1, 2026, '110101', 1);
 INSERT INTO projects (id, name_zh, district_code, street_code, plan_batch_id, status, start_on,
-    end_on, submitted_on, approved_on, budget_cny, green_ratio_before, green_ratio_after, geom)
+    end_on, submitted_on, approved_on, budget_cny, green_ratio_before, green_ratio_after,
+    funding_source, new_construction, geom)
 VALUES
   (1, '一号项目', '110101', '110101001', 1, 'in_construction', '2026-06-10', '2026-07-10',
-   '2025-01-01', '2025-05-01', 1000000, 0.30, 0.25, {box(0, 0, 200, 200, True)}),
+   '2025-01-01', '2025-05-01', 1000000, 0.30, 0.25, 'government', false,
+   {box(0, 0, 200, 200, True)}),
   (2, '二号项目', '110101', '110101001', 1, 'approved', '2026-12-01', '2027-02-28',
-   '2026-01-01', '2026-03-01', 500000, 0.30, 0.30, {box(300, 0, 500, 200, True)}),
+   '2026-01-01', '2026-03-01', 500000, 0.30, 0.30, 'mixed', false,
+   {box(300, 0, 500, 200, True)}),
   (3, '三号项目', '110101', '110101002', NULL, 'completed', '2024-06-01', '2024-08-01',
-   '2023-01-01', '2023-02-01', 200000, 0.30, 0.35, {box(2500, 0, 2700, 200, True)});
+   '2023-01-01', '2023-02-01', 200000, 0.30, 0.35, 'government', true,
+   {box(2500, 0, 2700, 200, True)});
 INSERT INTO estates (id, code, name_zh, district_code, street_code, status, property_nature,
     area_m2, households, building_count, plan_batch_id, project_id, maintenance_fund_initial,
     maintenance_fund_balance, geom)
@@ -232,6 +236,9 @@ def test_overdue_opinions_count_chinese_working_days(town_url):
 
 def test_long_approvals_low_funds_and_green_ratio(town_url):
     assert {k: v["days"] for k, v in run(town_url, "long_approvals").items()} == {1: 120}
+    # all three took over 30 days; the goal is only for government money building nothing new
+    # (seed item 24): the mixed-funded project 2 and the building project 3 are not judged
+    assert list(run(town_url, "long_approvals", max_days="30")) == [1]
     funds = run(town_url, "low_funds")
     assert list(funds) == [1] and funds[1]["ratio"] == 0.2
     assert list(run(town_url, "low_funds", threshold="0.95")) == [1, 2, 3]

@@ -10,7 +10,7 @@ from layers.model import (
     Layer,
     Visibility,
 )
-from layers.vocabulary import CHANGE_ACTION, OPINION_VERDICT, PROJECT_STATUS
+from layers.vocabulary import CHANGE_ACTION, FUNDING_SOURCE, OPINION_VERDICT, PROJECT_STATUS
 
 T = FieldType
 PUBLIC, INTERNAL, PRIVATE = Visibility.PUBLIC, Visibility.INTERNAL, Visibility.PRIVATE
@@ -61,6 +61,11 @@ PROJECTS = Layer(
         Field("submitted_on", T.DATE, "报批日期", "Submitted for approval"),
         Field("approved_on", T.DATE, "批复日期", "Approved on"),
         Field("budget_cny", T.FLOAT, "投资(元)", "Budget (CNY)", minimum=0),
+        Field("funding_source", T.TEXT, "资金来源", "Funding source", vocabulary=FUNDING_SOURCE,
+              description="Who pays: the 100-day approval goal (item 24) is for government-"
+              "funded projects that build nothing new."),
+        Field("new_construction", T.BOOLEAN, "涉及新建改建", "Builds or rebuilds",
+              description="The project adds or rebuilds structures (not only renovates)."),
         Field("green_ratio_before", T.FLOAT, "改造前绿地率", "Green ratio before",
               minimum=0, maximum=1),
         Field("green_ratio_after", T.FLOAT, "改造后绿地率", "Green ratio after",
