@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from analyses import workdays
+from analyses import holidays, workdays
 from analyses.model import ESTATES_IN_AREA, Area, Row, statement
 from analyses.workflow import PROJECTS_IN_AREA
 
@@ -65,6 +65,7 @@ async def data_checks(
 ) -> list[Row]:
     """One row per contradiction found: which check, which feature, and why."""
     values = {**area.params, "today": params["today"]}
+    await holidays.refresh(conn)
     rows = []
     for check, title_zh, title_en, layer, query in CHECKS:
         cur = await conn.execute(query, values)

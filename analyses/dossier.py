@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from analyses import pipes, workdays, workflow
+from analyses import holidays, pipes, workdays, workflow
 from analyses.model import METRIC_SRID, Area, in_scope, plain, rows_of, statement
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
@@ -56,6 +56,7 @@ async def dossier(
     scope: StreetScope | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     level = await level_on_row(conn, REGISTRY["estates"], estate_id, level, scope)
+    await holidays.refresh(conn)
     found = await _rows(
         conn,
         "SELECT to_jsonb(e) - 'geom' AS estate, ST_AsGeoJSON(e.geom, 7)::json AS geometry "
@@ -206,7 +207,7 @@ async def dossier(
 
 def _project_checks(project: dict[str, Any], opinions: list[dict[str, Any]]) -> dict[str, Any]:
     """The workflow analyses' verdicts on this estate's project, with their defaults."""
-    today, checks = dt.date.today(), {}
+    today, checks = dt.date.today(), dict[str, int | bool | None]()
     start, end = project.get("start_on"), project.get("end_on")
     if start and end:
         span = (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
@@ -218,7 +219,10 @@ def _project_checks(project: dict[str, Any], opinions: list[dict[str, Any]]) -> 
         until = dt.date.fromisoformat(approved) if approved else today
         days = (until - dt.date.fromisoformat(submitted)).days
         checks["approval_days"] = days
-        checks["approval_over_limit"] = days > _default("max_days")
+        applies = workflow.approval_goal_applies(project)
+        checks["approval_over_limit"] = (
+            None if applies is None else applies and days > _default("max_days")
+        )
     before, after = project.get("green_ratio_before"), project.get("green_ratio_after")
     if before is not None and after is not None:
         checks["green_ratio_drops"] = after < before

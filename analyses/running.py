@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from analyses import holidays
 from analyses.model import Analysis, Area, Page, Row, page_of
 from spatial import catalog
 
@@ -30,9 +31,10 @@ class ResultCache:
     ) -> Page:  # fmt: skip
         """The page ``params`` ask for; every page of one result comes from one run."""
         versions = await catalog.layer_versions(conn)
+        arranged = await holidays.refresh(conn)  # a year's holidays loaded changes deadlines
         kept = params if analysis.pages_itself else {
             k: v for k, v in params.items() if k not in ("limit", "offset")}  # fmt: skip
-        key = json.dumps([analysis.name, area.params, kept, versions], default=str)
+        key = json.dumps([analysis.name, area.params, kept, versions, arranged], default=str)
         if key in self._results:
             self._results.move_to_end(key)
             return page_of(self._results[key], params)

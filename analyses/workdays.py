@@ -10,21 +10,57 @@ The rule (README, seed items 21 and 24): a request received on a non-working day
 received on the next working day; a deadline of N working days falls on the Nth working day
 after that. Sample data, the overdue-opinions analysis, the dossier and the scoreboard all use
 ``add_workdays``.
+
+An admin can load a year's official arrangement from a file (``analyses.holidays``,
+``onemap holidays load``); a loaded year is then known for certain and wins over the library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 
 import chinese_calendar
 
 FIXED_HOLIDAYS = ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))
 
+# Loaded arrangements: the years whose notice is loaded, and their days off (False) and
+# make-up working days (True). A notice may reach into the year before (元旦 from 30 December).
+_arranged_years: set[int] = set()
+_special_days: dict[dt.date, bool] = {}
+
+
+def use_arrangements(rows: Iterable[tuple[int, dt.date, bool]]) -> None:
+    """Count with these loaded (notice year, day, working) rows; their years become certain."""
+    _arranged_years.clear()
+    _special_days.clear()
+    for year, day, working in sorted(rows):
+        _arranged_years.add(year)
+        _special_days[day] = working
+    is_workday.cache_clear()
+
+
+def arranged_years() -> list[int]:
+    return sorted(_arranged_years)
+
+
+def library_covers(year: int) -> bool:
+    """Whether chinese_calendar carries the holiday notice of ``year``."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 6, 1))
+        return True
+    except NotImplementedError:
+        return False
+
 
 @functools.lru_cache(maxsize=8192)
 def is_workday(day: dt.date) -> tuple[bool, bool]:
     """(is a working day, known for certain)."""
+    if day in _special_days:
+        return _special_days[day], True
+    if day.year in _arranged_years:
+        return day.weekday() < 5, True
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from analyses import workdays
+from analyses import holidays, workdays
 from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query, statement
 from layers.errors import InvalidInput
 
@@ -123,6 +123,7 @@ async def overdue_opinions(
 ) -> list[Row]:
     """Opinions given (or still missing) after ``limit_days`` Chinese working days."""
     today: dt.date = params["today"]
+    await holidays.refresh(conn)
     cur = await conn.execute(OPINIONS, area.params)
     rows = []
     for oid, pid, project, street, planner, requested, issued, geom in await cur.fetchall():
@@ -164,6 +165,17 @@ ORDER BY coalesce(p.approved_on, %(today)s::date) - p.submitted_on DESC, p.id
 # seed sets that goal (item 24): government-funded projects that build nothing new. Projects
 # whose funding or building is not recorded are not judged (``onemap check`` lists them).
 long_approvals = query(LONG_APPROVALS)
+
+
+def approval_goal_applies(project: dict[str, Any]) -> bool | None:
+    """Whether the approval-time goal binds ``project`` (the rule of LONG_APPROVALS).
+
+    None when its funding or building is not recorded.
+    """
+    funding, builds = project.get("funding_source"), project.get("new_construction")
+    if funding is None or builds is None:
+        return None
+    return funding == "government" and not builds
 
 
 LOW_FUNDS = statement(

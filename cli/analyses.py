@@ -5,16 +5,13 @@ Whoever can reach the database sees everything, as with ``onemap export``.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import psycopg
 import typer
 from rich.table import Table
 
@@ -26,7 +23,7 @@ from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area, page_of, rows_of
 from analyses.registry import ANALYSES, get_analysis
 from analyses.running import as_geojson, as_json, paging
-from cli.common import app, console, database_url, friendly, stderr
+from cli.common import app, console, friendly, stderr, with_connection
 from layers import Visibility
 from layers.errors import InvalidInput
 from spatial.export import spreadsheet_safe
@@ -35,16 +32,6 @@ T = TypeVar("T")
 AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
 AreaStreet = Annotated[str | None, typer.Option(help="A street code, e.g. 110101001.")]
 AreaEstate = Annotated[int | None, typer.Option(help="An estate id.")]
-
-
-def _with_connection(work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
-    url = database_url()
-
-    async def run() -> T:
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            return await work(conn)
-
-    return asyncio.run(run())
 
 
 def _write(data: bytes, path: Path | None) -> None:
@@ -78,7 +65,7 @@ def check(
     analysis = get_analysis("data_checks")
     area = Area(district, street, estate)
     params = analysis.parse_params({})
-    rows = rows_of(_with_connection(lambda conn: analysis.run(conn, area, params)))
+    rows = rows_of(with_connection(lambda conn: analysis.run(conn, area, params)))
     counts = summary(rows)
     table = Table("check", "title", "rows", "first features")
     for name, count in counts.items():
@@ -122,10 +109,10 @@ def analyse(
     area = Area(district, street, estate)
     params = analysis.parse_params(raw)
     if apply:
-        counts = _with_connection(lambda conn: apply_screening(conn, area, params, "cli"))
+        counts = with_connection(lambda conn: apply_screening(conn, area, params, "cli"))
         console.print(json.dumps(counts), highlight=False)
         return
-    page = page_of(_with_connection(lambda conn: analysis.run(conn, area, params)), params)
+    page = page_of(with_connection(lambda conn: analysis.run(conn, area, params)), params)
     if format == "csv":
         data = _csv([{"id": r.id, **r.properties} for r in page.rows])
     else:
@@ -162,7 +149,7 @@ def estate_dossier(
     out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
 ) -> None:
     """Everything about one estate, as JSON or a printable page."""
-    d = _with_connection(lambda conn: dossier(conn, estate, Visibility.PRIVATE))
+    d = with_connection(lambda conn: dossier(conn, estate, Visibility.PRIVATE))
     text = dossier_html(d) if html else json.dumps(d, ensure_ascii=False, default=str, indent=1)
     _write((text + "\n").encode(), out_file)
 
@@ -175,7 +162,7 @@ def street_ledger(
         "--out", "-o", help="An .xlsx file; without it, JSON on stdout.")] = None,
 ) -> None:  # fmt: skip
     """The ledger: per street of a district, or per district for the city."""
-    rows = _with_connection(lambda conn: ledger(conn, district, street, private=True))
+    rows = with_connection(lambda conn: ledger(conn, district, street, private=True))
     if out_file is not None and out_file.suffix.lower() == ".xlsx":
         _write(ledger_xlsx(rows, district, street), out_file)
         return

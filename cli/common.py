@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
@@ -51,11 +52,13 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             problems = "; ".join(
                 f"ONEMAP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
             )
-            stderr.print(f"[bold red]error:[/] invalid setting: {problems}", highlight=False)
+            stderr.print(
+                f"[bold red]error:[/] invalid setting: {problems}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
         except (OneMapError, ValueError, psycopg.Error) as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -67,6 +70,17 @@ def database_url() -> str:
     url = database.resolve_database_url(settings)
     database.check_connection(url)
     return url
+
+
+def with_connection(work: Callable[[psycopg.AsyncConnection], Awaitable[R]]) -> R:
+    """Run ``work`` on one autocommit connection to the database."""
+    url = database_url()
+
+    async def run() -> R:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await work(conn)
+
+    return asyncio.run(run())
 
 
 @contextmanager

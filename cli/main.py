@@ -207,6 +207,6 @@ def serve(
 
 def main() -> None:
     # They register their commands on `app`.
-    from cli import analyses, data, users  # noqa: F401
+    from cli import analyses, data, holidays, users  # noqa: F401
 
     app()

@@ -1,6 +1,6 @@
 """The layer registry: the single source of truth for what every layer of OneMap is."""
 
-from layers import accounts, jobs, search  # their tables belong to the same metadata
+from layers import accounts, holidays, jobs, search  # their tables: the same metadata
 from layers.model import (
     INTEGER_RANGES,
     MAX_ID,
@@ -16,6 +16,7 @@ from layers.registry import REGISTRY, TABLES, get_layer, metadata
 
 __all__ = [
     "accounts",
+    "holidays",
     "jobs",
     "search",
     "INTEGER_RANGES",

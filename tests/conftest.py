@@ -181,6 +181,12 @@ def edits_url(fresh_database, city_template, sample_city) -> str:
     return _city_database(fresh_database, city_template, "onemap_edits", sample_city)
 
 
+@pytest.fixture(scope="session")
+def holidays_url(fresh_database, city_template, sample_city) -> str:
+    """A database of its own for tests that load holiday arrangements."""
+    return _city_database(fresh_database, city_template, "onemap_holidays", sample_city)
+
+
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection]:
     """A connection whose work is rolled back after the test."""
