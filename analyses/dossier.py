@@ -51,6 +51,28 @@ async def _rows(
         return [{k: plain(v) for k, v in r.items()} for r in await cur.fetchall()]
 
 
+# What the dossier's map shows around the estate (public layers): the roads, clipped to the
+# frame, and the neighbours' buildings. The frame is the estate's box grown by MAP_MARGIN of
+# its size, at least ~70 m, and a little more so that roads run off the edge.
+MAP_MARGIN = 0.15
+SURROUNDINGS = statement(
+    """
+WITH frame AS (
+    SELECT ST_Expand(box, greatest(0.0008, {margin} * 1.5 * greatest(
+               ST_XMax(box) - ST_XMin(box), ST_YMax(box) - ST_YMin(box)))) AS box
+    FROM (SELECT ST_Envelope(geom) AS box FROM estates WHERE id = %(id)s) e
+)
+SELECT 'road' AS kind, r.name_zh, ST_AsGeoJSON(ST_ClipByBox2D(r.geom, f.box), 7)::json AS geometry
+FROM roads r, frame f WHERE r.geom && f.box
+UNION ALL
+SELECT 'building', b.name_zh, ST_AsGeoJSON(b.geom, 7)::json
+FROM buildings b, frame f
+WHERE b.geom && f.box AND b.estate_id IS DISTINCT FROM %(id)s
+""",
+    margin=MAP_MARGIN,
+)
+
+
 async def dossier(
     conn: psycopg.AsyncConnection, estate_id: int, level: Visibility,
     scope: StreetScope | None = None,
@@ -80,6 +102,7 @@ async def dossier(
         "ST_AsGeoJSON(geom, 7)::json AS geometry FROM buildings WHERE estate_id = %s ORDER BY id",
         (estate_id,),
     )
+    out["surroundings"] = await _rows(conn, SURROUNDINGS, {"id": estate_id})
     if _sees("elevator_retrofits", level):
         kept = _fields("elevator_retrofits", level) | {"id"}
         retrofits = await _rows(

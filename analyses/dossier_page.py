@@ -1,8 +1,9 @@
 """The estate dossier as a page to hand out: every value in words, printable on A4.
 
 Codes become their registry labels (Chinese with English), booleans 是/否, nested records
-tables, district and street codes their names; the map is drawn in SVG with a scale bar and
-a north arrow, so the page needs no script and no tiles.
+tables, district and street codes their names; the map is drawn in SVG (the estate's
+numbered buildings among its roads and neighbours, a scale bar, a north arrow), so the page
+needs no script and no tiles. The same page is the PDF (``dossier_pdf``, WeasyPrint).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import math
 from typing import Any
 
 import shapely
+import weasyprint
 
+from analyses.dossier import MAP_MARGIN
 from layers import REGISTRY, Layer
 
 # Which layer each section's rows come from: their fields give the labels and vocabularies.
@@ -67,7 +70,10 @@ overflow-wrap:anywhere}th{background:#f5f5f5;font-weight:normal;color:#444}
 td table{margin:0}.om-facts th{width:30%}.om-dossier-map svg{max-width:100%;height:auto}
 tr{break-inside:avoid}
 @page{size:A4;margin:15mm}
-@media print{body{margin:0;max-width:none;padding:0;font-size:10.5px}a{color:inherit}}
+@media print{body{margin:0;max-width:none;padding:0;font-size:10.5px}a{color:inherit}
+.om-actions{display:none}}
+.om-actions{float:right;margin-top:.3em}.om-actions a{padding:.3em .6em;border:1px solid #2b6cb0;
+border-radius:4px;color:#2b6cb0;text-decoration:none}
 """
 
 
@@ -140,28 +146,46 @@ def _table(rows: list[dict[str, Any]], layer: Layer | None, names: dict[str, str
 
 
 def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
-    """The estate's red line and buildings, numbered, with a scale bar and a north arrow."""
+    """The estate's numbered buildings among its roads and neighbours, scale bar, north arrow."""
     estate = shapely.geometry.shape(d["geometry"])
     buildings = [shapely.geometry.shape(b["geometry"]) for b in d["buildings"]]
     xmin, ymin, xmax, ymax = estate.bounds
-    pad = 0.08 * max(xmax - xmin, ymax - ymin)
+    pad = max(0.0008 / 1.5, MAP_MARGIN * max(xmax - xmin, ymax - ymin))
     xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
     kx = math.cos(math.radians((ymin + ymax) / 2))  # keep the shape's proportions in degrees
     scale = min(width / ((xmax - xmin) * kx), height / (ymax - ymin))  # px per degree of lat
+    xmax = xmin + width / (kx * scale)  # the frame fills the picture, not just the estate
+    ymin = ymax - height / scale
 
     def xy(x: float, y: float) -> tuple[float, float]:
         return (x - xmin) * kx * scale, (ymax - y) * scale
 
     def path(geom: Any) -> str:
         parts = []
-        for poly in getattr(geom, "geoms", [geom]):
-            for ring in (poly.exterior, *poly.interiors):
+        for part in getattr(geom, "geoms", [geom]):
+            if isinstance(part, shapely.LineString):
+                rings, close = [part], ""
+            else:
+                rings, close = [part.exterior, *part.interiors], " Z"
+            for ring in rings:
                 pts = [f"{px:.1f},{py:.1f}" for px, py in (xy(x, y) for x, y in ring.coords)]
-                parts.append("M" + " L".join(pts) + " Z")
+                parts.append("M" + " L".join(pts) + close)
         return " ".join(parts)
 
     esc = html.escape
-    shapes = [f'<path d="{path(estate)}" fill="#fdf6e3" stroke="#d62728" stroke-width="2"/>']
+    around = d.get("surroundings", [])
+    roads = [(r["name_zh"], shapely.geometry.shape(r["geometry"])) for r in around
+             if r["kind"] == "road" and r["geometry"]]  # fmt: skip
+    shapes = [f'<rect width="{width}" height="{height}" fill="#f4f4f2"/>']
+    shapes += [f'<path d="{path(shapely.geometry.shape(b["geometry"]))}" fill="#d9d6d0" '
+               'stroke="#b5b1a9" stroke-width="0.5"/>'
+               for b in around if b["kind"] == "building"]  # fmt: skip
+    for casing, colour in ((7, "#c8c4bc"), (5, "#fff")):
+        shapes += [f'<path d="{path(line)}" fill="none" stroke="{colour}" '
+                   f'stroke-width="{casing}" stroke-linecap="round" stroke-linejoin="round"/>'
+                   for _, line in roads if not line.is_empty]  # fmt: skip
+    shapes.append(f'<path d="{path(estate)}" fill="#fdf6e3" fill-opacity="0.85" '
+                  'stroke="#d62728" stroke-width="2"/>')  # fmt: skip
     for number, (b, info) in enumerate(zip(buildings, d["buildings"], strict=True), 1):
         colour = "#59a14f" if info["has_elevator"] else "#4e79a7"
         cx, cy = xy(*b.representative_point().coords[0])
@@ -169,24 +193,68 @@ def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
                       f"<title>{esc(info['name_zh'])}</title></path>"
                       f'<text x="{cx:.1f}" y="{cy + 4:.1f}" font-size="11" text-anchor="middle" '
                       f'fill="#fff">{number}</text>')  # fmt: skip
+    shapes += [_road_label(name, line, xy) for name, line in _named_roads(roads)]
     metres_per_px = 111_320 / scale
     bar_m = _round_length(metres_per_px * width / 4)
     bar_px = bar_m / metres_per_px
     shapes.append(
-        f'<g font-size="11" fill="#222"><rect x="10" y="{height - 18}" width="{bar_px:.1f}" '
-        f'height="4" fill="#222"/><text x="10" y="{height - 22}">{bar_m:,} m</text></g>'
-        f'<g transform="translate({width - 24},26)"><path d="M0,-16 L7,6 L0,1 L-7,6 Z" '
-        f'fill="#222"/><text x="0" y="20" font-size="12" text-anchor="middle">N 北</text></g>'
+        f'<g font-size="11" fill="#222"><rect x="6" y="{height - 34}" width="{bar_px + 12:.1f}" '
+        f'height="28" fill="#fff" fill-opacity="0.85"/><rect x="12" y="{height - 14}" '
+        f'width="{bar_px:.1f}" height="4" fill="#222"/>'
+        f'<text x="12" y="{height - 18}">{bar_m:,} m</text></g>'
+        f'<g transform="translate({width - 24},26)"><circle r="20" cy="-1" fill="#fff" '
+        f'fill-opacity="0.85"/><path d="M0,-16 L7,6 L0,1 L-7,6 Z" fill="#222"/>'
+        f'<text x="0" y="17" font-size="10" text-anchor="middle">N 北</text></g>'
     )
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="小区红线与楼栋 The estate'
-            f"'s red line and buildings\">{''.join(shapes)}</svg>")  # fmt: skip
+    label = "小区红线、楼栋与周边道路 The estate's red line, its buildings and the roads around"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}">{"".join(shapes)}</svg>'
+    )
+
+
+def _named_roads(roads: list[tuple[str | None, Any]]) -> list[tuple[str, Any]]:
+    """Each road name once, on its longest piece in the frame."""
+    longest: dict[str, Any] = {}
+    for name, geom in roads:
+        for piece in getattr(geom, "geoms", [geom]):
+            if (
+                name
+                and isinstance(piece, shapely.LineString)
+                and (name not in longest or piece.length > longest[name].length)
+            ):
+                longest[name] = piece
+    return sorted(longest.items())
+
+
+def _road_label(name: str, line: Any, xy: Any) -> str:
+    """The road's name along its middle, turned to read left to right."""
+    (x0, y0), (x1, y1) = (xy(*line.interpolate(f, normalized=True).coords[0]) for f in (0.4, 0.6))
+    cx, cy = xy(*line.interpolate(0.5, normalized=True).coords[0])
+    angle = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
+    return (
+        f'<text class="om-road" x="{cx:.1f}" y="{cy:.1f}" '
+        f'transform="rotate({angle:.0f} {cx:.1f} {cy:.1f})" '
+        'font-size="10" fill="#555" text-anchor="middle" dominant-baseline="middle" '
+        f'stroke="#fff" stroke-width="3" paint-order="stroke">{html.escape(name)}</text>'
+    )
 
 
 def _round_length(metres: float) -> int:
     """A round bar length (1, 2 or 5 × a power of ten) not longer than ``metres``."""
     power = 10 ** math.floor(math.log10(max(metres, 1)))
     return int(max(m for m in (1, 2, 5) if m * power <= max(metres, 1)) * power)
+
+
+def dossier_pdf(d: dict[str, Any]) -> bytes:
+    """The dossier page as an A4 PDF (WeasyPrint lays out the same HTML and print CSS)."""
+    return weasyprint.HTML(string=dossier_html(d), url_fetcher=_fetch_nothing).write_pdf()
+
+
+def _fetch_nothing(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    # The page is self-contained; a URL in it can only come from data and is never fetched.
+    raise ValueError(f"not fetched: {url[:80]}")
 
 
 def dossier_html(d: dict[str, Any]) -> str:
@@ -224,6 +292,7 @@ def dossier_html(d: dict[str, Any]) -> str:
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{name} · 小区档案 Estate dossier</title><style>{CSS}</style></head><body><main>
+<p class="om-actions"><a href="?f=pdf" download>PDF 下载 Download</a></p>
 <h1>{name} <small>小区档案 Estate dossier</small></h1>
 <div class="om-dossier-map">{svg_map(d)}</div>
 {_table([e], estates, names, vertical=True)}{"".join(sections)}</main></body></html>"""

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from analyses.checks import summary
 from analyses.dossier import dossier
-from analyses.dossier_page import dossier_html
+from analyses.dossier_page import dossier_html, dossier_pdf
 from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area, page_of, rows_of
@@ -146,10 +146,14 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
 def estate_dossier(
     estate: Annotated[int, typer.Argument(help="The estate id.")],
     html: Annotated[bool, typer.Option("--html", help="A printable HTML page.")] = False,
-    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
-) -> None:
-    """Everything about one estate, as JSON or a printable page."""
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="File to write; a .pdf file gets the A4 PDF.")] = None,
+) -> None:  # fmt: skip
+    """Everything about one estate, as JSON, a printable page or a PDF."""
     d = with_connection(lambda conn: dossier(conn, estate, Visibility.PRIVATE))
+    if out_file is not None and out_file.suffix.lower() == ".pdf":
+        _write(dossier_pdf(d), out_file)
+        return
     text = dossier_html(d) if html else json.dumps(d, ensure_ascii=False, default=str, indent=1)
     _write((text + "\n").encode(), out_file)
 

@@ -5,11 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # PostGIS for the data, GDAL's tools for the client tests, Chromium and a CJK font for the
-# browser tests and screenshots, npm for the pages' web assets.
+# browser tests, screenshots and dossier PDFs (Pango lays out WeasyPrint's text), npm for the
+# pages' web assets.
 # Debian's own Python (with venv) so that `onemap serve` can run as an unprivileged user:
 # an interpreter under /root cannot be read once the server drops root.
 APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei
-              python3 python3-venv)
+              libpango-1.0-0 libpangoft2-1.0-0 python3 python3-venv)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()

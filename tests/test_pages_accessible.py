@@ -88,6 +88,29 @@ def test_the_dossier_reads_as_words_and_prints_on_a4(browser, live_server):
     assert "是 yes" in text or "否 no" in text
     assert page.locator(".om-dossier-map svg text").filter(has_text="北").count() == 1
     assert "加装电梯 Elevator retrofits" in text  # the retrofit records are in it
+    assert page.locator(".om-dossier-map svg text.om-road").count() >= 1  # the roads named
     page.emulate_media(media="print")
     page.set_viewport_size({"width": 680, "height": 960})  # A4 less 15 mm margins, at 96 dpi
     assert page.evaluate("document.documentElement.scrollWidth") <= 680
+    assert page.locator(".om-actions").is_hidden()  # the download link stays off paper
+    assert_pdf_reads_as_words(page.request.get(f"{live_server}/estates/1/dossier?f=pdf"), codes)
+
+
+def assert_pdf_reads_as_words(response, codes: set[str]) -> None:
+    """The PDF download: A4 pages whose text has the same words and none of the codes."""
+    import io
+    import re
+
+    import pypdf
+
+    assert response.status == 200, response.text()
+    assert response.headers["content-type"] == "application/pdf"
+    assert "attachment" in response.headers["content-disposition"]
+    pdf = pypdf.PdfReader(io.BytesIO(response.body()))
+    sizes = {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in pdf.pages}
+    assert sizes == {(595, 842)}  # A4 in points
+    text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "小区档案 Estate dossier" in text and "加装电梯 Elevator retrofits" in text
+    assert [c for c in codes if re.search(rf"(?<![\w-]){c}(?![\w-])", text)] == []
+    for word in ("True", "False", "None", "{'", "['"):
+        assert word not in text, word

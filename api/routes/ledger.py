@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from analyses.dossier import dossier
-from analyses.dossier_page import dossier_html
+from analyses.dossier_page import dossier_html, dossier_pdf
 from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep
@@ -18,21 +19,26 @@ from layers import MAX_ID, Visibility
 from layers.errors import Forbidden, InvalidInput, Unauthorized
 
 router = APIRouter(tags=["Ledger"])
+PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/estates/{estateId}/dossier", summary="Everything about one estate (JSON or HTML)",
-            response_class=Response, responses=documented(JSON, "text/html"))  # fmt: skip
+            response_class=Response, responses=documented(JSON, "text/html", PDF))  # fmt: skip
 async def get_dossier(
     caller: CallerDep, conn: ConnDep,
     estate_id: Annotated[int, Path(alias="estateId", ge=1, le=MAX_ID)],
-    f: Annotated[str, Query(description="json or html (printable)")] = "json",
+    f: Annotated[str, Query(description="json, html (printable) or pdf (A4)")] = "json",
 ) -> Response:  # fmt: skip
-    if f not in ("json", "html"):
-        raise InvalidInput("f: use json or html")
+    if f not in ("json", "html", "pdf"):
+        raise InvalidInput("f: use json, html or pdf")
     d = await dossier(conn, estate_id, caller.level, caller.scope)
     if f == "html":
         return HTMLResponse(dossier_html(d), headers={"Cache-Control": "no-store"})
+    if f == "pdf":  # layout takes a few hundred ms of CPU: off the event loop
+        pdf = await run_in_threadpool(dossier_pdf, d)
+        headers = {"Cache-Control": "no-store", **attachment(f"estate-{estate_id}-dossier.pdf")}
+        return Response(pdf, media_type=PDF, headers=headers)
     return JSONResponse(d)
 
 
