@@ -141,7 +141,8 @@ async def dossier(
         screening = ANALYSES["elevator_screening"]
         out["elevator_screening"] = [
             {k: r.properties[k] for k in ("building_id", "name_zh", "feasible", "reasons",
-                                           "recommendation", "relocation_cost_cny")}
+                                           "recommendation", "consent_ratio",
+                                           "shades_north_neighbour", "relocation_cost_cny")}
             for r in rows_of(await screening.run(conn, area, screening.parse_params({}, today)))
         ]  # fmt: skip
         gaps = ANALYSES["coverage_gaps"]

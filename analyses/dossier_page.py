@@ -30,6 +30,7 @@ SECTION_LAYERS = {
 LABELS = {
     "id": "编号 Id", "nearest_m": "最近距离 Nearest (m)", "feasible": "具备条件 Feasible",
     "reasons": "原因 Reasons", "recommendation": "建议 Recommendation",
+    "shades_north_neighbour": "遮挡北侧楼日照 Shades the building to the north",
     "relocation_cost_cny": "管线迁改费用 Relocation cost (CNY)", "building_id": "楼栋 Building",
     "inside_m": "红线内 Inside (m)", "outside_m": "红线外 Around (m)", "count": "数量 Count",
     "priority_1": "优先级1 Priority 1", "length_m": "长度 Length (m)", "total": "合计 Total",
@@ -45,6 +46,7 @@ LABELS = {
     "action": "操作 Action", "actor": "操作人 By", "note": "说明 Note",
 }  # fmt: skip
 WORDS = {"elevator": "加装电梯 Elevator", "stair_climbing_aid": "爬楼辅助 Stair-climbing aid",
+         "gather_consent": "先征得业主同意 Gather consent first",
          "insert": "新增 Added", "update": "修改 Changed", "delete": "删除 Deleted",
          "ingest": "导入 Imported", "move_batch": "调整批次 Moved batch"}  # fmt: skip
 

@@ -3,10 +3,24 @@
 For each walk-up without an elevator, a shaft footprint (``shaft_width_m`` × ``shaft_depth_m``)
 is placed outside the middle of the building's north long side — where the stair entrances
 of Beijing's slab blocks are (the south side has the living rooms and their sunlight). The
-footprint is then checked in PostGIS, in metres (EPSG:4548): it must lie inside the estate's
-red line, keep ``min_clearance_m`` from every other building, and any pipe within
-``pipe_margin_m`` of it must be moved — the networks, their length and a cost from unit
-prices. A building that fails a rule is offered the stair-climbing aid instead.
+footprint is then checked in PostGIS, in metres (EPSG:4548):
+
+- it must lie inside the estate's red line;
+- it must keep ``min_clearance_m`` from every other building (6 m: the fire separation of
+  multi-storey residential buildings, GB 50016-2014 table 5.2.2);
+- a survey that recorded the building ``not_feasible`` stands (it knows the structure and the
+  underground, which the map does not);
+- any pipe within ``pipe_margin_m`` must be moved — the gas pipe on the north wall and the
+  building sewer usually are — with its length and a cost from unit prices;
+- the owners' consent recorded with the retrofit request must reach two thirds (by floor area
+  and by number of owners); short of it the site may be fine but the answer is to gather
+  consent first;
+- the shaft's shadow: the distance to the building north of it beside what the sunlight
+  spacing (``sunlight_spacing`` × the shaft's height) asks. Elevators added to existing homes
+  are exempt from the sunlight rule (GB 50180-2018 §4.0.9), so this is a note for talking to
+  the neighbours, not a reason to refuse.
+
+A building that fails a site rule is offered the stair-climbing aid instead.
 """
 
 from __future__ import annotations
@@ -23,6 +37,9 @@ from analyses.model import ESTATES_IN_AREA, Area, Param, Row, statement
 from layers import get_layer
 from layers.errors import InvalidInput
 from spatial import audit
+
+CONSENT_NEEDED = 2 / 3  # of the owners, by floor area and by number (DOMAIN.md, consent)
+FLOOR_HEIGHT_M = 2.9  # a shaft rises about as high as the building it serves
 
 # Relocation cost per metre of pipe, by network (CNY/m; override with ``unit_prices``).
 UNIT_PRICES = {
@@ -44,7 +61,8 @@ ORDER BY b.id
 
 CHECKS = statement("""
 WITH s AS (
-    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, b.estate_id
+    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, b.estate_id,
+           b.floors * %(floor_height_m)s AS height
     FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)
     JOIN buildings b ON b.id = t.id
 )
@@ -61,7 +79,16 @@ SELECT s.id,
             WHERE p.geom && ST_Transform(ST_Envelope(z.zone), 4326)
               AND ST_Intersects(ST_Transform(p.geom, {srid}), z.zone)
             GROUP BY 1) c),
-       ST_AsGeoJSON(ST_Transform(s.g, 4326), 7)::json
+       ST_AsGeoJSON(ST_Transform(s.g, 4326), 7)::json,
+       (SELECT json_build_object('stage', r.stage, 'consent', r.consent_ratio)
+        FROM elevator_retrofits r WHERE r.building_id = s.id ORDER BY r.id DESC LIMIT 1),
+       -- the building north of the shaft, looked for three times as far as the sunlight rule asks
+       (SELECT min(ST_Distance(s.g, ST_Transform(o.geom, {srid}))) FROM buildings o, (
+            SELECT ST_MakeEnvelope(ST_XMin(s.g), ST_YMax(s.g), ST_XMax(s.g),
+                                   ST_YMax(s.g) + 3 * %(sunlight_spacing)s * s.height, {srid}) AS c
+        ) north
+        WHERE o.id <> s.id AND o.geom && ST_Transform(north.c, 4326)
+          AND ST_Intersects(ST_Transform(o.geom, {srid}), north.c))
 FROM s JOIN estates e ON e.id = s.estate_id
 """)
 
@@ -126,27 +153,40 @@ async def elevator_screening(
     cur = await conn.execute(CHECKS, {
         "ids": [r[0] for r in candidates], "wkb": list(shapely.to_wkb(shafts)),
         "search_m": params["min_clearance_m"] + 1.0, "pipe_margin_m": params["pipe_margin_m"],
+        "sunlight_spacing": params["sunlight_spacing"], "floor_height_m": FLOOR_HEIGHT_M,
     })  # fmt: skip
     checks = {r[0]: r[1:] for r in await cur.fetchall()}
     rows = []
     for building_id, name, floors, estate_id, estate_code, estate_name, _ in candidates:
-        inside, boundary_m, neighbour_m, conflicts, shaft = checks[building_id]
+        inside, boundary_m, neighbour_m, conflicts, shaft, record, north_m = checks[building_id]
         reasons = []
         if not inside:
             reasons.append("the shaft would cross the estate's red line")
         if neighbour_m is not None and neighbour_m < params["min_clearance_m"]:
             reasons.append(f"{neighbour_m:.1f} m to the next building "
                            f"(needs {params['min_clearance_m']:g} m)")  # fmt: skip
+        if record and record["stage"] == "not_feasible":
+            reasons.append("surveyed and recorded not feasible")
+        consent = record["consent"] if record else None
         conflicts = conflicts or {}
         cost = sum(length * prices[network] for network, length in conflicts.items())
         feasible = not reasons
+        needed_m = params["sunlight_spacing"] * floors * FLOOR_HEIGHT_M
+        shades = north_m is not None and north_m < needed_m
+        recommendation = (
+            "stair_climbing_aid" if not feasible
+            else "gather_consent" if consent is not None and consent < CONSENT_NEEDED
+            else "elevator"
+        )  # fmt: skip
         rows.append(Row(building_id, {
             "building_id": building_id, "name_zh": name, "floors": floors,
             "estate_id": estate_id, "estate_code": estate_code, "estate_name": estate_name,
-            "feasible": feasible, "reasons": reasons,
-            "recommendation": "elevator" if feasible else "stair_climbing_aid",
+            "feasible": feasible, "reasons": reasons, "recommendation": recommendation,
+            "consent_ratio": consent,
             "boundary_m": round(boundary_m, 1) if inside else 0.0,
             "neighbour_m": None if neighbour_m is None else round(neighbour_m, 1),
+            "north_neighbour_m": None if north_m is None else round(north_m, 1),
+            "sunlight_spacing_m": round(needed_m, 1), "shades_north_neighbour": shades,
             "pipes_to_move_m": conflicts, "relocation_cost_cny": round(cost),
         }, shaft))  # fmt: skip
     return rows
@@ -159,6 +199,14 @@ PARAMS = (
     Param("min_clearance_m", float, 6.0, "Clearance to any other building (m)", 0, 30),
     Param("pipe_margin_m", float, 1.0, "Pipes this close to the shaft must move (m)", 0, 10),
     Param("unit_prices", str, "", "Relocation CNY/m overrides, e.g. gas=3500,heating=2800"),
+    Param(
+        "sunlight_spacing",
+        float,
+        1.6,
+        "Sunlight spacing coefficient: distance north ÷ shaft height (Beijing old city 1.6)",
+        0.5,
+        3,
+    ),
 )
 
 

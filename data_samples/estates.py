@@ -33,6 +33,10 @@ class Layout:
     buildings: list[tuple[float, float, float, float]] = field(default_factory=list)
     gap_ys: list[float] = field(default_factory=list)  # lane y south of each building's row
     free: list[tuple[float, float, float, float]] = field(default_factory=list)
+    low: list[int] = field(default_factory=list)  # indexes of low infill buildings
+    # Indexes of slabs with no room for a shaft on the north side: infill there, or the red
+    # line closer than a shaft is deep. Their retrofits are recorded as such.
+    cramped: list[int] = field(default_factory=list)
 
 
 def weighted(rng: np.random.Generator, options: Mapping[str, float], n: int) -> np.ndarray:
@@ -56,48 +60,117 @@ def person_names(rng: np.random.Generator, n: int) -> list[str]:
     ]
 
 
-def _layout(
-    estate_id: int, block: pd.Series, target: int, rng: np.random.Generator
-) -> tuple[Layout, shapely.Geometry]:
-    setback = rng.uniform(3.0, 10.0, 4)
-    x0, y0 = block.xmin + setback[0], block.ymin + setback[1]
-    x1, y1 = block.xmax - setback[2], block.ymax - setback[3]
-    cx = (x0 + x1) / 2
-    notch = None
-    polygon = shapely.box(x0, y0, x1, y1)
-    if rng.random() < 0.25:  # an L-shaped estate: a north corner belongs to something else
-        w = (x1 - x0) * rng.uniform(0.25, 0.42)
-        h = (y1 - y0) * rng.uniform(0.25, 0.45)
-        notch = (x1 - w, y1 - h, x1, y1) if rng.random() < 0.5 else (x0, y1 - h, x0 + w, y1)
-        polygon = shapely.difference(polygon, shapely.box(*notch))
-    layout = Layout(
-        estate_id, (int(block.i), int(block.j)), x0, y0, x1, y1, cx, float(block.road_y), notch
-    )
+# Beijing's old estates are rows of 5-6 floor slabs facing south, spaced by the sunlight rule:
+# the gap between rows is a coefficient times the southern row's height (today 1.6 in the old
+# city and 1.7 outside it; estates of the 1950s-70s were built tighter). Heights at 2.9 m a
+# floor; the spacing is set for the estate's six-floor walk-ups.
+FLOOR_HEIGHT_M = 2.9
+SLAB_FLOORS = 6
+SHAFT_DEPTH_M = 2.4  # elevator_screening's default footprint depth
 
+
+def cramped_buildings(layouts: list[Layout]) -> set[int]:
+    """Ids (as ``make_estates`` numbers them) of the slabs without room for a shaft."""
+    ids: set[int] = set()
+    first = 1
+    for lay in layouts:
+        ids.update(first + k for k in lay.cramped)
+        first += len(lay.buildings)
+    return ids
+
+
+def sunlight_coefficient(build_year: int, rng: np.random.Generator) -> float:
+    return float(rng.uniform(1.05, 1.45) if build_year < 1980 else rng.uniform(1.3, 1.75))
+
+
+def _layout(
+    estate_id: int, block: pd.Series, target: int, build_year: int, rng: np.random.Generator
+) -> tuple[Layout, shapely.Geometry]:
+    """Rows of slabs packed north from the estate's gate, with the red line drawn round them.
+
+    So plot ratios come out as Beijing's old estates have them (about 1-2), not the block's.
+    """
+    setback = rng.uniform(3.0, 10.0, 4)
+    bx0, y0 = block.xmin + setback[0], block.ymin + setback[1]
+    bx1, by1 = block.xmax - setback[2], block.ymax - setback[3]
+    cx = (bx0 + bx1) / 2
     depth = rng.uniform(10.5, 13.0)
-    gap = rng.uniform(18.0, 26.0)
-    half_width = (x1 - x0) / 2 - LANE_HALF_WIDTH - MARGIN
+    gap = sunlight_coefficient(build_year, rng) * SLAB_FLOORS * FLOOR_HEIGHT_M
+    half_width = (bx1 - bx0) / 2 - LANE_HALF_WIDTH - MARGIN
     lengths = [length for length in (36.0, 48.0, 60.0, 72.0) if length <= half_width]
     length = float(rng.choice(lengths)) if lengths else half_width
     per_half = max(1, int((half_width + 10.0) // (length + 10.0)))
+    # Fewer buildings a row in small estates, so that they grow north rather than wide.
+    per_half = min(per_half, max(1, int(np.ceil(target / 6))))
     slots: list[tuple[tuple[float, float, float, float], float]] = []
     row_y = y0 + MARGIN + gap / 2
-    while row_y + depth <= y1 - MARGIN:
+    while row_y + depth <= by1 - MARGIN:
         for k in range(per_half):
             left = (cx - LANE_HALF_WIDTH - (k + 1) * length - k * 10.0, row_y)
             right = (cx + LANE_HALF_WIDTH + k * (length + 10.0), row_y)
-            for sx, sy in (left, right):
-                rect = (sx, sy, sx + length, sy + depth)
-                if notch is None or not shapely.intersects(shapely.box(*rect), shapely.box(*notch)):
-                    slots.append((rect, row_y - gap / 2))
+            slots.extend(((sx, sy, sx + length, sy + depth), row_y - gap / 2)
+                         for sx, sy in (left, right))  # fmt: skip
         row_y += depth + gap
     n = min(target, len(slots))
-    chosen = np.sort(rng.choice(len(slots), size=n, replace=False)) if n else np.array([], int)
-    taken = set(chosen.tolist())
-    layout.buildings = [slots[k][0] for k in chosen]
-    layout.gap_ys = [slots[k][1] for k in chosen]
-    layout.free = [slots[k][0] for k in range(len(slots)) if k not in taken]
+    spare = min(len(slots) - n, int(rng.integers(0, 3)))  # room left inside: idle parcels
+    rects = [r for r, _ in slots[: n + spare]] or [(cx - 20, y0 + MARGIN, cx + 20, y0 + 30)]
+    side, north = rng.uniform(4.0, 10.0), rng.uniform(1.0, 8.0)
+    x0 = max(bx0, min(r[0] for r in rects) - side)
+    x1 = min(bx1, max(r[2] for r in rects) + side)
+    y1 = min(by1, max(r[3] for r in rects) + north)
+    polygon = shapely.box(x0, y0, x1, y1)
+    notch = None
+    if rng.random() < 0.25:  # an L-shaped estate: a north corner belongs to something else
+        w = (x1 - x0) * rng.uniform(0.25, 0.42)
+        h = (y1 - y0) * rng.uniform(0.25, 0.45)
+        corner = (x1 - w, y1 - h, x1, y1) if rng.random() < 0.5 else (x0, y1 - h, x0 + w, y1)
+        if not any(shapely.intersects(shapely.box(*r), shapely.box(*corner)) for r in rects):
+            notch = corner
+            polygon = shapely.difference(polygon, shapely.box(*notch))
+    layout = Layout(estate_id, (int(block.i), int(block.j)), x0, y0, x1, y1, cx,
+                    float(block.road_y), notch)  # fmt: skip
+    layout.buildings = [r for r, _ in slots[:n]]
+    layout.gap_ys = [g for _, g in slots[:n]]
+    layout.free = [r for r, _ in slots[n : n + spare]]
+    layout.cramped = [k for k, r in enumerate(layout.buildings) if r[3] + SHAFT_DEPTH_M > y1]
+    if build_year < 1990 and rng.random() < 0.6:
+        _add_infill(layout, rng)
     return layout, polygon
+
+
+def _add_infill(layout: Layout, rng: np.random.Generator) -> None:
+    """One to four low buildings (boiler rooms, sheds, shops) a few metres north of slabs.
+
+    The 1950s-80s estates grew them so; they leave no room for an elevator shaft there.
+    """
+    slabs = list(layout.buildings)
+    for k in rng.choice(len(slabs), size=min(len(slabs), int(rng.integers(1, 5))), replace=False):
+        sx0, _, sx1, sy1 = slabs[int(k)]
+        width, deep = rng.uniform(12.0, 26.0), rng.uniform(5.0, 8.0)
+        mid = (sx0 + sx1) / 2 + rng.uniform(-6.0, 6.0)
+        south = sy1 + rng.uniform(2.5, 5.5)
+        rect = (mid - width / 2, south, mid + width / 2, south + deep)
+        inside = (
+            layout.xmin + 1 < rect[0] and rect[2] < layout.xmax - 1 and rect[3] < layout.ymax - 1
+        )
+        clear_of_notch = layout.notch is None or not shapely.intersects(
+            shapely.box(*rect), shapely.box(*layout.notch)
+        )
+        if (
+            inside
+            and clear_of_notch
+            and not any(
+                shapely.intersects(shapely.box(*rect), shapely.box(*o).buffer(3.0))
+                for o in layout.buildings
+                if o is not slabs[int(k)]
+            )
+        ):
+            layout.buildings.append(rect)
+            # Its branch leaves the estate main at a node of its own, or one a metre away.
+            lane_y = next((g for g in layout.gap_ys if abs(g - (south - 1.0)) < 1.0), south - 1.0)
+            layout.gap_ys.append(lane_y)
+            layout.low.append(len(layout.buildings) - 1)
+            layout.cramped.append(int(k))
 
 
 def _renovation_items(rng: np.random.Generator, n: int) -> list[list[str]]:
@@ -122,7 +195,7 @@ def _category(items: list[str]) -> str | None:
 def _floors(rng: np.random.Generator, n: int) -> np.ndarray:
     choice = weighted(
         rng,
-        {"1-3": 5, "4": 10, "5": 16, "6": 48, "7": 6, "8-11": 6, "12-18": 9},
+        {"1-3": 1, "4": 10, "5": 16, "6": 50, "7": 6, "8-11": 6, "12-18": 9},
         n,
     )
     floors = np.empty(n, dtype=int)
@@ -149,7 +222,7 @@ def make_estates(
     build_years = np.clip(np.round(rng.normal(1986, 8.5, count)), 1955, 2000).astype(int)
     layouts, polygons = [], []
     for k, (_, block) in enumerate(picked.iterrows()):
-        layout, polygon = _layout(k + 1, block, int(targets[k]), rng)
+        layout, polygon = _layout(k + 1, block, int(targets[k]), int(build_years[k]), rng)
         layouts.append(layout)
         polygons.append(polygon)
 
@@ -221,11 +294,13 @@ def _buildings(
     estates: pd.DataFrame, layouts: list[Layout], rng: np.random.Generator
 ) -> pd.DataFrame:
     rects = [(lay.estate_id, k, r) for lay in layouts for k, r in enumerate(lay.buildings)]
+    low = np.array([k in lay.low for lay in layouts for k in range(len(lay.buildings))], bool)
     n = len(rects)
     estate_ids = np.array([e for e, _, _ in rects])
     boxes = np.array([r for _, _, r in rects])
     year_of = dict(zip(estates.id, estates.build_year, strict=True))
     floors = _floors(rng, n)
+    floors[low] = rng.integers(1, 3, int(low.sum()))
     lengths = boxes[:, 2] - boxes[:, 0]
     units = np.clip(np.round(lengths / 13.0), 1, 6).astype(int)
     per_landing = rng.choice([2, 2, 3], size=n)
@@ -244,7 +319,7 @@ def _buildings(
                 for e, d in zip(estate_ids, rng.integers(-2, 4, n), strict=True)
             ],
             "units": units,
-            "households": np.where(floors >= 1, floors * units * per_landing, 0),
+            "households": np.where(low, 0, floors * units * per_landing),
             "structure": np.where(
                 floors <= 6,
                 np.where(rng.random(n) < 0.9, "brick_concrete", "brick_wood"),
@@ -259,20 +334,32 @@ def _buildings(
 
 ELEVATOR_STAGES = {
     "requested": 17, "consulting": 13, "designing": 10, "publicised": 6, "approved": 7,
-    "under_construction": 10, "in_service": 27, "suspended": 4, "not_feasible": 6,
+    "under_construction": 10, "in_service": 27, "suspended": 4,
 }  # fmt: skip
+# Where a shaft has no room the process ends as not feasible, or stalls (residents withdraw).
+CRAMPED_STAGES = {"not_feasible": 75, "suspended": 15, "requested": 10}
+# Share of owners (by floor area and by number) agreeing; two thirds lets a request go on.
+CONSENT_NEEDED = 2 / 3
 _STAGE_ORDER = ("requested", "consulting", "designing", "publicised", "approved",
                 "under_construction", "in_service")  # fmt: skip
 
 
 def make_elevator_retrofits(
-    estates: pd.DataFrame, buildings: pd.DataFrame, rng: np.random.Generator, today: dt.date
-) -> pd.DataFrame:
-    """Retrofit records for about one in eight walk-ups of 4-7 floors without an elevator."""
+    estates: pd.DataFrame, buildings: pd.DataFrame, cramped: set[int],
+    rng: np.random.Generator, today: dt.date,
+) -> pd.DataFrame:  # fmt: skip
+    """Retrofit records for about one in eight walk-ups of 4-7 floors without an elevator.
+
+    Buildings with no room for a shaft (``cramped``) apply more often, as residents of the
+    tight old estates do, and mostly end ``not_feasible``; consent follows the stage.
+    """
     eligible = buildings[(buildings.floors.between(4, 7)) & ~buildings.has_elevator]
-    chosen = eligible[rng.random(len(eligible)) < 0.125].reset_index(drop=True)
+    tight = eligible.id.isin(cramped).to_numpy()
+    chosen = eligible[rng.random(len(eligible)) < np.where(tight, 0.3, 0.12)]
+    chosen = chosen.reset_index(drop=True)
     n = len(chosen)
-    stages = weighted(rng, ELEVATOR_STAGES, n)
+    tight = chosen.id.isin(cramped).to_numpy()
+    stages = np.where(tight, weighted(rng, CRAMPED_STAGES, n), weighted(rng, ELEVATOR_STAGES, n))
     requested = random_dates(rng, dt.date(2017, 3, 1), today - dt.timedelta(days=30), n)
     estate = estates.set_index("id")
     rows = []
@@ -309,7 +396,7 @@ def make_elevator_retrofits(
                 "requested_on": requested[k],
                 **dates,
                 "households_served": int(b.households * (b.floors - 1) / b.floors),
-                "consent_ratio": round(float(rng.uniform(0.67, 1.0)), 3),
+                "consent_ratio": _consent(stage, rng),
                 "subsidy_cny": 240_000.0 * elevators if stage == "in_service" else None,
                 "stage_history": history,
                 "applicant_contact": f"1{int(rng.integers(3, 9))}{int(rng.integers(10**8, 10**9))}",
@@ -317,10 +404,18 @@ def make_elevator_retrofits(
         )
     frame = pd.DataFrame(rows)
     frame.insert(0, "id", np.arange(1, n + 1))
-    # The shaft stands outside the south facade, in the middle of the building.
+    # At the middle of the north facade (the stair side), where the shaft goes.
     boxes = shapely.bounds(chosen.geometry.to_numpy())
-    frame["geometry"] = shapely.points((boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 1] - 2.0)
+    frame["geometry"] = shapely.points((boxes[:, 0] + boxes[:, 2]) / 2, boxes[:, 3] - 0.5)
     return frame
+
+
+def _consent(stage: str, rng: np.random.Generator) -> float:
+    """Owners agreeing: still gathered at first, short where they withdrew, else two thirds."""
+    ranges = {"requested": (0.35, 1.0), "consulting": (0.45, 1.0),
+              "suspended": (0.3, CONSENT_NEEDED - 0.01)}  # fmt: skip
+    low, high = ranges.get(stage, (CONSENT_NEEDED, 1.0))
+    return round(float(rng.uniform(low, high)), 3)
 
 
 def make_health_checks(estates: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

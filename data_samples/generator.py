@@ -39,7 +39,9 @@ def generate_city(scale: float = 1.0, seed: int = 42) -> City:
 
     n_estates = max(4, round(bj.ESTATES_PER_SCALE * scale))
     estate_rows, buildings, layouts = estates.make_estates(blocks, streets, n_estates, rng)
-    retrofits = estates.make_elevator_retrofits(estate_rows, buildings, rng, SAMPLE_TODAY)
+    retrofits = estates.make_elevator_retrofits(
+        estate_rows, buildings, estates.cramped_buildings(layouts), rng, SAMPLE_TODAY
+    )
     in_service = retrofits.building_id[retrofits.stage == "in_service"]
     buildings.loc[buildings.id.isin(in_service), "has_elevator"] = True
     health = estates.make_health_checks(estate_rows, rng)

@@ -3,7 +3,8 @@
 Each network runs at its own offset from the road centre line, the same on horizontal and
 vertical roads, so its mains meet at shared nodes and form one connected, noded network.
 A main is split where an estate's service line leaves it; the service line crosses the estate
-red line to the internal main in the estate's lane, which branches to every building.
+red line to the internal main in the estate's lane, which branches to every building: gas and
+drainage round to the north facade, where an added elevator shaft would stand.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ OFFSETS = {
     "water_supply": -5.0, "drainage_combined": -2.5, "drainage_sewer": -2.5,
     "drainage_storm": 1.0, "gas": 2.5, "heating": 5.0, "power": -6.5, "telecom": 6.5,
 }  # fmt: skip
+# Networks that reach most slabs on their north side, where kitchens and bathrooms are: the
+# gas pipe on the wall with its risers, the building sewer a few metres out. Per network: the
+# share of slabs served so, and the range of metres out from the facade. The rest (and other
+# networks) enter from the south.
+NORTH_FACADE = {"gas": (0.8, (0.3, 1.5)), "drainage": (0.9, (1.5, 6.0))}
 COMBINED_SEWER_RADIUS_M = 8_000.0  # the old core still has combined drainage
 CURRENT_YEAR = 2026
 
@@ -164,10 +170,21 @@ def estate_networks(
             node_ys = sorted({g + off * 0.3 for g in lay.gap_ys})
             path = [start, *((x, y) for y in node_ys)]
             lines += [[a, b] for a, b in zip(path, path[1:], strict=False)]
-            for (bx0, by0, bx1, _), g in zip(lay.buildings, lay.gap_ys, strict=True):
-                bx = (bx0 + bx1) / 2 + off * 0.5
+            share, (near, far_out) = NORTH_FACADE.get(family(network), (0.0, (0.0, 0.0)))
+            for k, ((bx0, by0, bx1, by1), g) in enumerate(
+                zip(lay.buildings, lay.gap_ys, strict=True)
+            ):
                 y = g + off * 0.3
-                lines.append([(x, y), (bx, y), (bx, by0)])
+                if k in lay.low or rng.random() >= share:
+                    bx = (bx0 + bx1) / 2 + off * 0.5
+                    lines.append([(x, y), (bx, y), (bx, by0)])
+                    continue
+                # Round the gable nearest the lane, then along the north facade to the far end.
+                out = rng.uniform(near, far_out)
+                east = bx0 > lay.cx
+                gable = bx0 - 1.5 - out / 2 if east else bx1 + 1.5 + out / 2
+                end = bx1 - 1.0 if east else bx0 + 1.0
+                lines.append([(x, y), (gable, y), (gable, by1 + out), (end, by1 + out)])
             n = len(lines)
             item = family(network) if family(network) != "drainage" else "drainage"
             is_renewed = renewed and item in row.renovation_items

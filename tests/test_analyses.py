@@ -172,6 +172,41 @@ def test_elevator_screening_places_a_shaft_and_applies_each_rule(town_url):
     assert relaxed[2]["feasible"]
 
 
+def test_screening_notes_the_shadow_on_the_building_to_the_north(town_url):
+    """B1's shaft (north face at y 34.4) faces B5 (y 100): 65.6 m. B3's faces B6: 49.6 m.
+    The sunlight rule asks 1.6 × 6 floors × 2.9 m = 27.84 m; at 3.0 it asks 52.2 m."""
+    rows = run(town_url, "elevator_screening")
+    assert rows[1]["north_neighbour_m"] == pytest.approx(65.6, abs=0.1)
+    assert rows[3]["north_neighbour_m"] == pytest.approx(49.6, abs=0.1)
+    assert rows[1]["sunlight_spacing_m"] == pytest.approx(27.8, abs=0.05)
+    assert not rows[1]["shades_north_neighbour"] and not rows[3]["shades_north_neighbour"]
+    assert rows[4]["north_neighbour_m"] is None  # nothing north inside the corridor
+    strict = run(town_url, "elevator_screening", sunlight_spacing="3")
+    assert not strict[1]["shades_north_neighbour"] and strict[3]["shades_north_neighbour"]
+    assert strict[3]["feasible"]  # exempt from the sunlight rule (GB 50180-2018 4.0.9): a note
+
+
+def test_screening_follows_recorded_consent_and_surveys(town_url):
+    """A request whose owners' consent is short of two thirds gathers consent first; a survey
+    that found a building not feasible stands over the map."""
+    with psycopg.connect(town_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO elevator_retrofits (id, building_id, estate_id, district_code, stage, "
+            "consent_ratio, geom) VALUES "
+            f"(901, 1, 1, '110101', 'consulting', 0.6, {point(50, 34)}), "
+            f"(903, 3, 1, '110101', 'not_feasible', 0.9, {point(130, 50)})"
+        )
+        try:
+            rows = run(town_url, "elevator_screening")
+        finally:
+            conn.execute("DELETE FROM elevator_retrofits WHERE id IN (901, 903)")
+    assert rows[1]["feasible"] and rows[1]["recommendation"] == "gather_consent"
+    assert rows[1]["consent_ratio"] == pytest.approx(0.6)
+    assert not rows[3]["feasible"] and rows[3]["reasons"] == ["surveyed and recorded not feasible"]
+    assert rows[3]["recommendation"] == "stair_climbing_aid"
+    assert rows[2]["consent_ratio"] is None  # no request recorded
+
+
 def test_shaft_footprints_stand_outside_the_north_side():
     import shapely
 
@@ -342,7 +377,7 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     assert screening == {1: True, 2: False, 3: True, 4: False}
     assert {g["kind"] for g in full["coverage_gaps"]} == {"clinic", "childcare", "meal_aid"}
     public = api.get("/estates/1/dossier").json()
-    assert set(public) == {"estate", "geometry", "level", "names", "buildings",
+    assert set(public) == {"estate", "geometry", "level", "names", "buildings", "surroundings",
                            "elevator_retrofits", "services_nearby"}  # fmt: skip
     assert "maintenance_fund_balance" not in public["estate"]
     planner = api.get("/estates/1/dossier", headers=as_["planner"]).json()

@@ -280,3 +280,70 @@ def test_data_checks_find_each_contradiction_with_its_rows(client, db_url):
     result = run_onemap("check", env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == (1 if rows else 0), result.stderr
     assert f"{len(rows)} contradictions found" in result.stdout
+
+
+def test_elevator_screening_recomputed_agrees_with_itself_and_the_records(client, db_url):
+    """Shafts placed by this test's own shapely code in EPSG:4548 (outside the middle of the
+    north long side): the same buildings fail the red line and the 6 m clearance, the same
+    lengths of pipe must move; recorded surveys stand, and what was built passes. The
+    calibrated sample city gives every rule work to do."""
+    from pyproj import Transformer
+
+    to_m = Transformer.from_crs(4326, 4548, always_xy=True)
+
+    def metric(wkbs):
+        return shapely.transform(shapely.from_wkb(wkbs), lambda c: np.column_stack(
+            to_m.transform(c[:, 0], c[:, 1])))  # fmt: skip
+
+    with psycopg.connect(db_url) as conn:
+        b = conn.execute("SELECT id, estate_id, floors, has_elevator, ST_AsBinary(geom) "
+                         "FROM buildings ORDER BY id").fetchall()  # fmt: skip
+        estates = dict(conn.execute("SELECT id, ST_AsBinary(geom) FROM estates").fetchall())
+        pipes = conn.execute("SELECT network, ST_AsBinary(geom) FROM pipelines").fetchall()
+        stages = dict(conn.execute("SELECT building_id, stage FROM elevator_retrofits"))
+    shapes = metric(np.array([bytes(r[4]) for r in b], dtype=object))
+    estate_shape = {k: metric(bytes(v)) for k, v in estates.items()}
+    networks = np.array([p[0] for p in pipes])
+    lines = metric(np.array([bytes(p[1]) for p in pipes], dtype=object))
+    buildings_tree, pipes_tree = shapely.STRtree(shapes), shapely.STRtree(lines)
+
+    expected, moved = {}, {}
+    for k, (bid, estate_id, floors, has_elevator, _) in enumerate(b):
+        if floors < 4 or has_elevator:
+            continue
+        rect = np.asarray(shapely.oriented_envelope(shapes[k]).exterior.coords)[:4]
+        edges = [(rect[i], rect[(i + 1) % 4]) for i in range(4)]
+        long_sides = sorted(edges, key=lambda e: -np.linalg.norm(e[1] - e[0]))[:2]
+        north = max(long_sides, key=lambda e: e[0][1] + e[1][1])
+        mid, along = (north[0] + north[1]) / 2, north[1] - north[0]
+        along = along / np.linalg.norm(along)
+        out = np.array([-along[1], along[0]])
+        out = out if np.dot(out, mid - rect.mean(axis=0)) > 0 else -out
+        half, deep = along * 1.3, out * 2.4
+        shaft = shapely.Polygon([mid - half, mid + half, mid + half + deep, mid - half + deep])
+        near = [j for j in buildings_tree.query(shaft.buffer(6.0)) if j != k]
+        too_close = any(shapely.distance(shaft, shapes[j]) < 6.0 for j in near)
+        outside = not shapely.within(shaft, estate_shape[estate_id])
+        expected[bid] = not (too_close or outside or stages.get(bid) == "not_feasible")
+        zone = shaft.buffer(1.0, quad_segs=8)  # as PostGIS draws it
+        for j in pipes_tree.query(zone):
+            length = shapely.length(shapely.intersection(lines[j], zone))
+            moved[networks[j]] = moved.get(networks[j], 0.0) + length
+
+    rows = get(client, "/analyses/elevator_screening", limit=10_000)["rows"]
+    got = {r["id"]: r for r in rows}
+    assert set(got) == set(expected)
+    differ = [k for k in expected if got[k]["feasible"] != expected[k]]
+    assert len(differ) <= max(1, len(expected) // 1000), differ[:10]
+    for network, metres in moved.items():
+        theirs = [r["pipes_to_move_m"][network] for r in rows if network in r["pipes_to_move_m"]]
+        rounding = 0.05 * len(theirs)  # each building's metres are given to 0.1 m
+        assert sum(theirs) == pytest.approx(metres, rel=1e-3, abs=0.5 + rounding), network
+    infeasible = sum(not r["feasible"] for r in rows) / len(rows)
+    assert 0.03 < infeasible < 0.4  # the calibrated city gives the rules work to do
+    feasible = [r for r in rows if r["feasible"]]
+    assert np.mean([r["relocation_cost_cny"] > 0 for r in feasible]) > 0.5
+    built = {k for k, s in stages.items() if s in ("approved", "under_construction")}
+    assert all(got[k]["feasible"] for k in built & set(got))
+    surveyed = {k for k, s in stages.items() if s == "not_feasible"}
+    assert surveyed and all(not got[k]["feasible"] for k in surveyed & set(got))

@@ -69,6 +69,8 @@ def test_full_scale_attribute_mix_is_plausible(full_city):
     assert e.build_year.min() >= 1955 and e.build_year.max() <= 2000
     area_ha = e.area_m2 / 10_000
     assert 1 <= area_ha.median() <= 15
+    plot_ratio = e.floor_area_m2 / e.area_m2  # docs/SAMPLE_CITY.md: Beijing's slab estates
+    assert 1.2 < plot_ratio.median() < 1.8 and plot_ratio.quantile(0.9) < 2.5
     assert e.status.nunique() == 6
 
 

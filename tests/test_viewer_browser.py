@@ -215,7 +215,8 @@ def test_search_by_initials_zooms_to_the_building_and_opens_its_popup(browser, l
         "WHERE (SELECT count(*) FROM estates x WHERE x.name_zh = e.name_zh) = 1 "
         "ORDER BY b.id DESC LIMIT 1"
     ).fetchone()
-    typed = "".join(lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate) + number[0]
+    digits = number.removesuffix("号楼")
+    typed = "".join(lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate) + digits
     page = watched_page(browser, live_server, size=size)
     page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
     page.fill(".om-search input", typed)
