@@ -132,7 +132,7 @@ def _layout(
     layout.buildings = [r for r, _ in slots[:n]]
     layout.gap_ys = [g for _, g in slots[:n]]
     layout.free = [r for r, _ in slots[n : n + spare]]
-    layout.cramped = [k for k, r in enumerate(layout.buildings) if r[3] + SHAFT_DEPTH_M > y1]
+    layout.cramped = [k for k, r in enumerate(layout.buildings) if not _shaft_fits(r, layout)]
     if build_year < 1990 and rng.random() < 0.6:
         _add_infill(layout, rng)
     return layout, polygon
@@ -153,24 +153,40 @@ def _add_infill(layout: Layout, rng: np.random.Generator) -> None:
         inside = (
             layout.xmin + 1 < rect[0] and rect[2] < layout.xmax - 1 and rect[3] < layout.ymax - 1
         )
-        clear_of_notch = layout.notch is None or not shapely.intersects(
-            shapely.box(*rect), shapely.box(*layout.notch)
-        )
-        if (
-            inside
-            and clear_of_notch
-            and not any(
-                shapely.intersects(shapely.box(*rect), shapely.box(*o).buffer(3.0))
-                for o in layout.buildings
-                if o is not slabs[int(k)]
-            )
-        ):
-            layout.buildings.append(rect)
-            # Its branch leaves the estate main at a node of its own, or one a metre away.
-            lane_y = next((g for g in layout.gap_ys if abs(g - (south - 1.0)) < 1.0), south - 1.0)
-            layout.gap_ys.append(lane_y)
-            layout.low.append(len(layout.buildings) - 1)
-            layout.cramped.append(int(k))
+        notch = layout.notch
+        if not inside or (notch is not None and _gap(rect, notch) == 0):
+            continue
+        if any(_gap(rect, o) < 3.0 for o in layout.buildings if o is not slabs[int(k)]):
+            continue
+        layout.buildings.append(rect)
+        # Its branch leaves the estate main at a node of its own, or one a metre away.
+        lane_y = next((g for g in layout.gap_ys if abs(g - (south - 1.0)) < 1.0), south - 1.0)
+        layout.gap_ys.append(lane_y)
+        layout.low.append(len(layout.buildings) - 1)
+        layout.cramped += [j for j, slab in enumerate(slabs) if _gap(_shaft(slab), rect) < 6.0]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _gap(a: Box, b: Box) -> float:
+    """The distance between two upright boxes (0 where they touch or overlap)."""
+    dx = max(0.0, b[0] - a[2], a[0] - b[2])
+    dy = max(0.0, b[1] - a[3], a[1] - b[3])
+    return float(np.hypot(dx, dy))
+
+
+def _shaft(slab: Box) -> Box:
+    """The elevator screening's default shaft, outside the middle of the north side."""
+    mid = (slab[0] + slab[2]) / 2
+    return (mid - 1.3, slab[3], mid + 1.3, slab[3] + SHAFT_DEPTH_M)
+
+
+def _shaft_fits(slab: Box, layout: Layout) -> bool:
+    """Whether that shaft stands inside the red line (the box less its notch)."""
+    x0, y0, x1, y1 = _shaft(slab)
+    inside = layout.xmin < x0 and x1 < layout.xmax and layout.ymin < y0 and y1 < layout.ymax
+    return inside and (layout.notch is None or _gap((x0, y0, x1, y1), layout.notch) > 0)
 
 
 def _renovation_items(rng: np.random.Generator, n: int) -> list[list[str]]:
