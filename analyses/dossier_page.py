@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import shapely
-import weasyprint
 
 from analyses.dossier import MAP_MARGIN
 from layers import REGISTRY, Layer
@@ -251,6 +250,8 @@ def _round_length(metres: float) -> int:
 
 def dossier_pdf(d: dict[str, Any]) -> bytes:
     """The dossier page as an A4 PDF (WeasyPrint lays out the same HTML and print CSS)."""
+    import weasyprint  # 0.7 s to import: only when a PDF is asked for
+
     return weasyprint.HTML(string=dossier_html(d), url_fetcher=_fetch_nothing).write_pdf()
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 import psycopg
-from alembic import command
-from alembic.config import Config
 from psycopg import sql
 from sqlalchemy import create_engine, pool
 
@@ -15,6 +14,9 @@ from database.search_index import index_layers
 from database.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
 from layers import REGISTRY
 from layers.errors import DatabaseUnavailable
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def embedded_cluster(settings: DatabaseSettings) -> EmbeddedCluster:
@@ -47,6 +49,8 @@ def _redacted(url: str) -> str:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # alembic takes 0.4 s to import; most commands never migrate
+
     config = Config()
     config.set_main_option("script_location", str(files("migrations")))
     config.set_main_option("sqlalchemy.url", to_sqlalchemy_url(url).replace("%", "%%"))
@@ -54,6 +58,8 @@ def alembic_config(url: str) -> Config:
 
 
 def _alembic(url: str, action: str, revision: str) -> None:
+    from alembic import command
+
     engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
