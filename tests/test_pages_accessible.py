@@ -94,6 +94,24 @@ def test_the_dossier_reads_as_words_and_prints_on_a4(browser, live_server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 680
     assert page.locator(".om-actions").is_hidden()  # the download link stays off paper
     assert_pdf_reads_as_words(page.request.get(f"{live_server}/estates/1/dossier?f=pdf"), codes)
+    assert_pdf_layout_fits_a4(page.request.get(f"{live_server}/estates/1/dossier?f=html").text())
+
+
+def assert_pdf_layout_fits_a4(html: str) -> None:
+    """WeasyPrint's own layout of the page: no box reaches past the A4 content width."""
+    import weasyprint
+
+    def overflowing(box, right):
+        if box.position_x + box.margin_width() > right + 0.5:
+            yield getattr(box, "element_tag", type(box).__name__)
+        for child in getattr(box, "children", None) or []:
+            yield from overflowing(child, right)
+
+    document = weasyprint.HTML(string=html).render()
+    for page in document.pages:
+        body = page._page_box.children[0]  # the <html> box, inside the 15 mm margins
+        right = body.position_x + body.margin_width()
+        assert list(overflowing(body, right)) == []
 
 
 def assert_pdf_reads_as_words(response, codes: set[str]) -> None:
