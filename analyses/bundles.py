@@ -1,9 +1,9 @@
 """Bundling (seed item 18): nearby estates of one street into candidate block projects.
 
-``ST_ClusterDBSCAN`` in metres (EPSG:4548), street by street, over the estates not yet in a
-project: estates within ``distance_m`` of each other (red line to red line) join a bundle of
-at least ``min_estates``. Each bundle gets its totals and outline, and can become a proposed
-project (``create_project``).
+``ST_ClusterDBSCAN`` in metres (the city's Gauss-Kruger system), street by street, over the
+estates not yet in a project: estates within ``distance_m`` of each other (red line to red
+line) join a bundle of at least ``min_estates``. Each bundle gets its totals and outline, and
+can become a proposed project (``create_project``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 For each walk-up without an elevator, a shaft footprint (``shaft_width_m`` × ``shaft_depth_m``)
 is placed outside the middle of the building's north long side — where the stair entrances
 of Beijing's slab blocks are (the south side has the living rooms and their sunlight). The
-footprint is then checked in PostGIS, in metres (EPSG:4548):
+footprint is then checked in PostGIS, in metres (the city's Gauss-Kruger system):
 
 - it must lie inside the estate's red line;
 - it must keep ``min_clearance_m`` from every other building (6 m: the fire separation of
@@ -35,18 +35,16 @@ from psycopg import sql
 
 from analyses.model import ESTATES_IN_AREA, Area, Param, Row, statement
 from layers import get_layer
+from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import audit
 
 CONSENT_NEEDED = 2 / 3  # of the owners, by floor area and by number (DOMAIN.md, consent)
 FLOOR_HEIGHT_M = 2.9  # a shaft rises about as high as the building it serves
 
-# Relocation cost per metre of pipe, by network (CNY/m; override with ``unit_prices``).
-UNIT_PRICES = {
-    "water_supply": 1200.0, "drainage_storm": 1800.0, "drainage_sewer": 1800.0,
-    "drainage_combined": 1800.0, "gas": 3000.0, "heating": 2500.0, "power": 1500.0,
-    "telecom": 800.0,
-}  # fmt: skip
+# Relocation cost per metre of pipe, by network (CNY/m): the city profile's; override with
+# ``unit_prices``.
+UNIT_PRICES = CITY.unit_prices
 
 CANDIDATES = statement(
     """

@@ -18,10 +18,11 @@ import psycopg
 from psycopg import sql
 
 from layers import Visibility
+from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import scope
 
-METRIC_SRID = 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E: metres for Beijing
+METRIC_SRID = CITY.metric_srid  # metres: the city's CGCS2000 Gauss-Kruger system
 
 
 @dataclass(frozen=True, slots=True)

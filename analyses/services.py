@@ -3,10 +3,10 @@
 Coverage gaps, the parcels that could fill them, and each district's "flow pool" of floor
 area added by conversions.
 
-Distances are straight lines (metres in EPSG:4548) from the estate's red line: the roads
-layer has no network topology and pgRouting is not installed, so walking distance along
-streets is not computed; set ``walk_m`` with that in mind (a 15-minute walk is about 1,000 m
-on streets, 700–800 m as the crow flies).
+Distances are straight lines (metres in the city's Gauss-Kruger system) from the estate's red
+line: the roads layer has no network topology and pgRouting is not installed, so walking
+distance along streets is not computed; set ``walk_m`` with that in mind (a 15-minute walk is
+about 1,000 m on streets, 700–800 m as the crow flies).
 """
 
 from __future__ import annotations

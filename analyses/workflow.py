@@ -14,6 +14,7 @@ from psycopg import sql
 
 from analyses import holidays, workdays
 from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query, statement
+from layers.city import CITY
 from layers.errors import InvalidInput
 
 PROJECTS_IN_AREA = sql.SQL(
@@ -223,8 +224,8 @@ green_ratio_drops = query(GREEN_DROPS)
 
 
 SCHEDULE_PARAMS = (
-    Param("rainy_season", str, "06-01/09-15", "The flood season (汛期), MM-DD/MM-DD"),
-    Param("winter", str, "11-15/03-15", "Winter construction (冬期施工), MM-DD/MM-DD"),
+    Param("rainy_season", str, CITY.rainy_season, "The flood season (汛期), MM-DD/MM-DD"),
+    Param("winter", str, CITY.winter, "Winter construction (冬期施工), MM-DD/MM-DD"),
 )
 OPINION_PARAMS = (Param("limit_days", int, 5, "Working days a planner has to answer", 1, 60),)
 APPROVAL_PARAMS = (Param("max_days", int, 100, "Calendar days an approval may take", 1, 1000),)

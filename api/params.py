@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from api.state import state_of
+from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
@@ -49,7 +50,7 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
     return (values[0], values[1], values[2], values[3])
 
 
-_M2_PER_DEG2 = 111_320.0**2 * 0.766  # near 40° N: a rough bound is all a limit needs
+_M2_PER_DEG2 = CITY.m2_per_deg2  # near the city: a rough bound is all a limit needs
 
 
 class BboxTooLarge(InvalidInput):

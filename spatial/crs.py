@@ -6,7 +6,7 @@ coordinates are converted in Python (``spatial.gcj02``) at the edges of a reques
 
 Axis order follows each CRS's definition, as Part 2 requires: CRS84, Web Mercator and the
 web-map datums are east/north; EPSG:4326 and EPSG:4490 are latitude/longitude, and the
-CGCS2000 Gauss-Kruger systems EPSG:4527/4548 are northing/easting.
+CGCS2000 Gauss-Kruger systems of the city (EPSG:4527/4548 for Beijing) are northing/easting.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import gcj02
 
@@ -53,15 +54,19 @@ SUPPORTED: tuple[Crs, ...] = (
     Crs(CRS84, 4326, False, None, "WGS 84 longitude/latitude"),
     _epsg(4326, True, "WGS 84 latitude/longitude"),
     _epsg(4490, True, "CGCS2000 latitude/longitude"),
-    _epsg(4527, True, "CGCS2000 / 3-degree Gauss-Kruger zone 39"),
-    _epsg(4548, True, "CGCS2000 / 3-degree Gauss-Kruger CM 117E"),
+    # The city's own Gauss-Kruger system, with and without the zone number (city profile).
+    _epsg(CITY.zone_srid, True, f"CGCS2000 / 3-degree Gauss-Kruger zone {CITY.zone}"),
+    _epsg(CITY.metric_srid, True, f"CGCS2000 / 3-degree Gauss-Kruger CM {CITY.central_meridian}E"),
     _epsg(3857, False, "WGS 84 / Pseudo-Mercator"),
     Crs(GCJ02, 4326, False, "gcj02", "GCJ-02 (Amap, Tencent) longitude/latitude"),
     Crs(BD09, 4326, False, "bd09", "BD-09 (Baidu) longitude/latitude"),
 )
 _BY_URI = {c.uri: c for c in SUPPORTED}
-_ALIASES = {"EPSG:4326": 4326, "EPSG:4490": 4490, "EPSG:4527": 4527, "EPSG:4548": 4548,
-            "EPSG:3857": 3857}  # fmt: skip
+_ALIASES = {
+    f"EPSG:{c.srid}": c.srid
+    for c in SUPPORTED
+    if c.uri.startswith("http://www.opengis.net/def/crs/EPSG")
+}
 DEFAULT = _BY_URI[CRS84]
 
 

@@ -20,6 +20,7 @@ import shapely
 from psycopg import sql
 
 from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility, get_layer
+from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled, SqlText, rendered
@@ -178,7 +179,7 @@ def _geometry_expr(target: crs_mod.Crs) -> SqlText:
 
 
 def _decimals(target: crs_mod.Crs) -> int:
-    return 3 if target.srid in (3857, 4527, 4548) else 7
+    return 3 if target.srid in (3857, CITY.zone_srid, CITY.metric_srid) else 7
 
 
 def properties_sql(q: FeatureQuery) -> SqlText:
