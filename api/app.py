@@ -49,6 +49,9 @@ from viewer import assets
 
 TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
+# Dossier PDFs laid out at once per process (each takes a core for a few hundred ms).
+PDF_SLOTS = 2
+
 
 def create_app(
     database: DatabaseSettings | None = None,
@@ -109,6 +112,7 @@ def create_app(
             features.response_cache_mb << 20, features.response_cache_entry_kb << 10
         ),
         export_slots=asyncio.Semaphore(server.max_exports),
+        pdf_slots=asyncio.Semaphore(PDF_SLOTS),
         counts=CountCache(),
         jobs=Jobs(),
         tokens=TokenLookup(),

@@ -29,6 +29,7 @@ class OneMapState:
     features: FeaturesSettings
     responses: ResponseStore
     export_slots: asyncio.Semaphore
+    pdf_slots: asyncio.Semaphore  # PDF layout is CPU: a few at a time, the rest wait or 503
     counts: CountCache
     jobs: Jobs
     tokens: TokenLookup

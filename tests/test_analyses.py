@@ -340,6 +340,26 @@ def town_api(town_url):
         yield client
 
 
+def test_dossier_pdfs_are_laid_out_a_few_at_a_time(town_api):
+    """PDF layout takes a core: beyond the process's slots a request waits, then gets a 503."""
+    import asyncio
+
+    from api.state import state_of
+
+    api, admin = town_api, town_api.tokens["admin"]
+    state = state_of(api.app)
+    slots, state.pdf_slots = state.pdf_slots, asyncio.Semaphore(0)  # every slot taken
+    try:
+        busy = api.get("/estates/1/dossier?f=pdf", headers=admin)
+    finally:
+        state.pdf_slots = slots
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["content-type"] == "application/problem+json"
+    done = api.get("/estates/1/dossier?f=pdf", headers=admin)
+    assert done.status_code == 200 and done.content.startswith(b"%PDF-")
+    assert done.headers["content-disposition"].startswith("attachment")
+
+
 def test_analyses_over_http(town_api):
     api, as_ = town_api, town_api.tokens
     assert api.get("/analyses").status_code == 401

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -15,18 +16,20 @@ from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep
 from api.links import JSON, attachment, documented
+from api.state import state_of
 from layers import MAX_ID, Visibility
-from layers.errors import Forbidden, InvalidInput, Unauthorized
+from layers.errors import DatabaseUnavailable, Forbidden, InvalidInput, Unauthorized
 
 router = APIRouter(tags=["Ledger"])
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/estates/{estateId}/dossier", summary="Everything about one estate (JSON or HTML)",
+@router.get("/estates/{estateId}/dossier",
+            summary="Everything about one estate (JSON, HTML or PDF)",
             response_class=Response, responses=documented(JSON, "text/html", PDF))  # fmt: skip
 async def get_dossier(
-    caller: CallerDep, conn: ConnDep,
+    request: Request, caller: CallerDep, conn: ConnDep,
     estate_id: Annotated[int, Path(alias="estateId", ge=1, le=MAX_ID)],
     f: Annotated[str, Query(description="json, html (printable) or pdf (A4)")] = "json",
 ) -> Response:  # fmt: skip
@@ -35,8 +38,16 @@ async def get_dossier(
     d = await dossier(conn, estate_id, caller.level, caller.scope)
     if f == "html":
         return HTMLResponse(dossier_html(d), headers={"Cache-Control": "no-store"})
-    if f == "pdf":  # layout takes a few hundred ms of CPU: off the event loop
-        pdf = await run_in_threadpool(dossier_pdf, d)
+    if f == "pdf":  # layout takes a few hundred ms of CPU: off the event loop, a few at a time
+        state = state_of(request)
+        try:
+            await asyncio.wait_for(state.pdf_slots.acquire(), state.pools.timeout_s)
+        except TimeoutError:
+            raise DatabaseUnavailable("every PDF slot is busy; retry in a moment") from None
+        try:
+            pdf = await run_in_threadpool(dossier_pdf, d)
+        finally:
+            state.pdf_slots.release()
         headers = {"Cache-Control": "no-store", **attachment(f"estate-{estate_id}-dossier.pdf")}
         return Response(pdf, media_type=PDF, headers=headers)
     return JSONResponse(d)
