@@ -51,14 +51,20 @@ async def _rows(
         return [{k: plain(v) for k, v in r.items()} for r in await cur.fetchall()]
 
 
-# What the dossier's map shows around the estate (public layers): the roads, clipped to the
-# frame, and the neighbours' buildings. The frame is the estate's box grown by MAP_MARGIN of
-# its size, at least ~70 m, and a little more so that roads run off the edge.
-MAP_MARGIN = 0.15
+# The dossier's map frame: the estate's box grown by MAP_MARGIN of its size, at least
+# MAP_MIN_MARGIN_DEG (about 45 m). Its surroundings (public layers: the roads, clipped, and the
+# neighbours' buildings) are fetched ROADS_REACH times as far, so that roads run off the edge.
+MAP_MARGIN, MAP_MIN_MARGIN_DEG, ROADS_REACH = 0.15, 0.0008 / 1.5, 1.5
+
+
+def map_margin(width_deg: float, height_deg: float) -> float:
+    return max(MAP_MIN_MARGIN_DEG, MAP_MARGIN * max(width_deg, height_deg))
+
+
 SURROUNDINGS = statement(
     """
 WITH frame AS (
-    SELECT ST_Expand(box, greatest(0.0008, {margin} * 1.5 * greatest(
+    SELECT ST_Expand(box, {reach} * greatest({least}, {margin} * greatest(
                ST_XMax(box) - ST_XMin(box), ST_YMax(box) - ST_YMin(box)))) AS box
     FROM (SELECT ST_Envelope(geom) AS box FROM estates WHERE id = %(id)s) e
 )
@@ -70,6 +76,8 @@ FROM buildings b, frame f
 WHERE b.geom && f.box AND b.estate_id IS DISTINCT FROM %(id)s
 """,
     margin=MAP_MARGIN,
+    least=MAP_MIN_MARGIN_DEG,
+    reach=ROADS_REACH,
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import shapely
 
-from analyses.dossier import MAP_MARGIN
+from analyses.dossier import map_margin
 from layers import REGISTRY, Layer
 
 # Which layer each section's rows come from: their fields give the labels and vocabularies.
@@ -151,7 +151,7 @@ def svg_map(d: dict[str, Any], width: int = 480, height: int = 360) -> str:
     estate = shapely.geometry.shape(d["geometry"])
     buildings = [shapely.geometry.shape(b["geometry"]) for b in d["buildings"]]
     xmin, ymin, xmax, ymax = estate.bounds
-    pad = max(0.0008 / 1.5, MAP_MARGIN * max(xmax - xmin, ymax - ymin))
+    pad = map_margin(xmax - xmin, ymax - ymin)
     xmin, ymin, xmax, ymax = xmin - pad, ymin - pad, xmax + pad, ymax + pad
     kx = math.cos(math.radians((ymin + ymax) / 2))  # keep the shape's proportions in degrees
     scale = min(width / ((xmax - xmin) * kx), height / (ymax - ymin))  # px per degree of lat

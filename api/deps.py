@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,17 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from api.replicas import ReadPoolDep
 from api.state import state_of
 from layers.errors import DatabaseUnavailable
+
+
+async def take_slot(request: Request, slots: asyncio.Semaphore, what: str) -> None:
+    """Take one of the process's ``slots`` for heavy work, or 503 past the pool timeout.
+
+    The caller releases it.
+    """
+    try:
+        await asyncio.wait_for(slots.acquire(), state_of(request).pools.timeout_s)
+    except TimeoutError:
+        raise DatabaseUnavailable(f"every {what} slot is busy; retry in a moment") from None
 
 
 async def check_pooled_connection(conn: psycopg.AsyncConnection) -> None:

@@ -10,7 +10,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,7 +28,6 @@ from layers import Visibility
 from layers.errors import InvalidInput
 from spatial.export import spreadsheet_safe
 
-T = TypeVar("T")
 AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
 AreaStreet = Annotated[str | None, typer.Option(help="A street code, e.g. 110101001.")]
 AreaEstate = Annotated[int | None, typer.Option(help="An estate id.")]

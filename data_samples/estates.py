@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from analyses import elevators
 from data_samples import beijing as bj
 from layers.vocabulary import ITEM_CATEGORY, RENOVATION_ITEM
 
@@ -62,11 +63,11 @@ def person_names(rng: np.random.Generator, n: int) -> list[str]:
 
 # Beijing's old estates are rows of 5-6 floor slabs facing south, spaced by the sunlight rule:
 # the gap between rows is a coefficient times the southern row's height (today 1.6 in the old
-# city and 1.7 outside it; estates of the 1950s-70s were built tighter). Heights at 2.9 m a
-# floor; the spacing is set for the estate's six-floor walk-ups.
-FLOOR_HEIGHT_M = 2.9
+# city and 1.7 outside it; estates of the 1950s-70s were built tighter). Heights as the
+# elevator screening counts them; the spacing is set for the estate's six-floor walk-ups.
 SLAB_FLOORS = 6
-SHAFT_DEPTH_M = 2.4  # elevator_screening's default footprint depth
+# The screening's default shaft and clearance: the slabs it would refuse are known here.
+SCREENING = {p.name: p.default for p in elevators.PARAMS}
 
 
 def cramped_buildings(layouts: list[Layout]) -> set[int]:
@@ -95,7 +96,7 @@ def _layout(
     bx1, by1 = block.xmax - setback[2], block.ymax - setback[3]
     cx = (bx0 + bx1) / 2
     depth = rng.uniform(10.5, 13.0)
-    gap = sunlight_coefficient(build_year, rng) * SLAB_FLOORS * FLOOR_HEIGHT_M
+    gap = sunlight_coefficient(build_year, rng) * SLAB_FLOORS * elevators.FLOOR_HEIGHT_M
     half_width = (bx1 - bx0) / 2 - LANE_HALF_WIDTH - MARGIN
     lengths = [length for length in (36.0, 48.0, 60.0, 72.0) if length <= half_width]
     length = float(rng.choice(lengths)) if lengths else half_width
@@ -163,7 +164,10 @@ def _add_infill(layout: Layout, rng: np.random.Generator) -> None:
         lane_y = next((g for g in layout.gap_ys if abs(g - (south - 1.0)) < 1.0), south - 1.0)
         layout.gap_ys.append(lane_y)
         layout.low.append(len(layout.buildings) - 1)
-        layout.cramped += [j for j, slab in enumerate(slabs) if _gap(_shaft(slab), rect) < 6.0]
+        clearance = SCREENING["min_clearance_m"]
+        layout.cramped += [
+            j for j, slab in enumerate(slabs) if _gap(_shaft(slab), rect) < clearance
+        ]
 
 
 Box = tuple[float, float, float, float]
@@ -179,7 +183,8 @@ def _gap(a: Box, b: Box) -> float:
 def _shaft(slab: Box) -> Box:
     """The elevator screening's default shaft, outside the middle of the north side."""
     mid = (slab[0] + slab[2]) / 2
-    return (mid - 1.3, slab[3], mid + 1.3, slab[3] + SHAFT_DEPTH_M)
+    half, depth = SCREENING["shaft_width_m"] / 2, SCREENING["shaft_depth_m"]
+    return (mid - half, slab[3], mid + half, slab[3] + depth)
 
 
 def _shaft_fits(slab: Box, layout: Layout) -> bool:
@@ -354,8 +359,6 @@ ELEVATOR_STAGES = {
 }  # fmt: skip
 # Where a shaft has no room the process ends as not feasible, or stalls (residents withdraw).
 CRAMPED_STAGES = {"not_feasible": 75, "suspended": 15, "requested": 10}
-# Share of owners (by floor area and by number) agreeing; two thirds lets a request go on.
-CONSENT_NEEDED = 2 / 3
 _STAGE_ORDER = ("requested", "consulting", "designing", "publicised", "approved",
                 "under_construction", "in_service")  # fmt: skip
 
@@ -429,8 +432,8 @@ def make_elevator_retrofits(
 def _consent(stage: str, rng: np.random.Generator) -> float:
     """Owners agreeing: still gathered at first, short where they withdrew, else two thirds."""
     ranges = {"requested": (0.35, 1.0), "consulting": (0.45, 1.0),
-              "suspended": (0.3, CONSENT_NEEDED - 0.01)}  # fmt: skip
-    low, high = ranges.get(stage, (CONSENT_NEEDED, 1.0))
+              "suspended": (0.3, elevators.CONSENT_NEEDED - 0.01)}  # fmt: skip
+    low, high = ranges.get(stage, (elevators.CONSENT_NEEDED, 1.0))
     return round(float(rng.uniform(low, high)), 3)
 
 

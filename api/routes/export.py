@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -16,11 +15,12 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import take_slot
 from api.links import attachment
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
 from api.state import state_of
-from layers.errors import DatabaseUnavailable, OneMapError
+from layers.errors import OneMapError
 from spatial import export
 from spatial.execute import translate
 
@@ -41,16 +41,6 @@ def _connect(request: Request) -> psycopg.Connection:
     options = (f"{state_of(request).connect_options} "
                f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")  # fmt: skip
     return psycopg.connect(request.state.read_url, options=options, connect_timeout=10)
-
-
-async def _take_slot(request: Request) -> asyncio.Semaphore:
-    """One of the process's export slots (each holds a connection outside the pool)."""
-    slots: asyncio.Semaphore = state_of(request).export_slots
-    try:
-        await asyncio.wait_for(slots.acquire(), state_of(request).pools.timeout_s)
-    except TimeoutError:
-        raise DatabaseUnavailable("every export slot is busy; retry in a moment") from None
-    return slots
 
 
 def _close(chunks: Iterator[bytes], conn: psycopg.Connection) -> None:
@@ -88,7 +78,8 @@ async def export_layer(
     disposition = attachment(filename)
     if q.layer.is_spatial:
         disposition["Content-Crs"] = f"<{q.crs.uri}>"
-    slots = await _take_slot(request)
+    slots = state_of(request).export_slots  # each holds a connection outside the pool
+    await take_slot(request, slots, "export")
     try:
         conn = await run_in_threadpool(_connect, request)
     except BaseException:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import Annotated, Any
 
@@ -14,11 +13,11 @@ from analyses.dossier import dossier
 from analyses.dossier_page import dossier_html, dossier_pdf
 from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
-from api.deps import ConnDep
+from api.deps import ConnDep, take_slot
 from api.links import JSON, attachment, documented
 from api.state import state_of
 from layers import MAX_ID, Visibility
-from layers.errors import DatabaseUnavailable, Forbidden, InvalidInput, Unauthorized
+from layers.errors import Forbidden, InvalidInput, Unauthorized
 
 router = APIRouter(tags=["Ledger"])
 PDF = "application/pdf"
@@ -39,15 +38,12 @@ async def get_dossier(
     if f == "html":
         return HTMLResponse(dossier_html(d), headers={"Cache-Control": "no-store"})
     if f == "pdf":  # layout takes a few hundred ms of CPU: off the event loop, a few at a time
-        state = state_of(request)
-        try:
-            await asyncio.wait_for(state.pdf_slots.acquire(), state.pools.timeout_s)
-        except TimeoutError:
-            raise DatabaseUnavailable("every PDF slot is busy; retry in a moment") from None
+        slots = state_of(request).pdf_slots
+        await take_slot(request, slots, "PDF")
         try:
             pdf = await run_in_threadpool(dossier_pdf, d)
         finally:
-            state.pdf_slots.release()
+            slots.release()
         headers = {"Cache-Control": "no-store", **attachment(f"estate-{estate_id}-dossier.pdf")}
         return Response(pdf, media_type=PDF, headers=headers)
     return JSONResponse(d)
