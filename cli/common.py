@@ -56,7 +56,7 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
                 f"[bold red]error:[/] invalid setting: {problems}", highlight=False, soft_wrap=True
             )
             raise typer.Exit(1) from None
-        except (OneMapError, ValueError, psycopg.Error) as exc:
+        except (OneMapError, ValueError, OSError, psycopg.Error) as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None

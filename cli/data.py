@@ -161,25 +161,23 @@ def _public_page_data(url: str, *, elevator_counts: bool = False) -> PageData:
 def viewer_build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the site into.")],
 ) -> None:
-    """Write the public elevator map as a static site (HTML, assets, public GeoJSON)."""
-    from layers import Visibility, get_layer
-    from spatial import export
-    from spatial.features import FeatureQuery
+    """Write the public elevator map as a static site, tiles in one PMTiles archive.
+
+    The folder holds the page, its assets and the public layers' vector tiles; any web server
+    that answers HTTP range requests serves it, with no app behind it.
+    """
     from viewer import assets, site
 
     assets.check_installed()
     url = database_url()
     data = _public_page_data(url, elevator_counts=True)
-    geojson = {}
-    with psycopg.connect(url) as conn:
-        for name in site.DATA_LAYERS:
-            q = FeatureQuery(layer=get_layer(name), level=Visibility.PUBLIC)
-            geojson[name] = b"".join(export.iter_geojson(conn, q))
-    written = site.build(out, data, geojson)
+    report = site.build(url, out, data)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    out_index = out / "index.html"
-    stderr.print(f"wrote {out_index} and {len(written) - 1} more items ({size / 1e6:.1f} MB); "
-              f"serve it with: python -m http.server -d {out}")  # fmt: skip
+    stderr.print(f"tiles: {report.archive.to_text()}", highlight=False, soft_wrap=True)
+    stderr.print(f"wrote {out / 'index.html'} and {len(report.files) - 1} more items "
+                 f"({size / 1e6:.1f} MB); serve the folder with any web server that answers "
+                 "HTTP range requests (nginx, Caddy, object storage; not python -m http.server)",
+                 highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @viewer_app.command("seed")

@@ -1,11 +1,8 @@
 """The pages in a real browser (Debian's Chromium via Playwright) against ``onemap serve``."""
 
-import subprocess
-import sys
-
 import pytest
 
-from tests_support import ADMIN_TOKEN, free_port, watched_page
+from tests_support import ADMIN_TOKEN, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -162,46 +159,6 @@ def test_elevator_map_shows_counts_symbols_and_filters(browser, live_server, con
     settle(page)
     assert page.evaluate("OneMap.state.district") == district
     assert "om-selected" in page.locator(f'tr[data-district="{district}"]').get_attribute("class")
-
-
-def test_static_site_works_with_the_app_out_of_the_loop(browser, db_url, tmp_path, conn):
-    from tests_support import ONEMAP, clean_env
-
-    out = tmp_path / "site"
-    built = subprocess.run(
-        [ONEMAP, "viewer", "build", "--out", str(out)],
-        env=clean_env(ONEMAP_DATABASE_URL=db_url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert built.returncode == 0, built.stderr
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "-d", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        import time
-
-        import httpx
-
-        for _ in range(50):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        page = open_page(browser, f"http://127.0.0.1:{port}/index.html")
-        page.wait_for_function("OneMap.state.layers.elevator_retrofits.getLayers().length > 0")
-        assert page.errors == [] and page.outside == []
-        total = conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0]
-        assert drawn(page, "elevator_retrofits") == total
-        assert page.locator(".om-total b").inner_text() == str(total)
-    finally:
-        server.terminate()
-        server.wait(5)
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])

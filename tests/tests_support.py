@@ -86,6 +86,40 @@ def serve(
         process.wait(10)
 
 
+# A plain static web server with HTTP range requests (Starlette's StaticFiles), as a static
+# host serves a site: no OneMap code runs in it.
+_STATIC_SERVER = """
+import sys, uvicorn
+from starlette.staticfiles import StaticFiles
+uvicorn.run(StaticFiles(directory=sys.argv[1], html=True), host="127.0.0.1",
+            port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@contextmanager
+def static_server(folder: Path) -> Iterator[str]:
+    """A static web server over ``folder`` on a free port: yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _STATIC_SERVER, str(folder), str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"the static server on port {port} never answered")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def finished_job(client: Any, status_url: str, headers: dict[str, str]) -> dict[str, Any]:
     """Poll an import's status URL until the job is done or failed (about 10 s at most)."""
     for _ in range(100):

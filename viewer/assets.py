@@ -21,12 +21,14 @@ PREFIX = "/assets"
 MOUNTS: dict[str, Path] = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
     "vectorgrid": NODE_MODULES / "leaflet.vectorgrid" / "dist",
+    "pmtiles": NODE_MODULES / "pmtiles" / "dist",
     "onemap": STATIC,
 }
 
 LEAFLET_JS = ("leaflet", f"{PREFIX}/leaflet/leaflet.js")
 LEAFLET_CSS = ("leaflet_css", f"{PREFIX}/leaflet/leaflet.css")
 VECTORGRID_JS = ("vectorGrid", f"{PREFIX}/vectorgrid/Leaflet.VectorGrid.bundled.min.js")
+PMTILES_JS = ("pmtiles", f"{PREFIX}/pmtiles/pmtiles.js")
 ONEMAP_JS = ("onemap", f"{PREFIX}/onemap/onemap.js")
 ONEMAP_CSS = ("onemap_css", f"{PREFIX}/onemap/onemap.css")
 

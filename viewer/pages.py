@@ -46,6 +46,19 @@ ELEVATOR_LAYERS = ("buildings", "elevator_retrofits")
 PAGES = ("elevator-map", "map")
 
 
+@dataclass(frozen=True)
+class TileArchive:
+    """A PMTiles file holding a page's layers (a static site): where, and each layer's zooms.
+
+    Past a layer's deepest zoom the page over-zooms that layer's tiles.
+    """
+
+    url: str
+    deepest: dict[str, int]
+    # The page asks the archive through fetch() at these URLs (see onemap.js, archiveFetch).
+    TILE_URL = "pmtiles:{z}/{x}/{y}"
+
+
 @dataclass
 class PageData:
     """What a page shows, gathered by the caller (the API or the static-site builder)."""
@@ -57,7 +70,7 @@ class PageData:
     base: str = ""  # URL prefix of the app ("" = same origin)
     basemap_url: str | None = None
     counts: list[dict[str, Any]] = field(default_factory=list)  # elevator map side panel
-    geojson: dict[str, str] = field(default_factory=dict)  # layer -> GeoJSON URL (static site)
+    archive: TileArchive | None = None  # a static site's tiles, in place of the app's
     analyses: list[dict[str, Any]] = field(default_factory=list)  # overlays the caller may run
     analysis_area: dict[str, str] = field(default_factory=dict)  # e.g. a responsible planner's
     upload_url: str | None = None  # the upload page, for callers who may import files
@@ -70,11 +83,12 @@ class _OneMapScript(JSCSSMixin, MacroElement):
         "{% macro script(this, kwargs) %}OneMap.configure({{ this.config }});{% endmacro %}"
     )
 
-    def __init__(self, config: dict[str, Any], base: str) -> None:
+    def __init__(self, config: dict[str, Any], base: str, *, archive: bool = False) -> None:
         super().__init__()
         self._name = "OneMapScript"
         self.config = json.dumps(config, ensure_ascii=False)
-        assets.localise(self, [_at(assets.ONEMAP_JS, base)], [_at(assets.ONEMAP_CSS, base)])
+        js = [_at(assets.PMTILES_JS, base)] if archive else []  # the archive's reader
+        assets.localise(self, [*js, _at(assets.ONEMAP_JS, base)], [_at(assets.ONEMAP_CSS, base)])
 
 
 class _OneMapControls(MacroElement):
@@ -93,6 +107,11 @@ class _OneMapControls(MacroElement):
         self._name = "OneMapControls"
         self.layers = layers
         self.page = page
+
+
+def _asset_base(data: PageData) -> str:
+    """Where a page's web assets are: the app's ("") or beside a static site's page (".")."""
+    return "." if data.archive is not None else ""
 
 
 def _at(asset: tuple[str, str], base: str) -> tuple[str, str]:
@@ -145,19 +164,23 @@ def page_tile_urls(data: PageData, page: str) -> dict[str, str]:
 
 
 def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> Any:
-    """A VectorGrid layer on the app's tiles of ``name`` ("basemap": districts, streets, roads).
+    """A VectorGrid layer on the tiles of ``name`` ("basemap": districts, streets, roads).
 
-    It asks no tile outside the city nor below the layer's first zoom (the server would
-    answer 204 No Content to each): a zoomed-out desktop view asked 176 empty tiles of 288.
+    The tiles are the app's, or a static site's archive. It asks no tile outside the city nor
+    below the layer's first zoom (the server would answer 204 No Content to each): a zoomed-out
+    desktop view asked 176 empty tiles of 288.
     """
     names = basemap_layers() if name == "basemap" else (name,)
-    url = _tile_url(data, names)
+    url, deepest = _tile_url(data, names), 22
+    if data.archive is not None:
+        url = TileArchive.TILE_URL
+        deepest = min(data.archive.deepest[n] for n in names)
     west, south, east, north = data.city_bbox
     options = (
         json.dumps(
             {
                 "interactive": True,
-                "maxNativeZoom": 22,
+                "maxNativeZoom": deepest,
                 "minZoom": min(get_layer(n).min_zoom for n in names),
                 "bounds": [[south, west], [north, east]],
                 "fetchOptions": {"credentials": "same-origin"},
@@ -167,12 +190,13 @@ def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> A
     )
     options += '"rendererFactory": L.svg.tile}'
     layer = VectorGridProtobuf(url, name=title, options=options, overlay=True, show=show)
-    assets.localise(layer, [_at(assets.VECTORGRID_JS, "")], [])
+    assets.localise(layer, [_at(assets.VECTORGRID_JS, _asset_base(data))], [])
     return layer
 
 
-def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -> folium.Map:
+def _base_map(data: PageData, layers: list[Layer], page: str) -> folium.Map:
     west, south, east, north = data.city_bbox
+    asset_base = _asset_base(data)
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True)
     assets.localise(m, [_at(assets.LEAFLET_JS, asset_base)], [_at(assets.LEAFLET_CSS, asset_base)])
     if data.basemap_url:
@@ -185,15 +209,17 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
         tile_urls=tile_urls(data, [layer.name for layer in layers]),
     )
     config["page"] = page
-    config["geojson"] = data.geojson
-    if data.geojson:  # a static site has no API to link features to
+    config["basemap"] = list(basemap_layers())
+    config["archive"] = None
+    if data.archive is not None:  # a static site: no API to ask or link features to
         config["api"] = None
+        config["archive"] = {"url": data.archive.url, "layers": list(data.archive.deepest)}
     config["counts"] = data.counts
     config["analyses"] = data.analyses
     config["analysisArea"] = data.analysis_area
     config["upload"] = data.upload_url
     config["search"] = search_layers(page)
-    _OneMapScript(config, asset_base).add_to(m)
+    _OneMapScript(config, asset_base, archive=data.archive is not None).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
     return m
 
@@ -201,7 +227,7 @@ def _base_map(data: PageData, layers: list[Layer], page: str, asset_base: str) -
 def one_map(data: PageData) -> folium.Map:
     """The planners' map: every layer the caller may see, on the app's own basemap."""
     ordered = one_map_layers(data.level)
-    m = _base_map(data, ordered, "one-map", "")
+    m = _base_map(data, ordered, "one-map")
     elements = [
         ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts, streets, roads"))
     ]
@@ -215,10 +241,9 @@ def one_map(data: PageData) -> folium.Map:
 
 def elevator_map(data: PageData) -> folium.Map:
     """The public map of old buildings where elevators are added (policy item 31)."""
-    static = bool(data.geojson)  # a static site draws GeoJSON files instead of tiles
     layers = [get_layer(name) for name in ELEVATOR_LAYERS]
-    m = _base_map(data, layers, "elevator-map", "." if static else "")
-    elements = [] if static else [
+    m = _base_map(data, layers, "elevator-map")
+    elements = [
         ("basemap", _vector_layer(data, "basemap", "行政区划与道路 Districts and roads")),
         ("buildings", _vector_layer(data, "buildings", "楼栋 Buildings")),
         ("elevator_retrofits", _vector_layer(data, "elevator_retrofits",

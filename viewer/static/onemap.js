@@ -84,11 +84,34 @@
     return { radius: pointRadius(zoom, props.stage === "in_service"), weight: zoom < 11 ? 0.5 : 1, color: "#222", fill: true, fillColor: c, fillOpacity: 0.95 };
   }
 
+  /* VectorGrid styles of one of the page's tile layers ("basemap": districts, streets, roads).
+   * A static site's tiles hold every layer of the page: each tile layer draws its own only. */
   function styles(name) {
-    var names = name === "basemap" ? ["districts", "streets", "roads"] : [name];
+    var names = name === "basemap" ? state.config.basemap : [name];
     var out = {};
+    ((state.config.archive && state.config.archive.layers) || []).forEach(function (n) {
+      out[n] = function () { return HIDE; };
+    });
     names.forEach(function (n) { out[n] = function (props, zoom) { return styleFor(n, props, zoom); }; });
     return out;
+  }
+
+  /* A static site's tiles come from one PMTiles archive, read by HTTP range requests. VectorGrid
+   * asks tiles with fetch(): the page's "pmtiles:z/x/y" URLs are answered from the archive,
+   * each tile read once for the several layers that draw from it. */
+  function archiveFetch(url) {
+    var archive = new pmtiles.PMTiles(url), plain = window.fetch.bind(window), recent = new Map();
+    window.fetch = function (input, init) {
+      var m = typeof input === "string" && /^pmtiles:(\d+)\/(\d+)\/(\d+)$/.exec(input);
+      if (!m) { return plain(input, init); }
+      if (!recent.has(input)) {
+        recent.set(input, archive.getZxy(+m[1], +m[2], +m[3]).then(function (tile) { return tile && tile.data; }));
+        if (recent.size > 256) { recent.delete(recent.keys().next().value); }
+      }
+      return recent.get(input).then(function (data) {
+        return data ? new Response(data) : new Response(null, { status: 204 });
+      });
+    };
   }
 
   function valueLabel(name, field, value) {
@@ -462,29 +485,6 @@
     return panel;
   }
 
-  function geojsonLayer(name, url) {
-    var group = L.featureGroup();
-    var data = null;
-    group.refilter = function () {
-      group.clearLayers();
-      if (!data) { return; }
-      L.geoJSON(data, {
-        filter: function (f) { return styleFor(name, f.properties) !== HIDE; },
-        style: function (f) { return styleFor(name, f.properties); },
-        pointToLayer: function (f, latlng) { return L.circleMarker(latlng, styleFor(name, f.properties)); },
-        onEachFeature: function (f, layer) {
-          layer.on("click", function (e) { openPopup(name, e.latlng, Object.assign({ fid: f.id }, f.properties)); });
-        },
-      }).eachLayer(function (l) { group.addLayer(l); });
-    };
-    fetch(url).then(function (r) { return r.json(); }).then(function (json) {
-      data = json;
-      group.refilter();
-      group.fire("load");
-    });
-    return group;
-  }
-
   /* Search: names, addresses, buildings ("建国西里10号楼"), pinyin or initials ("jgxl"),
    * answered by /search as someone types; a choice zooms there and opens the popup. */
   function searchControl() {
@@ -598,16 +598,12 @@
     configure: function (config) {
       state.config = config;
       state.page = config.page;
+      if (config.archive) { archiveFetch(config.archive.url); }
       Object.keys(config.layers).forEach(function (n) { state.themes[n] = config.layers[n].theme; });
     },
     attach: function (map, layers, page) {
       state.map = map;
       state.layers = layers;
-      Object.keys(state.config.geojson || {}).forEach(function (name) {
-        var layer = geojsonLayer(name, state.config.geojson[name]);
-        layer.addTo(map);
-        state.layers[name] = layer;
-      });
       Object.keys(layers).forEach(function (name) {
         var layer = layers[name];
         if (layer.on && name !== "basemap") {
