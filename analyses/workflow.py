@@ -25,8 +25,13 @@ PROJECTS_IN_AREA = sql.SQL(
 )
 
 
-def parse_window(text: str, name: str) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``MM-DD/MM-DD`` (the end may fall in the next year, as winter does)."""
+Window = tuple[tuple[int, int], tuple[int, int]] | None
+
+
+def parse_window(text: str, name: str) -> Window:
+    """``MM-DD/MM-DD`` (the end may fall in the next year, as winter does); ``""``: none."""
+    if text == "":  # a city with no such season (Chengdu has no winter construction stop)
+        return None
     try:
         start, end = (tuple(int(x) for x in part.split("-")) for part in text.split("/"))
         dt.date(2024, *start)
@@ -36,10 +41,10 @@ def parse_window(text: str, name: str) -> tuple[tuple[int, int], tuple[int, int]
     return start, end  # type: ignore[return-value]
 
 
-def overlap_days(
-    start: dt.date, end: dt.date, window: tuple[tuple[int, int], tuple[int, int]]
-) -> int:
-    """Days of [start, end] inside the yearly window."""
+def overlap_days(start: dt.date, end: dt.date, window: Window) -> int:
+    """Days of [start, end] inside the yearly window (none without one)."""
+    if window is None:
+        return 0
     (m0, d0), (m1, d1) = window
     days = 0
     for year in range(start.year - 1, end.year + 1):

@@ -34,7 +34,7 @@ class CityProfile:
     central_meridian: int  # degrees east, a multiple of 3
     latitude: float  # of the centre, for rough areas in degrees
     rainy_season: str  # MM-DD/MM-DD
-    winter: str  # MM-DD/MM-DD; may end in the next year
+    winter: str  # MM-DD/MM-DD, may end in the next year; "" where winter stops no works
     central_heating: bool
     unit_prices: dict[str, float]  # CNY per metre of pipe moved, by network
 
@@ -76,8 +76,13 @@ def parse_profile(document: dict[str, Any]) -> CityProfile:
     if not isinstance(latitude, int | float) or not 18 <= latitude <= 54:
         raise ValueError("latitude: degrees north, 18 to 54")
     for key in ("rainy_season", "winter"):
-        if not isinstance(document[key], str) or not _WINDOW.match(document[key]):
-            raise ValueError(f"{key}: expected MM-DD/MM-DD")
+        value = document[key]
+        if key == "winter" and value == "":  # a mild south: no winter construction stop
+            continue
+        if not isinstance(value, str) or not _WINDOW.match(value):
+            raise ValueError(
+                f"{key}: expected MM-DD/MM-DD" + (' (or "")' if key == "winter" else "")
+            )
     if not isinstance(document["central_heating"], bool):
         raise ValueError("central_heating: true or false")
     prices = document["unit_prices"]

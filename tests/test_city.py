@@ -91,3 +91,17 @@ def test_an_unknown_city_stops_the_cli_in_one_line(city):
     assert result.returncode == 1
     assert result.stderr.startswith("error: ONEMAP_CITY:") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_city_without_a_winter_stop_counts_no_winter_days():
+    """Chengdu's profile: another zone, no heating network, no winter construction stop."""
+    import datetime as dt
+
+    from analyses.workflow import overlap_days, parse_window
+    from layers.city import load_city
+
+    chengdu = load_city("chengdu")
+    assert (chengdu.metric_srid, chengdu.central_heating, chengdu.winter) == (4544, False, "")
+    whole_year = (dt.date(2027, 1, 1), dt.date(2027, 12, 31))
+    assert overlap_days(*whole_year, parse_window(chengdu.winter, "winter")) == 0
+    assert overlap_days(*whole_year, parse_window(chengdu.rainy_season, "rainy_season")) == 122

