@@ -1,11 +1,8 @@
 """A page on another origin reads OneMap in a real browser: items, TileJSON and a tile."""
 
-import subprocess
-import sys
-
 import pytest
 
-from tests_support import free_port
+from tests_support import static_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -29,19 +26,9 @@ const api = new URLSearchParams(location.search).get("api");
 
 def test_a_page_on_another_origin_reads_but_cannot_write(browser, live_server, tmp_path):
     (tmp_path / "index.html").write_text(PAGE)
-    port = free_port()
-    static = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    with static_server(tmp_path) as base:
         page = browser.new_page()
-        for _ in range(50):  # the static server is up within a moment
-            try:
-                page.goto(f"http://127.0.0.1:{port}/index.html?api={live_server}")
-                break
-            except Exception:
-                page.wait_for_timeout(100)
+        page.goto(f"{base}/index.html?api={live_server}")
         for _ in range(100):
             text = page.locator("#out").inner_text()
             if text != "…":
@@ -51,9 +38,6 @@ def test_a_page_on_another_origin_reads_but_cannot_write(browser, live_server, t
         assert '"features":2' in text and '"tiles":1' in text
         assert '"tile":200' in text or '"tile":204' in text
         assert '"refused":"yes"' in text  # the preflight for DELETE is refused
-    finally:
-        static.terminate()
-        static.wait()
 
 
 MAPLIBRE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -92,12 +76,7 @@ def test_maplibre_on_another_origin_draws_a_page_from_its_style(
                  "maplibre-gl.css"):  # fmt: skip
         (tmp_path / name).write_bytes((dist / name).read_bytes())
     (tmp_path / "index.html").write_text(MAPLIBRE_PAGE)
-    port = free_port()
-    static = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    with static_server(tmp_path) as base:
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -105,13 +84,7 @@ def test_maplibre_on_another_origin_draws_a_page_from_its_style(
         lon, lat = conn.execute(  # where elevators are being added, among estates
             "SELECT ST_X(geom), ST_Y(geom) FROM elevator_retrofits ORDER BY id LIMIT 1"
         ).fetchone()
-        for _ in range(50):
-            try:
-                page.goto(f"http://127.0.0.1:{port}/index.html?style={style}&zoom={zoom}"
-                          f"&center={lon},{lat}")  # fmt: skip
-                break
-            except Exception:
-                page.wait_for_timeout(100)
+        page.goto(f"{base}/index.html?style={style}&zoom={zoom}&center={lon},{lat}")
         for _ in range(300):
             text = page.locator("#out").inner_text()
             if text != "…":
@@ -121,6 +94,3 @@ def test_maplibre_on_another_origin_draws_a_page_from_its_style(
         result = __import__("json").loads(text)
         assert result["errors"] == [] and errors == []
         assert expected <= set(result["drawn"]), result
-    finally:
-        static.terminate()
-        static.wait()

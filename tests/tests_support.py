@@ -52,6 +52,19 @@ def run_onemap(
     )  # fmt: skip
 
 
+def wait_until_up(url: str, what: str, *, tries: int, status: int | None = None) -> None:
+    """Ask ``url`` every 0.1 s until it answers (with ``status``, if given), or fail."""
+    for _ in range(tries):
+        try:
+            answer: httpx.Response | None = httpx.get(url, timeout=1)
+        except httpx.HTTPError:
+            answer = None
+        if answer is not None and status in (None, answer.status_code):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} never answered {url}")
+
+
 @contextmanager
 def serve(
     database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None,
@@ -72,14 +85,7 @@ def serve(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"onemap serve on port {port} never answered /health")
+        wait_until_up(f"{base}/health", "onemap serve", tries=200, status=200)
         yield base, process.pid
     finally:
         process.terminate()
@@ -106,14 +112,7 @@ def static_server(folder: Path) -> Iterator[str]:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"the static server on port {port} never answered")
+        wait_until_up(f"{base}/", "the static server", tries=100)
         yield base
     finally:
         process.terminate()

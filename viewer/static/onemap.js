@@ -291,7 +291,6 @@
     Object.keys(state.layers).forEach(function (name) {
       var layer = state.layers[name];
       if (layer.redraw) { layer.redraw(); }
-      if (layer.refilter) { layer.refilter(); }
     });
   }
 
