@@ -144,6 +144,10 @@ def test_the_static_site_works_under_a_plain_static_server(browser, built, conn,
         )
         assert page.errors == [] and page.outside == []
         assert archive_reads and all(status == 206 and asked for status, asked in archive_reads)
+        page.add_script_tag(path="viewer/node_modules/axe-core/axe.min.js")
+        impacts = page.evaluate("axe.run(document, {resultTypes: ['violations']})"
+                                ".then(r => r.violations.map(v => [v.id, v.impact]))")  # fmt: skip
+        assert [v for v in impacts if v[1] in ("serious", "critical")] == [], impacts
         total = conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0]
         assert page.locator(".om-total b").inner_text() == str(total)
         # Past the archive's deepest zoom the page over-zooms; a building's popup still opens.
