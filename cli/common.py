@@ -64,11 +64,14 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def database_url() -> str:
-    """The database to use, checked to answer (a readable error otherwise)."""
+def database_url(*, same_city: bool = True) -> str:
+    """The database to use, checked to answer and (unless told) to hold ONEMAP_CITY's data."""
     settings = DatabaseSettings()
     url = database.resolve_database_url(settings)
     database.check_connection(url)
+    if same_city:
+        with psycopg.connect(url) as conn:
+            database.claim_city(conn)
     return url
 
 

@@ -16,8 +16,10 @@ from rich.table import Table
 import database
 from api.settings import ServerSettings
 from cli.common import app, console, database_url, db_app, friendly, samples_app, stage_bars
+from data_samples.sample_city import sample_cities, sample_city
 from database.settings import DatabaseSettings
 from layers import REGISTRY
+from layers.city import CITY
 from layers.errors import OneMapError
 from layers.readme import layer_table
 from spatial import catalog
@@ -57,6 +59,8 @@ def db_status() -> None:
         try:
             versions = catalog.versions(conn)
             console.print(f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}")
+            held = database.served_city(conn)
+            console.print(f"data of: {held or 'no city yet'}; ONEMAP_CITY: {CITY.name}")
         except psycopg.errors.UndefinedFunction:
             console.print(
                 "running; PostGIS not installed in this database yet (run: onemap db migrate)"
@@ -67,7 +71,7 @@ def db_status() -> None:
 @friendly
 def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the schema to the layer registry's shape (Alembic upgrade)."""
-    database.migrate(database_url(), revision)
+    database.migrate(database_url(same_city=False), revision)
     console.print(f"schema at {revision}")
 
 
@@ -76,8 +80,8 @@ def db_migrate(revision: Annotated[str, typer.Argument(help="Target revision.")]
 def db_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Drop every layer and migrate again: an empty database."""
-    url = database_url()
+    """Drop every layer and migrate again: an empty database, for ONEMAP_CITY."""
+    url = database_url(same_city=False)
     if not yes:
         typer.confirm(f"Delete all OneMap data in {url}?", abort=True)
     database.downgrade(url, "base")
@@ -88,15 +92,39 @@ def db_reset(
 @samples_app.command("load")
 @friendly
 def samples_load(
-    scale: Annotated[float, typer.Option(help="1.0 = the full city (6,100 estates).")] = 1.0,
+    scale: Annotated[
+        float,
+        typer.Option(
+            help="1.0 = the full city ("
+            + ", ".join(
+                f"{c.name}: {c.per_scale['estates']:,} estates" for c in sample_cities().values()
+            )
+            + ")."
+        ),
+    ] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 42,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Skip if data exists.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Replace existing data.")] = False,
+    city: Annotated[
+        str | None,
+        typer.Option(
+            help=f"The sample city: {' or '.join(sorted(sample_cities()))}. "
+            "Default: the service's city (ONEMAP_CITY)."
+        ),
+    ] = None,
 ) -> None:
-    """Generate the sample city and load it."""
+    """Generate a sample city and load it."""
     from data_samples.generator import checksum, generate_city
     from data_samples.loader import load_city
 
+    city = city or CITY.name
+    sample_city(city)  # an unknown name stops here, with the names there are
+    if city != CITY.name:
+        # Its areas and lengths would be measured in another city's Gauss-Kruger zone.
+        raise ValueError(
+            f"the service is set up for {CITY.name} (ONEMAP_CITY); "
+            f"run with ONEMAP_CITY={city} to load and serve {city}'s sample"
+        )
     url = database_url()
     with psycopg.connect(url) as conn:
         empty = catalog.layers_empty(conn, list(REGISTRY))
@@ -108,16 +136,16 @@ def samples_load(
             "the database already holds data; use --replace to load the samples over it"
         )
     started = time.monotonic()
-    with console.status(f"generating the sample city (scale {scale}, seed {seed})"):
-        city = generate_city(scale, seed)
+    with console.status(f"generating {city}'s sample (scale {scale}, seed {seed})"):
+        tables = generate_city(scale, seed, city)
     generated = time.monotonic()
     with stage_bars(console, width=20) as advance:
-        counts = load_city(url, city, replace=replace, on_progress=advance)
+        counts = load_city(url, tables, replace=replace, on_progress=advance)
     done = time.monotonic()
     console.print(
-        f"loaded {sum(counts.values()):,} rows in {done - started:.1f} s "
+        f"loaded {city}: {sum(counts.values()):,} rows in {done - started:.1f} s "
         f"(generate {generated - started:.1f} s, load {done - generated:.1f} s); "
-        f"checksum {checksum(city)[:16]}"
+        f"checksum {checksum(tables)[:16]}"
     )
 
 

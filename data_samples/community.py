@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 
 from data_samples.estates import Layout, person_names, random_dates, weighted
+from data_samples.sample_city import SampleCity
 from layers.vocabulary import SERVICE_KIND
 
 IDLE_KINDS = {  # kind -> (weight, width m, depth m, storeys)
@@ -176,8 +177,9 @@ def make_governance_issues(
 
 
 def make_resident_requests(
-    layouts: list[Layout], count: int, rng: np.random.Generator, today: dt.date
-) -> pd.DataFrame:
+    layouts: list[Layout], count: int, city: SampleCity, rng: np.random.Generator,
+    today: dt.date,
+) -> pd.DataFrame:  # fmt: skip
     idx = rng.choice(len(layouts), size=count)
     received = random_dates(rng, dt.date(2021, 1, 1), today, count)
     status = weighted(rng, {"received": 8, "processing": 14, "resolved": 68, "closed": 10}, count)
@@ -186,22 +188,11 @@ def make_resident_requests(
         min(today, r + dt.timedelta(days=int(d))) if ok else None
         for r, d, ok in zip(received, rng.integers(1, 45, count), done, strict=True)
     ]
-    category = weighted(
-        rng,
-        {"elevator": 14, "pipes": 16, "heating": 10, "parking": 14, "greening": 6, "safety": 9,
-         "noise": 7, "property_service": 12, "ageing": 6, "other": 6},
-        count,
-    )  # fmt: skip
+    category = weighted(rng, city.request_categories, count)
     return pd.DataFrame(
         {
             "id": np.arange(1, count + 1),
-            "channel": weighted(
-                rng,
-                {"hotline_12345": 55, "wechat_anju_beijing": 12, "owner_decision_platform": 8,
-                 "residents_committee": 12, "owners_committee": 4, "property_company": 6,
-                 "responsible_planner": 3},
-                count,
-            ),  # fmt: skip
+            "channel": weighted(rng, city.request_channels, count),
             "category": category,
             "status": status,
             "received_on": received,

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 
 from analyses import elevators
-from data_samples import beijing as bj
+from data_samples.sample_city import GIVEN_NAMES, NAME_SUFFIXES, SURNAMES, SampleCity
 from layers.vocabulary import ITEM_CATEGORY, RENOVATION_ITEM
 
 LANE_HALF_WIDTH = 8.0  # the north-south lane through each estate carries its internal pipes
@@ -52,11 +52,11 @@ def random_dates(rng: np.random.Generator, start: dt.date, end: dt.date, n: int)
 
 
 def person_names(rng: np.random.Generator, n: int) -> list[str]:
-    s = rng.integers(0, len(bj.SURNAMES), n)
-    g1 = rng.integers(0, len(bj.GIVEN_NAMES), n)
-    g2 = rng.integers(-len(bj.GIVEN_NAMES), len(bj.GIVEN_NAMES), n)  # < 0: one-character name
+    s = rng.integers(0, len(SURNAMES), n)
+    g1 = rng.integers(0, len(GIVEN_NAMES), n)
+    g2 = rng.integers(-len(GIVEN_NAMES), len(GIVEN_NAMES), n)  # < 0: one-character name
     return [
-        bj.SURNAMES[a] + bj.GIVEN_NAMES[b] + (bj.GIVEN_NAMES[c] if c >= 0 else "")
+        SURNAMES[a] + GIVEN_NAMES[b] + (GIVEN_NAMES[c] if c >= 0 else "")
         for a, b, c in zip(s, g1, g2, strict=True)
     ]
 
@@ -194,8 +194,8 @@ def _shaft_fits(slab: Box, layout: Layout) -> bool:
     return inside and (layout.notch is None or _gap((x0, y0, x1, y1), layout.notch) > 0)
 
 
-def _renovation_items(rng: np.random.Generator, n: int) -> list[list[str]]:
-    codes = RENOVATION_ITEM.codes
+def _renovation_items(rng: np.random.Generator, n: int, heating: bool) -> list[list[str]]:
+    codes = [c for c in RENOVATION_ITEM.codes if heating or c != "heating"]
     p = np.array(
         [{"basic": 0.45, "improvement": 0.3, "upgrade": 0.12}[ITEM_CATEGORY[c]] for c in codes]
     )
@@ -229,8 +229,9 @@ def _floors(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def make_estates(
-    blocks: pd.DataFrame, streets: pd.DataFrame, count: int, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame, list[Layout]]:
+    blocks: pd.DataFrame, streets: pd.DataFrame, count: int, city: SampleCity,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Layout]]:  # fmt: skip
     """Pick ``count`` blocks (denser in the urban cores) and build an estate in each."""
     if count > len(blocks):
         raise ValueError(f"the sample city has room for {len(blocks)} estates, not {count}")
@@ -250,9 +251,9 @@ def make_estates(
     estates = pd.DataFrame({"id": np.arange(1, count + 1)})
     seq = picked.groupby("street_code").cumcount() + 1
     estates["code"] = [f"{s}-{n:03d}" for s, n in zip(picked.street_code, seq, strict=True)]
-    stems = rng.integers(0, len(bj.NAME_STEMS), count)
-    suffixes = rng.integers(0, len(bj.NAME_SUFFIXES), count)
-    names = [bj.NAME_STEMS[a] + bj.NAME_SUFFIXES[b] for a, b in zip(stems, suffixes, strict=True)]
+    stems = rng.integers(0, len(city.name_stems), count)
+    suffixes = rng.integers(0, len(NAME_SUFFIXES), count)
+    names = [city.name_stems[a] + NAME_SUFFIXES[b] for a, b in zip(stems, suffixes, strict=True)]
     dup = pd.Series(names).groupby(pd.Series(names)).cumcount()
     estates["name_zh"] = [n if d == 0 else f"{n}{d + 1}区" for n, d in zip(names, dup, strict=True)]
     estates["district_code"] = picked.district_code.to_numpy()
@@ -277,7 +278,7 @@ def make_estates(
     estates["owner_level"] = weighted(
         rng, {"central": 20, "municipal": 30, "district": 30, "military": 5, "none": 15}, count
     )
-    items = _renovation_items(rng, count)
+    items = _renovation_items(rng, count, city.heating)
     estates["renovation_items"] = items
     estates["renovation_category"] = [_category(i) for i in items]
     estates["owners_committee"] = rng.random(count) < 0.28
@@ -437,11 +438,13 @@ def _consent(stage: str, rng: np.random.Generator) -> float:
     return round(float(rng.uniform(low, high)), 3)
 
 
-def make_health_checks(estates: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def make_health_checks(
+    estates: pd.DataFrame, city: SampleCity, rng: np.random.Generator
+) -> pd.DataFrame:
     checked = estates[estates.status != "candidate"].reset_index(drop=True)
     n = len(checked)
     findings = [
-        sorted(rng.choice(bj.FINDINGS, size=int(rng.integers(2, 7)), replace=False).tolist())
+        sorted(rng.choice(city.findings, size=int(rng.integers(2, 7)), replace=False).tolist())
         for _ in range(n)
     ]
     return pd.DataFrame(
@@ -451,6 +454,6 @@ def make_health_checks(estates: pd.DataFrame, rng: np.random.Generator) -> pd.Da
             "checked_on": random_dates(rng, dt.date(2019, 3, 1), dt.date(2025, 12, 31), n),
             "score": np.round(rng.uniform(38, 92, n), 1),
             "findings": findings,
-            "inspector": rng.choice(bj.INSPECTORS, size=n),
+            "inspector": rng.choice(city.inspectors, size=n),
         }
     )

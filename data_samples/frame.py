@@ -1,7 +1,7 @@
 """The city's frame: real districts, streets, the road grid and the blocks between roads.
 
-Streets are Voronoi cells under the real township names. All geometry is in metres
-(``LOCAL_EPSG``) until the very end.
+Streets are Voronoi cells under the real township names. All geometry is in the city's metres
+(``SampleCity.local_epsg``) until the very end.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from data_samples import beijing as bj
+from data_samples.sample_city import SampleCity
 
 
 @dataclass
@@ -29,8 +29,8 @@ class Grid:
     y_class: np.ndarray
 
 
-def load_districts() -> gpd.GeoDataFrame:
-    districts = gpd.read_file(bj.DISTRICTS_FILE).to_crs(bj.LOCAL_EPSG)
+def load_districts(city: SampleCity) -> gpd.GeoDataFrame:
+    districts = gpd.read_file(city.districts_file).to_crs(city.local_epsg)
     return districts.sort_values("code").reset_index(drop=True)
 
 
@@ -61,9 +61,11 @@ def _voronoi_cells(polygon: shapely.Geometry, seeds: np.ndarray) -> list[shapely
     return [shapely.intersection(cell, polygon) for cell in ordered]
 
 
-def make_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+def make_streets(
+    districts: gpd.GeoDataFrame, city: SampleCity, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """One cell per real township-level unit, made even by a few rounds of Lloyd relaxation."""
-    names = pd.DataFrame(json.loads(bj.STREETS_FILE.read_text(encoding="utf-8")))
+    names = pd.DataFrame(json.loads(city.streets_file.read_text(encoding="utf-8")))
     rows = []
     for district in districts.itertuples():
         units = names[names.district_code == district.code].sort_values("code")
@@ -85,10 +87,10 @@ def make_streets(districts: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.G
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=districts.crs)
 
 
-def urban_centres() -> np.ndarray:
+def urban_centres(city: SampleCity) -> np.ndarray:
     """The urban areas as rows of (x, y, radius, density) in metres."""
-    to_local = _transformer(4326, bj.LOCAL_EPSG)
-    areas = np.array(bj.URBAN_AREAS)
+    to_local = _transformer(4326, city.local_epsg)
+    areas = np.array(city.urban_areas)
     x, y = to_local.transform(areas[:, 0], areas[:, 1])
     return np.column_stack([x, y, areas[:, 2], areas[:, 3]])
 
@@ -101,19 +103,20 @@ def urban_density(x: np.ndarray, y: np.ndarray, centres: np.ndarray) -> np.ndarr
     return np.where(inside, centres[None, :, 3] * falloff, 0.0).max(axis=1)
 
 
-def make_grid(centres: np.ndarray, rng: np.random.Generator) -> Grid:
+def make_grid(centres: np.ndarray, city: SampleCity, rng: np.random.Generator) -> Grid:
     xmin = (centres[:, 0] - centres[:, 2]).min()
     xmax = (centres[:, 0] + centres[:, 2]).max()
     ymin = (centres[:, 1] - centres[:, 2]).min()
     ymax = (centres[:, 1] + centres[:, 2]).max()
 
     def lines(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-        steps = rng.uniform(*bj.GRID_SPACING_M, size=int((hi - lo) / bj.GRID_SPACING_M[0]) + 2)
+        shortest, longest = city.grid_spacing_m
+        steps = rng.uniform(shortest, longest, size=int((hi - lo) / shortest) + 2)
         pos = lo + np.concatenate([[0.0], np.cumsum(steps)])
-        pos = pos[pos <= hi + bj.GRID_SPACING_M[1]]
+        pos = pos[pos <= hi + longest]
         idx = np.arange(len(pos))
         cls = np.where(
-            idx % bj.ARTERIAL_EVERY == 0, "arterial", np.where(idx % 3 == 0, "secondary", "local")
+            idx % city.arterial_every == 0, "arterial", np.where(idx % 3 == 0, "secondary", "local")
         )
         return pos, cls
 
@@ -122,7 +125,7 @@ def make_grid(centres: np.ndarray, rng: np.random.Generator) -> Grid:
     return Grid(xs, ys, x_class, y_class)
 
 
-def make_roads(grid: Grid, centres: np.ndarray) -> gpd.GeoDataFrame:
+def make_roads(grid: Grid, centres: np.ndarray, city: SampleCity) -> gpd.GeoDataFrame:
     """Road centre lines: every grid edge whose midpoint lies in an urban area."""
     xs, ys = grid.xs, grid.ys
     # horizontal edges: along y = ys[j], from xs[i] to xs[i+1]
@@ -148,16 +151,16 @@ def make_roads(grid: Grid, centres: np.ndarray) -> gpd.GeoDataFrame:
     mid = coords.mean(axis=1)
     keep = urban_density(mid[:, 0], mid[:, 1], centres) > 0
     frame, coords = frame[keep].reset_index(drop=True), coords[keep]
-    frame["width_m"] = frame.road_class.map(bj.ROAD_WIDTH_M)
+    frame["width_m"] = frame.road_class.map(city.road_width_m)
     geoms = shapely.linestrings(coords)
-    return gpd.GeoDataFrame(frame, geometry=geoms, crs=bj.LOCAL_EPSG)
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=city.local_epsg)
 
 
-def make_blocks(grid: Grid, centres: np.ndarray) -> pd.DataFrame:
+def make_blocks(grid: Grid, centres: np.ndarray, city: SampleCity) -> pd.DataFrame:
     """Blocks between roads (inset by half the road widths) with their urban density."""
     columns, rows = np.arange(len(grid.xs) - 1), np.arange(len(grid.ys) - 1)
     bi, bj_ = (a.ravel() for a in np.meshgrid(columns, rows, indexing="ij"))
-    half = {k: v / 2 for k, v in bj.ROAD_WIDTH_M.items()}
+    half = {k: v / 2 for k, v in city.road_width_m.items()}
     inset = np.vectorize(half.__getitem__)
     blocks = pd.DataFrame(
         {
@@ -193,9 +196,9 @@ def _transformer(source: int, target: int) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
-def to_wgs84(geoms: np.ndarray, decimals: int = 7) -> np.ndarray:
+def to_wgs84(geoms: np.ndarray, local_epsg: int, decimals: int = 7) -> np.ndarray:
     """Local metres to EPSG:4326, rounded to about a centimetre so checksums are stable."""
-    transformer = _transformer(bj.LOCAL_EPSG, 4326)
+    transformer = _transformer(local_epsg, 4326)
 
     def project(coords: np.ndarray) -> np.ndarray:
         lon, lat = transformer.transform(coords[:, 0], coords[:, 1])

@@ -9,11 +9,12 @@ drainage round to the north facade, where an added elevator shaft would stand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import shapely
 
-from data_samples import beijing as bj
 from data_samples.estates import Layout, weighted
 from data_samples.frame import Grid
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
@@ -62,7 +63,7 @@ def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> n
 
 
 def _attributes(
-    network: str, years: np.ndarray, tier: np.ndarray, owner: np.ndarray,
+    network: str, years: np.ndarray, tier: np.ndarray, owner: np.ndarray, operator: str,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Material, diameter, condition and the rest for ``len(years)`` segments of a network.
@@ -93,16 +94,19 @@ def _attributes(
             "install_year": years,
             "condition": condition,
             "owner": owner,
-            "operator": np.where(owner == "utility", bj.UTILITIES[network], np.array(None)),
+            "operator": np.where(owner == "utility", operator, np.array(None)),
             "depth_m": np.round(rng.uniform(lo, hi, n), 2),
         }  # fmt: skip
 
 
 def road_mains(
     grid: Grid, roads: pd.DataFrame, gates: dict[tuple[int, int], float],
-    centre: tuple[float, float], rng: np.random.Generator,
+    centre: tuple[float, float], utilities: Mapping[str, str], rng: np.random.Generator,
 ) -> pd.DataFrame:  # fmt: skip
-    """Mains along every road, split where an estate's service line joins."""
+    """Mains along every road, split where an estate's service line joins.
+
+    One main per network the city has: ``utilities`` maps each network to its operator.
+    """
     horizontal = roads.orientation.to_numpy() == "h"
     i, j = roads.i.to_numpy(), roads.j.to_numpy()
     x0 = grid.xs[i]
@@ -115,6 +119,8 @@ def road_mains(
                        for a, b, h in zip(i, j, horizontal, strict=True)])  # fmt: skip
     frames = []
     for network, off in OFFSETS.items():
+        if network not in utilities:
+            continue
         present = {
             "drainage_combined": combined,
             "drainage_sewer": ~combined,
@@ -137,7 +143,9 @@ def road_mains(
         years = np.clip(np.round(rng.triangular(1955, 1990, CURRENT_YEAR - 1, len(coords))),
                         1955, CURRENT_YEAR - 1).astype(int)  # fmt: skip
         frame = pd.DataFrame(
-            _attributes(network, years, tier, np.full(len(coords), "utility"), rng)
+            _attributes(
+                network, years, tier, np.full(len(coords), "utility"), utilities[network], rng
+            )  # fmt: skip
         )
         frame["geometry"] = shapely.linestrings(coords)
         frames.append(frame)
@@ -146,7 +154,7 @@ def road_mains(
 
 def estate_networks(
     layouts: list[Layout], estates: pd.DataFrame, centre: tuple[float, float],
-    rng: np.random.Generator,
+    utilities: Mapping[str, str], rng: np.random.Generator,
 ) -> pd.DataFrame:  # fmt: skip
     """Service line, internal main and building branches of each network in each estate."""
     info = estates.set_index("id")
@@ -160,7 +168,7 @@ def estate_networks(
         combined = bool(_is_combined(np.array([lay.cx]), np.array([lay.ymin]), centre)[0])
         present = ["water_supply", "drainage_combined" if combined else "drainage_sewer", "gas"]
         present += [n for n, p in (("heating", 0.75), ("power", 0.6), ("telecom", 0.35))
-                    if rng.random() < p]  # fmt: skip
+                    if n in utilities and rng.random() < p]  # fmt: skip
         renewed = row.status in renewed_status
         for network in present:
             off = OFFSETS[network]
@@ -196,7 +204,11 @@ def estate_networks(
             utility_owned = network in ("gas", "power", "telecom") or rng.random() < 0.3
             owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
             owner[0] = "utility"  # the service line up to the red line is the utility's
-            frames.append(_attributes(network, years.astype(int), np.zeros(n, int), owner, rng))
+            frames.append(
+                _attributes(
+                    network, years.astype(int), np.zeros(n, int), owner, utilities[network], rng
+                )
+            )
             for line in lines:
                 points.extend(line)
                 line_of_point.extend([line_count] * len(line))

@@ -59,8 +59,9 @@ def assign_batches(
 
 
 def make_projects(
-    estates: pd.DataFrame, batches: pd.DataFrame, rng: np.random.Generator, today: dt.date
-) -> tuple[pd.DataFrame, pd.Series]:
+    estates: pd.DataFrame, batches: pd.DataFrame, city_zh: str, rng: np.random.Generator,
+    today: dt.date,
+) -> tuple[pd.DataFrame, pd.Series]:  # fmt: skip
     """Bundle estates of the same street and batch, up to four neighbours, into projects."""
     planned = estates[estates.plan_batch_id.notna()].sort_values(
         ["street_code", "plan_batch_id", "id"]
@@ -100,7 +101,7 @@ def make_projects(
                     ),  # fmt: skip
                     "green_ratio_before": round(before, 3),
                     "green_ratio_after": round(min(1.0, before + rng.uniform(-0.02, 0.05)), 3),
-                    "contractor": f"北京{person_names(rng, 1)[0]}建设工程有限公司",
+                    "contractor": f"{city_zh}{person_names(rng, 1)[0]}建设工程有限公司",
                 }
             )
             geoms.append(shapely.MultiPolygon(

@@ -5,14 +5,17 @@ Used by the web app, the CLI and the Alembic environment alike; it imports none 
 
 from database.lifecycle import (
     alembic_config,
+    check_city,
     check_connection,
+    claim_city,
     downgrade,
     embedded_cluster,
     migrate,
     resolve_database_url,
+    served_city,
 )
 
 __all__ = [
-    "alembic_config", "check_connection", "downgrade", "embedded_cluster", "migrate",
-    "resolve_database_url",
+    "alembic_config", "check_city", "check_connection", "claim_city", "downgrade",
+    "embedded_cluster", "migrate", "resolve_database_url", "served_city",
 ]  # fmt: skip

@@ -13,7 +13,9 @@ from database.embedded import EmbeddedCluster
 from database.search_index import index_layers
 from database.settings import DatabaseSettings, to_conninfo, to_sqlalchemy_url
 from layers import REGISTRY
-from layers.errors import DatabaseUnavailable
+from layers.city import CITY
+from layers.errors import DatabaseUnavailable, InvalidInput
+from spatial import catalog
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -90,6 +92,52 @@ def migrate(url: str, revision: str = "head") -> None:
         with psycopg.connect(url) as conn:
             version_layers(conn)
             index_layers(conn)
+            claim_city(conn)
+
+
+def served_city(conn: psycopg.Connection) -> str | None:
+    """The city whose data the database holds; None before migration 0011 or any claim."""
+    if conn.execute("SELECT to_regclass('served_city')").fetchone() == (None,):
+        return None
+    row = conn.execute("SELECT name FROM served_city").fetchone()
+    return row[0] if row else None
+
+
+def check_city(conn: psycopg.Connection) -> None:
+    """Refuse a database holding another city's data.
+
+    Measured in this city's Gauss-Kruger zone its lengths and areas would be off by percents,
+    with nothing to show it.
+    """
+    held = served_city(conn)
+    if held is not None and held != CITY.name and not _layers_empty(conn):
+        raise InvalidInput(
+            f"this database holds {held}'s data but ONEMAP_CITY is {CITY.name}: "
+            f"set ONEMAP_CITY={held}, or start it over for {CITY.name} with `onemap db reset`"
+        )
+
+
+def claim_city(conn: psycopg.Connection) -> None:
+    """Record that the data here is ``CITY``'s; an empty database changes city freely.
+
+    Read first: on a database already claimed (a replica included) nothing is written.
+    """
+    if conn.execute("SELECT to_regclass('served_city')").fetchone() == (None,):
+        return  # a schema before migration 0011: `onemap db migrate` claims it
+    if served_city(conn) == CITY.name:
+        return
+    check_city(conn)
+    conn.execute(
+        "INSERT INTO served_city (name) VALUES (%s) "
+        "ON CONFLICT (singleton) DO UPDATE SET name = excluded.name",
+        (CITY.name,),
+    )
+
+
+def _layers_empty(conn: psycopg.Connection) -> bool:
+    exists = "SELECT to_regclass(%s)"
+    present = [name for name in REGISTRY if conn.execute(exists, (name,)).fetchone() != (None,)]
+    return not present or catalog.layers_empty(conn, present)
 
 
 def version_layers(conn: psycopg.Connection) -> list[str]:
