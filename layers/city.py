@@ -23,7 +23,7 @@ from layers.vocabulary import NETWORK
 _WINDOW = re.compile(
     r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])/(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 )
-_KEYS = {"name", "name_zh", "central_meridian", "latitude", "rainy_season", "winter",
+_KEYS = {"name", "name_zh", "central_meridian", "latitude", "longitude", "rainy_season", "winter",
          "central_heating", "unit_prices"}  # fmt: skip
 
 
@@ -33,6 +33,7 @@ class CityProfile:
     name_zh: str
     central_meridian: int  # degrees east, a multiple of 3
     latitude: float  # of the centre, for rough areas in degrees
+    longitude: float  # of the centre, where a map with nothing to show looks
     rainy_season: str  # MM-DD/MM-DD
     winter: str  # MM-DD/MM-DD, may end in the next year; "" where winter stops no works
     central_heating: bool
@@ -75,6 +76,9 @@ def parse_profile(document: dict[str, Any]) -> CityProfile:
     latitude = document["latitude"]
     if not isinstance(latitude, int | float) or not 18 <= latitude <= 54:
         raise ValueError("latitude: degrees north, 18 to 54")
+    longitude = document["longitude"]
+    if not isinstance(longitude, int | float) or not abs(longitude - cm) <= 3:
+        raise ValueError("longitude: degrees east, within 3° of central_meridian")
     for key in ("rainy_season", "winter"):
         value = document[key]
         if key == "winter" and value == "":  # a mild south: no winter construction stop
@@ -91,7 +95,7 @@ def parse_profile(document: dict[str, Any]) -> CityProfile:
     if not all(isinstance(v, int | float) and 0 <= v <= 1e7 for v in prices.values()):
         raise ValueError("unit_prices: CNY per metre, 0 to 10,000,000")
     return CityProfile(
-        str(document["name"]), str(document["name_zh"]), cm, float(latitude),
+        str(document["name"]), str(document["name_zh"]), cm, float(latitude), float(longitude),
         document["rainy_season"], document["winter"], document["central_heating"],
         {k: float(v) for k, v in prices.items()},
     )  # fmt: skip

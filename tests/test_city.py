@@ -34,7 +34,9 @@ def test_beijing_is_the_default_and_its_numbers_reach_the_code():
 
 @pytest.mark.parametrize("meridian", range(75, 136, 3))
 def test_the_gauss_kruger_codes_are_the_zones_of_every_chinese_meridian(meridian):
-    profile = CityProfile("x", "x", meridian, 30.0, "06-01/09-15", "11-15/03-15", False, {})
+    profile = CityProfile(
+        "x", "x", meridian, 30.0, meridian, "06-01/09-15", "11-15/03-15", False, {}
+    )
     assert pyproj.CRS.from_epsg(profile.metric_srid).name == (
         f"CGCS2000 / 3-degree Gauss-Kruger CM {meridian}E")  # fmt: skip
     assert pyproj.CRS.from_epsg(profile.zone_srid).name == (
@@ -48,6 +50,7 @@ def test_the_gauss_kruger_codes_are_the_zones_of_every_chinese_meridian(meridian
         ({"central_meridian": 116}, "central_meridian"),
         ({"central_meridian": 150}, "central_meridian"),
         ({"latitude": 80}, "latitude"),
+        ({"longitude": 104.0}, "longitude"),
         ({"rainy_season": "June-September"}, "rainy_season"),
         ({"winter": "11-31/03-15x"}, "winter"),
         ({"central_heating": "yes"}, "central_heating"),
@@ -67,6 +70,7 @@ def test_another_citys_profile_file_changes_the_metric_crs_seasons_and_prices(tm
     text = (files("layers.cities").joinpath("beijing.toml").read_text("utf-8")
             .replace('name = "beijing"', 'name = "chengdu"')
             .replace("central_meridian = 117", "central_meridian = 105")
+            .replace("longitude = 116.4", "longitude = 104.07")
             .replace('rainy_season = "06-01/09-15"', 'rainy_season = "05-15/09-30"')
             .replace("central_heating = true", "central_heating = false")
             .replace("gas = 3000.0", "gas = 2600.0"))  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from layers import REGISTRY, Field, Layer, Visibility
+from layers.city import CITY
 from viewer import assets
 
 _ENV = Environment(
@@ -25,7 +26,8 @@ _ENV = Environment(
 
 def _page(template: str, **context: Any) -> str:
     """``template`` (in viewer/templates) rendered; ``map`` is the GeoJSON a page draws."""
-    context = {"prefix": assets.PREFIX, "map": None, **context}
+    context = {"prefix": assets.PREFIX, "map": None, "centre": (CITY.latitude, CITY.longitude),
+               **context}  # fmt: skip
     return _ENV.get_template(template).render(**context)
 
 
