@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -99,7 +100,7 @@ def samples_load(
             + ", ".join(
                 f"{c.name}: {c.per_scale['estates']:,} estates" for c in sample_cities().values()
             )
-            + ")."
+            + "); up to 40, where copies of the city stand beside it (a national-size sample)."
         ),
     ] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 42,
@@ -113,10 +114,12 @@ def samples_load(
         ),
     ] = None,
 ) -> None:
-    """Generate a sample city and load it."""
-    from data_samples.generator import checksum, generate_city
-    from data_samples.loader import load_city
+    """Generate a sample city and load it (streamed: memory stays flat as the scale grows)."""
+    from data_samples.copies import generate_parts, part_scales
+    from data_samples.generator import checksum
+    from data_samples.loader import load_parts
 
+    parts = len(part_scales(scale))  # a wrong scale stops here
     city = city or CITY.name
     sample_city(city)  # an unknown name stops here, with the names there are
     if city != CITY.name:
@@ -137,16 +140,20 @@ def samples_load(
         )
     started = time.monotonic()
     with console.status(f"generating {city}'s sample (scale {scale}, seed {seed})"):
-        tables = generate_city(scale, seed, city)
+        stream = generate_parts(scale, seed, city)
+        first = next(stream)  # one part: the whole city; several: the next is made meanwhile
     generated = time.monotonic()
     with stage_bars(console, width=20) as advance:
-        counts = load_city(url, tables, replace=replace, on_progress=advance)
+        counts = load_parts(url, itertools.chain([first], stream), replace=replace,
+                            on_progress=advance)  # fmt: skip
     done = time.monotonic()
-    console.print(
-        f"loaded {city}: {sum(counts.values()):,} rows in {done - started:.1f} s "
-        f"(generate {generated - started:.1f} s, load {done - generated:.1f} s); "
-        f"checksum {checksum(tables)[:16]}"
-    )
+    summary = f"loaded {city}: {sum(counts.values()):,} rows in {done - started:.1f} s"
+    if parts == 1:
+        summary += (f" (generate {generated - started:.1f} s, load {done - generated:.1f} s); "
+                    f"checksum {checksum(first.tables)[:16]}")  # fmt: skip
+    else:
+        summary += f", {parts} parts: the city and {parts - 1} copies beside it"
+    console.print(summary)
 
 
 @app.command("layers")

@@ -1,8 +1,8 @@
-"""Write a generated city into the layer tables, in one transaction."""
+"""Write a generated sample into the layer tables, in one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -10,6 +10,7 @@ import psycopg
 import shapely
 from psycopg.types.json import Jsonb
 
+from data_samples.copies import Part
 from data_samples.generator import City
 from layers import REGISTRY, STORAGE_SRID, FieldType
 from spatial import bulk, catalog
@@ -49,8 +50,18 @@ def load_city(
     url: str, city: City, *, replace: bool = False, on_progress: Progress | None = None
 ) -> dict[str, int]:
     """Load ``city`` into the database at ``url``; refuse a non-empty one unless ``replace``."""
-    names = [name for name in REGISTRY if name in city]
-    counts: dict[str, int] = {}
+    return load_parts(url, [Part(0, 1, city)], replace=replace, on_progress=on_progress)
+
+
+def load_parts(
+    url: str, parts: Iterable[Part], *, replace: bool = False, on_progress: Progress | None = None
+) -> dict[str, int]:
+    """Load a sample part by part, in one transaction: all of it or nothing.
+
+    Secondary indexes are dropped first and built once at the end, over every part. Progress
+    is by layer for one part, by part for several (a part's rows are known when it arrives).
+    """
+    counts = dict.fromkeys(REGISTRY, 0)
     with psycopg.connect(url, autocommit=False) as conn:
         if replace:
             bulk.truncate(conn, list(REGISTRY))
@@ -58,18 +69,24 @@ def load_city(
             raise ValueError(
                 "the database already holds data; use --replace to load the samples over it"
             )
-        for name in names:
-            columns, rows = _rows(name, city[name])
-            indexes = bulk.drop_secondary_indexes(conn, name)
+        indexes = [d for name in REGISTRY for d in bulk.drop_secondary_indexes(conn, name)]
+        for part in parts:
+            names = [name for name in REGISTRY if name in part.tables]
+            part_rows = sum(len(part.tables[name]) for name in names)
+            for name in names:
+                columns, rows = _rows(name, part.tables[name])  # one layer encoded at a time
+                stage, total = (name, len(rows)) if part.count == 1 else (
+                    f"part {part.index + 1}/{part.count}", part_rows)  # fmt: skip
 
-            def report(n: int, name: str = name, total: int = len(rows)) -> None:
-                if on_progress:
-                    on_progress(name, n, total)
+                def report(n: int, stage: str = stage, total: int = total) -> None:
+                    if on_progress:
+                        on_progress(stage, n, total)
 
-            counts[name] = bulk.copy_rows(conn, name, columns, rows, report)
-            bulk.recreate_indexes(conn, indexes)
+                counts[name] += bulk.copy_rows(conn, name, columns, rows, report)
+        bulk.recreate_indexes(conn, indexes)
+        for name in REGISTRY:
             bulk.reset_identity(conn, name)
         conn.commit()
         conn.autocommit = True
-        bulk.analyze(conn, names)
-    return counts
+        bulk.analyze(conn, list(REGISTRY))
+    return {name: n for name, n in counts.items() if n}
