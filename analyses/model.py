@@ -65,14 +65,28 @@ ESTATES_IN_AREA = sql.SQL(
     "AND (%(estate)s::bigint IS NULL OR e.id = %(estate)s)"
 )
 
-# The area's outline (NULL for the whole city), for layers that only have a geometry.
-AREA_SHAPE = sql.SQL(
-    "(SELECT CASE WHEN %(estate)s::bigint IS NOT NULL "
+# The area's outline (NULL for the whole city), for layers that only have a geometry. It is
+# looked up first (``area_values``) and sent as a value: in ``shape IS NULL OR ST_Intersects``
+# a constant lets the planner drop the test and use the spatial index, where a subquery made
+# every district's run scan every pipe (linear in the city's size).
+AREA_SHAPE = sql.SQL("%(area_shape)s::geometry")
+_AREA_OUTLINE = sql.SQL(
+    "SELECT coalesce(CASE WHEN %(estate)s::bigint IS NOT NULL "
     "THEN (SELECT geom FROM estates WHERE id = %(estate)s) "
     "WHEN %(street)s::text IS NOT NULL THEN (SELECT geom FROM streets WHERE code = %(street)s) "
-    "WHEN %(district)s::text IS NOT NULL "
-    "THEN (SELECT geom FROM districts WHERE code = %(district)s) END)"
+    "ELSE (SELECT geom FROM districts WHERE code = %(district)s) END, "
+    "'GEOMETRYCOLLECTION EMPTY'::geometry)"  # an unknown unit holds nothing, not the city
 )
+
+
+async def area_values(conn: psycopg.AsyncConnection, area: Area) -> dict[str, Any]:
+    """The area's parameters and its outline (``area_shape``; None for the whole city)."""
+    values = area.params
+    shape = None
+    if area.district is not None or area.street is not None or area.estate is not None:
+        cur = await conn.execute(_AREA_OUTLINE, values)
+        shape = (await cur.fetchone() or (None,))[0]
+    return {**values, "area_shape": shape}
 
 
 def column(alias: str, name: str) -> sql.Identifier:
@@ -245,7 +259,7 @@ def query(composed: sql.Composed) -> Runner:
     """An analysis that is one statement over the area and its parameters."""
 
     async def run(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-        return await fetch_rows(conn, composed, {**area.params, **params})
+        return await fetch_rows(conn, composed, {**await area_values(conn, area), **params})
 
     return run
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from analyses.model import (
     ESTATES_IN_AREA,
@@ -15,12 +16,12 @@ from analyses.model import (
     Page,
     Param,
     Row,
+    area_values,
     column,
     in_area,
     length_inside,
     query,
     statement,
-    values_list,
 )
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
@@ -72,15 +73,17 @@ pipes_by_estate = query(PIPES_BY_ESTATE)
 
 
 # The aged pipes of the area, ranked: a priority and how far past its design life each is.
+# The design life is a CASE, not a join with a VALUES list: the planner misjudged that join
+# under a spatial filter and rescanned the area's pipes once per material.
 AGED = """
-WITH life(material, years) AS (VALUES {life}),
-p AS (
+WITH p AS (
     SELECT p.id, p.network, p.material, p.diameter_mm, p.install_year, p.condition, p.geom,
            l.years AS design_life, %(year)s - p.install_year - l.years AS over_by,
            p.network = ANY({safety}::text[]) AS safety,
            p.network = 'gas' AND p.material = 'grey_cast_iron' AS gas_cast_iron
-    FROM pipelines p JOIN life l USING (material)
-    WHERE (p.install_year + l.years <= %(year)s + %(horizon_years)s
+    FROM pipelines p CROSS JOIN LATERAL (SELECT CASE p.material {life} END AS years) l
+    WHERE l.years IS NOT NULL
+      AND (p.install_year + l.years <= %(year)s + %(horizon_years)s
            OR p.condition IN ('poor', 'critical')
            OR (p.network = 'gas' AND p.material = 'grey_cast_iron'))
       AND {in_area}
@@ -94,7 +97,10 @@ p AS (
 )
 """
 _AGED_PARTS = {
-    "life": values_list(MATERIAL_DESIGN_LIFE),
+    "life": sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(m), sql.Literal(y))
+        for m, y in MATERIAL_DESIGN_LIFE.items()
+    ),  # fmt: skip
     "safety": list(SAFETY_NETWORKS),
     "in_area": in_area(column("p", "geom")),
 }
@@ -141,11 +147,13 @@ AGING_BY_UNIT = statement(
     WHERE s.district_code = %(district)s AND %(street)s::text IS NULL
       AND %(estate)s::bigint IS NULL
 )
-SELECT u.code, u.name_zh, count(p.id),
-       coalesce(sum({part}), 0),
-       coalesce(sum({part}) FILTER (WHERE p.priority = 1), 0)
-FROM units u JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
-GROUP BY u.code, u.name_zh ORDER BY u.code
+, lengths AS MATERIALIZED (  -- metres first: grouping then sorts numbers, not outlines
+    SELECT u.code, u.name_zh, p.priority, {part} AS m
+    FROM units u JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
+)
+SELECT code, name_zh, count(*), coalesce(sum(m), 0),
+       coalesce(sum(m) FILTER (WHERE priority = 1), 0)
+FROM lengths GROUP BY code, name_zh ORDER BY code
 """,
     part=length_inside(column("u", "geom")),
     **_AGED_PARTS,
@@ -161,7 +169,7 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
     street (district). 1 = grey cast-iron gas, or a safety network (water, drainage, gas)
     critical or aged and poor; 2 = a safety network aged or poor; 3 = the rest.
     """
-    values = {**area.params, **params, "year": params["today"].year}
+    values = {**await area_values(conn, area), **params, "year": params["today"].year}
     cur = await conn.execute(AGING_PIPES, values)
     found = await cur.fetchall()
     rows = [Row(r[0], r[1], r[2]) for r in found]

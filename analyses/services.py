@@ -20,6 +20,7 @@ from analyses.model import (
     Area,
     Param,
     Row,
+    area_values,
     column,
     fetch_rows,
     in_area,
@@ -86,7 +87,7 @@ async def coverage_gaps(
 
     Each comes with the idle parcels within ``search_m`` that could host the service.
     """
-    values = {**area.params, **params, "kinds": parse_kinds(params["kinds"])}
+    values = {**await area_values(conn, area), **params, "kinds": parse_kinds(params["kinds"])}
     return await fetch_rows(conn, COVERAGE_GAPS, values)
 
 

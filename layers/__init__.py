@@ -1,6 +1,6 @@
 """The layer registry: the single source of truth for what every layer of OneMap is."""
 
-from layers import accounts, holidays, jobs, search  # their tables: the same metadata
+from layers import accounts, holidays, jobs, search, served_city  # their tables: the same metadata
 from layers.model import (
     INTEGER_RANGES,
     MAX_ID,
@@ -19,6 +19,7 @@ __all__ = [
     "holidays",
     "jobs",
     "search",
+    "served_city",
     "INTEGER_RANGES",
     "MAX_ID",
     "REGISTRY",

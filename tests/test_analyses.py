@@ -155,6 +155,23 @@ def test_aging_pipes_are_ranked(town_url):
     assert soon[3]["priority"] == 3 and soon[3]["over_by"] == -2  # telecom, 2 years to go
 
 
+@pytest.mark.parametrize("name", ["aging_pipes", "coverage_gaps", "flow_pool"])
+def test_an_area_by_outline_finds_its_features_and_an_unknown_one_finds_none(town_url, name):
+    """Analyses of layers with only a geometry cut by the area's outline, sent as a value."""
+    everything = run(town_url, name, horizon_years="5") if name == "aging_pipes" else run(
+        town_url, name)  # fmt: skip
+    assert everything, "the town should give rows: the check would prove nothing"
+    extra = {"horizon_years": "5"} if name == "aging_pipes" else {}
+    assert run(town_url, name, Area(district="110101"), **extra) == everything
+    west = run(town_url, name, Area(street="110101001"), **extra)
+    east = run(town_url, name, Area(street="110101002"), **extra)
+    if name != "flow_pool":  # per district: both streets give the district's one row
+        assert set(west) | set(east) == set(everything)
+    assert run(town_url, name, Area(district="999999"), **extra) == {}
+    nowhere = run(town_url, name, Area(street="999999999"), **extra)
+    assert all(not v or v.get("parcels", 0) == 0 for v in nowhere.values())
+
+
 def test_elevator_screening_places_a_shaft_and_applies_each_rule(town_url):
     rows = run(town_url, "elevator_screening")
     assert set(rows) == {1, 2, 3, 4}  # B5 has an elevator, B6 has 3 floors

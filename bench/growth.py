@@ -1,0 +1,156 @@
+"""The same requests on samples of growing size: what each costs as the data grows.
+
+    .venv/bin/onemap samples load --scale 4 --replace
+    .venv/bin/python bench/growth.py measure          # writes bench/growth/scale-4.json
+    .venv/bin/python bench/growth.py report           # the table and bench/growth.png
+
+``measure`` serves the loaded sample with the response cache off (every answer computed), sends
+each of the harness's seeded requests (tiles per zoom, item pages, bbox, CQL2, search) plus
+a city-wide GeoJSON export once to warm and then ``--repeat`` times, and runs every analysis
+straight on the database for Chaoyang (after one untimed run) and city-wide. The scale is read
+from the database (estates ÷ a scale-1 city's). Latencies are p50 of one client, in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+from harness import requests, search_requests
+from servers import ROOT, TOKEN, serve_onemap, wait
+
+import database
+from analyses.model import Area, rows_of
+from analyses.registry import ANALYSES
+from data_samples.beijing import CITY
+from database.settings import DatabaseSettings
+
+OUT = ROOT / "bench" / "growth"
+PORT = 8795
+DISTRICT = "110105"  # Chaoyang: in the real city, so in every sample
+EXPORT = "/collections/buildings/export?format=geojson"
+SLOW_S = 5.0  # an analysis slower than this once is not run again
+
+
+def _scale(conn: psycopg.Connection) -> float:
+    estates = conn.execute("SELECT count(*) FROM estates").fetchone()[0]
+    return round(estates / CITY.per_scale["estates"], 1)
+
+
+def _http(base: str, paths: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    out = {}
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
+        for group, urls in paths.items():
+            for url in urls:  # warm: prepared statements, the planner's caches
+                client.get(url).raise_for_status()
+            times = []
+            for _ in range(repeat):
+                for url in urls:
+                    started = time.perf_counter()
+                    client.get(url).raise_for_status()
+                    times.append(time.perf_counter() - started)
+            out[group] = statistics.median(times) * 1000
+            print(f"{group:24} {out[group]:9.1f} ms", flush=True)
+    return out
+
+
+async def _analyses(url: str) -> dict[str, float]:
+    out = {}
+    areas = {"district": Area(district=DISTRICT), "city": Area()}
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for analysis in ANALYSES.values():
+            for label, area in areas.items():
+                if label == "district":  # warm the area's pages; city-wide runs are too long
+                    rows_of(await analysis.run(conn, area, analysis.parse_params({})))
+                times: list[float] = []
+                while len(times) < 3 and not (times and times[0] > SLOW_S):
+                    started = time.perf_counter()
+                    rows_of(await analysis.run(conn, area, analysis.parse_params({})))
+                    times.append(time.perf_counter() - started)
+                key = f"{analysis.name} {label}"
+                out[key] = statistics.median(times) * 1000
+                print(f"{key:40} {out[key]:9.1f} ms", flush=True)
+    return out
+
+
+def measure(repeat: int) -> Path:
+    url = database.resolve_database_url(DatabaseSettings())
+    rng = random.Random(1)
+    paths: dict[str, list[str]] = {}
+    with psycopg.connect(url) as conn:
+        scale = _scale(conn)
+        asked = requests(rng, 5) + search_requests(conn, rng, 3)
+    for request in asked:
+        paths.setdefault(request.group, []).append(request.onemap)
+    server = serve_onemap(PORT, url, 1, cache=False)
+    try:
+        base = f"http://127.0.0.1:{PORT}"
+        wait(base, "/health")
+        results = _http(base, paths, repeat)
+        results |= {"export buildings (city)": _http(base, {"export": [EXPORT]}, 1)["export"]}
+    finally:
+        server.terminate()
+        server.wait()
+    results |= asyncio.run(_analyses(url))
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"scale-{scale:g}.json"
+    path.write_text(json.dumps({"scale": scale, "p50_ms": results}, indent=1))
+    return path
+
+
+def report() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted((json.loads(p.read_text()) for p in OUT.glob("scale-*.json")),
+                  key=lambda r: r["scale"])  # fmt: skip
+    scales = [r["scale"] for r in runs]
+    print("| request | " + " | ".join(f"scale {s:g}" for s in scales) + " | ×, last/first |")
+    print("|---|" + "---:|" * (len(scales) + 1))
+    keys = list(runs[0]["p50_ms"])
+    for key in keys:
+        values = [r["p50_ms"].get(key) for r in runs]
+        cells = " | ".join("—" if v is None else f"{v:,.1f}" for v in values)
+        growth = values[-1] / values[0] if values[0] and values[-1] else float("nan")
+        print(f"| {key} | {cells} | {growth:.2f} |")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    for key in keys:
+        values = [r["p50_ms"].get(key) for r in runs]
+        local = not key.endswith(" city") and "(city)" not in key
+        axes[0 if local else 1].plot(scales, [v / values[0] for v in values], marker="o",
+                                     label=key, linewidth=1)  # fmt: skip
+    for ax, title in zip(axes, ("tiles, pages, search, per district", "city-wide"), strict=True):
+        ax.set_title(f"{title}: p50 ÷ p50 at scale {scales[0]:g}")
+        ax.set_xlabel("scale (1 = 6,100 estates)")
+        ax.axhline(1.2 if ax is axes[0] else 1, color="grey", linestyle=":")
+        if ax is axes[1]:
+            ax.plot(scales, [s / scales[0] for s in scales], color="black", linestyle="--",
+                    label="linear")  # fmt: skip
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(ROOT / "bench" / "growth.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("measure", "report"))
+    parser.add_argument("--repeat", type=int, default=3, help="Timed passes over each URL.")
+    args = parser.parse_args()
+    if args.action == "measure":
+        print(measure(args.repeat))
+    else:
+        report()
+
+
+if __name__ == "__main__":
+    main()
