@@ -257,9 +257,12 @@ class Analysis:
 
 def query(composed: sql.Composed) -> Runner:
     """An analysis that is one statement over the area and its parameters."""
+    # Only statements cut by the outline (``in_area``) need it looked up before they run.
+    outline = AREA_SHAPE.as_string(None) in composed.as_string(None)
 
     async def run(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> list[Row]:
-        return await fetch_rows(conn, composed, {**await area_values(conn, area), **params})
+        values = await area_values(conn, area) if outline else area.params
+        return await fetch_rows(conn, composed, {**values, **params})
 
     return run
 

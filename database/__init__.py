@@ -5,7 +5,6 @@ Used by the web app, the CLI and the Alembic environment alike; it imports none 
 
 from database.lifecycle import (
     alembic_config,
-    check_city,
     check_connection,
     claim_city,
     downgrade,
@@ -16,6 +15,6 @@ from database.lifecycle import (
 )
 
 __all__ = [
-    "alembic_config", "check_city", "check_connection", "claim_city", "downgrade",
+    "alembic_config", "check_connection", "claim_city", "downgrade",
     "embedded_cluster", "migrate", "resolve_database_url", "served_city",
 ]  # fmt: skip

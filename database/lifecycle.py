@@ -97,36 +97,29 @@ def migrate(url: str, revision: str = "head") -> None:
 
 def served_city(conn: psycopg.Connection) -> str | None:
     """The city whose data the database holds; None before migration 0011 or any claim."""
-    if conn.execute("SELECT to_regclass('served_city')").fetchone() == (None,):
+    if not catalog.table_exists(conn, "served_city"):
         return None
     row = conn.execute("SELECT name FROM served_city").fetchone()
     return row[0] if row else None
 
 
-def check_city(conn: psycopg.Connection) -> None:
-    """Refuse a database holding another city's data.
+def claim_city(conn: psycopg.Connection) -> None:
+    """Record that the data here is ``CITY``'s; refuse a database holding another city's data.
 
-    Measured in this city's Gauss-Kruger zone its lengths and areas would be off by percents,
-    with nothing to show it.
+    Measured in this city's Gauss-Kruger zone that data's lengths and areas would be off by
+    percents, with nothing to show it; an empty database changes city freely. Read first: on
+    a database already claimed (a replica included) nothing is written.
     """
+    if not catalog.table_exists(conn, "served_city"):
+        return  # a schema before migration 0011: `onemap db migrate` claims it
     held = served_city(conn)
-    if held is not None and held != CITY.name and not _layers_empty(conn):
+    if held == CITY.name:
+        return
+    if held is not None and not _layers_empty(conn):
         raise InvalidInput(
             f"this database holds {held}'s data but ONEMAP_CITY is {CITY.name}: "
             f"set ONEMAP_CITY={held}, or start it over for {CITY.name} with `onemap db reset`"
         )
-
-
-def claim_city(conn: psycopg.Connection) -> None:
-    """Record that the data here is ``CITY``'s; an empty database changes city freely.
-
-    Read first: on a database already claimed (a replica included) nothing is written.
-    """
-    if conn.execute("SELECT to_regclass('served_city')").fetchone() == (None,):
-        return  # a schema before migration 0011: `onemap db migrate` claims it
-    if served_city(conn) == CITY.name:
-        return
-    check_city(conn)
     conn.execute(
         "INSERT INTO served_city (name) VALUES (%s) "
         "ON CONFLICT (singleton) DO UPDATE SET name = excluded.name",
@@ -135,8 +128,7 @@ def claim_city(conn: psycopg.Connection) -> None:
 
 
 def _layers_empty(conn: psycopg.Connection) -> bool:
-    exists = "SELECT to_regclass(%s)"
-    present = [name for name in REGISTRY if conn.execute(exists, (name,)).fetchone() != (None,)]
+    present = [name for name in REGISTRY if catalog.table_exists(conn, name)]
     return not present or catalog.layers_empty(conn, present)
 
 
@@ -149,7 +141,7 @@ def version_layers(conn: psycopg.Connection) -> list[str]:
     """
     added = []
     for name in REGISTRY:
-        if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,):
+        if not catalog.table_exists(conn, name):
             continue  # its migration is not written yet (tests/test_migrations.py says so)
         conn.execute(
             "INSERT INTO layer_versions (layer) VALUES (%s) ON CONFLICT DO NOTHING", (name,)

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from layers import REGISTRY, Layer
+from spatial import catalog
 
 ENTRY_COLUMNS = sql.SQL(
     "layer, feature_id, label, detail, haystack, place, extent, pinyin, pinyin_alternate, initials"
@@ -136,7 +137,7 @@ def index_layers(conn: psycopg.Connection) -> list[str]:
     rebuilt = []
     with conn.transaction():
         for layer in searchable_layers():
-            if conn.execute("SELECT to_regclass(%s)", (layer.name,)).fetchone() == (None,):
+            if not catalog.table_exists(conn, layer.name):
                 continue
             function = trigger_function(layer)
             definition = function.as_string(conn)

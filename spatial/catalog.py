@@ -88,6 +88,11 @@ async def layer_versions(
     return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 
+def table_exists(conn: psycopg.Connection, table: str) -> bool:
+    """Whether ``table`` exists yet (a schema may be migrated only part of the way)."""
+    return conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() != (None,)
+
+
 def layers_empty(conn: psycopg.Connection, tables: Sequence[str]) -> bool:
     row = conn.execute(any_rows_query(tables)).fetchone()
     return not (row and row[0])
