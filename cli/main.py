@@ -120,7 +120,7 @@ def samples_load(
     from data_samples.loader import load_parts
 
     parts = len(part_scales(scale))  # a wrong scale stops here
-    city = city or CITY.name
+    city = CITY.name if city is None else city
     sample_city(city)  # an unknown name stops here, with the names there are
     if city != CITY.name:
         # Its areas and lengths would be measured in another city's Gauss-Kruger zone.

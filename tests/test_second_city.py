@@ -72,6 +72,7 @@ def test_loading_a_city_the_service_is_not_set_up_for_is_refused(chengdu_url):
     for args, message in (
         (("--city", "chengdu", "--replace"), "run with ONEMAP_CITY=chengdu"),
         (("--city", "atlantis", "--replace"), "there are: beijing, chengdu"),
+        (("--city", "", "--replace"), "there are: beijing, chengdu"),
     ):
         result = run_onemap("samples", "load", *args, env=env)
         assert result.returncode == 1 and message in result.stderr
