@@ -19,6 +19,7 @@ from analyses.model import METRIC_SRID, Area, in_scope, plain, rows_of, statemen
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
+from spatial import audit
 from spatial.scope import StreetScope, level_on_row
 
 NEAR_M = 300.0  # idle parcels this close belong in the dossier
@@ -230,9 +231,10 @@ async def dossier(
     if _sees("change_history", level):
         out["history"] = await _rows(
             conn,
-            "SELECT action, actor, changed_at, note FROM change_history "
-            "WHERE layer = 'estates' AND feature_id = %s ORDER BY changed_at DESC LIMIT 50",
-            (estate_id,),
+            sql.SQL("SELECT action, actor, changed_at, note FROM change_history WHERE ")
+            + audit.OF_FEATURE
+            + sql.SQL(" ORDER BY changed_at DESC, id DESC LIMIT 50"),
+            {"layer": "estates", "fid": estate_id},
         )
     return out
 

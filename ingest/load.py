@@ -161,10 +161,10 @@ def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str
     statement = sql.SQL(
         "WITH new AS (INSERT INTO {t} ({n}) SELECT {n} FROM {s} ORDER BY row_no RETURNING id) "
     ).format(t=target, n=names, s=stage)
-    statement += audit.INSERT_HISTORY + sql.SQL(
-        "SELECT %(layer)s, id, 'insert', %(actor)s, now(), NULL, NULL, %(note)s FROM new"
-    )
-    return conn.execute(statement, params).rowcount, 0
+    statement += audit.inserted_runs(sql.SQL("SELECT id FROM new"))
+    runs = conn.execute(statement + sql.SQL(" RETURNING last_feature_id - feature_id + 1"),
+                        params).fetchall()  # fmt: skip
+    return sum(n for (n,) in runs), 0
 
 
 def check_mode(layer: Layer, mode: str, key: str | None) -> None:
@@ -207,17 +207,21 @@ def copy_direct(
     count = bulk.copy_rows(conn, layer.name, columns, zip(*values, strict=True), on_progress,
                            every=5_000)  # fmt: skip
     bulk.recreate_indexes(conn, indexes)
-    # The rows this transaction added: ids past the last one, written by this transaction.
-    conn.execute(
-        audit.INSERT_HISTORY
-        + sql.SQL(
-            "SELECT %(layer)s, id, 'insert', %(actor)s, now(), NULL, NULL, %(note)s FROM {} "
-            "WHERE id > %(last)s AND xmin::text::bigint = pg_current_xact_id()::text::bigint "
-            "%% 4294967296"
-        ).format(sql.Identifier(layer.name)),
-        {**_history(layer, actor, note), "last": last[0] if last else 0},
-    )
+    record_appended(conn, layer, last[0] if last else 0, actor, note)
     return count
+
+
+def record_appended(conn: psycopg.Connection, layer: Layer, last: int, actor: str,
+                    note: str) -> None:  # fmt: skip
+    """History for the rows this transaction added to ``layer`` past id ``last``.
+
+    Found by their ``xmin``; another writer's rows may sit between them, hence runs.
+    """
+    ours = sql.SQL(
+        "SELECT id FROM {} WHERE id > %(last)s "
+        "AND xmin::text::bigint = pg_current_xact_id()::text::bigint %% 4294967296"
+    ).format(sql.Identifier(layer.name))
+    conn.execute(audit.inserted_runs(ours), {**_history(layer, actor, note), "last": last})
 
 
 def stage(

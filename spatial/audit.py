@@ -1,10 +1,12 @@
 """The change history: one writer of ``change_history`` rows for edits, imports and analyses.
 
-Every changed feature gets a row: who, when, the action, and for updates and deletes the
+Every changed feature is recorded: who, when, the action, and for updates and deletes the
 feature before (and after) as a snapshot of its registry fields plus its GeoJSON geometry.
 Imports write theirs in the same statement as the change (a CTE), so a million-row upsert
-is recorded without a round trip per feature; inserts record who and which file only (the
-row itself is the "after").
+is recorded without a round trip per feature. The features an import appends are recorded
+as runs of consecutive ids, one row each (``feature_id`` to ``last_feature_id``): who and
+which file is all an insert has to say (the row itself is the "after"), and one row per
+feature was a fifth of a large import's time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,31 @@ INSERT_HISTORY = sql.SQL(
     "INSERT INTO change_history (layer, feature_id, action, actor, changed_at, before, after, "
     "note) "
 )
+
+
+INSERT_RUNS = sql.SQL(
+    "INSERT INTO change_history (layer, feature_id, last_feature_id, action, actor, changed_at, "
+    "note) "
+)
+
+# The rows recording one feature's changes: its own, and the runs of ids that include it.
+OF_FEATURE = sql.SQL(
+    "layer = %(layer)s AND (feature_id = %(fid)s "
+    "OR (last_feature_id >= %(fid)s AND feature_id <= %(fid)s))"
+)
+
+
+def inserted_runs(ids: sql.Composable) -> SqlText:
+    """Record the ids selected by ``ids`` (a query of one ``id`` column) as inserted runs.
+
+    A run is a set of consecutive ids (gaps-and-islands: ``id - row_number()`` is constant
+    along a run); the parameters are ``layer``, ``actor`` and ``note``.
+    """
+    return INSERT_RUNS + sql.SQL(
+        "SELECT %(layer)s, min(id), max(id), 'insert', %(actor)s, now(), %(note)s "
+        "FROM (SELECT id, id - row_number() OVER (ORDER BY id) AS run FROM ({}) AS ids) AS runs "
+        "GROUP BY run"
+    ).format(ids)
 
 
 def snapshot(layer: Layer, alias: str) -> SqlText:

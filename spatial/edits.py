@@ -326,9 +326,10 @@ async def history(
         raise NotFound(f"feature {fid} not found in {layer.name!r}")
     visible = {f.name for f in layer.visible_fields(here)} | {"geometry"}
     cur = await conn.execute(
-        "SELECT action, actor, changed_at, before, after FROM change_history "
-        "WHERE layer = %s AND feature_id = %s ORDER BY changed_at DESC, id DESC LIMIT %s",
-        (layer.name, fid, limit),
+        sql.SQL("SELECT action, actor, changed_at, before, after FROM change_history WHERE ")
+        + audit.OF_FEATURE
+        + sql.SQL(" ORDER BY changed_at DESC, id DESC LIMIT %(limit)s"),
+        {"layer": layer.name, "fid": fid, "limit": limit},
     )
     out = []
     for action, actor, changed_at, before, after in await cur.fetchall():

@@ -105,13 +105,19 @@ CHANGE_HISTORY = Layer(
     editors=NOT_EDITABLE,
     title_zh="变更记录",
     title_en="Change history",
-    description="Every change to the shared map: who, when, what, before and after.",
+    description=(
+        "Every change to the shared map: who, when, what, before and after. The features an "
+        "import adds are recorded as runs of ids (feature_id to last_feature_id)."
+    ),
     visibility=PRIVATE,
     key_fields=("layer", "feature_id", "action", "actor", "changed_at"),
     time_field="changed_at",
     fields=(
         Field("layer", T.TEXT, "图层", "Layer", PRIVATE, required=True, index=True),
         Field("feature_id", T.BIGINT, "要素", "Feature", PRIVATE, index=True),
+        Field("last_feature_id", T.BIGINT, "末要素", "Last feature", PRIVATE, index=True,
+              description="A row for a run of features: the last id of the run (an import's "
+              "new features, one row per run of ids instead of one per feature)"),
         Field("action", T.TEXT, "操作", "Action", PRIVATE, CHANGE_ACTION, required=True),
         Field("actor", T.TEXT, "操作人", "Actor", PRIVATE, required=True),
         Field("changed_at", T.DATETIME, "时间", "Changed at", PRIVATE, required=True),
