@@ -326,17 +326,18 @@ async def history(
         raise NotFound(f"feature {fid} not found in {layer.name!r}")
     visible = {f.name for f in layer.visible_fields(here)} | {"geometry"}
     cur = await conn.execute(
-        sql.SQL("SELECT action, actor, changed_at, before, after FROM change_history WHERE ")
+        sql.SQL("SELECT action, actor, changed_at, before, after, note FROM change_history WHERE ")
         + audit.OF_FEATURE
         + sql.SQL(" ORDER BY changed_at DESC, id DESC LIMIT %(limit)s"),
         {"layer": layer.name, "fid": fid, "limit": limit},
     )
     out = []
-    for action, actor, changed_at, before, after in await cur.fetchall():
+    for action, actor, changed_at, before, after, note in await cur.fetchall():
         out.append({
             "action": action,
             "actor": actor,
             "changedAt": changed_at.isoformat(),
+            "note": note,  # an import's file, an analysis's batch
             "before": {k: v for k, v in before.items() if k in visible} if before else None,
             "after": {k: v for k, v in after.items() if k in visible} if after else None,
         })  # fmt: skip

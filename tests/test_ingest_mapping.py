@@ -271,4 +271,5 @@ def test_new_features_are_recorded_as_runs_around_another_writers_rows(ingest_ur
         for fid, changes in ((ours[1], 1), (theirs, 0), (ours[2], 1)):
             url = f"/collections/resident_requests/items/{fid}/history"
             history = client.get(url, headers=headers).json()["changes"]
-            assert [(c["action"], c["actor"]) for c in history] == [("insert", "runner")] * changes
+            shown = [(c["action"], c["actor"], c["note"]) for c in history]
+            assert shown == [("insert", "runner", "ingest of runs.csv")] * changes
