@@ -114,6 +114,10 @@ class Layer:
     time_field: str | None = None
     min_zoom: int = 0
     max_zoom: int = 22
+    # Tiles simplify lines and outlines to a tile unit (Douglas-Peucker) before ST_AsMVTGeom
+    # snaps them to the tile's grid. Off for small footprints (estates, buildings): the grid
+    # alone gives a tile within 1 % of the size (at z14-z16 the same bytes), 10-20 % sooner.
+    tile_simplify: bool = True
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
     # On the pages: a spatial layer is drawn on the one map (/map) unless ``on_map`` is off,

@@ -2,7 +2,8 @@
 
 Each layer's tile keeps the fields the caller may see that MVT can carry (no arrays or JSON),
 plus ``fid``, the feature id as a property for clients that cannot read MVT feature ids,
-simplifies lines and polygons to a tile unit at the tile's zoom, and selects rows with the
+simplifies lines and polygons to a tile unit at the tile's zoom (unless the layer's
+``tile_simplify`` is off), and selects rows with the
 tile envelope transformed to the table's SRID, so the GiST index does the work.
 """
 
@@ -52,7 +53,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
             for name, c in zip(names, columns, strict=True)
         ]  # fmt: skip
     geom: SqlText = sql.SQL("ST_Transform(geom, 3857)")
-    if layer.geometry_type is not GeometryType.POINT:
+    if layer.geometry_type is not GeometryType.POINT and layer.tile_simplify:
         tolerance = 2 * WEB_MERCATOR_HALF / (EXTENT * 2**z)  # one tile unit, in metres
         geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tolerance))
     envelope = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
