@@ -90,8 +90,8 @@ async def dossier(
     await holidays.refresh(conn)
     found = await _rows(
         conn,
-        "SELECT to_jsonb(e) - 'geom' AS estate, ST_AsGeoJSON(e.geom, 7)::json AS geometry "
-        "FROM estates e WHERE id = %s",
+        "SELECT to_jsonb(e) - 'geom' - 'geom_3857' AS estate, "
+        "ST_AsGeoJSON(e.geom, 7)::json AS geometry FROM estates e WHERE id = %s",
         (estate_id,),
     )
     if not found:

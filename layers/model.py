@@ -8,6 +8,7 @@ from enum import IntEnum, StrEnum
 from layers.vocabulary import Vocabulary
 
 STORAGE_SRID = 4326
+WEB_MERCATOR_COLUMN = "geom_3857"  # a layer's stored copy for tiles (``stores_web_mercator``)
 
 
 class Visibility(IntEnum):
@@ -118,6 +119,10 @@ class Layer:
     # snaps them to the tile's grid. Off for small footprints (estates, buildings): the grid
     # alone gives a tile within 1 % of the size (at z14-z16 the same bytes), 10-20 % sooner.
     tile_simplify: bool = True
+    # Keep the geometry in EPSG:3857 too (``geom_3857``, a generated column the database
+    # keeps current on every write), so a tile transforms no feature: for the dense layers
+    # whose tiles are asked most (a z14 buildings tile's statement 2.3 -> 2.0 ms).
+    stores_web_mercator: bool = False
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
     # On the pages: a spatial layer is drawn on the one map (/map) unless ``on_map`` is off,

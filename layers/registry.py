@@ -10,7 +10,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
 from layers.definitions import LAYERS
-from layers.model import STORAGE_SRID, Field, FieldType, Layer
+from layers.model import STORAGE_SRID, WEB_MERCATOR_COLUMN, Field, FieldType, Layer
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -77,6 +77,15 @@ def table_of(layer: Layer) -> sa.Table:
                 "geom",
                 Geometry(layer.geometry_type.value, srid=STORAGE_SRID, spatial_index=True),
                 nullable=False,
+            )
+        )
+    if layer.stores_web_mercator and layer.geometry_type is not None:
+        columns.append(
+            sa.Column(
+                WEB_MERCATOR_COLUMN,
+                Geometry(layer.geometry_type.value, srid=3857, spatial_index=False),
+                sa.Computed("ST_Transform(geom, 3857)", persisted=True),
+                comment="Web Mercator copy for tiles / 瓦片用投影副本",
             )
         )
     columns.append(

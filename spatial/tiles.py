@@ -17,7 +17,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from layers import STORAGE_SRID, FieldType, GeometryType, Layer, Visibility, get_layer
+from layers import (
+    STORAGE_SRID,
+    WEB_MERCATOR_COLUMN,
+    FieldType,
+    GeometryType,
+    Layer,
+    Visibility,
+    get_layer,
+)
 from layers.errors import NotFound
 from spatial.cql import SqlText, rendered
 from spatial.scope import StreetScope, condition
@@ -52,7 +60,9 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
             if name in hidden else c
             for name, c in zip(names, columns, strict=True)
         ]  # fmt: skip
-    geom: SqlText = sql.SQL("ST_Transform(geom, 3857)")
+    # The stored Web Mercator copy where the layer keeps one: no transform per feature.
+    stored = layer.stores_web_mercator
+    geom: SqlText = sql.SQL(WEB_MERCATOR_COLUMN if stored else "ST_Transform(geom, 3857)")
     if layer.geometry_type is not GeometryType.POINT and layer.tile_simplify:
         tolerance = 2 * WEB_MERCATOR_HALF / (EXTENT * 2**z)  # one tile unit, in metres
         geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tolerance))

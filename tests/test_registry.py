@@ -3,7 +3,15 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from layers import REGISTRY, TABLES, FieldType, Visibility, get_layer, metadata
+from layers import (
+    REGISTRY,
+    TABLES,
+    WEB_MERCATOR_COLUMN,
+    FieldType,
+    Visibility,
+    get_layer,
+    metadata,
+)
 from layers.vocabulary import ITEM_CATEGORY, RENOVATION_ITEM
 
 SPATIAL = [n for n, layer in REGISTRY.items() if layer.is_spatial]
@@ -20,6 +28,8 @@ def test_every_layer_has_one_table_with_its_fields():
         expected = {"id", "updated_at", *(f.name for f in layer.fields)}
         if layer.is_spatial:
             expected.add("geom")
+        if layer.stores_web_mercator:
+            expected.add(WEB_MERCATOR_COLUMN)
         assert columns == expected, name
 
 

@@ -159,3 +159,34 @@ def test_layers_without_simplification_lose_nothing_by_it(conn_module):
             assert abs(plain - simplified) <= 0.02 * simplified + 16, (layer.name, z)
     districts = REGISTRY["districts"]
     assert size(replace(districts, tile_simplify=False), 10) > 1.1 * size(districts, 10)
+
+
+def test_the_stored_web_mercator_copy_draws_the_same_tiles_and_follows_every_write(db_url):
+    """Layers with ``stores_web_mercator`` draw from ``geom_3857``: the same bytes as
+    transforming ``geom``, and the copy moves with the geometry in the same statement."""
+    from layers import REGISTRY, WEB_MERCATOR_COLUMN, Visibility
+    from spatial.tiles import _layer_sql
+
+    stored = [la for la in REGISTRY.values() if la.stores_web_mercator]
+    assert {la.name for la in stored} >= {"estates", "buildings"}
+    with psycopg.connect(db_url) as conn:
+        for layer in stored:
+            lon, lat = conn.execute(
+                f"SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM {layer.name} "
+                "ORDER BY id LIMIT 1) s"
+            ).fetchone()
+            for z in (layer.min_zoom + 2, 16):
+                x, y = lonlat_to_tile(lon, lat, z)
+                text = _layer_sql(layer, Visibility.PRIVATE, z, None).as_string(conn)
+                assert WEB_MERCATOR_COLUMN in text
+                params = {"z": z, "x": x, "y": y}
+                drawn = conn.execute(text, params).fetchone()[0]
+                transformed = text.replace(WEB_MERCATOR_COLUMN, "ST_Transform(geom, 3857)")
+                assert drawn and drawn == conn.execute(transformed, params).fetchone()[0]
+            moved = conn.execute(
+                f"UPDATE {layer.name} SET geom = ST_Translate(geom, 0.001, 0.001) "
+                f"WHERE id = (SELECT min(id) FROM {layer.name}) "
+                f"RETURNING ST_Equals({WEB_MERCATOR_COLUMN}, ST_Transform(geom, 3857))"
+            ).fetchone()[0]
+            assert moved
+        conn.rollback()  # the shared city stays as it was
