@@ -72,7 +72,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
     )
     inner = sql.SQL(
         "SELECT id, id AS fid, {cols}ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS geom "
-        "FROM {table} WHERE geom && {margin}{where}"
+        "FROM {table} WHERE geom && {margin}{where} OFFSET 0"
     ).format(
         cols=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
         geom=geom,
@@ -83,6 +83,9 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
         margin=margin,
         where=where,
     )
+    # OFFSET 0 keeps the subquery from being flattened into the outer one, where the planner
+    # would compute ST_AsMVTGeom twice per feature: once for the IS NOT NULL filter and again
+    # for ST_AsMVT (a z14 buildings tile 2.2 -> 1.2 ms, the same bytes).
     return sql.SQL(
         "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({inner}) t "
         "WHERE t.geom IS NOT NULL)"
