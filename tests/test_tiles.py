@@ -1,17 +1,25 @@
+from dataclasses import replace
+
 import mapbox_vector_tile
 import psycopg
 import pytest
 
-from spatial.tiles import lonlat_to_tile
+from layers import REGISTRY, WEB_MERCATOR_COLUMN, Visibility
+from spatial.tiles import _layer_sql, lonlat_to_tile, tile_sql
 
 
 @pytest.fixture(scope="module")
-def dense_tile(conn_module):
-    """z/x/y of a z14 tile over the first estate."""
-    lon, lat = conn_module.execute(
+def first_estate(conn_module):
+    """The centre (lon, lat) of the first estate."""
+    return conn_module.execute(
         "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM estates WHERE id = 1) s"
     ).fetchone()
-    x, y = lonlat_to_tile(lon, lat, 14)
+
+
+@pytest.fixture(scope="module")
+def dense_tile(first_estate):
+    """z/x/y of a z14 tile over the first estate."""
+    x, y = lonlat_to_tile(*first_estate, 14)
     return 14, x, y
 
 
@@ -132,21 +140,13 @@ def test_tile_matrix_sets_and_tilesets(client):
     assert any(link["rel"] == "item" for link in tileset["links"])
 
 
-def test_layers_without_simplification_lose_nothing_by_it(conn_module):
+def test_layers_without_simplification_lose_nothing_by_it(conn_module, first_estate):
     """``tile_simplify`` is off only where ST_AsMVTGeom's grid snap does the work: the tiles
     of those layers, drawn with and without a tile unit's Douglas-Peucker, differ by under
     2 % in size (and a layer that needs it, districts, differs by much more)."""
-    from dataclasses import replace
-
-    from layers import REGISTRY, Visibility
-    from spatial.tiles import _layer_sql
-
-    lon, lat = conn_module.execute(
-        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM estates WHERE id = 1) s"
-    ).fetchone()
 
     def size(layer, z):
-        x, y = lonlat_to_tile(lon, lat, z)
+        x, y = lonlat_to_tile(*first_estate, z)
         row = conn_module.execute(_layer_sql(layer, Visibility.PRIVATE, z, None),
                                   {"z": z, "x": x, "y": y}).fetchone()  # fmt: skip
         return len(row[0] or b"")
@@ -164,9 +164,6 @@ def test_layers_without_simplification_lose_nothing_by_it(conn_module):
 def test_the_stored_web_mercator_copy_draws_the_same_tiles_and_follows_every_write(db_url):
     """Layers with ``stores_web_mercator`` draw from ``geom_3857``: the same bytes as
     transforming ``geom``, and the copy moves with the geometry in the same statement."""
-    from layers import REGISTRY, WEB_MERCATOR_COLUMN, Visibility
-    from spatial.tiles import _layer_sql
-
     stored = [la for la in REGISTRY.values() if la.stores_web_mercator]
     assert {la.name for la in stored} >= {"estates", "buildings"}
     with psycopg.connect(db_url) as conn:
@@ -195,9 +192,6 @@ def test_the_stored_web_mercator_copy_draws_the_same_tiles_and_follows_every_wri
 def test_a_tile_draws_each_feature_once(conn_module, dense_tile):
     """ST_AsMVTGeom is computed in the subquery only, never again in a filter above it (a
     flattened subquery computed it twice per feature: 40 % of a dense tile's time)."""
-    from layers import REGISTRY, Visibility
-    from spatial.tiles import tile_sql
-
     z, x, y = dense_tile
     spatial = [la for la in REGISTRY.values() if la.is_spatial]
     text = tile_sql(spatial, Visibility.PRIVATE, 16).as_string(conn_module)
