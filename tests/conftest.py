@@ -19,7 +19,7 @@ import database
 from data_samples.generator import generate_city
 from data_samples.loader import load_city
 from database.embedded import ClusterError, EmbeddedCluster
-from tests_support import ADMIN_TOKEN, free_port, serve
+from tests_support import ADMIN_TOKEN, admin_app, free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PORT = int(os.environ.get("ONEMAP_TEST_PORT", "54339"))
@@ -206,13 +206,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def app(db_url):
-    from api.app import create_app
-    from api.settings import FeaturesSettings
-    from database.settings import DatabaseSettings
 
-    return create_app(
-        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
-    )
+    return admin_app(db_url)
 
 
 @pytest.fixture(scope="session")

@@ -29,11 +29,8 @@ from analyses.ledger import ledger, scoreboard
 from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
-from api.app import create_app
-from api.settings import FeaturesSettings
-from database.settings import DatabaseSettings
 from layers import Role, Visibility
-from tests_support import ADMIN_TOKEN, run_async, run_onemap
+from tests_support import ADMIN_TOKEN, admin_app, run_async, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
 TODAY = dt.date(2026, 11, 25)
@@ -348,9 +345,7 @@ def town_api(town_url):
             "planner": accounts.add_user(conn, "p", Role.PLANNER, []),
             "responsible": accounts.add_user(conn, "r", Role.RESPONSIBLE_PLANNER, ["110101002"]),
         }
-    app = create_app(
-        DatabaseSettings(database_url=town_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
-    )
+    app = admin_app(town_url)
     with TestClient(app) as client:
         client.tokens = {k: {"Authorization": f"Bearer {v}"} for k, v in tokens.items()}
         client.tokens["admin"] = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

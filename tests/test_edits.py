@@ -12,12 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import accounts
-from api.app import create_app
-from api.settings import FeaturesSettings
-from database.settings import DatabaseSettings
 from layers import Role
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, admin_app
 
 GEOJSON = {"Content-Type": "application/geo+json"}
 
@@ -35,9 +32,7 @@ def api(edits_url, street):
     with psycopg.connect(edits_url) as conn:
         planner = accounts.add_user(conn, "wang", Role.PLANNER, [])
         responsible = accounts.add_user(conn, "li", Role.RESPONSIBLE_PLANNER, [street])
-    app = create_app(
-        DatabaseSettings(database_url=edits_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
-    )
+    app = admin_app(edits_url)
     with TestClient(app) as client:
         client.as_planner = {"Authorization": f"Bearer {planner}"}
         client.as_responsible = {"Authorization": f"Bearer {responsible}"}

@@ -2,17 +2,15 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import FeaturesSettings, ServerSettings
+from api.settings import ServerSettings
 from database.settings import DatabaseSettings
 from layers import REGISTRY, Visibility
 from spatial import catalog
-from tests_support import ADMIN_TOKEN
+from tests_support import ADMIN_TOKEN, admin_app
 
 
 def test_health_reports_versions_and_the_count_of_every_layer_the_caller_sees(db_url):
-    app = create_app(
-        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
-    )
+    app = admin_app(db_url)
     with TestClient(app) as client:
         public = client.get("/health").json()["layers"]
         response = client.get("/health", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})

@@ -9,9 +9,6 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.settings import FeaturesSettings
-from database.settings import DatabaseSettings
 from ingest import load, pipeline
 from ingest.mapping import Mapping, parse_mapping
 from ingest.suggest import nearest_terms
@@ -19,7 +16,7 @@ from ingest_support import INPUTS, run, state
 from layers import REGISTRY
 from layers.errors import InvalidInput
 from layers.vocabulary import MATERIAL, NETWORK
-from tests_support import ADMIN_TOKEN, finished_job, run_onemap
+from tests_support import ADMIN_TOKEN, admin_app, finished_job, run_onemap
 
 PIPES = INPUTS / "pipelines_department_gbk.zip"
 PIPES_MAPPING = INPUTS / "pipelines_department_mapping.yaml"
@@ -210,8 +207,7 @@ def test_a_draft_has_a_set_line_for_each_required_field_without_a_column(ingest_
 
 
 def test_http_import_takes_a_mapping_and_suggests_one(ingest_url):
-    app = create_app(DatabaseSettings(database_url=ingest_url),
-                     features=FeaturesSettings(admin_token=ADMIN_TOKEN))  # fmt: skip
+    app = admin_app(ingest_url)
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     files = {"file": (REQUESTS.name, REQUESTS.read_bytes(), "application/octet-stream")}
     url = "/collections/resident_requests/imports"
@@ -265,8 +261,7 @@ def test_new_features_are_recorded_as_runs_around_another_writers_rows(ingest_ur
         ).fetchall()
     assert runs == [(ours[0], ours[1], "insert", "runner"), (ours[2], ours[3], "insert", "runner")]
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    app = create_app(DatabaseSettings(database_url=ingest_url),
-                     features=FeaturesSettings(admin_token=ADMIN_TOKEN))  # fmt: skip
+    app = admin_app(ingest_url)
     with TestClient(app) as client:
         for fid, changes in ((ours[1], 1), (theirs, 0), (ours[2], 1)):
             url = f"/collections/resident_requests/items/{fid}/history"

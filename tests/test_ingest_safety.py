@@ -15,7 +15,7 @@ from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
 from layers import Role
 from layers.errors import InvalidInput
-from tests_support import ADMIN_TOKEN, finished_job, run_onemap
+from tests_support import ADMIN_TOKEN, admin_app, finished_job, run_onemap
 
 BROKEN = [  # (file, layer, options, what the user is told)
     ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
@@ -165,13 +165,9 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from api.settings import FeaturesSettings
     from database.settings import DatabaseSettings
 
-    app = create_app(
-        DatabaseSettings(database_url=ingest_url),
-        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
-    )
+    app = admin_app(ingest_url)
     before = state(ingest_url, "service_facilities")[0]
     with TestClient(app) as client:
         data = (INPUTS / "service_facilities.geojson").read_bytes()
@@ -197,10 +193,7 @@ def test_http_import_runs_as_a_job_with_a_report(ingest_url):
             "(gen_random_uuid(), 'import', 'admin', 'running', now() - interval '2 minutes') "
             "RETURNING replace(id::text, '-', '')"
         ).fetchone()[0]
-    other_worker = create_app(
-        DatabaseSettings(database_url=ingest_url),
-        features=FeaturesSettings(admin_token=ADMIN_TOKEN),
-    )
+    other_worker = admin_app(ingest_url)
     with TestClient(other_worker) as other:
         assert other.get(status_url, headers=headers).json() == job
         assert other.get(status_url).status_code == 401

@@ -20,15 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, pool
 
 import database
-from api.app import create_app
-from api.settings import FeaturesSettings
-from database.settings import DatabaseSettings, to_sqlalchemy_url
+from database.settings import to_sqlalchemy_url
 from layers import REGISTRY, TABLES, Field, FieldType, GeometryType, Layer, Role, Visibility
 from layers import metadata as registry_metadata
 from layers.registry import table_of
 from migrations.options import COMPARE
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN, page_config
+from tests_support import ADMIN_TOKEN, admin_app, page_config
 
 TREES = Layer(
     name="street_trees",
@@ -84,8 +82,7 @@ def test_a_new_layer_needs_only_its_definition(trees_url):
             "SELECT version FROM layer_versions WHERE layer = 'street_trees'"
         ).fetchone()
 
-    app = create_app(DatabaseSettings(database_url=trees_url),
-                     features=FeaturesSettings(admin_token=ADMIN_TOKEN))  # fmt: skip
+    app = admin_app(trees_url)
     with TestClient(app) as client:
         listed = client.get("/collections").json()["collections"]
         assert "street_trees" in {c["id"] for c in listed}

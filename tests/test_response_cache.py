@@ -21,7 +21,7 @@ from api.versions import VersionWatcher
 from database.settings import DatabaseSettings
 from layers import Role
 from spatial import tiles
-from tests_support import ADMIN_TOKEN, run_async
+from tests_support import ADMIN_TOKEN, admin_app, run_async
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TILE = "/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}"
@@ -29,10 +29,7 @@ TILE = "/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}"
 
 @pytest.fixture(scope="module")
 def cached(edits_url: str) -> Iterator[TestClient]:
-    app = create_app(
-        DatabaseSettings(database_url=edits_url),
-        features=FeaturesSettings(admin_token=ADMIN_TOKEN, response_cache_entry_kb=64),
-    )
+    app = admin_app(edits_url, response_cache_entry_kb=64)
     with TestClient(app) as client:
         yield client
 

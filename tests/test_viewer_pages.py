@@ -8,7 +8,7 @@ import pytest
 from folium.plugins import VectorGridProtobuf
 
 from layers import REGISTRY, Visibility
-from tests_support import page_config
+from tests_support import admin_app, page_config
 
 ASSET = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="([^"]+)"')
 
@@ -90,14 +90,9 @@ def test_tile_urls_change_when_the_data_changes(client, db_url):
 def test_login_sets_a_cookie_that_pages_and_tiles_honour(db_url):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.settings import FeaturesSettings
-    from database.settings import DatabaseSettings
     from tests_support import ADMIN_TOKEN
 
-    app = create_app(
-        DatabaseSettings(database_url=db_url), features=FeaturesSettings(admin_token=ADMIN_TOKEN)
-    )  # its own lifespan
+    app = admin_app(db_url)  # its own lifespan
     with TestClient(app) as fresh:
         bad = fresh.post(
             "/login",

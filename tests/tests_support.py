@@ -22,6 +22,18 @@ ADMIN_HEADER = f"Authorization: Bearer {ADMIN_TOKEN}"
 ONEMAP = str(Path(sys.executable).parent / "onemap")
 
 
+def admin_app(database_url: str, **features: Any) -> Any:
+    """The app on ``database_url`` that knows the tests' admin token (and other ``features``)."""
+    from api.app import create_app
+    from api.settings import FeaturesSettings
+    from database.settings import DatabaseSettings
+
+    return create_app(
+        DatabaseSettings(database_url=database_url),
+        features=FeaturesSettings(admin_token=ADMIN_TOKEN, **features),
+    )
+
+
 def run_async(coroutine: Any) -> Any:
     """``asyncio.run`` in a thread of its own: Playwright's sync API (the browser fixture)
     keeps an event loop running in the test thread, where ``asyncio.run`` refuses to start."""
