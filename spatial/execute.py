@@ -60,14 +60,19 @@ class RowStream:
         self._cursor: Any = None
         self._first: list[tuple[Any, ...]] = []
         self.prelude_result: Any = None
+        self.after_first_result: Any = None
 
     async def open(
-        self, prelude: Callable[[psycopg.AsyncConnection], Awaitable[Any]] | None = None
+        self,
+        prelude: Callable[[psycopg.AsyncConnection], Awaitable[Any]] | None = None,
+        after_first: Callable[[psycopg.AsyncConnection, int | None], Awaitable[Any]] | None = None,
     ) -> RowStream:
         """Run the statement and fetch the first batch.
 
-        ``prelude`` runs first on the same connection (its result is kept in
-        ``prelude_result``), so a page and its count take one connection, not two.
+        ``prelude`` runs first and ``after_first`` after the first batch, on the same
+        connection (results kept in ``prelude_result`` and ``after_first_result``), so a page
+        and its count take one connection, not two. ``after_first`` is told how many rows the
+        statement returned when the first batch holds them all, else None.
         """
         try:
             conn = await self._stack.enter_async_context(self.pool.connection(self.timeout_s))
@@ -82,15 +87,23 @@ class RowStream:
                 self._cursor = await self._stack.enter_async_context(cursor)
                 await self._cursor.execute(self.statement.sql, self.statement.params)
                 self._first = await self._cursor.fetchmany(self.batch_size)
+            if after_first is not None:
+                total = len(self._first) if self.complete else None
+                self.after_first_result = await after_first(conn, total)
         except Exception as exc:
             await self._release()
             mapped = translate(exc)
             if mapped is not None:
                 raise mapped from exc
             raise
-        if len(self._first) < self.batch_size:  # all rows are here: give the connection back
+        if self.complete:  # all rows are here: give the connection back
             await self._release()
         return self
+
+    @property
+    def complete(self) -> bool:
+        """Whether the first batch holds every row of the statement."""
+        return self.at_once or len(self._first) < self.batch_size
 
     async def _release(self) -> None:
         """Close the cursor and return the connection; the rows read are kept either way.

@@ -1,7 +1,7 @@
 import pytest
 
 from spatial.tiles import lonlat_to_tile
-from tests_support import run_async
+from tests_support import admin_app, run_async
 
 
 def scalar(conn, query, *params):
@@ -70,6 +70,75 @@ def test_bbox_selects_what_postgis_selects(client, conn):
     )
     assert expected > 0
     assert body["numberMatched"] == body["numberReturned"] == expected
+
+
+@pytest.mark.parametrize(
+    ("bbox_crs", "box"),
+    [
+        ("CRS84", (116.38, 39.90, 116.40, 39.92)),
+        ("EPSG:4326", (39.90, 116.38, 39.92, 116.40)),  # north/east axis order
+        ("EPSG:3857", (12955000.0, 4852000.0, 12957500.0, 4854500.0)),
+        ("EPSG:4548", (4418600.0, 447000.0, 4420800.0, 448700.0)),  # Gauss-Krüger, N/E
+        ("GCJ-02", (116.386, 39.901, 116.406, 39.921)),  # a web map's shifted datum
+    ],
+)  # fmt: skip
+def test_a_box_statement_is_kept_per_shape_and_selects_as_composed(conn, bbox_crs, box):
+    """Boxes in one CRS share one rendered statement, with the same rows as one composed anew."""
+    from layers import Visibility, get_layer
+    from spatial import crs
+    from spatial.features import FeatureQuery, _compose_select, select_sql
+
+    def query(b, limit=1000):
+        return FeatureQuery(layer=get_layer("buildings"), level=Visibility.PUBLIC, bbox=b,
+                            bbox_crs=crs.parse(bbox_crs), limit=limit)  # fmt: skip
+
+    nudged = tuple(v + (0.001 if abs(v) < 1000 else 100.0) for v in box)
+    kept, other = select_sql(query(box)), select_sql(query(nudged))
+    assert kept.sql is other.sql and kept.params != other.params
+    for q in (query(box), query(nudged), query(box, limit=7)):
+        composed = _compose_select(q)
+        rows = conn.execute(select_sql(q).sql, select_sql(q).params).fetchall()
+        assert rows == conn.execute(composed.sql, composed.params).fetchall()
+    assert len(conn.execute(kept.sql, kept.params).fetchall()) > 0
+
+
+@pytest.fixture(scope="module")
+def uncounting_client(db_url):
+    """An app that never counts a filtered page (the planner's estimate is always too big)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(admin_app(db_url, exact_count_threshold=0)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("limit", [1000, 5000])  # one statement; a cursor in batches of 2,000
+def test_the_last_page_knows_how_many_matched_without_counting(uncounting_client, conn, limit):
+    box = "116.38,39.90,116.40,39.92"
+    expected = scalar(
+        conn,
+        "SELECT count(*) FROM buildings WHERE "
+        "ST_Intersects(geom, ST_MakeEnvelope(116.38, 39.90, 116.40, 39.92, 4326))",
+    )
+    assert 10 < expected < 1000
+    items = "/collections/buildings/items"
+    whole = uncounting_client.get(items, params={"bbox": box, "limit": limit}).json()
+    assert whole["numberMatched"] == whole["numberReturned"] == expected
+    tail = uncounting_client.get(items, params={"bbox": box, "limit": limit, "offset": 10}).json()
+    assert tail["numberMatched"] == expected and tail["numberReturned"] == expected - 10
+    full = uncounting_client.get(items, params={"bbox": box, "limit": 10}).json()
+    assert full["numberReturned"] == 10 and "numberMatched" not in full  # more may follow
+    assert "next" in {link["rel"] for link in full["links"]}
+    past = uncounting_client.get(items, params={"bbox": box, "offset": expected + 5}).json()
+    assert past["numberReturned"] == 0 and "numberMatched" not in past  # nothing to go by
+
+
+def test_an_exactly_full_last_page_still_counts(client, conn):
+    expected = scalar(conn, "SELECT count(*) FROM districts")
+    body = client.get("/collections/districts/items", params={"limit": expected}).json()
+    assert body["numberReturned"] == body["numberMatched"] == expected
+    assert "next" not in {link["rel"] for link in body["links"]}
+    empty = client.get("/collections/districts/items", params={"offset": expected}).json()
+    assert empty["numberReturned"] == 0 and empty["numberMatched"] == expected
 
 
 @pytest.mark.parametrize("bbox", ["1,2,3", "a,b,c,d", "3,2,1,0", "1,2,3,nan"])

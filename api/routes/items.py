@@ -61,8 +61,9 @@ async def get_items(
     q = replace(query, limit=limit, offset=offset)
     state = state_of(request)
 
-    async def prelude(conn: psycopg.AsyncConnection) -> int | None:
-        await offer_before_reading(request, conn, q)
+    async def number_matched(conn: psycopg.AsyncConnection, rows: int | None) -> int | None:
+        if rows is not None and rows < limit and (rows > 0 or offset == 0):
+            return offset + rows  # the last page: every match is counted already
         matched: int | None = await state.counts.number_matched(
             conn, q, state.features.exact_count_threshold
         )
@@ -70,8 +71,8 @@ async def get_items(
 
     stream = await RowStream(
         pool, select_sql(q), timeout_s=state.pools.timeout_s, at_most=limit
-    ).open(prelude)
-    matched = stream.prelude_result
+    ).open(lambda conn: offer_before_reading(request, conn, q), number_matched)
+    matched = stream.after_first_result
     links = [
         link(str(request.url), "self", GEOJSON, "This page"),
         link(url(request, f"/collections/{q.layer.name}"), "collection", JSON),
