@@ -61,7 +61,7 @@ SELECT e.id::text || ':' || n.kind,
                      ORDER BY p.geom <-> e.pt LIMIT {knn}) c
                WHERE ST_DWithin(ST_Transform(c.geom, {srid}), e.g, %(search_m)s)
                ORDER BY 6 LIMIT %(parcels)s) x)),
-       ST_AsGeoJSON(e.geom, 7)::json
+       ST_AsGeoJSON(e.geom, 7)
 FROM e JOIN nearest n ON n.estate_id = e.id
 WHERE n.distance_m IS NULL OR n.distance_m > %(walk_m)s
 ORDER BY e.id, n.kind
@@ -95,31 +95,48 @@ FLOW_POOL = statement(
     """
 WITH p AS (
     SELECT p.* FROM idle_parcels p WHERE {in_area}
+),
+-- Parcels summed per district first: grouping the joined rows by the district (and its
+-- outline, tens of kB) hashed the outline once per parcel.
+totals AS (
+    SELECT district_code,
+           round(coalesce(sum(added_floor_area_m2)
+               FILTER (WHERE status IN ('converting', 'in_use')), 0)::numeric, 1) AS added_m2,
+           count(*) AS parcels,
+           count(*) FILTER (WHERE status = 'in_use') AS in_use,
+           count(*) FILTER (WHERE status = 'converting') AS converting,
+           count(*) FILTER (WHERE status IN ('identified', 'planned')) AS available,
+           round(coalesce(sum(floor_area_m2)
+               FILTER (WHERE status IN ('identified', 'planned')), 0)::numeric, 1) AS available_m2
+    FROM p GROUP BY 1
+),
+uses AS (
+    SELECT u.district_code, json_object_agg(u.use, u.m2 ORDER BY u.use) AS m2_by_use
+    FROM (SELECT district_code, proposed_use AS use,
+                 round(sum(added_floor_area_m2)::numeric, 1) AS m2
+          FROM p WHERE proposed_use IS NOT NULL AND status IN ('converting', 'in_use')
+          GROUP BY 1, 2) u
+    GROUP BY 1
 )
 SELECT d.code,
        json_build_object(
            'district_code', d.code, 'name_zh', d.name_zh,
-           'added_floor_area_m2', round(coalesce(sum(p.added_floor_area_m2)
-               FILTER (WHERE p.status IN ('converting', 'in_use')), 0)::numeric, 1),
-           'parcels', count(p.id),
-           'parcels_in_use', count(p.id) FILTER (WHERE p.status = 'in_use'),
-           'parcels_converting', count(p.id) FILTER (WHERE p.status = 'converting'),
-           'parcels_available', count(p.id) FILTER (WHERE p.status IN ('identified', 'planned')),
-           'available_floor_area_m2', round(coalesce(sum(p.floor_area_m2)
-               FILTER (WHERE p.status IN ('identified', 'planned')), 0)::numeric, 1),
-           'added_by_use', (SELECT coalesce(json_object_agg(u.use, u.m2), '{{}}'::json) FROM (
-               SELECT q.proposed_use AS use, round(sum(q.added_floor_area_m2)::numeric, 1) AS m2
-               FROM p q WHERE q.district_code = d.code AND q.proposed_use IS NOT NULL
-                 AND q.status IN ('converting', 'in_use')
-               GROUP BY 1) u)),
-       ST_AsGeoJSON(d.geom, 6)::json
-FROM districts d LEFT JOIN p ON p.district_code = d.code
+           'added_floor_area_m2', coalesce(t.added_m2, 0.0),
+           'parcels', coalesce(t.parcels, 0),
+           'parcels_in_use', coalesce(t.in_use, 0),
+           'parcels_converting', coalesce(t.converting, 0),
+           'parcels_available', coalesce(t.available, 0),
+           'available_floor_area_m2', coalesce(t.available_m2, 0.0),
+           'added_by_use', coalesce(u.m2_by_use, '{{}}'::json)),
+       ST_AsGeoJSON(d.geom, 6)
+FROM districts d
+LEFT JOIN totals t ON t.district_code = d.code
+LEFT JOIN uses u ON u.district_code = d.code
 WHERE (%(district)s::text IS NULL OR d.code = %(district)s)
   AND (%(street)s::text IS NULL
        OR d.code = (SELECT district_code FROM streets WHERE code = %(street)s))
   AND (%(estate)s::bigint IS NULL
        OR d.code = (SELECT district_code FROM estates WHERE id = %(estate)s))
-GROUP BY d.code, d.name_zh, d.geom
 ORDER BY d.code
 """,
     in_area=in_area(column("p", "geom")),
