@@ -36,7 +36,7 @@ SELECT e.street_code || '-' || e.cluster,
            'area_m2', round(sum(e.area_m2)::numeric), 'floor_area_m2',
            round(sum(e.floor_area_m2)::numeric), 'households', sum(e.households),
            'buildings', sum(e.building_count)),
-       ST_AsGeoJSON(ST_ConvexHull(ST_Collect(e.geom)), 7)::json
+       ST_AsGeoJSON(ST_ConvexHull(ST_Collect(e.geom)), 7)
 FROM e WHERE e.cluster IS NOT NULL
 GROUP BY e.street_code, e.cluster
 ORDER BY count(*) DESC, 1

@@ -21,24 +21,24 @@ from analyses.workflow import PROJECTS_IN_AREA
 CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
     ("estate_planned_in_finished_project", "项目已完工而小区仍为计划",
      "Estate still planned in a finished project", "estates", statement(
-        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7)::json "
+        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e JOIN projects p ON p.id = e.project_id WHERE {area} "
         "AND e.status IN ('candidate', 'reserve', 'planned') "
         "AND p.status IN ('completed', 'accepted')", area=ESTATES_IN_AREA)),
     ("estate_done_in_unbuilt_project", "项目未施工而小区已完工",
      "Estate completed in a project not yet built", "estates", statement(
-        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7)::json "
+        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e JOIN projects p ON p.id = e.project_id WHERE {area} "
         "AND e.status IN ('completed', 'accepted') AND p.status IN ('proposed', 'approved')",
         area=ESTATES_IN_AREA)),
     ("approved_project_start_passed", "已批复项目计划开工日已过仍未开工",
      "Approved project whose planned start has passed", "projects", statement(
-        "SELECT p.id, 'planned start ' || p.start_on, ST_AsGeoJSON(p.geom, 7)::json "
+        "SELECT p.id, 'planned start ' || p.start_on, ST_AsGeoJSON(p.geom, 7) "
         "FROM projects p WHERE {area} AND p.status = 'approved' AND p.start_on < %(today)s",
         area=PROJECTS_IN_AREA)),
     ("finished_project_unfinished_estates", "项目已完工而其小区未完工",
      "Finished project with estates not finished", "projects", statement(
-        "SELECT p.id, count(*) || ' estates not finished', ST_AsGeoJSON(p.geom, 7)::json "
+        "SELECT p.id, count(*) || ' estates not finished', ST_AsGeoJSON(p.geom, 7) "
         "FROM projects p JOIN estates e ON e.project_id = p.id WHERE {area} "
         "AND p.status IN ('completed', 'accepted') "
         "AND e.status NOT IN ('completed', 'accepted') GROUP BY p.id, p.geom",
@@ -47,14 +47,14 @@ CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
      "Project without funding source or building flag: its approval cannot be judged",
      "projects", statement(
         "SELECT p.id, 'funding ' || coalesce(p.funding_source, '?') || ', builds '"
-        " || coalesce(p.new_construction::text, '?'), ST_AsGeoJSON(p.geom, 7)::json "
+        " || coalesce(p.new_construction::text, '?'), ST_AsGeoJSON(p.geom, 7) "
         "FROM projects p WHERE {area} AND p.submitted_on IS NOT NULL "
         "AND (p.funding_source IS NULL OR p.new_construction IS NULL)",
         area=PROJECTS_IN_AREA)),
 )  # fmt: skip
 
 OPINION_DUES = statement(
-    "SELECT o.id, o.requested_on, o.due_on, ST_AsGeoJSON(p.geom, 7)::json FROM opinions o "
+    "SELECT o.id, o.requested_on, o.due_on, ST_AsGeoJSON(p.geom, 7) FROM opinions o "
     "JOIN projects p ON p.id = o.project_id WHERE {area} AND o.due_on IS NOT NULL",
     area=PROJECTS_IN_AREA,
 )

@@ -77,7 +77,7 @@ SELECT s.id,
             WHERE p.geom && ST_Transform(ST_Envelope(z.zone), 4326)
               AND ST_Intersects(ST_Transform(p.geom, {srid}), z.zone)
             GROUP BY 1) c),
-       ST_AsGeoJSON(ST_Transform(s.g, 4326), 7)::json,
+       ST_AsGeoJSON(ST_Transform(s.g, 4326), 7),
        (SELECT json_build_object('stage', r.stage, 'consent', r.consent_ratio)
         FROM elevator_retrofits r WHERE r.building_id = s.id ORDER BY r.id DESC LIMIT 1),
        -- the building north of the shaft, looked for three times as far as the sunlight rule asks

@@ -168,7 +168,10 @@ class Param:
 class Row:
     id: Any
     properties: dict[str, Any]
-    geometry: dict[str, Any] | None = None
+    # GeoJSON text as PostGIS wrote it (``ST_AsGeoJSON``), passed through to the answer
+    # unparsed: parsing a city's polygons into Python lists cost more than the query, and
+    # their millions of small objects made the collector's pauses grow with the city.
+    geometry: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +280,6 @@ def plain(value: Any) -> Any:
 async def fetch_rows(
     conn: psycopg.AsyncConnection, composed: sql.Composed, params: dict[str, Any]
 ) -> list[Row]:
-    """Rows of a statement whose columns are (id, properties json, geometry json or NULL)."""
+    """Rows of a statement whose columns are (id, properties json, GeoJSON text or NULL)."""
     cur = await conn.execute(composed, params)
     return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]

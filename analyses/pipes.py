@@ -56,7 +56,7 @@ SELECT e.id,
                'inside_m', round(l.inside_m::numeric, 1),
                'outside_m', round(l.around_m::numeric, 1)))
                FILTER (WHERE l.network IS NOT NULL), '{{}}'::json)),
-       ST_AsGeoJSON(e.geom, 7)::json
+       ST_AsGeoJSON(e.geom, 7)
 FROM e LEFT JOIN lengths l ON l.estate_id = e.id
 GROUP BY e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom
 ORDER BY e.id
@@ -115,7 +115,7 @@ SELECT id,
            'age', %(year)s - install_year, 'over_by', over_by, 'priority', priority,
            'gas_cast_iron', gas_cast_iron,
            'length_m', round(ST_Length(geom::geography)::numeric, 1)),
-       ST_AsGeoJSON(geom, 7)::json,
+       ST_AsGeoJSON(geom, 7),
        count(*) OVER () AS total
 FROM ranked
 ORDER BY priority, over_by DESC, id

@@ -13,6 +13,7 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+import orjson
 import psycopg
 
 from analyses import holidays
@@ -57,6 +58,16 @@ def paging(page: Page, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def geometry_json(text: str | None) -> orjson.Fragment | None:
+    """A row's GeoJSON text, to go into the answer as it is (written by :func:`dumps`)."""
+    return None if text is None else orjson.Fragment(text)
+
+
+def dumps(body: dict[str, Any], *, indent: bool = False) -> bytes:
+    """An answer as UTF-8 JSON, its geometries as PostGIS wrote them (no NaN: null)."""
+    return orjson.dumps(body, default=str, option=orjson.OPT_INDENT_2 if indent else 0)
+
+
 def as_json(
     analysis: Analysis, area: Area, params: dict[str, Any], page: Page,
     links: list[dict[str, str]] | None = None,
@@ -85,9 +96,14 @@ def as_geojson(
         "name": analysis.name,
         **paging(page, params),
         "features": [
-            {"type": "Feature", "id": r.id, "geometry": r.geometry, "properties": r.properties}
+            {
+                "type": "Feature",
+                "id": r.id,
+                "geometry": geometry_json(r.geometry),
+                "properties": r.properties,
+            }
             for r in page.rows
-        ],
+        ],  # fmt: skip
     }
     if page.summary is not None:
         out["summary"] = page.summary

@@ -58,7 +58,7 @@ def overlap_days(start: dt.date, end: dt.date, window: Window) -> int:
 SCHEDULED = statement(
     """
 SELECT p.id, p.name_zh, p.district_code, p.street_code, p.status, p.start_on, p.end_on,
-       ST_AsGeoJSON(p.geom, 7)::json
+       ST_AsGeoJSON(p.geom, 7)
 FROM projects p
 WHERE {projects_in_area} AND p.start_on IS NOT NULL AND p.end_on IS NOT NULL
   AND p.status NOT IN ('completed', 'accepted')
@@ -115,7 +115,7 @@ async def overruns(conn: psycopg.AsyncConnection, area: Area, params: dict[str, 
 OPINIONS = statement(
     """
 SELECT o.id, o.project_id, p.name_zh, o.street_code, o.planner, o.requested_on, o.issued_on,
-       ST_AsGeoJSON(p.geom, 7)::json
+       ST_AsGeoJSON(p.geom, 7)
 FROM opinions o JOIN projects p ON p.id = o.project_id
 WHERE {projects_in_area}
 ORDER BY o.requested_on, o.id
@@ -156,7 +156,7 @@ SELECT p.id,
            'approved_on', p.approved_on, 'open', p.approved_on IS NULL,
            'days', coalesce(p.approved_on, %(today)s::date) - p.submitted_on,
            'funding_source', p.funding_source),
-       ST_AsGeoJSON(p.geom, 7)::json
+       ST_AsGeoJSON(p.geom, 7)
 FROM projects p
 WHERE {projects_in_area} AND p.submitted_on IS NOT NULL
   AND p.funding_source = 'government' AND p.new_construction IS FALSE
@@ -193,7 +193,7 @@ SELECT e.id,
            'fund_initial_cny', e.maintenance_fund_initial,
            'fund_balance_cny', e.maintenance_fund_balance,
            'ratio', round((e.maintenance_fund_balance / e.maintenance_fund_initial)::numeric, 3)),
-       ST_AsGeoJSON(e.geom, 7)::json
+       ST_AsGeoJSON(e.geom, 7)
 FROM estates e
 WHERE {estates_in_area} AND e.maintenance_fund_initial > 0
   AND e.maintenance_fund_balance < %(threshold)s * e.maintenance_fund_initial
@@ -215,7 +215,7 @@ SELECT p.id,
            'street_code', p.street_code, 'status', p.status,
            'green_ratio_before', p.green_ratio_before, 'green_ratio_after', p.green_ratio_after,
            'drop', round((p.green_ratio_before - p.green_ratio_after)::numeric, 4)),
-       ST_AsGeoJSON(p.geom, 7)::json
+       ST_AsGeoJSON(p.geom, 7)
 FROM projects p
 WHERE {projects_in_area} AND p.green_ratio_after < p.green_ratio_before
 ORDER BY p.green_ratio_before - p.green_ratio_after DESC, p.id

@@ -22,7 +22,7 @@ from analyses.elevators import apply_screening
 from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area, page_of, rows_of
 from analyses.registry import ANALYSES, get_analysis
-from analyses.running import as_geojson, as_json, paging
+from analyses.running import as_geojson, as_json, dumps, paging
 from cli.common import app, console, friendly, stderr, with_connection
 from layers import Visibility
 from layers.errors import InvalidInput
@@ -117,7 +117,7 @@ def analyse(
     else:
         body = as_geojson(analysis, page, params) if format == "geojson" else as_json(
             analysis, area, params, page)  # fmt: skip
-        data = (json.dumps(body, ensure_ascii=False, default=str, indent=1) + "\n").encode()
+        data = dumps(body, indent=True) + b"\n"
     _write(data, out_file)
     shown = paging(page, params)
     if shown["truncated"]:  # never a silent cut: say what is left and how to get it

@@ -254,6 +254,35 @@ def test_flow_pool_adds_the_converted_floor_area(town_url):
     assert pool["parcels_available"] == 2
 
 
+def test_flow_pool_on_the_sample_city_matches_a_sum_in_python(db_url):
+    """Every district of the sample, recomputed from the parcels themselves."""
+    with psycopg.connect(db_url) as conn:
+        parcels = conn.execute(
+            "SELECT district_code, status, floor_area_m2, "
+            "added_floor_area_m2, proposed_use FROM idle_parcels"
+        ).fetchall()
+        districts = [r[0] for r in conn.execute("SELECT code FROM districts ORDER BY code")]
+    pool = run(db_url, "flow_pool")
+    assert list(pool) == districts
+    for code in districts:
+        mine = [p for p in parcels if p[0] == code]
+        used = [p for p in mine if p[1] in ("converting", "in_use")]
+        free = [p for p in mine if p[1] in ("identified", "planned")]
+        by_use: dict[str, float] = {}
+        for p in used:
+            if p[4] is not None:
+                by_use[p[4]] = by_use.get(p[4], 0.0) + float(p[3] or 0)
+        got = pool[code]
+        assert got["parcels"] == len(mine) and got["parcels_available"] == len(free)
+        assert got["parcels_in_use"] == sum(p[1] == "in_use" for p in mine)
+        assert got["added_floor_area_m2"] == pytest.approx(
+            sum(float(p[3] or 0) for p in used), abs=0.06)  # fmt: skip
+        assert got["available_floor_area_m2"] == pytest.approx(
+            sum(float(p[2] or 0) for p in free), abs=0.06)  # fmt: skip
+        assert got["added_by_use"] == pytest.approx(by_use, abs=0.06)
+    assert sum(pool[c]["parcels"] for c in districts) == len(parcels) > 0
+
+
 def test_bundles_join_nearby_estates_of_a_street(town_url):
     rows = run(town_url, "bundles", distance_m="150")
     assert len(rows) == 1  # E1 is in a project already; E3 is alone in its street
@@ -393,6 +422,28 @@ def test_analyses_over_http(town_api):
     )
 
 
+def test_every_analysis_answers_geojson_with_valid_geometries(town_api):
+    """Geometries go into the answer as PostGIS wrote them: still GeoJSON, of the declared type."""
+    import shapely.geometry
+
+    admin, answered = town_api.tokens["admin"], 0
+    for name, analysis in ANALYSES.items():
+        geo = town_api.get(f"/analyses/{name}?f=geojson&limit=10000", headers=admin)
+        assert geo.status_code == 200 and geo.headers["content-type"] == "application/geo+json"
+        rows = town_api.get(f"/analyses/{name}?limit=10000", headers=admin).json()["rows"]
+        features = geo.json()["features"]
+        assert [(f["id"], f["properties"]) for f in features] == [
+            (r["id"], {k: v for k, v in r.items() if k != "id"}) for r in rows
+        ], name
+        for feature in features:
+            shape = shapely.geometry.shape(feature["geometry"])
+            assert shape.is_valid and not shape.is_empty, (name, feature["id"])
+            assert shape.geom_type.removeprefix("Multi") == (
+                analysis.geometry or "").removeprefix("Multi"), name  # fmt: skip
+        answered += bool(features)
+    assert answered >= len(ANALYSES) - 2  # the town has something for (almost) every analysis
+
+
 def test_dossier_ledger_and_scoreboard(town_api, town_url):
     api, as_ = town_api, town_api.tokens
     full = api.get("/estates/1/dossier", headers=as_["admin"]).json()
@@ -451,6 +502,10 @@ def test_cli_analyse_prints_json_and_refuses_bad_input(town_url):
     ok = run_onemap("analyse", "aging_pipes", "--district", "110101", env=env)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["rows"][0]["id"] == 2
+    geo = run_onemap("analyse", "aging_pipes", "--district", "110101", "--format", "geojson",
+                     env=env)  # fmt: skip
+    feature = json.loads(geo.stdout)["features"][0]
+    assert feature["id"] == 2 and feature["geometry"]["type"] == "LineString"
     bad = run_onemap("analyse", "bundles", "-p", "distance_m=x", env=env)
     assert bad.returncode == 1 and "distance_m" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from analyses import bundles, elevators
 from analyses.model import Analysis, Area
 from analyses.registry import ANALYSES, get_analysis
-from analyses.running import as_geojson, as_json
+from analyses.running import as_geojson, as_json, dumps
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
@@ -103,7 +103,7 @@ async def apply_elevator_screening(
 async def run_analysis(
     request: Request, name: str, caller: CallerDep, conn: ConnDep,
     district: District = None, street: Street = None, estate: Estate = None, f: Format = "json",
-) -> JSONResponse:  # fmt: skip
+) -> Response:  # fmt: skip
     if not caller.signed_in:
         raise Unauthorized("the analyses need a token")
     analysis = get_analysis(name)
@@ -117,8 +117,8 @@ async def run_analysis(
     page = await state_of(request).analysis_cache.run(conn, analysis, area, params)
     links = _page_links(request, params, page.total, len(page.rows))
     if f == "geojson":
-        return JSONResponse(as_geojson(analysis, page, params, links), media_type=GEOJSON)
-    return JSONResponse(as_json(analysis, area, params, page, links))
+        return Response(dumps(as_geojson(analysis, page, params, links)), media_type=GEOJSON)
+    return Response(dumps(as_json(analysis, area, params, page, links)), media_type=JSON)
 
 
 def _page_links(
