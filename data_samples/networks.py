@@ -157,19 +157,20 @@ def estate_networks(
     utilities: Mapping[str, str], rng: np.random.Generator,
 ) -> pd.DataFrame:  # fmt: skip
     """Service line, internal main and building branches of each network in each estate."""
-    info = estates.set_index("id")
+    # Plain dicts: a pandas row lookup per estate cost more than the estate's networks.
+    info = estates.set_index("id")[["status", "renovation_items", "build_year"]].to_dict("index")
     renewed_status = {"completed", "accepted"}
     frames: list[dict[str, np.ndarray]] = []
     points: list[tuple[float, float]] = []
     line_of_point: list[int] = []
     line_count = 0
     for lay in layouts:
-        row = info.loc[lay.estate_id]
+        row = info[lay.estate_id]
         combined = bool(_is_combined(np.array([lay.cx]), np.array([lay.ymin]), centre)[0])
         present = ["water_supply", "drainage_combined" if combined else "drainage_sewer", "gas"]
         present += [n for n, p in (("heating", 0.75), ("power", 0.6), ("telecom", 0.35))
                     if n in utilities and rng.random() < p]  # fmt: skip
-        renewed = row.status in renewed_status
+        renewed = row["status"] in renewed_status
         for network in present:
             off = OFFSETS[network]
             x = lay.cx + off
@@ -195,8 +196,8 @@ def estate_networks(
                 lines.append([(x, y), (gable, y), (gable, by1 + out), (end, by1 + out)])
             n = len(lines)
             item = family(network) if family(network) != "drainage" else "drainage"
-            is_renewed = renewed and item in row.renovation_items
-            base = int(row.build_year)
+            is_renewed = renewed and item in row["renovation_items"]
+            base = int(row["build_year"])
             years = np.where(
                 is_renewed, rng.integers(2019, CURRENT_YEAR, n),
                 np.clip(base + rng.integers(-1, 3, n), 1950, CURRENT_YEAR - 1),

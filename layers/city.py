@@ -9,6 +9,7 @@ wrong name or profile stops the process with one line.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -109,9 +110,16 @@ def load_city(name: str) -> CityProfile:
         except (OSError, UnicodeDecodeError) as exc:
             raise ValueError(f"cannot read {name}: {exc}") from None
     elif name in known_cities():
-        text = files("layers.cities").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        return _shipped(name)
     else:
         raise ValueError(f"no profile for {name!r}; known: {', '.join(known_cities())}")
+    return parse_profile(tomllib.loads(text))
+
+
+@functools.cache
+def _shipped(name: str) -> CityProfile:
+    """A shipped city's profile, read once (the sample generator asks for it per estate)."""
+    text = files("layers.cities").joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return parse_profile(tomllib.loads(text))
 
 
