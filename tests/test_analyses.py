@@ -344,6 +344,32 @@ def test_working_days():
     assert workdays.workdays_late(dt.date(2025, 11, 14), dt.date(2025, 11, 14)) == 0
 
 
+def test_working_days_counted_by_subtraction_agree_with_walking_the_days():
+    """Spans before and after the counted table's start, across years and loaded notices."""
+    import random
+
+    def walked(start: dt.date, end: dt.date) -> int:
+        count, day = 0, start
+        while day < end:
+            day += dt.timedelta(days=1)
+            count += workdays.is_workday(day)[0]
+        return count
+
+    rng = random.Random(5)
+    for _ in range(3000):
+        start = dt.date(1998, 6, 1) + dt.timedelta(days=rng.randrange(0, 11_000))
+        end = start + dt.timedelta(days=rng.randrange(-20, 3000))
+        assert workdays.workdays_between(start, end) == walked(start, end), (start, end)
+    span = (dt.date(2027, 2, 1), dt.date(2027, 4, 30))  # no fixed holiday inside
+    before = workdays.workdays_between(*span)
+    workdays.use_arrangements([(2027, dt.date(2027, 3, 3), False)])  # a Wednesday off
+    try:
+        assert workdays.workdays_between(*span) == walked(*span) == before - 1
+    finally:
+        workdays.use_arrangements([])
+    assert workdays.workdays_between(*span) == before
+
+
 def test_the_deadline_rule_is_the_state_councils_in_every_case():
     """Independently: chinese_calendar's own find_workday (which registers a request received
     on a non-working day on the next working day) agrees on every day it covers."""
