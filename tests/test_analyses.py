@@ -356,9 +356,9 @@ def test_working_days_counted_by_subtraction_agree_with_walking_the_days():
         return count
 
     rng = random.Random(5)
-    for _ in range(3000):
-        start = dt.date(1998, 6, 1) + dt.timedelta(days=rng.randrange(0, 11_000))
-        end = start + dt.timedelta(days=rng.randrange(-20, 3000))
+    for _ in range(400):
+        start = dt.date(1999, 6, 1) + dt.timedelta(days=rng.randrange(0, 10_500))
+        end = start + dt.timedelta(days=rng.randrange(-20, 700))
         assert workdays.workdays_between(start, end) == walked(start, end), (start, end)
     span = (dt.date(2027, 2, 1), dt.date(2027, 4, 30))  # no fixed holiday inside
     before = workdays.workdays_between(*span)
