@@ -103,7 +103,7 @@ def as_geojson(
                 "properties": r.properties,
             }
             for r in page.rows
-        ],  # fmt: skip
+        ],
     }
     if page.summary is not None:
         out["summary"] = page.summary
