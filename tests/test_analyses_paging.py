@@ -282,6 +282,43 @@ def test_data_checks_find_each_contradiction_with_its_rows(client, db_url):
     assert f"{len(rows)} contradictions found" in result.stdout
 
 
+def test_data_checks_per_district_find_what_the_city_finds_there(db_url):
+    """Estates made to contradict their projects (in a transaction, rolled back) are found
+    by the district they lie in and by no other."""
+    from analyses.model import Area, rows_of
+    from analyses.registry import ANALYSES
+    from tests_support import run_async
+
+    analysis = ANALYSES["data_checks"]
+    contradicting = ("estate_planned_in_finished_project", "estate_done_in_unbuilt_project")
+
+    async def go():
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            await conn.execute(
+                "UPDATE estates e SET status = CASE WHEN p.status IN ('completed', 'accepted') "
+                "THEN 'planned' ELSE 'completed' END FROM projects p WHERE p.id = e.project_id "
+                "AND p.status IN ('completed', 'accepted', 'proposed', 'approved') "
+                "AND e.id % 3 = 0")  # fmt: skip
+            cur = await conn.execute("SELECT id, district_code FROM estates")
+            district_of = dict(await cur.fetchall())
+            found = {}
+            for area in (Area(), *(Area(district=d) for d in sorted(set(district_of.values())))):
+                rows = rows_of(await analysis.run(conn, area, analysis.parse_params({})))
+                found[area.district] = {
+                    (r.properties["check"], r.properties["feature_id"]) for r in rows
+                    if r.properties["check"] in contradicting
+                }  # fmt: skip
+            await conn.rollback()
+            return district_of, found
+
+    district_of, found = run_async(go())
+    city = found.pop(None)
+    assert len(city) > 10
+    for district, there in found.items():
+        assert there == {(c, fid) for c, fid in city if district_of[fid] == district}, district
+    assert set().union(*found.values()) == city
+
+
 def test_elevator_screening_recomputed_agrees_with_itself_and_the_records(client, db_url):
     """Shafts placed by this test's own shapely code in EPSG:4548 (outside the middle of the
     north long side): the same buildings fail the red line and the 6 m clearance, the same
