@@ -116,7 +116,10 @@ OPINIONS = statement(
     """
 SELECT o.id, o.project_id, p.name_zh, o.street_code, o.planner, o.requested_on, o.issued_on,
        ST_AsGeoJSON(p.geom, 7)
-FROM opinions o JOIN projects p ON p.id = o.project_id
+FROM projects p
+-- Each project's opinions by key (OFFSET 0 keeps it a lookup per project of the area):
+-- joined, the planner hashed every opinion of the city for one district.
+CROSS JOIN LATERAL (SELECT * FROM opinions WHERE project_id = p.id OFFSET 0) o
 WHERE {projects_in_area}
 ORDER BY o.requested_on, o.id
 """,
