@@ -18,7 +18,7 @@ from analyses.model import ESTATES_IN_AREA, Area, Row, statement
 from analyses.workflow import PROJECTS_IN_AREA
 
 
-def _project_of_estate(statuses: str) -> sql.Composed:
+def _project_of_estate(*statuses: str) -> sql.Composed:
     """The project of estate ``e`` if its status is one of ``statuses``, looked up by key.
 
     ``OFFSET 0`` keeps it a lookup per estate of the area: joined, the planner hashed every
@@ -27,7 +27,7 @@ def _project_of_estate(statuses: str) -> sql.Composed:
     return sql.SQL(
         "SELECT p.id, p.status FROM projects p WHERE p.id = e.project_id "
         "AND p.status IN ({}) OFFSET 0"
-    ).format(sql.SQL(statuses))
+    ).format(sql.SQL(", ").join(map(sql.Literal, statuses)))
 
 
 # (check, 中文, English, layer, SQL of (feature id, detail, geometry json) over the area)
@@ -37,13 +37,13 @@ CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
         "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e CROSS JOIN LATERAL ({project}) p WHERE {area} "
         "AND e.status IN ('candidate', 'reserve', 'planned')",
-        project=_project_of_estate("'completed', 'accepted'"), area=ESTATES_IN_AREA)),
+        project=_project_of_estate("completed", "accepted"), area=ESTATES_IN_AREA)),
     ("estate_done_in_unbuilt_project", "项目未施工而小区已完工",
      "Estate completed in a project not yet built", "estates", statement(
         "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e CROSS JOIN LATERAL ({project}) p WHERE {area} "
         "AND e.status IN ('completed', 'accepted')",
-        project=_project_of_estate("'proposed', 'approved'"), area=ESTATES_IN_AREA)),
+        project=_project_of_estate("proposed", "approved"), area=ESTATES_IN_AREA)),
     ("approved_project_start_passed", "已批复项目计划开工日已过仍未开工",
      "Approved project whose planned start has passed", "projects", statement(
         "SELECT p.id, 'planned start ' || p.start_on, ST_AsGeoJSON(p.geom, 7) "

@@ -59,7 +59,6 @@ class RowStream:
         self._stack = AsyncExitStack()
         self._cursor: Any = None
         self._first: list[tuple[Any, ...]] = []
-        self.prelude_result: Any = None
         self.after_first_result: Any = None
 
     async def open(
@@ -70,14 +69,14 @@ class RowStream:
         """Run the statement and fetch the first batch.
 
         ``prelude`` runs first and ``after_first`` after the first batch, on the same
-        connection (results kept in ``prelude_result`` and ``after_first_result``), so a page
-        and its count take one connection, not two. ``after_first`` is told how many rows the
-        statement returned when the first batch holds them all, else None.
+        connection, so a page and its count take one connection, not two. ``after_first`` is
+        told how many rows the statement returned when the first batch holds them all, else
+        None; its result is kept in ``after_first_result``.
         """
         try:
             conn = await self._stack.enter_async_context(self.pool.connection(self.timeout_s))
             if prelude is not None:
-                self.prelude_result = await prelude(conn)
+                await prelude(conn)
             if self.at_once:
                 cur = await conn.execute(self.statement.sql, self.statement.params)
                 self._first = await cur.fetchall()

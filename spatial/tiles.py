@@ -3,8 +3,8 @@
 Each layer's tile keeps the fields the caller may see that MVT can carry (no arrays or JSON),
 plus ``fid``, the feature id as a property for clients that cannot read MVT feature ids,
 simplifies lines and polygons to a tile unit at the tile's zoom (unless the layer's
-``tile_simplify`` is off), and selects rows with the
-tile envelope transformed to the table's SRID, so the GiST index does the work.
+``tile_simplify`` is off), and selects rows with the tile envelope transformed to the
+table's SRID, so the GiST index does the work.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Geod
 
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
-from tests_support import ADMIN_TOKEN, run_onemap
+from tests_support import ADMIN_TOKEN, run_async, run_onemap
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SAFETY = {"water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas"}
@@ -135,7 +135,6 @@ def test_one_deadline_rule_for_storage_analysis_and_scoreboard(client, db_url):
 
     from analyses import workdays
     from analyses.ledger import scoreboard
-    from tests_support import run_async
 
     with psycopg.connect(db_url) as conn:
         opinions = conn.execute("SELECT requested_on, due_on FROM opinions").fetchall()
@@ -157,7 +156,6 @@ def test_one_deadline_rule_for_storage_analysis_and_scoreboard(client, db_url):
 def test_ledger_lengths_add_up_from_streets_to_districts_to_the_city(db_url, aged):
     """Each pipe is cut at the unit's outline (it counted whole in every unit it touched)."""
     from analyses.ledger import ledger
-    from tests_support import run_async
 
     async def rows(district=None):
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
@@ -228,7 +226,6 @@ def test_overruns_and_conflicts_part_the_unfinished_projects(client, db_url):
 
 def test_the_scoreboard_ranks_on_what_has_happened_and_shows_ties(db_url):
     from analyses.ledger import SCORE_PARTS, scoreboard
-    from tests_support import run_async
 
     async def board(year, today):
         async with await psycopg.AsyncConnection.connect(db_url) as conn:
@@ -287,7 +284,6 @@ def test_data_checks_per_district_find_what_the_city_finds_there(db_url):
     by the district they lie in and by no other."""
     from analyses.model import Area, rows_of
     from analyses.registry import ANALYSES
-    from tests_support import run_async
 
     analysis = ANALYSES["data_checks"]
     contradicting = ("estate_planned_in_finished_project", "estate_done_in_unbuilt_project")
