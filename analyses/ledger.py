@@ -15,12 +15,10 @@ import io
 from typing import Any
 
 import psycopg
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from analyses.model import column, length_inside, plain, statement, values_list
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
-from spatial.export import spreadsheet_safe
+from spatial.spreadsheet import spreadsheet_safe
 
 LEDGER = statement(
     """
@@ -114,6 +112,9 @@ async def ledger(
 
 def ledger_xlsx(rows: list[dict[str, Any]], district: str | None, street: str | None) -> bytes:
     """The ledger as a workbook: Chinese and English headers, one row per street or district."""
+    from openpyxl import Workbook  # 0.14 s to import: only when a workbook is asked for
+    from openpyxl.styles import Font
+
     title = f"OneMap 台账 Ledger · {street or district or '全市 city'} · {dt.date.today()}"
     book = Workbook()
     sheet = book.active

@@ -21,7 +21,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import psycopg
-import pyogrio
 import shapely
 
 import database
@@ -30,6 +29,7 @@ from data_samples.loader import load_city
 from database.settings import DatabaseSettings
 from ingest import pipeline
 from ingest.mapping import parse_mapping
+from spatial.gdal import pyogrio
 
 SCRATCH = "onemap_bench_ingest"
 

@@ -26,7 +26,7 @@ from analyses.running import as_geojson, as_json, dumps, paging
 from cli.common import app, console, friendly, stderr, with_connection
 from layers import Visibility
 from layers.errors import InvalidInput
-from spatial.export import spreadsheet_safe
+from spatial.spreadsheet import spreadsheet_safe
 
 AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
 AreaStreet = Annotated[str | None, typer.Option(help="A street code, e.g. 110101001.")]

@@ -17,6 +17,7 @@ import shapely
 from pyproj import Transformer
 
 from data_samples.sample_city import SampleCity
+from spatial.gdal import pyogrio
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Grid:
 
 
 def load_districts(city: SampleCity) -> gpd.GeoDataFrame:
-    districts = gpd.read_file(city.districts_file).to_crs(city.local_epsg)
+    districts = pyogrio.read_dataframe(city.districts_file).to_crs(city.local_epsg)
     return districts.sort_values("code").reset_index(drop=True)
 
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from data_samples.generator import generate_city
 from layers.vocabulary import ELEVATOR_STAGE
 from spatial import gcj02
+from spatial.gdal import pyogrio
 
 OUT = Path(__file__).parent / "inputs"
 SCALE, SEED = 0.01, 11

@@ -18,12 +18,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyogrio
 import shapely
 from pyproj.exceptions import CRSError
 
 from ingest import sniff
 from layers.errors import InvalidInput
+from spatial.gdal import pyogrio
 
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "几何", "空间信息")
 X_COLUMNS = ("lon", "lng", "longitude", "x", "经度", "横坐标", "东坐标")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import psycopg
 import shapely
 from psycopg import sql
@@ -99,6 +98,8 @@ async def _checked(
     conn: psycopg.AsyncConnection, layer: Layer, row: dict[str, Any], geom: Any
 ) -> tuple[dict[str, Any], bytes | None]:
     """The row as stored, or InvalidInput naming every problem (ingest's checks)."""
+    import pandas as pd  # 0.2 s to import: not for every start of the command line
+
     frame = pd.DataFrame({f.name: [row.get(f.name)] for f in layer.fields})
     geoms = np.array([geom], dtype=object) if layer.is_spatial else None
     extent = await city_extent_async(conn) if geom is not None else None

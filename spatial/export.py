@@ -21,8 +21,6 @@ from typing import Any, TypeVar
 import numpy as np
 import psycopg
 import pyarrow as pa
-import pyogrio
-import pyogrio.raw
 import shapely
 from psycopg import sql
 from psycopg.adapt import Loader
@@ -32,7 +30,9 @@ from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.cql import Compiled, SqlText
 from spatial.features import FeatureQuery, order_sql, select_sql, shifted_features, where_sql
+from spatial.gdal import pyogrio
 from spatial.scope import condition
+from spatial.spreadsheet import spreadsheet_safe
 
 BATCH = 20_000
 T = TypeVar("T")
@@ -208,21 +208,6 @@ def columns_sql(q: FeatureQuery) -> Compiled:
         sql.SQL(", ").join(columns), sql.Identifier(q.layer.name), where.sql, order_sql(q)
     )
     return Compiled(statement, where.params)
-
-
-# Text a spreadsheet (Excel, WPS, LibreOffice) would run as a formula when the file is opened.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """Text that starts like a formula, with a leading apostrophe (as OWASP advises).
-
-    Planners open exports in Excel or WPS: ``=HYPERLINK(…)`` in a resident's request would
-    otherwise run there. Numbers, dates and other values are left as they are.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _plain(value: Any) -> Any:

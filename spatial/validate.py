@@ -11,14 +11,16 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from itertools import compress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import psycopg
 import shapely
 
 from layers import INTEGER_RANGES, Field, FieldType, GeometryType, Layer
+
+if TYPE_CHECKING:  # pandas takes 0.2 s to import; the command line rarely validates a file
+    import pandas as pd
 
 Extent = tuple[float, float, float, float]
 
@@ -134,7 +136,7 @@ def convert(f: Field, value: Any) -> Any:
         else:
             raise ValueError(f"{value!r} is not yes/no")
     elif f.type is FieldType.DATE:
-        if isinstance(value, dt.datetime | pd.Timestamp):
+        if isinstance(value, dt.datetime):  # pandas' Timestamp is one too
             out = value.date()
         elif isinstance(value, dt.date):
             out = value
@@ -259,7 +261,7 @@ def _text_column(f: Field, series: pd.Series) -> tuple[list[Any], dict[int, str]
     missing = blank | (text == "").to_numpy()
     converted: dict[Any, Any] = {}
     reasons: dict[Any, str] = {}
-    for value in pd.unique(values[~missing]):
+    for value in values[~missing].unique():
         try:
             converted[value] = convert(f, value)
         except (TypeError, ValueError, json.JSONDecodeError) as exc:
@@ -283,6 +285,8 @@ def validate(
     extent: tuple[float, float, float, float] | None,
 ) -> tuple[Validated, list[Problem]]:
     """The good rows and every problem; a row with a problem is left out."""
+    from pandas.api.types import is_numeric_dtype
+
     fields = [layer.fields_by_name[c] for c in frame.columns if c in layer.fields_by_name]
     present = {f.name for f in fields}
     missing = [f.name for f in layer.fields if f.required and f.name not in present]
@@ -293,7 +297,7 @@ def validate(
     bad_by_row: dict[int, list[Problem]] = {}
     for f in fields:
         series = frame[f.name]
-        if f.type in _NUMBERS and f.vocabulary is None and pd.api.types.is_numeric_dtype(series):
+        if f.type in _NUMBERS and f.vocabulary is None and is_numeric_dtype(series):
             columns[f.name], bad = _numeric_column(f, series)
         else:
             try:

@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
-import pyogrio
 import shapely
 from pyproj import Transformer
 
 from ingest import pipeline
 from ingest.mapping import load_mapping
 from spatial import gcj02
+from spatial.gdal import pyogrio
 
 INPUTS = Path(__file__).resolve().parent.parent / "data_samples" / "inputs"
 

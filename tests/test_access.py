@@ -15,7 +15,6 @@ import json
 
 import mapbox_vector_tile
 import psycopg
-import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
@@ -23,6 +22,7 @@ from api import accounts
 from api.state import state_of
 from layers import REGISTRY, Layer, Role, Visibility
 from spatial import tiles
+from spatial.gdal import pyogrio
 from spatial.scope import StreetScope, condition
 from tests_support import ADMIN_TOKEN, page_config
 

@@ -314,9 +314,8 @@ def test_a_zip_is_unpacked_flat_and_its_other_members_left_out(http, edits_url):
 
 
 def test_gdal_drivers_that_read_other_files_are_not_registered(tmp_path):
-    import pyogrio
-
     import ingest.read  # noqa: F401  (as the app imports it)
+    from spatial.gdal import pyogrio
 
     assert not {"OGR_VRT", "VRT"} & set(pyogrio.list_drivers())
 

@@ -4,11 +4,11 @@ import os
 import subprocess
 
 import httpx
-import pyogrio
 import pytest
 from owslib.ogcapi.features import Features
 
 from layers import REGISTRY, Visibility
+from spatial.gdal import pyogrio
 from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_HEADER
 

@@ -2,9 +2,9 @@ import csv
 import io
 import json
 
-import pyogrio
 import pytest
 
+from spatial.gdal import pyogrio
 from tests_support import run_onemap
 
 FORMATS = ["geojson", "geojsonseq", "csv", "gpkg", "fgb"]

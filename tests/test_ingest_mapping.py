@@ -4,7 +4,6 @@ person can read."""
 import json
 
 import psycopg
-import pyogrio
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -16,6 +15,7 @@ from ingest_support import INPUTS, run, state
 from layers import REGISTRY
 from layers.errors import InvalidInput
 from layers.vocabulary import MATERIAL, NETWORK
+from spatial.gdal import pyogrio
 from tests_support import ADMIN_TOKEN, admin_app, finished_job, run_onemap
 
 PIPES = INPUTS / "pipelines_department_gbk.zip"
