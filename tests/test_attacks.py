@@ -16,6 +16,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -28,7 +30,7 @@ import pytest
 
 from api import accounts
 from layers import Role
-from spatial.export import spreadsheet_safe
+from spatial.spreadsheet import spreadsheet_safe
 from tests_support import ADMIN_TOKEN, finished_job, serve
 
 pytestmark = pytest.mark.e2e
@@ -313,11 +315,18 @@ def test_a_zip_is_unpacked_flat_and_its_other_members_left_out(http, edits_url):
     assert any("x.vrt" in note for note in job["result"]["notes"])
 
 
-def test_gdal_drivers_that_read_other_files_are_not_registered(tmp_path):
-    import ingest.read  # noqa: F401  (as the app imports it)
-    from spatial.gdal import pyogrio
-
-    assert not {"OGR_VRT", "VRT"} & set(pyogrio.list_drivers())
+@pytest.mark.parametrize("first", ["api.app", "ingest.read", "spatial.export",
+                                   "data_samples.generator", "geopandas"])  # fmt: skip
+def test_gdal_drivers_that_read_other_files_are_not_registered(first):
+    """In a fresh process, whichever module loads first, GDAL comes up without VRT, and the
+    environment (which GDAL tools the process starts inherit) is as it was."""
+    code = (f"import os, {first}; from spatial.gdal import pyogrio; "
+            "print(sorted({'OGR_VRT', 'VRT'} & set(pyogrio.list_drivers())), "
+            "os.environ.get('GDAL_SKIP'))")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "GDAL_SKIP"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=Path(__file__).parent.parent, timeout=60)  # fmt: skip
+    assert done.stdout.split() == ["[]", "None"], done.stderr
 
 
 # -- 4. imports obey the field and scope rules of single writes, with history --------------
