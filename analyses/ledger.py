@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from analyses.model import column, length_inside, plain, statement, values_list
+from analyses.model import column, length_inside, plain, statement, unprepared, values_list
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 from spatial.spreadsheet import spreadsheet_safe
 
@@ -100,7 +100,8 @@ async def ledger(
 ) -> list[dict[str, Any]]:
     """One row per street of the area (per district for the whole city)."""
     year = dt.date.today().year
-    cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})
+    with unprepared(conn):  # one statement for every area: planned for this one (Analysis.run)
+        cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})
     keys = [c[0] for c in COLUMNS]
     rows = [dict(zip(keys, map(plain, r), strict=True)) for r in await cur.fetchall()]
     if not private:

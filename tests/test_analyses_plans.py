@@ -1,0 +1,51 @@
+"""Analyses are planned for the area they run on.
+
+Their statements serve every area (``%(district)s IS NULL OR …``). Prepared on a pooled
+connection that has run them for the city and for districts, PostgreSQL moves them to a
+generic plan, and one district then costs a scan of the whole city (BENCHMARKS, "As the data
+grows"). So nothing an analysis or the ledger runs is prepared.
+"""
+
+import psycopg
+import pytest
+
+from analyses.ledger import ledger
+from analyses.model import Area, unprepared
+from analyses.registry import ANALYSES
+from layers.errors import InvalidInput
+from tests_support import run_async
+
+
+async def _prepared_after_every_analysis(url: str) -> tuple[list[str], int | None]:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        conn.prepare_threshold = 0  # psycopg would prepare each statement at its first run
+        cur = await conn.execute("SELECT min(code) FROM districts")
+        district = (await cur.fetchone())[0]  # type: ignore[index]
+        for analysis in ANALYSES.values():
+            for area in (Area(), Area(district=district)):
+                await analysis.run(conn, area, analysis.parse_params({}))
+        for area_district in (None, district):
+            await ledger(conn, area_district, None, private=True)
+        await conn.execute("SELECT %s::int + 1", (1,))  # outside: prepared, as asked
+        cur = await conn.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in await cur.fetchall()], conn.prepare_threshold
+
+
+def test_no_statement_of_an_analysis_or_the_ledger_is_prepared(db_url):
+    prepared, threshold = run_async(_prepared_after_every_analysis(db_url))
+    assert sorted(prepared) == [  # this test's own statements only
+        "SELECT $1::int + 1", "SELECT min(code) FROM districts",
+        "SELECT statement FROM pg_prepared_statements",
+    ]  # fmt: skip
+    assert threshold == 0  # the connection's own setting is given back
+
+
+def test_the_connection_gets_its_setting_back_when_an_analysis_fails(db_url):
+    async def failing() -> int | None:
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+            with pytest.raises(InvalidInput), unprepared(conn):
+                assert conn.prepare_threshold is None
+                raise InvalidInput("a parameter out of range")
+            return conn.prepare_threshold
+
+    assert run_async(failing()) == 5  # psycopg's default
