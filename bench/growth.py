@@ -5,6 +5,7 @@
     .venv/bin/python bench/growth.py report           # the table and bench/growth.png
     .venv/bin/python bench/growth.py measure --only overdue_opinions   # after a change to it
     .venv/bin/python bench/growth.py measure --only http --repeat 20    # HTTP groups again
+    .venv/bin/python bench/growth.py interleave --databases URL1,URL4,URL10 --repeat 20
 
 ``measure`` serves the loaded sample with the response cache off (every answer computed), sends
 each of the harness's seeded requests (tiles per zoom, item pages, bbox, CQL2, search) plus
@@ -99,14 +100,20 @@ async def _analyses(url: str, repeat: int, names: list[str] | None = None) -> di
     return out
 
 
-def _served(url: str, repeat: int, export: bool = True) -> dict[str, float]:
-    """The seeded HTTP requests (and the export) against one app process on ``url``."""
+def _paths(url: str) -> dict[str, list[str]]:
+    """The seeded HTTP requests by group (the search words drawn from ``url``'s city)."""
     rng = random.Random(1)
     paths: dict[str, list[str]] = {}
     with psycopg.connect(url) as conn:
         asked = requests(rng, 5) + search_requests(conn, rng, 3)
     for request in asked:
         paths.setdefault(request.group, []).append(request.onemap)
+    return paths
+
+
+def _served(url: str, repeat: int, export: bool = True) -> dict[str, float]:
+    """The seeded HTTP requests (and the export) against one app process on ``url``."""
+    paths = _paths(url)
     server = serve_onemap(PORT, url, 1, cache=False)
     try:
         base = f"http://127.0.0.1:{PORT}"
@@ -184,14 +191,58 @@ def remeasure(names: list[str], repeat: int) -> Path:
     return path
 
 
+def interleave(urls: list[str], repeat: int) -> None:
+    """The HTTP groups on several samples at once, one app process each, taking turns.
+
+    URL by URL, every scale in turn: a machine that slows for a minute slows every scale
+    alike, so the ratios hold where separate runs moved them by a third.
+    """
+    scales, paths, servers = [], [], []
+    for i, url in enumerate(urls):
+        with psycopg.connect(url) as conn:
+            scales.append(_scale(conn))
+        paths.append(_paths(url))
+        servers.append(serve_onemap(PORT + i, url, 1, cache=False))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{PORT + i}", headers=headers,
+                            timeout=600) for i in range(len(urls))]  # fmt: skip
+    try:
+        for i in range(len(urls)):
+            wait(f"http://127.0.0.1:{PORT + i}", "/health")
+        times: list[dict[str, list[float]]] = [{} for _ in urls]
+        for turn in range(repeat + 1):  # the first turn warms
+            for group in paths[0]:
+                for i, client in enumerate(clients):
+                    for url in paths[i][group]:
+                        started = time.perf_counter()
+                        _fetch(client, url)
+                        if turn:
+                            times[i].setdefault(group, []).append(time.perf_counter() - started)
+    finally:
+        for client in clients:
+            client.close()
+        for server in servers:
+            server.terminate()
+            server.wait()
+    for scale, measured in zip(scales, times, strict=True):
+        path = OUT / f"scale-{scale:g}.json"
+        kept = json.loads(path.read_text())
+        kept["p50_ms"] |= {g: statistics.median(t) * 1000 for g, t in measured.items()}
+        path.write_text(json.dumps(kept, indent=1))
+        print(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("measure", "report"))
+    parser.add_argument("action", choices=("measure", "interleave", "report"))
     parser.add_argument("--repeat", type=int, default=3, help="Timed passes over each URL.")
     parser.add_argument("--only", help="measure: only these analyses (comma-separated; "
                         "'http': the HTTP requests), updated in this scale's results")  # fmt: skip
+    parser.add_argument("--databases", help="interleave: the samples' URLs, comma-separated")
     args = parser.parse_args()
-    if args.action == "measure" and args.only:
+    if args.action == "interleave":
+        interleave(args.databases.split(","), args.repeat)
+    elif args.action == "measure" and args.only:
         print(remeasure(args.only.split(","), args.repeat))
     elif args.action == "measure":
         print(measure(args.repeat))
