@@ -244,7 +244,7 @@ def live_server(db_url) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium_instance():
     """Debian's Chromium through Playwright (skipped locally without it; CI fails on skips)."""
     from viewer.browser import CHROMIUM, chromium
 
@@ -252,3 +252,12 @@ def browser():
         pytest.skip("Chromium is not installed (apt-get install chromium fonts-wqy-microhei)")
     with chromium() as instance:
         yield instance
+
+
+@pytest.fixture
+def browser(chromium_instance):
+    """The session's Chromium, with the pages a test opened closed after it: a page left
+    open keeps its map's scripts and requests running beside the next tests."""
+    yield chromium_instance
+    for context in chromium_instance.contexts:
+        context.close()

@@ -11,7 +11,7 @@ from pmtiles.tile import Compression, TileType
 from layers import Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial.tile_archive import write_archive
-from tests_support import run_onemap, static_server, watched_page
+from tests_support import run_onemap, set_view, static_server, watched_page
 from viewer import site
 
 pytestmark = pytest.mark.e2e
@@ -155,7 +155,7 @@ def test_the_static_site_works_under_a_plain_static_server(browser, built, conn,
             "SELECT id, ST_X(c), ST_Y(c) FROM (SELECT id, ST_PointOnSurface(geom) c "
             "FROM buildings WHERE id NOT IN (SELECT building_id FROM elevator_retrofits) "
             "ORDER BY ST_Area(geom) DESC LIMIT 1) s").fetchone()  # fmt: skip
-        page.evaluate(f"OneMap.state.map.setView([{lat}, {lon}], 18, {{animate: false}})")
+        set_view(page, lat, lon, 18)
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(300)
         point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
