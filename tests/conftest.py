@@ -47,8 +47,9 @@ def _shared_state(home: Path) -> Iterator[dict]:
 
 def _running_port(home: Path) -> int | None:
     """The port of the cluster running in ``home`` (another worker may have picked it)."""
+    pid_file = EmbeddedCluster(home, TEST_PORT, fast=True).data_dir / "postmaster.pid"
     try:
-        return int((home / "data" / "postmaster.pid").read_text().splitlines()[3])
+        return int(pid_file.read_text().splitlines()[3])
     except (OSError, IndexError, ValueError):
         return None
 
