@@ -247,7 +247,7 @@ class Analysis:
 
         Its statements serve every area (``%(district)s IS NULL OR …``). Prepared, they end
         on a generic plan once a connection has run them for the city and for districts (the
-        city's dear custom plans make the generic one look as good): one district then scans
+        city's expensive custom plans make the generic one look as good): one district scans
         the whole city, 1.4 → 3.5 ms for ``overruns`` at scale 10 (BENCHMARKS, "As the data
         grows").
         """

@@ -74,7 +74,7 @@ def term_condition(term: str, entry: str = "s") -> Compiled:
         )
     # Chinese: the term's pinyin finds candidates through the index; the text confirms them.
     # The pattern is a subquery so that it is computed once (an InitPlan), not again for
-    # each candidate the index's recheck reads: 22 -> 16 ms for a building at scale 10.
+    # each candidate the index's recheck reads: 月坛西里3区 at scale 10, 15.6 -> 5.9 ms.
     return Compiled(
         sql.SQL(
             "({e}.pinyin LIKE (SELECT '%%' || replace(replace(replace(onemap_pinyin(%s::text), "
