@@ -9,6 +9,7 @@ columns, which carry pg_trgm indexes (see migration 0008).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from spatial.scope import StreetScope, condition
 
 MAX_TEXT = 200  # characters: a name and an address, with room to spare
 MAX_TERMS = 8
+_WORD_RUNS = re.compile(r"[a-z0-9]+")
 
 
 def parse_terms(text: str | None, name: str = "q") -> tuple[str, ...]:
@@ -57,8 +59,15 @@ def _like(term: str) -> str:
 
 
 def _indexed(term: str) -> bool:
-    """Whether pg_trgm can narrow a substring search for ``term`` (3 letters of pinyin)."""
-    return len(term) >= 3 if term.isascii() else len(term) >= 2
+    """Whether pg_trgm can narrow a substring search for ``term``.
+
+    It takes trigrams from runs of letters and digits: three in a row in Latin script, two
+    Chinese characters (their pinyin). Without one ("%%%", "a-b", "——") it would read every
+    entry to find nothing (0.74 s at scale 10, for anyone to send).
+    """
+    if term.isascii():
+        return any(len(run) >= 3 for run in _WORD_RUNS.findall(term.lower()))
+    return sum(ch.isalnum() for ch in term) >= 2
 
 
 def term_condition(term: str, entry: str = "s") -> Compiled:
