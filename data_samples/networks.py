@@ -50,6 +50,7 @@ _DIAMETERS = {  # network family -> (internal, local road, major road) ranges in
     "power": ((0, 0), (0, 0), (0, 0)),
     "telecom": ((0, 0), (0, 0), (0, 0)),
 }
+_DIAMETER_RANGES = {family: np.array(ranges) for family, ranges in _DIAMETERS.items()}
 _DEPTH = {"water_supply": (1.4, 1.8), "drainage": (1.5, 4.0), "gas": (0.9, 1.5),
           "heating": (1.2, 2.2), "power": (0.7, 1.2), "telecom": (0.6, 1.0)}  # fmt: skip
 
@@ -79,13 +80,12 @@ def _attributes(
         mask = (years < before) & ~lower
         material[mask] = weighted(rng, options, int(mask.sum()))
         lower |= mask
-    ranges = np.array(_DIAMETERS[fam])[tier]
+    ranges = _DIAMETER_RANGES[fam][tier]
     diameter = np.round(rng.uniform(ranges[:, 0], ranges[:, 1]) / 10) * 10
     life = np.array([MATERIAL_DESIGN_LIFE[m] for m in material])
     ratio = (CURRENT_YEAR - years) / life * rng.uniform(0.75, 1.25, n)
-    condition = np.select(
-        [ratio < 0.5, ratio < 0.85, ratio < 1.15], ["good", "fair", "poor"], "critical"
-    )
+    condition = np.where(ratio < 0.5, "good", np.where(ratio < 0.85, "fair",
+                         np.where(ratio < 1.15, "poor", "critical")))  # fmt: skip
     lo, hi = _DEPTH[fam]
     return {
             "network": np.full(n, network, dtype=object),
