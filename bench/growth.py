@@ -192,24 +192,38 @@ def remeasure(names: list[str], repeat: int) -> Path:
 
 
 def interleave(urls: list[str], repeat: int) -> None:
-    """The HTTP groups on several samples at once, one app process each, taking turns.
+    """The HTTP groups and the fast analyses on several samples at once, taking turns.
 
-    URL by URL, every scale in turn: a machine that slows for a minute slows every scale
-    alike, so the ratios hold where separate runs moved them by a third.
+    URL by URL (one app process per sample), analysis by analysis, every scale in turn: a
+    machine that slows for a minute slows every scale alike, so the ratios hold where
+    separate runs moved them by a third.
     """
-    scales, paths, servers = [], [], []
-    for i, url in enumerate(urls):
+    scales = []
+    for url in urls:
         with psycopg.connect(url) as conn:
             scales.append(_scale(conn))
-        paths.append(_paths(url))
-        servers.append(serve_onemap(PORT + i, url, 1, cache=False))
+    times = _interleaved_http(urls, repeat)
+    for mine, analysed in zip(times, asyncio.run(_interleaved_analyses(urls, repeat)),
+                              strict=True):  # fmt: skip
+        mine |= analysed
+    for scale, measured in zip(scales, times, strict=True):
+        path = OUT / f"scale-{scale:g}.json"
+        kept = json.loads(path.read_text())
+        kept["p50_ms"] |= measured
+        path.write_text(json.dumps(kept, indent=1))
+        print(path)
+
+
+def _interleaved_http(urls: list[str], repeat: int) -> list[dict[str, float]]:
+    paths = [_paths(url) for url in urls]
+    servers = [serve_onemap(PORT + i, url, 1, cache=False) for i, url in enumerate(urls)]
     headers = {"Authorization": f"Bearer {TOKEN}"}
     clients = [httpx.Client(base_url=f"http://127.0.0.1:{PORT + i}", headers=headers,
                             timeout=600) for i in range(len(urls))]  # fmt: skip
+    times: list[dict[str, list[float]]] = [{} for _ in urls]
     try:
         for i in range(len(urls)):
             wait(f"http://127.0.0.1:{PORT + i}", "/health")
-        times: list[dict[str, list[float]]] = [{} for _ in urls]
         for turn in range(repeat + 1):  # the first turn warms
             for group in paths[0]:
                 for i, client in enumerate(clients):
@@ -224,12 +238,41 @@ def interleave(urls: list[str], repeat: int) -> None:
         for server in servers:
             server.terminate()
             server.wait()
-    for scale, measured in zip(scales, times, strict=True):
-        path = OUT / f"scale-{scale:g}.json"
-        kept = json.loads(path.read_text())
-        kept["p50_ms"] |= {g: statistics.median(t) * 1000 for g, t in measured.items()}
-        path.write_text(json.dumps(kept, indent=1))
-        print(path)
+    return [{g: statistics.median(t) * 1000 for g, t in mine.items()} for mine in times]
+
+
+async def _interleaved_analyses(urls: list[str], repeat: int) -> list[dict[str, float]]:
+    """Each analysis under ``FAST_S`` on every sample, per district and city-wide, in turns."""
+    areas = {"district": Area(district=DISTRICT), "city": Area()}
+    conns = [await psycopg.AsyncConnection.connect(url, autocommit=True) for url in urls]
+    out: list[dict[str, float]] = [{} for _ in urls]
+    try:
+        for analysis in ANALYSES.values():
+            params = analysis.parse_params({})
+            for label, area in areas.items():
+                fast = True
+                for conn in conns:  # untimed, smallest first: whether to take turns at all
+                    started = time.perf_counter()
+                    rows_of(await analysis.run(conn, area, params))
+                    if time.perf_counter() - started > FAST_S:
+                        fast = False
+                        break
+                if not fast:
+                    continue
+                times: list[list[float]] = [[] for _ in urls]
+                for _ in range(repeat):
+                    for i, conn in enumerate(conns):
+                        started = time.perf_counter()
+                        rows_of(await analysis.run(conn, area, params))
+                        times[i].append(time.perf_counter() - started)
+                key = f"{analysis.name} {label}"
+                for i, mine in enumerate(times):
+                    out[i][key] = statistics.median(mine) * 1000
+                print(key, " / ".join(f"{o[key]:.1f}" for o in out), "ms", flush=True)
+    finally:
+        for conn in conns:
+            await conn.close()
+    return out
 
 
 def main() -> None:
