@@ -118,14 +118,19 @@ def _copied_features(
     a COPY row, was tried and was not faster: the time goes to HTTP, not to Python per row.)
     """
     rows: list[Any] = []
-    with conn.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(statement.sql)) as copy:
-        for row in copy:
-            rows.append(bytes(row))
-            if len(rows) == BATCH:
-                yield _joined(rows, sep)
-                if on_progress:
-                    on_progress(len(rows))
-                rows = []
+    with conn.transaction(), conn.cursor() as cur:
+        # The whole layer in id order: sorting a parallel scan. Left to itself, on a large
+        # layer PostgreSQL merges parallel index scans through one leader instead, which
+        # made the export grow faster than the layer (596,046 buildings: 4.1 -> 2.8 s).
+        cur.execute("SET LOCAL enable_indexscan = off")
+        with cur.copy(sql.SQL("COPY ({}) TO STDOUT").format(statement.sql)) as copy:
+            for row in copy:
+                rows.append(bytes(row))
+                if len(rows) == BATCH:
+                    yield _joined(rows, sep)
+                    if on_progress:
+                        on_progress(len(rows))
+                    rows = []
     if rows:
         yield _joined(rows, sep)
         if on_progress:
