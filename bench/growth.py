@@ -4,14 +4,16 @@
     .venv/bin/python bench/growth.py measure          # writes bench/growth/scale-4.json
     .venv/bin/python bench/growth.py report           # the table and bench/growth.png
     .venv/bin/python bench/growth.py measure --only overdue_opinions   # after a change to it
-    .venv/bin/python bench/growth.py measure --only http --repeat 20    # HTTP groups again
-    .venv/bin/python bench/growth.py interleave --databases URL1,URL4,URL10 --repeat 20
+    .venv/bin/python bench/growth.py interleave --databases URL1,URL4,URL10 --repeat 15
 
 ``measure`` serves the loaded sample with the response cache off (every answer computed), sends
 each of the harness's seeded requests (tiles per zoom, item pages, bbox, CQL2, search) plus
 a city-wide GeoJSON export once to warm and then ``--repeat`` times, and runs every analysis
 straight on the database for Chaoyang (after one untimed run) and city-wide. The scale is read
 from the database (estates ÷ a scale-1 city's). Latencies are p50 of one client, in ms.
+
+``interleave`` measures the same on several loaded samples at once, taking turns between
+them, and replaces their figures for everything but the slow analyses (see its docstring).
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ OUT = ROOT / "bench" / "growth"
 PORT = 8795
 DISTRICT = "110105"  # Chaoyang: in the real city, so in every sample
 EXPORT = "/collections/buildings/export?format=geojson"
+EXPORT_KEY = "export buildings (city)"
 SLOW_S = 5.0  # an analysis slower than this once is not run again
+EXPORT_TURNS = 5  # the export takes seconds at scale 10: fewer turns than the other requests
 FAST_S = 1.0  # one faster than this runs ``repeat`` times: a few ms move ±30 % between runs
 
 
@@ -60,20 +64,11 @@ def _fetch(client: httpx.Client, url: str) -> None:
 
 
 def _http(base: str, paths: dict[str, list[str]], repeat: int) -> dict[str, float]:
-    out = {}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=base, headers=headers, timeout=600) as client:
-        for group, urls in paths.items():
-            for url in urls:  # warm: prepared statements, the planner's caches
-                _fetch(client, url)
-            times = []
-            for _ in range(repeat):
-                for url in urls:
-                    started = time.perf_counter()
-                    _fetch(client, url)
-                    times.append(time.perf_counter() - started)
-            out[group] = statistics.median(times) * 1000
-            print(f"{group:24} {out[group]:9.1f} ms", flush=True)
+        out = _turns([client], [paths], repeat)[0]
+    for group, p50 in out.items():
+        print(f"{group:24} {p50:9.1f} ms", flush=True)
     return out
 
 
@@ -111,20 +106,28 @@ def _paths(url: str) -> dict[str, list[str]]:
     return paths
 
 
-def _served(url: str, repeat: int, export: bool = True) -> dict[str, float]:
-    """The seeded HTTP requests (and the export) against one app process on ``url``."""
+def _served(url: str, repeat: int) -> dict[str, float]:
+    """The seeded HTTP requests and the export against one app process on ``url``."""
     paths = _paths(url)
     server = serve_onemap(PORT, url, 1, cache=False)
     try:
         base = f"http://127.0.0.1:{PORT}"
         wait(base, "/health")
         results = _http(base, paths, repeat)
-        if export:
-            results["export buildings (city)"] = _http(base, {"export": [EXPORT]}, 1)["export"]
+        results[EXPORT_KEY] = _http(base, {"export": [EXPORT]}, 1)["export"]
     finally:
         server.terminate()
         server.wait()
     return results
+
+
+def _update(scale: float, figures: dict[str, float]) -> Path:
+    """Replace these figures in this scale's results, keeping the others."""
+    path = OUT / f"scale-{scale:g}.json"
+    kept = json.loads(path.read_text())
+    kept["p50_ms"] |= figures
+    path.write_text(json.dumps(kept, indent=1))
+    return path
 
 
 def measure(repeat: int) -> Path:
@@ -175,28 +178,19 @@ def report() -> None:
 
 
 def remeasure(names: list[str], repeat: int) -> Path:
-    """Run these analyses (and, for "http", the HTTP requests but the export) again.
-
-    Their figures in this scale's results are replaced; the others are kept.
-    """
+    """Run these analyses again; their figures in this scale's results are replaced."""
     url = database.resolve_database_url(DatabaseSettings())
     with psycopg.connect(url) as conn:
         scale = _scale(conn)
-    path = OUT / f"scale-{scale:g}.json"
-    kept = json.loads(path.read_text())
-    if "http" in names:
-        kept["p50_ms"] |= _served(url, repeat, export=False)
-    kept["p50_ms"] |= asyncio.run(_analyses(url, repeat, [n for n in names if n != "http"]))
-    path.write_text(json.dumps(kept, indent=1))
-    return path
+    return _update(scale, asyncio.run(_analyses(url, repeat, names)))
 
 
 def interleave(urls: list[str], repeat: int) -> None:
-    """The HTTP groups and the fast analyses on several samples at once, taking turns.
+    """The HTTP groups, the export and the fast analyses on several samples at once.
 
-    URL by URL (one app process per sample), analysis by analysis, every scale in turn: a
-    machine that slows for a minute slows every scale alike, so the ratios hold where
-    separate runs moved them by a third.
+    They take turns URL by URL (one app process per sample) and analysis by analysis, every
+    scale in turn: a machine that slows for a minute slows every scale alike, so the ratios
+    hold where separate runs moved them by a third. The export takes ``EXPORT_TURNS`` turns.
     """
     scales = []
     for url in urls:
@@ -207,11 +201,7 @@ def interleave(urls: list[str], repeat: int) -> None:
                               strict=True):  # fmt: skip
         mine |= analysed
     for scale, measured in zip(scales, times, strict=True):
-        path = OUT / f"scale-{scale:g}.json"
-        kept = json.loads(path.read_text())
-        kept["p50_ms"] |= measured
-        path.write_text(json.dumps(kept, indent=1))
-        print(path)
+        print(_update(scale, measured))
 
 
 def _interleaved_http(urls: list[str], repeat: int) -> list[dict[str, float]]:
@@ -220,24 +210,33 @@ def _interleaved_http(urls: list[str], repeat: int) -> list[dict[str, float]]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     clients = [httpx.Client(base_url=f"http://127.0.0.1:{PORT + i}", headers=headers,
                             timeout=600) for i in range(len(urls))]  # fmt: skip
-    times: list[dict[str, list[float]]] = [{} for _ in urls]
     try:
         for i in range(len(urls)):
             wait(f"http://127.0.0.1:{PORT + i}", "/health")
-        for turn in range(repeat + 1):  # the first turn warms
-            for group in paths[0]:
-                for i, client in enumerate(clients):
-                    for url in paths[i][group]:
-                        started = time.perf_counter()
-                        _fetch(client, url)
-                        if turn:
-                            times[i].setdefault(group, []).append(time.perf_counter() - started)
+        times = _turns(clients, paths, repeat)
+        exported = _turns(clients, [{EXPORT_KEY: [EXPORT]} for _ in urls], EXPORT_TURNS)
     finally:
         for client in clients:
             client.close()
         for server in servers:
             server.terminate()
             server.wait()
+    return [mine | export for mine, export in zip(times, exported, strict=True)]
+
+
+def _turns(
+    clients: list[httpx.Client], paths: list[dict[str, list[str]]], turns: int
+) -> list[dict[str, float]]:
+    """p50 in ms of each group on each client, the clients taking turns URL by URL."""
+    times: list[dict[str, list[float]]] = [{} for _ in clients]
+    for turn in range(turns + 1):  # the first turn warms
+        for group in paths[0]:
+            for i, client in enumerate(clients):
+                for url in paths[i][group]:
+                    started = time.perf_counter()
+                    _fetch(client, url)
+                    if turn:
+                        times[i].setdefault(group, []).append(time.perf_counter() - started)
     return [{g: statistics.median(t) * 1000 for g, t in mine.items()} for mine in times]
 
 
@@ -279,8 +278,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("measure", "interleave", "report"))
     parser.add_argument("--repeat", type=int, default=3, help="Timed passes over each URL.")
-    parser.add_argument("--only", help="measure: only these analyses (comma-separated; "
-                        "'http': the HTTP requests), updated in this scale's results")  # fmt: skip
+    parser.add_argument("--only", help="measure: only these analyses (comma-separated), "
+                        "updated in this scale's results")  # fmt: skip
     parser.add_argument("--databases", help="interleave: the samples' URLs, comma-separated")
     args = parser.parse_args()
     if args.action == "interleave":
