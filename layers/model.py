@@ -9,6 +9,18 @@ from layers.vocabulary import Vocabulary
 
 STORAGE_SRID = 4326
 WEB_MERCATOR_COLUMN = "geom_3857"  # a layer's stored copy for tiles (``stores_web_mercator``)
+WEB_MERCATOR_HALF = 20037508.342789244  # metres from the equator to the matrix's edge
+TILE_EXTENT = 4096  # units across a vector tile
+
+
+def tile_unit_m(z: int) -> float:
+    """One vector tile unit at zoom ``z``, in Web Mercator metres (a sixteenth of a pixel)."""
+    return 2 * WEB_MERCATOR_HALF / (TILE_EXTENT * 2**z)
+
+
+def band_column(zoom: int) -> str:
+    """The column of an outline kept simplified for tiles up to ``zoom`` (``tile_bands``)."""
+    return f"geom_z{zoom}"
 
 
 class Visibility(IntEnum):
@@ -123,6 +135,11 @@ class Layer:
     # keeps current on every write), so a tile transforms no feature: for the dense layers
     # whose tiles are asked most (a z14 buildings tile's statement 2.3 -> 2.0 ms).
     stores_web_mercator: bool = False
+    # Zoom bands of large outlines (district, street): for each zoom b here the outline is
+    # kept simplified to a tile unit at b, in EPSG:3857 (``geom_z{b}``, a generated column
+    # the database recomputes on every write). A tile at zoom z starts from the band of the
+    # least b >= z instead of the whole outline (a z8 districts tile 10.9 -> 5.5 ms).
+    tile_bands: tuple[int, ...] = ()
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
     # On the pages: a spatial layer is drawn on the one map (/map) unless ``on_map`` is off,
@@ -158,6 +175,17 @@ class Layer:
             if name not in self.fields_by_name:
                 raise ValueError(f"layer {self.name}: unknown field {name!r}")
         self._check_search()
+        if self.tile_bands and (
+            list(self.tile_bands) != sorted(set(self.tile_bands))
+            or self.geometry_type in (None, GeometryType.POINT)
+            or not self.tile_simplify
+        ):
+            raise ValueError(f"layer {self.name}: tile_bands are rising zooms of simplified "
+                             "lines or outlines")  # fmt: skip
+
+    def tile_band(self, z: int) -> int | None:
+        """The band a tile at zoom ``z`` starts from, if any (see ``tile_bands``)."""
+        return next((b for b in self.tile_bands if b >= z), None)
 
     def _check_search(self) -> None:
         for name in self.search:

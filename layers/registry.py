@@ -10,7 +10,15 @@ from geoalchemy2 import Geometry
 from sqlalchemy.dialects import postgresql as pg
 
 from layers.definitions import LAYERS
-from layers.model import STORAGE_SRID, WEB_MERCATOR_COLUMN, Field, FieldType, Layer
+from layers.model import (
+    STORAGE_SRID,
+    WEB_MERCATOR_COLUMN,
+    Field,
+    FieldType,
+    Layer,
+    band_column,
+    tile_unit_m,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -67,6 +75,11 @@ def _checks(f: Field) -> Iterator[sa.CheckConstraint]:
         yield sa.CheckConstraint(f"{f.name} <= {f.maximum!r}", name=f"{f.name}_max")
 
 
+def band_expression(band: int) -> str:
+    """What a ``tile_bands`` column holds: the outline simplified to a tile unit at ``band``."""
+    return f"ST_Simplify(ST_Transform(geom, 3857), {tile_unit_m(band)!r}, true)"
+
+
 def table_of(layer: Layer) -> sa.Table:
     """The SQLAlchemy table of a layer (registered in ``metadata``)."""
     columns: list[Any] = [sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)]
@@ -86,6 +99,16 @@ def table_of(layer: Layer) -> sa.Table:
                 Geometry(layer.geometry_type.value, srid=3857, spatial_index=False),
                 sa.Computed("ST_Transform(geom, 3857)", persisted=True),
                 comment="Web Mercator copy for tiles / 瓦片用投影副本",
+            )
+        )
+    for band in layer.tile_bands:
+        assert layer.geometry_type is not None  # checked by Layer
+        columns.append(
+            sa.Column(
+                band_column(band),
+                Geometry(layer.geometry_type.value, srid=3857, spatial_index=False),
+                sa.Computed(band_expression(band), persisted=True),
+                comment=f"Outline simplified for tiles up to z{band} / 瓦片用简化轮廓",
             )
         )
     columns.append(

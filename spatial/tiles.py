@@ -19,21 +19,24 @@ from psycopg import sql
 
 from layers import (
     STORAGE_SRID,
+    TILE_EXTENT,
     WEB_MERCATOR_COLUMN,
+    WEB_MERCATOR_HALF,
     FieldType,
     GeometryType,
     Layer,
     Visibility,
+    band_column,
     get_layer,
+    tile_unit_m,
 )
 from layers.errors import NotFound
 from spatial.cql import SqlText, rendered
 from spatial.scope import StreetScope, condition
 
-EXTENT = 4096
+EXTENT = TILE_EXTENT
 BUFFER = 64
 MAX_ZOOM = 24
-WEB_MERCATOR_HALF = 20037508.342789244
 _MVT_TYPES = (FieldType.TEXT, FieldType.INTEGER, FieldType.BIGINT, FieldType.FLOAT,
               FieldType.BOOLEAN, FieldType.DATE, FieldType.DATETIME)  # fmt: skip
 
@@ -65,23 +68,25 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
         sql.Literal(BUFFER / EXTENT)
     )
     margin = sql.SQL("ST_Transform({}, {})").format(margin_3857, sql.Literal(STORAGE_SRID))
-    # The stored Web Mercator copy where the layer keeps one: no transform per feature.
-    stored = layer.stores_web_mercator
     simplified = layer.geometry_type is not GeometryType.POINT and layer.tile_simplify
-    geom: SqlText = sql.SQL(WEB_MERCATOR_COLUMN if stored else "geom")
+    # Where the layer keeps one, a Web Mercator copy: its zoom band's simplified outline, or
+    # the stored copy of the geometry. Either way no transform per feature.
+    band = layer.tile_band(z) if simplified else None
+    column = band_column(band) if band is not None else WEB_MERCATOR_COLUMN
+    in_3857 = band is not None or layer.stores_web_mercator
+    geom: SqlText = sql.SQL(column if in_3857 else "geom")
     if simplified:
         # Cut to the tile and its margin first (a subquery: one box per tile, not per row):
         # transforming and simplifying a whole district's outline for a tile that shows a
         # corner of it cost 1-4 ms at z14. Simplified piece by piece, neighbouring tiles may
         # keep different vertices, within one tile unit of the line: a sixteenth of a pixel.
         geom = sql.SQL("ST_ClipByBox2D({}, (SELECT {}))").format(
-            geom, margin_3857 if stored else margin
+            geom, margin_3857 if in_3857 else margin
         )
-    if not stored:
+    if not in_3857:
         geom = sql.SQL("ST_Transform({}, 3857)").format(geom)
     if simplified:
-        tolerance = 2 * WEB_MERCATOR_HALF / (EXTENT * 2**z)  # one tile unit, in metres
-        geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tolerance))
+        geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, sql.Literal(tile_unit_m(z)))
     inner = sql.SQL(
         "SELECT id, id AS fid, {cols}ST_AsMVTGeom({geom}, {env}, {extent}, {buffer}, true) AS geom "
         "FROM {table} WHERE geom && {margin}{where} OFFSET 0"

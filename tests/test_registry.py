@@ -9,6 +9,7 @@ from layers import (
     WEB_MERCATOR_COLUMN,
     FieldType,
     Visibility,
+    band_column,
     get_layer,
     metadata,
 )
@@ -30,6 +31,7 @@ def test_every_layer_has_one_table_with_its_fields():
             expected.add("geom")
         if layer.stores_web_mercator:
             expected.add(WEB_MERCATOR_COLUMN)
+        expected |= {band_column(b) for b in layer.tile_bands}
         assert columns == expected, name
 
 

@@ -7,7 +7,14 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from layers import REGISTRY, WEB_MERCATOR_COLUMN, GeometryType, Visibility
+from layers import (
+    REGISTRY,
+    WEB_MERCATOR_COLUMN,
+    GeometryType,
+    Visibility,
+    band_column,
+    tile_unit_m,
+)
 from spatial.tiles import _layer_sql, lonlat_to_tile, tile_sql
 
 
@@ -161,7 +168,8 @@ def test_layers_without_simplification_lose_nothing_by_it(conn_module, first_est
             plain, simplified = size(layer, z), size(replace(layer, tile_simplify=True), z)
             assert abs(plain - simplified) <= 0.02 * simplified + 16, (layer.name, z)
     districts = REGISTRY["districts"]
-    assert size(replace(districts, tile_simplify=False), 10) > 1.1 * size(districts, 10)
+    plain = replace(districts, tile_simplify=False, tile_bands=())
+    assert size(plain, 10) > 1.1 * size(districts, 10)
 
 
 # The outline simplified whole, then cut to the tile: what a tile drew before it cut first.
@@ -205,7 +213,7 @@ def test_outlines_cut_to_the_tile_before_simplifying_draw_the_same_lines(conn_mo
     ).fetchall()
     inner = shapely.box(2, 2, 4094, 4094)
     for layer in simplified:
-        for z in sorted({max(layer.min_zoom, z) for z in (6, 10, 12, 14, 16)}):
+        for z in sorted({max(layer.min_zoom, z) for z in (5, 6, 8, 10, 12, 14, 16)}):
             for (lon, lat), dx in itertools.product(places[::4], (0, 1)):  # and beside it
                 x, y = lonlat_to_tile(lon, lat, z)
                 params = {"z": z, "x": x + dx, "y": y, "unit": 40075016.68557849 / 4096 / 2**z}
@@ -247,6 +255,30 @@ def test_the_stored_web_mercator_copy_draws_the_same_tiles_and_follows_every_wri
                 f"RETURNING ST_Equals({WEB_MERCATOR_COLUMN}, ST_Transform(geom, 3857))"
             ).fetchone()[0]
             assert moved
+        conn.rollback()  # the shared city stays as it was
+
+
+def test_zoom_bands_are_drawn_from_below_their_zoom_and_follow_every_write(db_url):
+    """A tile at zoom z draws a ``tile_bands`` layer from the least band >= z; each band is
+    the outline simplified at its zoom, recomputed in the statement that moves it."""
+    banded = [la for la in REGISTRY.values() if la.tile_bands]
+    assert {la.name for la in banded} >= {"districts", "streets"}
+    with psycopg.connect(db_url) as conn:
+        for layer in banded:
+            for z in range(layer.min_zoom, 17):
+                text = _layer_sql(layer, Visibility.PUBLIC, z, None).as_string(conn)
+                used = {b for b in layer.tile_bands if band_column(b) in text}
+                wanted = [b for b in layer.tile_bands if b >= z][:1]
+                assert used == set(wanted), (layer.name, z, used)
+            bands = ", ".join(
+                f"ST_Equals({band_column(b)}, ST_Simplify(ST_Transform(geom, 3857), "
+                f"{tile_unit_m(b)}, true))" for b in layer.tile_bands
+            )  # fmt: skip
+            moved = conn.execute(
+                f"UPDATE {layer.name} SET geom = ST_Translate(geom, 0.001, 0.001) "
+                f"WHERE id = (SELECT min(id) FROM {layer.name}) RETURNING {bands}"
+            ).fetchone()
+            assert all(moved), layer.name
         conn.rollback()  # the shared city stays as it was
 
 
