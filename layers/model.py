@@ -15,7 +15,7 @@ TILE_EXTENT = 4096  # units across a vector tile
 
 def tile_unit_m(z: int) -> float:
     """One vector tile unit at zoom ``z``, in Web Mercator metres (a sixteenth of a pixel)."""
-    return 2 * WEB_MERCATOR_HALF / (TILE_EXTENT * 2**z)
+    return 2 * WEB_MERCATOR_HALF / (TILE_EXTENT * 2.0**z)
 
 
 def band_column(zoom: int) -> str:

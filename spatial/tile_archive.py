@@ -22,9 +22,9 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 from psycopg import sql
 
-from layers import STORAGE_SRID, FieldType, Layer, Visibility
+from layers import STORAGE_SRID, WEB_MERCATOR_HALF, FieldType, Layer, Visibility
 from layers.errors import InvalidInput
-from spatial.tiles import MAX_ZOOM, WEB_MERCATOR_HALF, check_tile, tile_fields, tile_sql
+from spatial.tiles import MAX_ZOOM, check_tile, tile_fields, tile_sql
 
 # Tiles of a whole city at one zoom past which a build is more likely a typo than a plan.
 MAX_TILES = 2_000_000
