@@ -140,6 +140,11 @@ class Layer:
     # the database recomputes on every write). A tile at zoom z starts from the band of the
     # least b >= z instead of the whole outline (a z8 districts tile 10.9 -> 5.5 ms).
     tile_bands: tuple[int, ...] = ()
+    # Points zoomed out: below ``cluster_below`` a tile draws one point per cell of an
+    # eighth of the tile (32 px) and district, at the cell's points' centre, coloured by
+    # their most common theme value, with their number (``cluster_count``): thousands of
+    # overlapping circles at a city view say nothing a count does not.
+    cluster_below: int | None = None
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
     # On the pages: a spatial layer is drawn on the one map (/map) unless ``on_map`` is off,
@@ -182,6 +187,12 @@ class Layer:
         ):
             raise ValueError(f"layer {self.name}: tile_bands are rising zooms of simplified "
                              "lines or outlines")  # fmt: skip
+        if self.cluster_below is not None and self.geometry_type is not GeometryType.POINT:
+            raise ValueError(f"layer {self.name}: only points are clustered")
+
+    def clusters_at(self, z: int) -> bool:
+        """Whether a tile at zoom ``z`` draws this layer's points as clusters."""
+        return self.cluster_below is not None and z < self.cluster_below
 
     def tile_band(self, z: int) -> int | None:
         """The band a tile at zoom ``z`` starts from, if any (see ``tile_bands``)."""

@@ -24,7 +24,13 @@ from psycopg import sql
 
 from layers import STORAGE_SRID, WEB_MERCATOR_HALF, FieldType, Layer, Visibility
 from layers.errors import InvalidInput
-from spatial.tiles import MAX_ZOOM, check_tile, tile_fields, tile_sql
+from spatial.tiles import (
+    MAX_ZOOM,
+    check_tile,
+    cluster_field_description,
+    tile_fields,
+    tile_sql,
+)
 
 # Tiles of a whole city at one zoom past which a build is more likely a typo than a plan.
 MAX_TILES = 2_000_000
@@ -119,7 +125,7 @@ def _vector_layers(zooms: Mapping[Layer, range], level: Visibility) -> list[dict
     described = []
     for layer, levels in zooms.items():
         types = {f.name: f.type for f in layer.fields}
-        names = ["fid", *tile_fields(layer, level)]
+        names = ["fid", *tile_fields(layer, level), *cluster_field_description(layer)]
         fields = {n: _TILEJSON_TYPES.get(types.get(n, FieldType.BIGINT), "String") for n in names}
         described.append(
             {"id": layer.name, "fields": fields, "minzoom": levels[0], "maxzoom": levels[-1]}

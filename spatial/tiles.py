@@ -36,6 +36,7 @@ from spatial.scope import StreetScope, condition
 
 EXTENT = TILE_EXTENT
 BUFFER = 64
+CLUSTER_CELL = 512  # tile units a cluster gathers, each way: 32 pixels of a 256-pixel tile
 MAX_ZOOM = 24
 _MVT_TYPES = (FieldType.TEXT, FieldType.INTEGER, FieldType.BIGINT, FieldType.FLOAT,
               FieldType.BOOLEAN, FieldType.DATE, FieldType.DATETIME)  # fmt: skip
@@ -63,6 +64,8 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
             if name in hidden else c
             for name, c in zip(names, columns, strict=True)
         ]  # fmt: skip
+    if layer.clusters_at(z):
+        return _cluster_sql(layer, names, columns, where)
     envelope = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
     margin_3857 = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {})").format(
         sql.Literal(BUFFER / EXTENT)
@@ -107,6 +110,66 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
         "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({inner}) t "
         "WHERE t.geom IS NOT NULL)"
     ).format(name=sql.Literal(layer.name), extent=sql.Literal(EXTENT), inner=inner)
+
+
+CLUSTER_COUNT = "cluster_count"
+
+
+def cluster_field_description(layer: Layer) -> dict[str, str]:
+    """TileJSON's word for the count a clustered layer's low-zoom tiles carry (or nothing)."""
+    if layer.cluster_below is None:
+        return {}
+    return {CLUSTER_COUNT: f"聚合点数 / Points in the cluster (below z{layer.cluster_below})"}
+
+
+def _cluster_sql(
+    layer: Layer, names: list[str], columns: list[sql.Composable], where: SqlText
+) -> SqlText:
+    """Points as clusters: one per cell of CLUSTER_CELL tile units and per district.
+
+    A cluster is coloured by the cell's most common theme value (ties: the first in code
+    order) and carries how many points it holds. Cells line up with the tiles, and a tile
+    reads a whole ring of cells beyond its edge: a cell across two tiles is the same cluster,
+    at the same place, in both, so its circle is drawn whole.
+    """
+    visible = dict(zip(names, columns, strict=True))
+    district = [n for n in ("district_code",) if n in visible]
+    themes = [n for n in layer.themes if n in visible]
+    ring = sql.SQL("ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), {})").format(
+        sql.Literal(CLUSTER_CELL / EXTENT), sql.Literal(STORAGE_SRID)
+    )
+    inner = sql.SQL(
+        "SELECT id{cols}, ST_AsMVTGeom(ST_Transform(geom, 3857), "
+        "ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {cell}, false) AS geom "
+        "FROM {table} WHERE geom && {ring}{where} OFFSET 0"
+    ).format(
+        cols=sql.SQL("").join(sql.SQL(", {}").format(visible[n]) for n in district + themes),
+        extent=sql.Literal(EXTENT),
+        cell=sql.Literal(CLUSTER_CELL),
+        table=sql.Identifier(layer.name),
+        ring=ring,
+        where=where,
+    )
+    common = sql.SQL("").join(
+        sql.SQL(", mode() WITHIN GROUP (ORDER BY {n}) AS {n}").format(n=sql.Identifier(n))
+        for n in themes
+    )
+    by_district = sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(n)) for n in district)
+    clusters = sql.SQL(
+        "SELECT min(id) AS id, count(*)::int AS {count}{by_district}{common}, "
+        "ST_SnapToGrid(ST_Centroid(ST_Collect(geom)), 1) AS geom "
+        "FROM ({inner}) p WHERE geom IS NOT NULL "
+        "GROUP BY floor(ST_X(geom) / {cell}), floor(ST_Y(geom) / {cell}){by_district}"
+    ).format(
+        count=sql.Identifier(CLUSTER_COUNT),
+        by_district=by_district,
+        common=common,
+        inner=inner,
+        cell=sql.Literal(CLUSTER_CELL),
+    )
+    return sql.SQL(
+        "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({clusters}) t)"
+    ).format(name=sql.Literal(layer.name), extent=sql.Literal(EXTENT), clusters=clusters)
 
 
 def tile_sql(

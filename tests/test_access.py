@@ -170,8 +170,18 @@ def test_no_field_above_the_callers_level_in_any_format(http, db_url, callers, s
                     for feature in tile_layer["features"]:
                         props = feature["properties"]
                         expect.check(props["fid"], props, "tile")
+        if layer.cluster_below is not None:  # zoomed out: clusters keep themes and district
+            z = layer.cluster_below - 1
+            x, y = tiles.lonlat_to_tile((x0 + x1) / 2, (y0 + y1) / 2, z)
+            response = http.get(f"{base}/tiles/WebMercatorQuad/{z}/{y}/{x}", headers=headers)
+            clusters = [f for la in mapbox_vector_tile.decode(response.content).values()
+                        for f in la["features"]]  # fmt: skip
+            for feature in clusters:
+                present = {k for k, v in feature["properties"].items() if v not in (None, "")}
+                assert present - {tiles.CLUSTER_COUNT} <= _names(layer, LEVEL[role])
         tilejson = http.get(f"{base}/tiles/WebMercatorQuad/tilejson.json", headers=headers).json()
-        assert set(tilejson["vector_layers"][0]["fields"]) <= _names(layer, LEVEL[role])
+        described = set(tilejson["vector_layers"][0]["fields"])
+        assert described <= _names(layer, LEVEL[role]) | set(tiles.cluster_field_description(layer))
 
 
 def _exported(fmt: str, content: bytes, layer: Layer):

@@ -11,6 +11,7 @@ from pmtiles.tile import Compression, TileType
 from layers import Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial.tile_archive import write_archive
+from spatial.tiles import cluster_field_description
 from tests_support import run_onemap, set_view, static_server, watched_page
 from viewer import site
 
@@ -85,7 +86,10 @@ def test_tiles_carry_only_public_fields_and_no_layer_past_its_zooms(archive):
     for (z, _x, _y), layers in tiles.items():
         for name, features in layers.items():
             assert z in zooms[name], (name, z)
-            public = {f.name for f in get_layer(name).visible_fields(Visibility.PUBLIC)} | {"fid"}
+            layer = get_layer(name)
+            public = {f.name for f in layer.visible_fields(Visibility.PUBLIC)} | {"fid"}
+            if layer.clusters_at(z):  # a cluster: its themes, district and how many it holds
+                public = {*cluster_field_description(layer), *public} - {"fid"}
             for feature in features:
                 assert set(feature["properties"]) <= public, (name, set(feature["properties"]))
 

@@ -1,4 +1,6 @@
+import collections
 import itertools
+import math
 from dataclasses import replace
 
 import mapbox_vector_tile
@@ -280,6 +282,68 @@ def test_zoom_bands_are_drawn_from_below_their_zoom_and_follow_every_write(db_ur
             ).fetchone()
             assert all(moved), layer.name
         conn.rollback()  # the shared city stays as it was
+
+
+def _tile_units(lon: float, lat: float, z: int, x: int, y: int) -> tuple[int, int]:
+    """A point's place in tile (z, x, y), in tile units from its top left (4096 across)."""
+    n = 2**z
+    across = (lon + 180.0) / 360.0 * n - x
+    down = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n - y
+    return round(across * 4096), round(down * 4096)
+
+
+def test_points_zoomed_out_are_clusters_that_count_every_point(conn_module):
+    """Below ``cluster_below`` a point layer's tile holds one point per 32-pixel cell and
+    district, with their number and their most common theme value: recounted here from the
+    points themselves, cell by cell. From ``cluster_below`` on, every point is itself."""
+    clustered = [la for la in REGISTRY.values() if la.cluster_below is not None]
+    assert {la.name for la in clustered} >= {"elevator_retrofits", "service_facilities"}
+    places = conn_module.execute(
+        "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM estates "
+        "ORDER BY id LIMIT 9) s"
+    ).fetchall()
+    cell = 512
+    for layer in clustered:
+        (theme,) = layer.themes
+        points = conn_module.execute(
+            f"SELECT ST_X(geom), ST_Y(geom), district_code, {theme} FROM {layer.name}"
+        ).fetchall()
+        counted = 0
+        for z in range(max(layer.min_zoom, layer.cluster_below - 2), layer.cluster_below + 1):
+            for lon, lat in places[::2]:
+                x, y = lonlat_to_tile(lon, lat, z)
+                tile = conn_module.execute(_layer_sql(layer, Visibility.PUBLIC, z, None),
+                                           {"z": z, "x": x, "y": y}).fetchone()[0]  # fmt: skip
+                features = _decoded(tile)
+                if z == layer.cluster_below:
+                    assert all("cluster_count" not in f["properties"] for f in features)
+                    assert all(f["properties"]["fid"] == f["id"] for f in features)
+                    continue
+                expected: dict[tuple, collections.Counter] = collections.defaultdict(
+                    collections.Counter
+                )
+                for px, py, district, value in points:
+                    ux, uy = _tile_units(px, py, z, x, y)
+                    if 0 <= ux < 4096 and 0 <= uy < 4096:
+                        expected[(ux // cell, uy // cell, district)][value] += 1
+                drawn = {}
+                for f in features:
+                    (ux, uy), props = f["geometry"]["coordinates"], f["properties"]
+                    assert set(props) == {"cluster_count", "district_code", theme}, layer.name
+                    if 0 <= ux < 4096 and 0 <= uy < 4096:
+                        drawn[(ux // cell, uy // cell, props["district_code"])] = props
+                assert drawn.keys() == expected.keys(), (layer.name, z, x, y)
+                for key, values in expected.items():
+                    assert drawn[key]["cluster_count"] == values.total(), (layer.name, key)
+                    most = max(values.values())
+                    assert values[drawn[key][theme]] == most, (layer.name, key, values)
+                counted += sum(v.total() for v in expected.values())
+        assert counted > 100, layer.name  # the places hold points to count
+
+
+def _decoded(tile: bytes | None) -> list[dict]:
+    layers = mapbox_vector_tile.decode(tile or b"", default_options={"y_coord_down": True})
+    return [f for la in layers.values() for f in la["features"]]
 
 
 def test_a_tile_draws_each_feature_once(conn_module, dense_tile):

@@ -1,7 +1,12 @@
 """The pages in a real browser (Debian's Chromium via Playwright) against ``onemap serve``."""
 
+import math
+
+import httpx
+import mapbox_vector_tile
 import pytest
 
+from spatial import tiles
 from tests_support import ADMIN_TOKEN, set_view, watched_page
 
 pytestmark = pytest.mark.browser
@@ -159,6 +164,39 @@ def test_elevator_map_shows_counts_symbols_and_filters(browser, live_server, con
     settle(page)
     assert page.evaluate("OneMap.state.district") == district
     assert "om-selected" in page.locator(f'tr[data-district="{district}"]').get_attribute("class")
+
+
+def test_zoomed_out_retrofits_are_counted_circles_that_zoom_in(browser, live_server, conn):
+    """At a city view each circle gathers the retrofits around it (the legend says so); a
+    click on one zooms in towards its buildings instead of opening an empty popup."""
+    lon, lat = conn.execute(
+        "SELECT ST_X(geom), ST_Y(geom) FROM elevator_retrofits ORDER BY id LIMIT 1"
+    ).fetchone()
+    z = 10
+    x, y = tiles.lonlat_to_tile(lon, lat, z)
+    tile = httpx.get(f"{live_server}/collections/elevator_retrofits/tiles/WebMercatorQuad/"
+                     f"{z}/{y}/{x}").content  # fmt: skip
+    clusters = mapbox_vector_tile.decode(tile, default_options={"y_coord_down": True})
+    largest = max(clusters["elevator_retrofits"]["features"],
+                  key=lambda f: f["properties"]["cluster_count"])  # fmt: skip
+    assert largest["properties"]["cluster_count"] > 1
+    ux, uy = largest["geometry"]["coordinates"]
+    at_lon = (x + ux / 4096) / 2**z * 360 - 180
+    at_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + uy / 4096) / 2**z))))
+    page = open_page(browser, f"{live_server}/elevator-map")
+    set_view(page, at_lat, at_lon, z)
+    settle(page)
+    assert page.locator(".om-cluster-note").count() == 1
+    point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{at_lat}, {at_lon}])")
+    box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    settle(page)
+    assert page.evaluate("OneMap.state.map.getZoom()") == z + 2
+    assert page.locator(".om-popup").count() == 0
+    set_view(page, at_lat, at_lon, 14)
+    settle(page)
+    assert page.locator(".om-cluster-note").count() == 0
+    assert page.errors == [] and page.outside == []
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])

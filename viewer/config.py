@@ -55,6 +55,8 @@ def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
             and other.fields_by_name[other.history_of].references == f"{layer.name}.id"
         ],
         "minZoom": layer.min_zoom,
+        # Below it the layer's tiles hold clusters (``cluster_count``): a click zooms in.
+        "clusterBelow": layer.cluster_below,
         # Key fields that point at a feature the caller may see: popups show its name, not its id.
         "refs": {
             n: visible[n].references.split(".")[0]  # type: ignore[union-attr]

@@ -60,13 +60,19 @@ def theme_colour(layer: Layer, level: Visibility) -> str | list[Any]:
     return ["match", ["coalesce", ["get", theme.name], ""], *pairs, NEUTRAL]
 
 
+# A cluster's circle grows with the points it holds (``cluster_count``), as on the pages.
+_CLUSTER_GROWTH = ["min", 8, ["*", 1.5, ["log2", ["coalesce", ["get", "cluster_count"], 1]]]]
+
+
 def _thematic(layer: Layer, level: Visibility) -> list[dict[str, Any]]:
     colour = theme_colour(layer, level)
     dimension = layer.geometry_type.dimension if layer.geometry_type else 2
     if dimension == 0:
         return [{"type": "circle", "paint": {
             "circle-color": colour, "circle-stroke-color": "#222222", "circle-stroke-width": 1,
-            "circle-radius": ["interpolate", ["linear"], ["zoom"], 8, 2.5, 11, 4, 14, 6],
+            "circle-radius": ["interpolate", ["linear"], ["zoom"],
+                              8, ["+", 2.5, _CLUSTER_GROWTH], 11, ["+", 4, _CLUSTER_GROWTH],
+                              14, ["+", 6, _CLUSTER_GROWTH]],
         }}]  # fmt: skip
     if dimension == 1:
         return [{"type": "line", "paint": {"line-color": colour, "line-width": 2}}]

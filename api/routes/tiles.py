@@ -125,7 +125,8 @@ def _tilejson(
                     f.name: f"{f.label_zh} / {f.label_en}"
                     for f in la.visible_fields(level)
                     if f.name in tiles.tile_fields(la, level)
-                },
+                }
+                | tiles.cluster_field_description(la),
             }
             for la in layers
         ],

@@ -71,6 +71,7 @@ SERVICE_FACILITIES = Layer(
     visibility=PUBLIC,
     group="space",
     min_zoom=11,
+    cluster_below=13,
     themes=("kind",),
     key_fields=("name_zh", "kind", "capacity"),
     search=("name_zh", "address"),

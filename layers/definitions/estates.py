@@ -130,6 +130,7 @@ ELEVATOR_RETROFITS = Layer(
     visibility=PUBLIC,
     group="renovation",
     min_zoom=8,
+    cluster_below=13,
     themes=("stage",),
     key_fields=("building_id", "stage", "elevators", "stair_climbing_aid"),
     time_field="requested_on",

@@ -84,6 +84,13 @@
     return { radius: pointRadius(zoom, props.stage === "in_service"), weight: zoom < 11 ? 0.5 : 1, color: "#222", fill: true, fillColor: c, fillOpacity: 0.95 };
   }
 
+  // A cluster of points (tiles below the layer's clusterBelow zoom): larger as it holds more.
+  function clustered(style, props) {
+    var n = props.cluster_count;
+    if (!n || n < 2 || style === HIDE) { return style; }
+    return Object.assign({}, style, { radius: style.radius + Math.min(8, 1.5 * Math.log(n) / Math.LN2), weight: Math.max(style.weight, 1.5) });
+  }
+
   /* VectorGrid styles of one of the page's tile layers ("basemap": districts, streets, roads).
    * A static site's tiles hold every layer of the page: each tile layer draws its own only. */
   function styles(name) {
@@ -92,7 +99,7 @@
     ((state.config.archive && state.config.archive.layers) || []).forEach(function (n) {
       out[n] = function () { return HIDE; };
     });
-    names.forEach(function (n) { out[n] = function (props, zoom) { return styleFor(n, props, zoom); }; });
+    names.forEach(function (n) { out[n] = function (props, zoom) { return clustered(styleFor(n, props, zoom), props); }; });
     return out;
   }
 
@@ -240,6 +247,14 @@
     }
     if (layerConfig("pipelines") && state.layers.pipelines && state.map.hasLayer(state.layers.pipelines)) {
       parts.push('<div class="om-legend-layer"><i class="om-aged"></i>' + bilingual("超设计年限管线", "Pipes past design life") + "</div>");
+    }
+    var zoomedOut = Object.keys(state.layers).some(function (name) {
+      var lc = layerConfig(name);
+      return lc && lc.clusterBelow && state.map.getZoom() < lc.clusterBelow && state.map.hasLayer(state.layers[name]);
+    });
+    if (zoomedOut) {
+      parts.push('<div class="om-legend-layer om-cluster-note">' + bilingual("圆点为一片的合计：越大越多，按最多的一类着色；点击放大",
+        "Each circle gathers the points around it: larger for more, coloured by the most common; click to zoom in") + "</div>");
     }
     return parts.join("");
   }
@@ -606,7 +621,14 @@
       Object.keys(layers).forEach(function (name) {
         var layer = layers[name];
         if (layer.on && name !== "basemap") {
-          layer.on("click", function (e) { openPopup(name, e.latlng, e.layer.properties || {}); });
+          layer.on("click", function (e) {
+            var props = e.layer.properties || {}, lc = layerConfig(name);
+            if (props.cluster_count !== undefined && lc && lc.clusterBelow) {  // zoom in to its points
+              state.map.setView(e.latlng, Math.min(lc.clusterBelow, state.map.getZoom() + 2));
+              return;
+            }
+            openPopup(name, e.latlng, props);
+          });
         }
       });
       if (state.config.api !== null) {
@@ -618,7 +640,7 @@
       legendControl().addTo(map);
       refreshLegend();
       foldLayerControl(map);
-      map.on("overlayadd overlayremove", refreshLegend);
+      map.on("overlayadd overlayremove zoomend", refreshLegend);
       document.body.classList.add("om-" + page);
       // The map is the page's main content, under the page's title (for screen readers).
       var container = map.getContainer();
