@@ -60,7 +60,9 @@ def theme_colour(layer: Layer, level: Visibility) -> str | list[Any]:
     return ["match", ["coalesce", ["get", theme.name], ""], *pairs, NEUTRAL]
 
 
-# A cluster's circle grows with the points it holds (``cluster_count``), as on the pages.
+# A cluster's circle is grey (its points may be of several kinds) and grows with the points
+# it holds (``cluster_count``), as on the pages.
+CLUSTER_COLOUR = "#4a5868"
 _CLUSTER_GROWTH = ["min", 8, ["*", 1.5, ["log2", ["coalesce", ["get", "cluster_count"], 1]]]]
 
 
@@ -68,8 +70,11 @@ def _thematic(layer: Layer, level: Visibility) -> list[dict[str, Any]]:
     colour = theme_colour(layer, level)
     dimension = layer.geometry_type.dimension if layer.geometry_type else 2
     if dimension == 0:
+        several = [">", ["coalesce", ["get", "cluster_count"], 1], 1]
         return [{"type": "circle", "paint": {
-            "circle-color": colour, "circle-stroke-color": "#222222", "circle-stroke-width": 1,
+            "circle-color": ["case", several, CLUSTER_COLOUR, colour],
+            "circle-stroke-color": ["case", several, "#ffffff", "#222222"],
+            "circle-stroke-width": 1,
             "circle-radius": ["interpolate", ["linear"], ["zoom"],
                               8, ["+", 2.5, _CLUSTER_GROWTH], 11, ["+", 4, _CLUSTER_GROWTH],
                               14, ["+", 6, _CLUSTER_GROWTH]],

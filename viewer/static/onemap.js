@@ -6,6 +6,7 @@
 
   var HIDE = [];  // VectorGrid draws nothing for an empty style list
   var NEUTRAL = "#b8b8b8";
+  var CLUSTER = "#4a5868";  // several points together: no one kind's colour
   var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null,
                 analysis: null, overlay: null };
 
@@ -84,11 +85,13 @@
     return { radius: pointRadius(zoom, props.stage === "in_service"), weight: zoom < 11 ? 0.5 : 1, color: "#222", fill: true, fillColor: c, fillOpacity: 0.95 };
   }
 
-  // A cluster of points (tiles below the layer's clusterBelow zoom): larger as it holds more.
+  // A cluster of points (tiles below the layer's clusterBelow zoom): grey, as its points may
+  // be of several kinds (the counts panel has them), and larger as it holds more.
   function clustered(style, props) {
     var n = props.cluster_count;
     if (!n || n < 2 || style === HIDE) { return style; }
-    return Object.assign({}, style, { radius: style.radius + Math.min(8, 1.5 * Math.log(n) / Math.LN2), weight: Math.max(style.weight, 1.5) });
+    return Object.assign({}, style, { radius: style.radius + Math.min(8, 1.5 * Math.log(n) / Math.LN2),
+      weight: 1.5, color: "#fff", fillColor: CLUSTER, fillOpacity: 0.85, dashArray: null });
   }
 
   /* VectorGrid styles of one of the page's tile layers ("basemap": districts, streets, roads).
@@ -253,8 +256,8 @@
       return lc && lc.clusterBelow && state.map.getZoom() < lc.clusterBelow && state.map.hasLayer(state.layers[name]);
     });
     if (zoomedOut) {
-      parts.push('<div class="om-legend-layer om-cluster-note">' + bilingual("圆点为一片的合计：越大越多，按最多的一类着色；点击放大",
-        "Each circle gathers the points around it: larger for more, coloured by the most common; click to zoom in") + "</div>");
+      parts.push('<div class="om-legend-layer om-cluster-note"><i class="om-cluster"></i>' + bilingual("一片的合计，越大越多；点击放大",
+        "Several points together, larger for more; click to zoom in") + "</div>");
     }
     return parts.join("");
   }
