@@ -141,9 +141,9 @@ class Layer:
     # least b >= z instead of the whole outline (a z8 districts tile 10.9 -> 5.5 ms).
     tile_bands: tuple[int, ...] = ()
     # Points zoomed out: below ``cluster_below`` a tile draws one point per cell of an
-    # eighth of the tile (32 px) and district, at the cell's points' centre, coloured by
-    # their most common theme value, with their number (``cluster_count``): thousands of
-    # overlapping circles at a city view say nothing a count does not.
+    # eighth of the tile (32 px) and district, at the cell's points' centre, with their
+    # number (``cluster_count``) and most common theme value: thousands of overlapping
+    # circles at a city view say nothing a count does not.
     cluster_below: int | None = None
     group: str = "records"
     editors: frozenset[Role] = EDITED_BY_ADMIN
