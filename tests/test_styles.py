@@ -6,6 +6,7 @@ import pytest
 
 from layers import REGISTRY, Visibility
 from tests_support import ADMIN_TOKEN
+from viewer.style import CLUSTER_COLOUR
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -24,6 +25,10 @@ def test_a_style_is_valid_and_coloured_from_the_registry(client, page):
         assert registered.visibility == Visibility.PUBLIC
         assert layer["minzoom"] == registered.min_zoom
         colour = next((v for k, v in layer["paint"].items() if k.endswith("-color")), None)
+        if isinstance(colour, list) and colour[0] == "case":  # points: grey for a cluster
+            assert colour[1] == [">", ["coalesce", ["get", "cluster_count"], 1], 1]
+            assert colour[2] == CLUSTER_COLOUR
+            colour = colour[3]
         if isinstance(colour, list):  # a theme: every term's colour, the neutral one last
             theme = registered.fields_by_name[colour[1][1][1]]
             assert colour[2:-1] == [x for t in theme.vocabulary.terms for x in (t.code, t.color)]
