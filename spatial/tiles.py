@@ -138,11 +138,15 @@ def _cluster_sql(
     ring = sql.SQL("ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), {})").format(
         sql.Literal(CLUSTER_CELL / EXTENT), sql.Literal(STORAGE_SRID)
     )
+    stored = sql.SQL(
+        WEB_MERCATOR_COLUMN if layer.stores_web_mercator else "ST_Transform(geom, 3857)"
+    )
     inner = sql.SQL(
-        "SELECT id{cols}, ST_AsMVTGeom(ST_Transform(geom, 3857), "
+        "SELECT id{cols}, ST_AsMVTGeom({stored}, "
         "ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {cell}, false) AS geom "
         "FROM {table} WHERE geom && {ring}{where} OFFSET 0"
     ).format(
+        stored=stored,
         cols=sql.SQL("").join(sql.SQL(", {}").format(visible[n]) for n in district + themes),
         extent=sql.Literal(EXTENT),
         cell=sql.Literal(CLUSTER_CELL),

@@ -72,6 +72,7 @@ SERVICE_FACILITIES = Layer(
     group="space",
     min_zoom=11,
     cluster_below=13,
+    stores_web_mercator=True,
     themes=("kind",),
     key_fields=("name_zh", "kind", "capacity"),
     search=("name_zh", "address"),

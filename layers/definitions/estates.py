@@ -131,6 +131,7 @@ ELEVATOR_RETROFITS = Layer(
     group="renovation",
     min_zoom=8,
     cluster_below=13,
+    stores_web_mercator=True,
     themes=("stage",),
     key_fields=("building_id", "stage", "elevators", "stair_climbing_aid"),
     time_field="requested_on",
