@@ -127,8 +127,9 @@ def _cluster_sql(
 ) -> SqlText:
     """Points as clusters: one per cell of CLUSTER_CELL tile units and per district.
 
-    A cluster is coloured by the cell's most common theme value (ties: the first in code
-    order) and carries how many points it holds. Cells line up with the tiles, and a tile
+    A cluster carries how many points it holds and their most common theme value (ties: the
+    first in code order); the pages draw one of several points grey. Cells line up with the
+    tiles (eight across each), and a tile
     reads a whole ring of cells beyond its edge: a cell across two tiles is the same cluster,
     at the same place, in both, so its circle is drawn whole.
     """
