@@ -80,7 +80,7 @@
   function stageSymbol(props, zoom) {
     var c = colour("elevator_retrofits", props);
     if (props.stage === "not_feasible") {  // its own symbol: a hollow ring (stair-climbing aid)
-      return { radius: pointRadius(zoom, true), weight: zoom < 11 ? 2 : 3, color: c, fill: true, fillColor: "#fff", fillOpacity: 1, dashArray: props.stair_climbing_aid ? null : "2 2" };
+      return { radius: pointRadius(zoom, true), weight: zoom < 11 ? 2 : 3, color: c, fill: true, fillColor: "#fff", fillOpacity: 1, dashArray: props.stair_climbing_aid || props.cluster_count ? null : "2 2" };  // a lone point in a cluster: unknown aid
     }
     return { radius: pointRadius(zoom, props.stage === "in_service"), weight: zoom < 11 ? 0.5 : 1, color: "#222", fill: true, fillColor: c, fillOpacity: 0.95 };
   }
