@@ -64,6 +64,11 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
             if name in hidden else c
             for name, c in zip(names, columns, strict=True)
         ]  # fmt: skip
+    for name, code, first in layer.tile_from_zoom:
+        if z < first:
+            where = sql.SQL("{} AND {} IS DISTINCT FROM {}").format(
+                where, sql.Identifier(name), sql.Literal(code)
+            )
     if layer.clusters_at(z):
         return _cluster_sql(layer, names, columns, where)
     envelope = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")

@@ -1,4 +1,5 @@
 import re
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -150,3 +151,19 @@ def test_the_readme_layer_table_is_the_registry():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     shown = readme[readme.index(START) : readme.index(END) + len(END)]
     assert shown == layer_table(), "run `onemap layers --markdown` and paste it into README"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tile_bands": (8, 5)}, "tile_bands"),
+        ({"tile_bands": (8,), "tile_simplify": False}, "tile_bands"),
+        ({"cluster_below": 12}, "only points"),
+        ({"tile_from_zoom": (("name_zh", "x", 12),)}, "tile_from_zoom"),
+        ({"tile_from_zoom": (("road_class", "motorway", 12),)}, "tile_from_zoom"),
+    ],
+)
+def test_tile_settings_that_cannot_work_are_refused(change, message):
+    """The drawing settings of a layer are checked when it is defined, not at the first tile."""
+    with pytest.raises(ValueError, match=message):
+        replace(get_layer("roads"), **change)

@@ -181,6 +181,7 @@ SELECT ST_AsMVT(t, 'layer', 4096, 'geom', 'id') FROM (
                             ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4096, 64, true) AS geom
     FROM {table}
     WHERE geom && ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => 64.0 / 4096), 4326)
+      {later}
 ) t WHERE geom IS NOT NULL
 """
 
@@ -221,7 +222,9 @@ def test_outlines_cut_to_the_tile_before_simplifying_draw_the_same_lines(conn_mo
                 params = {"z": z, "x": x + dx, "y": y, "unit": 40075016.68557849 / 4096 / 2**z}
                 cut = conn_module.execute(_layer_sql(layer, Visibility.PRIVATE, z, None),
                                           params).fetchone()[0]  # fmt: skip
-                whole = conn_module.execute(WHOLE_THEN_CUT.format(table=layer.name),
+                later = "".join(f"AND {f} IS DISTINCT FROM '{code}' "
+                                for f, code, zf in layer.tile_from_zoom if z < zf)  # fmt: skip
+                whole = conn_module.execute(WHOLE_THEN_CUT.format(table=layer.name, later=later),
                                             params).fetchone()[0]  # fmt: skip
                 drawn, expected = _shapes(cut or b""), _shapes(whole or b"")
                 assert {f for f, g in expected.items() if g.intersects(inner)} <= drawn.keys()
@@ -344,6 +347,23 @@ def test_points_zoomed_out_are_clusters_that_count_every_point(conn_module):
 def _decoded(tile: bytes | None) -> list[dict]:
     layers = mapbox_vector_tile.decode(tile or b"", default_options={"y_coord_down": True})
     return [f for la in layers.values() for f in la["features"]]
+
+
+def test_features_a_layer_draws_later_are_left_out_of_tiles_before(conn_module, first_estate):
+    """``tile_from_zoom``: local roads are in no tile below z12, and are from z12 on."""
+    later = [(la, f, code, z) for la in REGISTRY.values() for f, code, z in la.tile_from_zoom]
+    assert ("roads", "road_class", "local", 12) in [(la.name, f, c, z) for la, f, c, z in later]
+    for layer, field, code, first in later:
+        drawn = {}
+        for z in range(layer.min_zoom, first + 1):
+            x, y = lonlat_to_tile(*first_estate, z)
+            tile = conn_module.execute(_layer_sql(layer, Visibility.PUBLIC, z, None),
+                                       {"z": z, "x": x, "y": y}).fetchone()[0]  # fmt: skip
+            drawn[z] = collections.Counter(f["properties"].get(field) for f in _decoded(tile))
+        assert all(
+            drawn[z][code] == 0 and drawn[z].total() > 0 for z in range(layer.min_zoom, first)
+        )
+        assert drawn[first][code] > 0, (layer.name, drawn[first])
 
 
 def test_a_tile_draws_each_feature_once(conn_module, dense_tile):

@@ -62,6 +62,7 @@ ROADS = Layer(
     visibility=PUBLIC,
     group="admin",
     min_zoom=10,
+    tile_from_zoom=(("road_class", "local", 12),),
     themes=("road_class",),
     key_fields=("name_zh", "road_class"),
     label="name_zh",
