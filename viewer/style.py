@@ -63,7 +63,7 @@ def theme_colour(layer: Layer, level: Visibility) -> str | list[Any]:
 # A cluster's circle is grey (its points may be of several kinds) and grows with the points
 # it holds (``cluster_count``), as on the pages.
 CLUSTER_COLOUR = "#4a5868"
-_CLUSTER_GROWTH = ["min", 8, ["*", 1.5, ["log2", ["coalesce", ["get", "cluster_count"], 1]]]]
+_CLUSTER_GROWTH = ["min", 6, ["*", 1.2, ["log2", ["coalesce", ["get", "cluster_count"], 1]]]]
 
 
 def _thematic(layer: Layer, level: Visibility) -> list[dict[str, Any]]:

@@ -90,8 +90,8 @@
   function clustered(style, props) {
     var n = props.cluster_count;
     if (!n || n < 2 || style === HIDE) { return style; }
-    return Object.assign({}, style, { radius: style.radius + Math.min(8, 1.5 * Math.log(n) / Math.LN2),
-      weight: 1.5, color: "#fff", fillColor: CLUSTER, fillOpacity: 0.85, dashArray: null });
+    return Object.assign({}, style, { radius: style.radius + Math.min(6, 1.2 * Math.log(n) / Math.LN2),
+      weight: 1.5, color: "#fff", fillColor: CLUSTER, fillOpacity: 0.7, dashArray: null });
   }
 
   /* VectorGrid styles of one of the page's tile layers ("basemap": districts, streets, roads).
