@@ -51,6 +51,16 @@ def tile_fields(layer: Layer, level: Visibility) -> list[str]:
     return [f.name for f in layer.visible_fields(level) if f.type in _MVT_TYPES]
 
 
+def _tile_box(margin: int = 0, srid: int = 3857) -> SqlText:
+    """The asked tile's envelope, ``margin`` tile units wider each way, in ``srid``."""
+    box: SqlText = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
+    if margin:
+        box = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {})").format(
+            sql.Literal(margin / EXTENT)
+        )
+    return box if srid == 3857 else sql.SQL("ST_Transform({}, {})").format(box, sql.Literal(srid))
+
+
 def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | None) -> SqlText:
     names = tile_fields(layer, level)
     columns: list[sql.Composable] = [sql.Identifier(name) for name in names]
@@ -71,11 +81,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
             )
     if layer.clusters_at(z):
         return _cluster_sql(layer, names, columns, where)
-    envelope = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
-    margin_3857 = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {})").format(
-        sql.Literal(BUFFER / EXTENT)
-    )
-    margin = sql.SQL("ST_Transform({}, {})").format(margin_3857, sql.Literal(STORAGE_SRID))
+    margin_3857, margin = _tile_box(BUFFER), _tile_box(BUFFER, STORAGE_SRID)
     simplified = layer.geometry_type is not GeometryType.POINT and layer.tile_simplify
     # Where the layer keeps one, a Web Mercator copy: its zoom band's simplified outline, or
     # the stored copy of the geometry. Either way no transform per feature.
@@ -101,7 +107,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
     ).format(
         cols=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
         geom=geom,
-        env=envelope,
+        env=_tile_box(),
         extent=sql.Literal(EXTENT),
         buffer=sql.Literal(BUFFER),
         table=sql.Identifier(layer.name),
@@ -141,23 +147,20 @@ def _cluster_sql(
     visible = dict(zip(names, columns, strict=True))
     district = [n for n in ("district_code",) if n in visible]
     themes = [n for n in layer.themes if n in visible]
-    ring = sql.SQL("ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {}), {})").format(
-        sql.Literal(CLUSTER_CELL / EXTENT), sql.Literal(STORAGE_SRID)
-    )
     stored = sql.SQL(
         WEB_MERCATOR_COLUMN if layer.stores_web_mercator else "ST_Transform(geom, 3857)"
     )
     inner = sql.SQL(
-        "SELECT id{cols}, ST_AsMVTGeom({stored}, "
-        "ST_TileEnvelope(%(z)s, %(x)s, %(y)s), {extent}, {cell}, false) AS geom "
+        "SELECT id{cols}, ST_AsMVTGeom({stored}, {env}, {extent}, {cell}, false) AS geom "
         "FROM {table} WHERE geom && {ring}{where} OFFSET 0"
     ).format(
         stored=stored,
+        env=_tile_box(),
         cols=sql.SQL("").join(sql.SQL(", {}").format(visible[n]) for n in district + themes),
         extent=sql.Literal(EXTENT),
         cell=sql.Literal(CLUSTER_CELL),
         table=sql.Identifier(layer.name),
-        ring=ring,
+        ring=_tile_box(CLUSTER_CELL, STORAGE_SRID),
         where=where,
     )
     common = sql.SQL("").join(
