@@ -187,8 +187,7 @@ SELECT ST_AsMVT(t, 'layer', 4096, 'geom', 'id') FROM (
 
 
 def _shapes(tile: bytes) -> dict[int, shapely.Geometry]:
-    layers = mapbox_vector_tile.decode(tile, default_options={"y_coord_down": True})
-    return {f["id"]: shape(f["geometry"]) for la in layers.values() for f in la["features"]}
+    return {f["id"]: shape(f["geometry"]) for f in _decoded(tile)}
 
 
 def _farthest(drawn: shapely.Geometry, other: shapely.Geometry) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from layers import Layer, Visibility, get_layer
+from spatial.tiles import CLUSTER_COUNT
 from viewer.pages import (
     ELEVATOR_LAYERS,
     ELEVATOR_TITLE,
@@ -63,14 +64,15 @@ def theme_colour(layer: Layer, level: Visibility) -> str | list[Any]:
 # A cluster's circle is grey (its points may be of several kinds) and grows with the points
 # it holds (``cluster_count``), as on the pages.
 CLUSTER_COLOUR = "#4a5868"
-_CLUSTER_GROWTH = ["min", 6, ["*", 1.2, ["log2", ["coalesce", ["get", "cluster_count"], 1]]]]
+_POINTS = ["coalesce", ["get", CLUSTER_COUNT], 1]  # a point that is no cluster is one
+_CLUSTER_GROWTH = ["min", 6, ["*", 1.2, ["log2", _POINTS]]]
 
 
 def _thematic(layer: Layer, level: Visibility) -> list[dict[str, Any]]:
     colour = theme_colour(layer, level)
     dimension = layer.geometry_type.dimension if layer.geometry_type else 2
     if dimension == 0:
-        several = [">", ["coalesce", ["get", "cluster_count"], 1], 1]
+        several = [">", _POINTS, 1]
         return [{"type": "circle", "paint": {
             "circle-color": ["case", several, CLUSTER_COLOUR, colour],
             "circle-stroke-color": ["case", several, "#ffffff", "#222222"],
