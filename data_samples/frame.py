@@ -49,17 +49,22 @@ def _random_points_in(polygon: shapely.Geometry, n: int, rng: np.random.Generato
 
 
 def _voronoi_cells(polygon: shapely.Geometry, seeds: np.ndarray) -> list[shapely.Geometry]:
-    """Voronoi cells of ``seeds`` clipped to ``polygon``, in the order of the seeds."""
+    """Voronoi cells of ``seeds`` clipped to ``polygon``, in the order of the seeds.
+
+    Only the cells that reach the outline are cut: cutting one against a detailed district
+    outline was most of a small city's generation (0.8 of 2.2 s at scale 0.02).
+    """
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=polygon)
     )
-    points = shapely.points(seeds)
     tree = shapely.STRtree(cells)
-    point_idx, cell_idx = tree.query(points, predicate="within")
-    ordered = [cells[0]] * len(seeds)
-    for p, c in zip(point_idx, cell_idx, strict=True):
-        ordered[p] = cells[c]
-    return [shapely.intersection(cell, polygon) for cell in ordered]
+    point_idx, cell_idx = tree.query(shapely.points(seeds), predicate="within")
+    ordered = np.full(len(seeds), cells[0], dtype=object)
+    ordered[point_idx] = cells[cell_idx]
+    shapely.prepare(polygon)
+    reaching = ~shapely.contains_properly(polygon, ordered)
+    ordered[reaching] = shapely.intersection(ordered[reaching], polygon)
+    return list(ordered)
 
 
 def make_streets(
@@ -71,8 +76,10 @@ def make_streets(
     for district in districts.itertuples():
         units = names[names.district_code == district.code].sort_values("code")
         seeds = _random_points_in(district.geometry, len(units), rng)
+        # Relaxation needs only the cells' centroids: a 50 m outline does for it.
+        outline = shapely.simplify(district.geometry, 50)
         for _ in range(4):
-            cells = _voronoi_cells(district.geometry, seeds)
+            cells = _voronoi_cells(outline, seeds)
             seeds = np.array([shapely.get_coordinates(c.centroid)[0] for c in cells])
             inside = shapely.contains_xy(district.geometry, seeds[:, 0], seeds[:, 1])
             if not inside.all():  # a centroid of a concave cell fell outside: keep a point
