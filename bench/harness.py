@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -116,7 +117,8 @@ def requests(rng: random.Random, count: int) -> list[Request]:
 def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) -> list[Request]:
     """What people type in the search box, drawn from the loaded city.
 
-    Estate names in Chinese, their pinyin or initials, and a building ("青塔北里3号楼").
+    Estate names in Chinese, their pinyin or initials, a building ("青塔北里3号楼"), and a word
+    in most names ("号楼", "xiaoqu").
     """
     from pypinyin import Style, lazy_pinyin
 
@@ -128,6 +130,13 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
     ).fetchall()
     public = Visibility.PUBLIC
     layers = tuple(la for la in REGISTRY.values() if la.search and la.visibility == public)
+    # Words in most names ("号楼", "小区"), in Chinese and in pinyin: what someone types first.
+    grams = Counter(
+        gram for estate, building in rows for name in (estate, estate + building)
+        for gram in {name[i : i + 2] for i in range(len(name) - 1)}
+    )  # fmt: skip
+    common = [word for word, _ in grams.most_common(3)]
+    common += ["".join(lazy_pinyin(ch)[0] for ch in word) for word in common]
     out = []
     for _ in range(count):
         estate, building = rng.choice(rows)
@@ -138,6 +147,7 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
                 lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate
             ),
             "search building": estate + building,
+            "search common word": rng.choice(common),
         }
         for group, text in typed.items():
             raw = search_sql(Search(tuple(text.split()), layers, None, 8))

@@ -7,6 +7,8 @@ writing, renaming and deleting rows and searching again.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -14,7 +16,8 @@ from pypinyin import Style, lazy_pinyin
 
 from api import accounts
 from layers import REGISTRY, Role, Visibility
-from spatial.search import terms_condition
+from spatial.scope import StreetScope
+from spatial.search import Search, search_sql, shortlist_sql, terms_condition
 from tests_support import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -205,7 +208,12 @@ def test_search_mistakes_are_400_problems(client, params, says):
     assert says in response.text
 
 
-@pytest.mark.parametrize("q", ["%", "_", "\\", "'", "%_%", "' OR 1=1 --", "\\%"])
+@pytest.mark.parametrize(
+    "q",
+    ["%", "_", "\\", "'", "%_%", "' OR 1=1 --", "\\%",
+     # with a run the index narrows: they reach the planner's estimate too (search_sql)
+     "xyz'", "xyz%", "xyz\\", "xyz_q", "qqq' OR 1=1 --", "测试'; DROP TABLE estates; --"],
+)  # fmt: skip
 def test_like_characters_are_taken_literally(client, q):
     assert found(client.get("/search", params={"q": q})) == []
     body = client.get("/collections/estates/items", params={"q": q}).json()
@@ -249,3 +257,121 @@ def test_the_index_follows_writes_renames_and_deletes(edits_url):
         conn.execute("DELETE FROM buildings WHERE id = %s", (new_id,))
         assert entries(conn, "buildings", new_id) == []
         conn.rollback()
+
+
+def _ranked(conn: psycopg.Connection, statement) -> list[tuple[str, int]]:
+    return [(layer, fid) for layer, fid, *_ in conn.execute(statement.sql, statement.params)]
+
+
+def _common_words(conn: psycopg.Connection) -> list[str]:
+    """The two-character words in the most public names (号楼, 小区, …), most common first."""
+    names = [name for (name,) in conn.execute(
+        "SELECT name_zh FROM buildings UNION ALL SELECT name_zh FROM estates "
+        "UNION ALL SELECT name_zh FROM streets")]  # fmt: skip
+    counts = Counter(w for name in names for w in {name[i : i + 2] for i in range(len(name) - 1)})
+    return [word for word, _ in counts.most_common(3)]
+
+
+PUBLIC = tuple(la for la in REGISTRY.values() if la.search and la.visibility == Visibility.PUBLIC)
+EVERY_MATCH = 10**9  # search_sql(common=…) never takes the shortlist
+
+
+def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(conn):
+    """ "号楼" is in every building's name: ranking a shortlist of each layer's shortest names
+    (and of every name starting with the word) answers as ranking all of them does."""
+    words = _common_words(conn)
+    for text in (words[0], pinyin_of(words[0]), f"{pinyin_of(words[0])} {words[0]}"):
+        terms = tuple(text.split())
+        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000), EVERY_MATCH))
+        assert len(everything) > 100, text  # a common word indeed
+        for limit in (1, 8, 50):
+            search = Search(terms, PUBLIC, None, limit)
+            short = _ranked(conn, shortlist_sql(search, size=60))
+            assert len(short) == limit, text  # the shortlist answers…
+            assert short == everything[:limit], text  # …as every match ranked does
+            assert _ranked(conn, search_sql(search, common=0, shortlist=60)) == short
+    # whatever the shortlist holds, it answers matches in the order every match ranks in
+    for text in (*words, f"{words[0]} {words[1]}"):
+        terms = tuple(text.split())
+        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000), EVERY_MATCH))
+        short = _ranked(conn, shortlist_sql(Search(terms, PUBLIC, None, 50), size=5))
+        assert short == [hit for hit in everything if hit in set(short)]
+
+
+def test_names_starting_with_the_word_are_in_the_shortlist_however_long(conn):
+    """The tiers above a plain match (the whole name, a name starting with the word) come
+    from every match, not from the shortest names: none is lost to a short shortlist."""
+    labels = [label for (label,) in conn.execute(
+        "SELECT e.name_zh || b.name_zh FROM buildings b JOIN estates e ON e.id = b.estate_id"
+    )]  # fmt: skip
+    word = Counter(label[:2] for label in labels).most_common(1)[0][0]
+    search = Search((word,), PUBLIC, None, 50)
+    statement = search_sql(Search((word,), PUBLIC, None, 5000), EVERY_MATCH)
+    ranked = [(layer, fid, label) for layer, fid, label, *_ in
+              conn.execute(statement.sql, statement.params)]  # fmt: skip
+    leading = [(layer, fid) for layer, fid, label in ranked[:50] if label.startswith(word)]
+    assert len(leading) > 5, word
+    short = _ranked(conn, shortlist_sql(search, size=1))
+    assert short[: len(leading)] == leading
+
+
+def test_a_shortlist_too_short_gives_way_to_every_match(conn):
+    """With fewer candidates than asked for (here one name a layer), every match is ranked."""
+    word = _common_words(conn)[0]
+    search = Search((word,), PUBLIC, None, 50)
+    everything = _ranked(conn, search_sql(search, EVERY_MATCH))
+    assert len(_ranked(conn, shortlist_sql(search, size=1))) < 50
+    assert _ranked(conn, search_sql(search, common=0, shortlist=1)) == everything
+
+
+def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
+    street = conn.execute(
+        "SELECT s.code FROM streets s JOIN projects p ON ST_Intersects(p.geom, s.geom) "
+        "GROUP BY s.code ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    inside = {fid for (fid,) in conn.execute(
+        "SELECT p.id FROM projects p, streets s WHERE s.code = %s "
+        "AND ST_Intersects(p.geom, s.geom)", (street,))}  # fmt: skip
+    names = [name for (name,) in conn.execute("SELECT name_zh FROM projects")]
+    word = Counter(name[i : i + 2] for name in names for i in range(len(name) - 1)).most_common(1)
+    searchable = tuple(la for la in REGISTRY.values() if la.search)
+    assert any(la.visibility > Visibility.PUBLIC for la in searchable)
+    for limit in (8, 50):
+        search = Search((word[0][0],), searchable, StreetScope((street,)), limit)
+        hits = _ranked(conn, search_sql(search, common=0, shortlist=60))
+        assert hits == _ranked(conn, search_sql(search, EVERY_MATCH))
+        assert {fid for layer, fid in hits if layer == "projects"} <= inside
+
+
+@pytest.mark.parametrize("limit", [1, 8])
+def test_the_same_search_answers_the_same_whichever_way_it_ranks(conn, limit):
+    """Ties (two buildings of one name) are settled by id, so both ways agree row for row."""
+    word = _common_words(conn)[0]
+    search = Search((word,), PUBLIC, None, limit)
+    assert _ranked(conn, search_sql(search, common=0)) == _ranked(
+        conn, search_sql(search, EVERY_MATCH)
+    )
+
+
+def test_the_planners_estimate_of_matches_is_near_their_count(conn):
+    """The shortlist is chosen on pg_trgm's estimate: within 3× of the count for common
+    words, far below the threshold for rare ones, and any text is only ever a literal."""
+    names = [la.name for la in PUBLIC]
+    words = _common_words(conn)
+    typed = [*words, *(pinyin_of(w) for w in words), "jianguo", "zzzq", "xyz' OR 1=1 --"]
+    for text in typed:
+        terms = tuple(text.split())
+        estimate = conn.execute(
+            "SELECT onemap_estimated_matches(%s, %s)", (list(terms), names)
+        ).fetchone()[0]
+        match = terms_condition(terms)
+        count = conn.execute(
+            sql.SQL("SELECT count(*) FROM search_entries s WHERE s.layer = ANY(%s) AND {}").format(
+                match.sql
+            ),
+            [names, *match.params],
+        ).fetchone()[0]
+        if count >= 100:
+            assert count / 3 <= estimate <= count * 3, (text, estimate, count)
+        else:
+            assert estimate < 1000, (text, estimate, count)
