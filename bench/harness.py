@@ -122,7 +122,7 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
     """
     from pypinyin import Style, lazy_pinyin
 
-    from spatial.search import Search, search_sql
+    from spatial.search import Search, common_sql, search_sql
 
     rows = conn.execute(
         "SELECT e.name_zh, min(b.name_zh) FROM estates e JOIN buildings b ON b.estate_id = e.id "
@@ -150,7 +150,10 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
             "search common word": rng.choice(common),
         }
         for group, text in typed.items():
-            raw = search_sql(Search(tuple(text.split()), layers, None, 8))
+            search = Search(tuple(text.split()), layers, None, 8)
+            check = common_sql(search)
+            common = check is not None and conn.execute(check.sql, check.params).fetchone()[0]
+            raw = search_sql(search, common)  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 

@@ -5,7 +5,8 @@ A term matches an entry when it is part of the entry's text ("建国西里", "10
 ("jgxl"). Terms separated by spaces must all match; ``q=`` on items also takes a comma-separated
 list of alternatives, as OGC API text search does. Everything is matched through the pinyin
 columns, which carry pg_trgm indexes (see migration 0008). A word in most names ("号楼") is
-ranked from a shortlist (``shortlist_sql``, migration 0016), at the same cost at any size.
+ranked from a shortlist (``shortlist_sql``), chosen on the planner's estimate (``common_sql``,
+migration 0016): the same cost at any size.
 """
 
 from __future__ import annotations
@@ -159,22 +160,35 @@ def _in_scope(search: Search) -> SqlText:
 
 
 def _rank(search: Search) -> Compiled:
-    """The order results come in, as one row value (smallest first).
+    """The order results come in: columns ``rank_1`` … (``_BY_RANK``), smallest first.
 
     First the whole label, then a label holding every term ("建国西里 10": building 10 before
     the estate whose code holds a 10), a name starting with the first term, then by layer
     (areas before the features in them), shorter labels, and the label; the feature's id
-    settles ties, so that the same search always answers the same.
+    settles ties, so that the same search always answers the same. (Separate columns, not
+    one row value: comparing row values made ranking 8,600 matches 5 ms slower.)
     """
     starts = prefix_condition(search.terms[0])
+    keys = [
+        sql.SQL("s.label <> %s"),
+        sql.SQL("NOT s.label ILIKE ALL(%s)"),
+        sql.SQL("NOT {}").format(starts.sql),
+        sql.SQL("array_position(%s, s.layer)"),
+        sql.SQL("length(s.label)"),
+        sql.SQL("s.label"),
+        sql.SQL("s.feature_id"),
+    ]
     return Compiled(
-        sql.SQL(
-            "(s.label <> %s, NOT s.label ILIKE ALL(%s), NOT {starts}, "
-            "array_position(%s, s.layer), length(s.label), s.label, s.feature_id)"
-        ).format(starts=starts.sql),
+        sql.SQL(", ").join(
+            sql.SQL("{} AS {}").format(key, sql.Identifier(f"rank_{i}"))
+            for i, key in enumerate(keys, 1)
+        ),
         [" ".join(search.terms), [_like(t) for t in search.terms], *starts.params,
          [layer.name for layer in search.layers]],
     )  # fmt: skip
+
+
+_BY_RANK = ", ".join(f"rank_{i}" for i in range(1, 8))
 
 
 def _statement(template: str, **parts: Compiled) -> Compiled:
@@ -194,14 +208,34 @@ def _value(value: Any) -> Compiled:
     return Compiled(sql.SQL("%s"), [value])
 
 
-# A search whose terms the planner expects in more entries than COMMON_MATCHES ranks a
-# shortlist (``shortlist_sql``): ranking every match cost 95 ms for "号楼" at scale 1 and
-# 1.2 s at scale 10, the shortlist ~6–11 ms at either. Below it every match is ranked, at a
-# cost that grows with the matches (≤ ~20 ms for 10,000 at scale 1).
+# A search whose words the planner expects in at least COMMON_MATCHES entries, and in at
+# least COMMON_SHARE of them, ranks a shortlist (``shortlist_sql``): ranking every match cost
+# 95 ms for "号楼" at scale 1 and 1.0 s at scale 10, the shortlist ~6–11 ms at either. Rarer
+# words are ranked as before, at a cost that grows with their matches (≤ ~20 ms for 10,000
+# at scale 1); a word in 1.5 % of names (建国 at scale 10) is too rare among the shortest
+# names for a shortlist to hold the best of it.
 COMMON_MATCHES = 10_000
+COMMON_SHARE = 0.05
 SHORTLIST = 1_000  # a layer's shortest names read for a shortlist
 
-_COLUMNS = "s.layer, s.feature_id, s.label, s.detail, s.place, s.extent, {rank} AS rank"
+_COLUMNS = "s.layer, s.feature_id, s.label, s.detail, s.place, s.extent, {rank}"
+
+
+def common_sql(search: Search) -> Compiled | None:
+    """Whether ``search``'s words are common (one boolean), from the planner's estimate.
+
+    A plan, not a scan: ~0.3 ms at any size. None when no word is long enough for the
+    trigram index (prefixes only: few entries, whatever the size).
+    """
+    if not any(_indexed(t) for t in search.terms):
+        return None
+    return Compiled(
+        sql.SQL(
+            "SELECT onemap_estimated_matches(%s, %s) >= greatest(%s, %s * reltuples) "
+            "FROM pg_class WHERE oid = 'search_entries'::regclass"
+        ),
+        [list(search.terms), [la.name for la in search.layers], COMMON_MATCHES, COMMON_SHARE],
+    )
 
 
 def _parts(search: Search) -> dict[str, Compiled]:
@@ -216,7 +250,7 @@ def _parts(search: Search) -> dict[str, Compiled]:
 
 
 def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
-    """The best ``limit`` entries of a shortlist, with their ``rank``.
+    """The best ``limit`` entries of a shortlist, with their rank (``_rank``).
 
     The shortlist: each layer's ``size`` shortest names the caller may find (a responsible
     planner's streets limit them first) that match, and every match starting with the first
@@ -235,41 +269,36 @@ def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
         " UNION ALL"
         " SELECT " + _COLUMNS + " FROM search_entries s"
         " WHERE s.layer = ANY({names}) AND {starts} AND {match} AND {scope}"
-        ") c ORDER BY rank LIMIT {limit}",
+        ") c ORDER BY " + _BY_RANK + " LIMIT {limit}",
         size=_value(size),
         **_parts(search),
     )
 
 
-def search_sql(
-    search: Search, common: int = COMMON_MATCHES, shortlist: int = SHORTLIST
-) -> Compiled:
+def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST) -> Compiled:
     """Entries matching every term, best first (``_rank``), with a point and a bbox.
 
-    When the planner expects more than ``common`` matches, the shortlist's answer
-    (``shortlist_sql``), unless it holds fewer than ``limit`` (a responsible planner's few
-    streets): then, as for rarer words, every match ranked. The choice is made inside the
-    statement: one round trip, and the branch not taken never runs.
+    For ``common`` words (``common_sql``) the shortlist's answer (``shortlist_sql``), unless
+    it holds fewer than ``limit`` (a responsible planner's few streets): then, as for rarer
+    words, every match ranked. The shortlist's choice is made inside the statement, and the
+    branch not taken never runs.
     """
     parts = _parts(search)
     every_match = (
         "SELECT " + _COLUMNS + " FROM search_entries s WHERE {gate} s.layer = ANY({names}) "
-        "AND {match} AND {scope} ORDER BY rank LIMIT {limit}"
+        "AND {match} AND {scope} ORDER BY " + _BY_RANK + " LIMIT {limit}"
     )
-    if not any(_indexed(t) for t in search.terms):
-        # Prefixes only, through btree indexes: few entries, whatever the size.
+    if not common:
         return _outer(_statement(every_match, gate=Compiled(sql.SQL("")), **parts))
+    # The gate stays outside the subquery (its LIMIT keeps it there): inside, it would reach
+    # a parallel plan's workers, which cost ~20 ms to start even when they find nothing.
     return _outer(_statement(
-        "WITH common AS MATERIALIZED ("
-        " SELECT onemap_estimated_matches({terms}, {names}) >= {common} AS yes), "
-        "shortlist AS MATERIALIZED ("
-        " SELECT * FROM ({shortlist}) c WHERE (SELECT yes FROM common)) "
+        "WITH shortlist AS MATERIALIZED ({shortlist}) "
         "SELECT * FROM shortlist WHERE (SELECT count(*) FROM shortlist) >= {limit} "
-        "UNION ALL (" + every_match + ")",
-        terms=_value(list(search.terms)),
-        common=_value(common),
+        "UNION ALL SELECT * FROM (" + every_match + ") e "
+        "WHERE (SELECT count(*) FROM shortlist) < {limit}",
         shortlist=shortlist_sql(search, shortlist),
-        gate=Compiled(sql.SQL("(SELECT count(*) FROM shortlist) < %s AND"), [search.limit]),
+        gate=Compiled(sql.SQL("")),
         **parts,
     ))  # fmt: skip
 
@@ -280,6 +309,6 @@ def _outer(ranked: Compiled) -> Compiled:
         "SELECT r.layer, r.feature_id, r.label, r.detail, ST_AsGeoJSON(r.place, 7)::json, "
         "CASE WHEN r.extent IS NULL THEN NULL ELSE json_build_array(ST_XMin(r.extent), "
         "ST_YMin(r.extent), ST_XMax(r.extent), ST_YMax(r.extent)) END "
-        "FROM ({ranked}) r ORDER BY r.rank",
+        "FROM ({ranked}) r ORDER BY " + _BY_RANK,
         ranked=ranked,
     )

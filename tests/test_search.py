@@ -16,8 +16,9 @@ from pypinyin import Style, lazy_pinyin
 
 from api import accounts
 from layers import REGISTRY, Role, Visibility
+from spatial import search as search_module
 from spatial.scope import StreetScope
-from spatial.search import Search, search_sql, shortlist_sql, terms_condition
+from spatial.search import Search, common_sql, search_sql, shortlist_sql, terms_condition
 from tests_support import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -273,7 +274,6 @@ def _common_words(conn: psycopg.Connection) -> list[str]:
 
 
 PUBLIC = tuple(la for la in REGISTRY.values() if la.search and la.visibility == Visibility.PUBLIC)
-EVERY_MATCH = 10**9  # search_sql(common=…) never takes the shortlist
 
 
 def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(conn):
@@ -282,18 +282,18 @@ def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(con
     words = _common_words(conn)
     for text in (words[0], pinyin_of(words[0]), f"{pinyin_of(words[0])} {words[0]}"):
         terms = tuple(text.split())
-        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000), EVERY_MATCH))
+        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000)))
         assert len(everything) > 100, text  # a common word indeed
         for limit in (1, 8, 50):
             search = Search(terms, PUBLIC, None, limit)
             short = _ranked(conn, shortlist_sql(search, size=60))
             assert len(short) == limit, text  # the shortlist answers…
             assert short == everything[:limit], text  # …as every match ranked does
-            assert _ranked(conn, search_sql(search, common=0, shortlist=60)) == short
+            assert _ranked(conn, search_sql(search, True, shortlist=60)) == short
     # whatever the shortlist holds, it answers matches in the order every match ranks in
     for text in (*words, f"{words[0]} {words[1]}"):
         terms = tuple(text.split())
-        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000), EVERY_MATCH))
+        everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000)))
         short = _ranked(conn, shortlist_sql(Search(terms, PUBLIC, None, 50), size=5))
         assert short == [hit for hit in everything if hit in set(short)]
 
@@ -306,7 +306,7 @@ def test_names_starting_with_the_word_are_in_the_shortlist_however_long(conn):
     )]  # fmt: skip
     word = Counter(label[:2] for label in labels).most_common(1)[0][0]
     search = Search((word,), PUBLIC, None, 50)
-    statement = search_sql(Search((word,), PUBLIC, None, 5000), EVERY_MATCH)
+    statement = search_sql(Search((word,), PUBLIC, None, 5000))
     ranked = [(layer, fid, label) for layer, fid, label, *_ in
               conn.execute(statement.sql, statement.params)]  # fmt: skip
     leading = [(layer, fid) for layer, fid, label in ranked[:50] if label.startswith(word)]
@@ -319,9 +319,9 @@ def test_a_shortlist_too_short_gives_way_to_every_match(conn):
     """With fewer candidates than asked for (here one name a layer), every match is ranked."""
     word = _common_words(conn)[0]
     search = Search((word,), PUBLIC, None, 50)
-    everything = _ranked(conn, search_sql(search, EVERY_MATCH))
+    everything = _ranked(conn, search_sql(search))
     assert len(_ranked(conn, shortlist_sql(search, size=1))) < 50
-    assert _ranked(conn, search_sql(search, common=0, shortlist=1)) == everything
+    assert _ranked(conn, search_sql(search, True, shortlist=1)) == everything
 
 
 def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
@@ -338,8 +338,8 @@ def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
     assert any(la.visibility > Visibility.PUBLIC for la in searchable)
     for limit in (8, 50):
         search = Search((word[0][0],), searchable, StreetScope((street,)), limit)
-        hits = _ranked(conn, search_sql(search, common=0, shortlist=60))
-        assert hits == _ranked(conn, search_sql(search, EVERY_MATCH))
+        hits = _ranked(conn, search_sql(search, True, shortlist=60))
+        assert hits == _ranked(conn, search_sql(search))
         assert {fid for layer, fid in hits if layer == "projects"} <= inside
 
 
@@ -348,9 +348,24 @@ def test_the_same_search_answers_the_same_whichever_way_it_ranks(conn, limit):
     """Ties (two buildings of one name) are settled by id, so both ways agree row for row."""
     word = _common_words(conn)[0]
     search = Search((word,), PUBLIC, None, limit)
-    assert _ranked(conn, search_sql(search, common=0)) == _ranked(
-        conn, search_sql(search, EVERY_MATCH)
-    )
+    assert _ranked(conn, search_sql(search, True)) == _ranked(conn, search_sql(search))
+
+
+def test_a_word_is_common_when_the_planner_expects_it_in_many_and_a_large_share_of_names(
+    conn, monkeypatch
+):
+    words = _common_words(conn)
+    monkeypatch.setattr(search_module, "COMMON_MATCHES", 100)  # the test city is small
+
+    def common(text: str) -> bool | None:
+        check = common_sql(Search(tuple(text.split()), PUBLIC, None, 8))
+        return None if check is None else conn.execute(check.sql, check.params).fetchone()[0]
+
+    assert common(words[0]) is True and common(pinyin_of(words[0])) is True
+    assert common("zzzq") is False and common("建国西里九十九号") is False
+    assert common("j") is None  # prefixes only: no estimate needed
+    monkeypatch.setattr(search_module, "COMMON_SHARE", 1.01)  # no word is in every entry
+    assert common(words[0]) is False
 
 
 def test_the_planners_estimate_of_matches_is_near_their_count(conn):
