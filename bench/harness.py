@@ -152,8 +152,8 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            common = check is not None and conn.execute(check.sql, check.params).fetchone()[0]
-            raw = search_sql(search, common)  # the route's second statement
+            found_in_most = check and conn.execute(check.sql, check.params).fetchone()[0]
+            raw = search_sql(search, bool(found_in_most))  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 
