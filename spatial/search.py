@@ -285,20 +285,19 @@ def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST)
     """
     parts = _parts(search)
     every_match = (
-        "SELECT " + _COLUMNS + " FROM search_entries s WHERE {gate} s.layer = ANY({names}) "
+        "SELECT " + _COLUMNS + " FROM search_entries s WHERE s.layer = ANY({names}) "
         "AND {match} AND {scope} ORDER BY " + _BY_RANK + " LIMIT {limit}"
     )
     if not common:
-        return _outer(_statement(every_match, gate=Compiled(sql.SQL("")), **parts))
-    # The gate stays outside the subquery (its LIMIT keeps it there): inside, it would reach
-    # a parallel plan's workers, which cost ~20 ms to start even when they find nothing.
+        return _outer(_statement(every_match, **parts))
+    # The fallback's gate stays outside its subquery (the LIMIT keeps it there): inside, it
+    # would reach a parallel plan's workers, which cost ~20 ms to start to find nothing.
     return _outer(_statement(
         "WITH shortlist AS MATERIALIZED ({shortlist}) "
         "SELECT * FROM shortlist WHERE (SELECT count(*) FROM shortlist) >= {limit} "
         "UNION ALL SELECT * FROM (" + every_match + ") e "
         "WHERE (SELECT count(*) FROM shortlist) < {limit}",
         shortlist=shortlist_sql(search, shortlist),
-        gate=Compiled(sql.SQL("")),
         **parts,
     ))  # fmt: skip
 
