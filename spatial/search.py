@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from layers import Layer
@@ -311,3 +312,17 @@ def _outer(ranked: Compiled) -> Compiled:
         "FROM ({ranked}) r ORDER BY " + _BY_RANK,
         ranked=ranked,
     )
+
+
+async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any, ...]]:
+    """The ranked rows of ``search``: (layer, feature id, label, detail, point, bbox).
+
+    Two round trips when a word is long enough to be common: the estimate, then the search.
+    """
+    common = False
+    if (check := common_sql(search)) is not None:
+        cur = await conn.execute(check.sql, check.params)
+        common = bool((await cur.fetchone() or (False,))[0])
+    statement = search_sql(search, common)
+    cur = await conn.execute(statement.sql, statement.params)
+    return await cur.fetchall()

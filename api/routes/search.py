@@ -18,7 +18,7 @@ from api.deps import ConnDep
 from api.links import GEOJSON, JSON, documented, link, url
 from layers import REGISTRY
 from layers.errors import InvalidInput
-from spatial.search import Search, common_sql, parse_terms, search_sql
+from spatial.search import Search, find, parse_terms
 
 router = APIRouter(tags=["Search"])
 
@@ -52,14 +52,8 @@ async def search(
                 + ", ".join(by_name)
             )
         searchable = [by_name[name] for name in dict.fromkeys(asked)]
-    search = Search(terms, tuple(searchable), caller.scope, limit)
-    common = False
-    if (check := common_sql(search)) is not None:
-        cur = await conn.execute(check.sql, check.params)
-        common = bool((await cur.fetchone() or (False,))[0])
-    statement = search_sql(search, common)
-    cur = await conn.execute(statement.sql, statement.params)
-    features = [_feature(request, *row) for row in await cur.fetchall()]
+    rows = await find(conn, Search(terms, tuple(searchable), caller.scope, limit))
+    features = [_feature(request, *row) for row in rows]
     body = {
         "type": "FeatureCollection",
         "features": features,
