@@ -26,12 +26,11 @@ depends_on: str | Sequence[str] | None = None
 # Each term is matched as ``spatial.search.term_condition`` matches it through the index
 # (ASCII in lower case, Chinese as its pinyin, LIKE's own characters taken literally), on the
 # pinyin alone: a common word is common there, and planning one LIKE costs a third of three.
-# VOLATILE: PostgreSQL runs EXPLAIN in no other kind of function. PARALLEL UNSAFE: a search
-# that uses it plans no parallel workers, which cost ~12 ms to start for a branch the
-# shortlist then skips; its index scans need none.
+# VOLATILE: PostgreSQL runs EXPLAIN in no other kind of function. It is asked in a statement
+# of its own (``spatial.search.common_sql``), so the search itself keeps its parallel plans.
 MATCHES = r"""
 CREATE FUNCTION onemap_estimated_matches(terms text[], layers text[])
-RETURNS double precision LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE AS $$
+RETURNS double precision LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     statement text := format(
         'EXPLAIN (FORMAT JSON) SELECT 1 FROM search_entries WHERE layer = ANY(%L::text[])', layers);
