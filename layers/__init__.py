@@ -2,6 +2,7 @@
 
 from layers import accounts, holidays, jobs, search, served_city  # their tables: the same metadata
 from layers.model import (
+    DISTRICT_FIELD,
     INTEGER_RANGES,
     MAX_ID,
     STORAGE_SRID,
@@ -20,6 +21,7 @@ from layers.model import (
 from layers.registry import REGISTRY, TABLES, get_layer, metadata
 
 __all__ = [
+    "DISTRICT_FIELD",
     "accounts",
     "holidays",
     "jobs",

@@ -9,6 +9,9 @@ from layers.vocabulary import Vocabulary
 
 STORAGE_SRID = 4326
 WEB_MERCATOR_COLUMN = "geom_3857"  # a layer's stored copy for tiles (``stores_web_mercator``)
+# The field that places a row in a district: the pages' district filter reads it, and a
+# zoomed-out tile keeps its clusters apart by it so that the filter still works.
+DISTRICT_FIELD = "district_code"
 WEB_MERCATOR_HALF = 20037508.342789244  # metres from the equator to the matrix's edge
 TILE_EXTENT = 4096  # units across a vector tile
 

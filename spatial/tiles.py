@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from layers import (
+    DISTRICT_FIELD,
     STORAGE_SRID,
     TILE_EXTENT,
     WEB_MERCATOR_COLUMN,
@@ -34,7 +35,6 @@ from layers.errors import NotFound
 from spatial.cql import SqlText, rendered
 from spatial.scope import StreetScope, condition
 
-EXTENT = TILE_EXTENT
 BUFFER = 64
 CLUSTER_CELL = 512  # tile units a cluster gathers, each way: 32 pixels of a 256-pixel tile
 MAX_ZOOM = 24
@@ -56,7 +56,7 @@ def _tile_box(margin: int = 0, srid: int = 3857) -> SqlText:
     box: SqlText = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s)")
     if margin:
         box = sql.SQL("ST_TileEnvelope(%(z)s, %(x)s, %(y)s, margin => {})").format(
-            sql.Literal(margin / EXTENT)
+            sql.Literal(margin / TILE_EXTENT)
         )
     return box if srid == 3857 else sql.SQL("ST_Transform({}, {})").format(box, sql.Literal(srid))
 
@@ -108,7 +108,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
         cols=sql.SQL("").join(sql.SQL("{}, ").format(c) for c in columns),
         geom=geom,
         env=_tile_box(),
-        extent=sql.Literal(EXTENT),
+        extent=sql.Literal(TILE_EXTENT),
         buffer=sql.Literal(BUFFER),
         table=sql.Identifier(layer.name),
         margin=margin,
@@ -120,7 +120,7 @@ def _layer_sql(layer: Layer, level: Visibility, z: int, scope: StreetScope | Non
     return sql.SQL(
         "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({inner}) t "
         "WHERE t.geom IS NOT NULL)"
-    ).format(name=sql.Literal(layer.name), extent=sql.Literal(EXTENT), inner=inner)
+    ).format(name=sql.Literal(layer.name), extent=sql.Literal(TILE_EXTENT), inner=inner)
 
 
 CLUSTER_COUNT = "cluster_count"
@@ -145,7 +145,7 @@ def _cluster_sql(
     at the same place, in both, so its circle is drawn whole.
     """
     visible = dict(zip(names, columns, strict=True))
-    district = [n for n in ("district_code",) if n in visible]
+    district = [DISTRICT_FIELD] if DISTRICT_FIELD in visible else []
     themes = [n for n in layer.themes if n in visible]
     stored = sql.SQL(
         WEB_MERCATOR_COLUMN if layer.stores_web_mercator else "ST_Transform(geom, 3857)"
@@ -157,7 +157,7 @@ def _cluster_sql(
         stored=stored,
         env=_tile_box(),
         cols=sql.SQL("").join(sql.SQL(", {}").format(visible[n]) for n in district + themes),
-        extent=sql.Literal(EXTENT),
+        extent=sql.Literal(TILE_EXTENT),
         cell=sql.Literal(CLUSTER_CELL),
         table=sql.Identifier(layer.name),
         ring=_tile_box(CLUSTER_CELL, STORAGE_SRID),
@@ -182,7 +182,7 @@ def _cluster_sql(
     )
     return sql.SQL(
         "(SELECT ST_AsMVT(t, {name}, {extent}, 'geom', 'id') FROM ({clusters}) t)"
-    ).format(name=sql.Literal(layer.name), extent=sql.Literal(EXTENT), clusters=clusters)
+    ).format(name=sql.Literal(layer.name), extent=sql.Literal(TILE_EXTENT), clusters=clusters)
 
 
 def tile_sql(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from layers import REGISTRY, FieldType, Layer, Visibility
+from layers import DISTRICT_FIELD, REGISTRY, FieldType, Layer, Visibility
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
 DOSSIER_LAYER = "estates"  # /estates/{id}/dossier: one estate's ledger page
@@ -34,7 +34,7 @@ def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
         "keys": [
             [n, visible[n].label_zh, visible[n].label_en] for n in layer.key_fields if n in visible
         ],  # fmt: skip
-        "district": "district_code" in visible,
+        "district": DISTRICT_FIELD in visible,
         # Its dates, in the registry's order (requested, approved, started, in service), and
         # the records whose dates are this feature's history (see Layer.history_of).
         "dates": [
