@@ -333,6 +333,8 @@ def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
         "SELECT p.id FROM projects p, streets s WHERE s.code = %s "
         "AND ST_Intersects(p.geom, s.geom)", (street,))}  # fmt: skip
     names = [name for (name,) in conn.execute("SELECT name_zh FROM projects")]
+    # Every occurrence counted (not once a name, as _common_words does): this word is one a
+    # shortlist filtered by streets only after its 60 shortest names gets wrong (checked).
     word = Counter(name[i : i + 2] for name in names for i in range(len(name) - 1)).most_common(1)
     searchable = tuple(la for la in REGISTRY.values() if la.search)
     assert any(la.visibility > Visibility.PUBLIC for la in searchable)
