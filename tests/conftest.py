@@ -196,27 +196,6 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
         connection.rollback()
 
 
-# A browser test costs most, then a slow one, then one that starts `onemap` in a process.
-_WEIGHTS = {"browser": 3, "slow": 2, "e2e": 1}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The heaviest files first, each file's tests in their own order.
-
-    Under ``-n 2 --dist loadfile`` a worker takes the next file when it is free: started
-    last, a long file keeps the run waiting for the one worker left with it. (Collected
-    alphabetically, the browser files came near the end; the gain measured was small,
-    275 → 273 s, but the order no longer hangs on file names.)
-    """
-    heaviest: dict[Path, int] = {}
-    marked: dict[Path, int] = {}
-    for item in items:
-        weight = max((_WEIGHTS.get(mark.name, 0) for mark in item.iter_markers()), default=0)
-        heaviest[item.path] = max(heaviest.get(item.path, 0), weight)
-        marked[item.path] = marked.get(item.path, 0) + (weight > 0)
-    items.sort(key=lambda item: (-heaviest[item.path], -marked[item.path]))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """On CI a skipped test is a failed test: the database must be there."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
