@@ -20,11 +20,24 @@ def open_page(browser, url, *, token=None):
 
 
 def drawn(page, layer):
-    return page.evaluate(
+    """The features ``layer`` has drawn, once the count holds still.
+
+    The network going idle is not the drawing done: on a loaded machine (two workers each
+    with a Chromium) the tiles' paths came later, and a filtered view read 0.
+    """
+    count = (
         f"(OneMap.state.layers[{layer!r}].getContainer ? "
         f"OneMap.state.layers[{layer!r}].getContainer().querySelectorAll('path').length : "
         f"OneMap.state.layers[{layer!r}].getLayers().length)"
     )
+    last = page.evaluate(count)
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        now = page.evaluate(count)
+        if now == last and now > 0:
+            break
+        last = now
+    return last
 
 
 def settle(page):
