@@ -1,7 +1,7 @@
 """Users and their API tokens: created by ``onemap users``, looked up on each request.
 
 A token is shown once when it is issued; the database keeps its SHA-256 only (see
-``layers.accounts``). Revoking a user revokes every token they hold.
+``layers.schema.accounts``). Revoking a user revokes every token they hold.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from psycopg.types.json import Jsonb
 from data_samples.copies import Part
 from data_samples.generator import City
 from layers import REGISTRY, STORAGE_SRID, FieldType
-from layers.search import SEARCH_ENTRIES
 from spatial import bulk, catalog
 
 Progress = Callable[[str, int, int], None]  # (layer, rows just written, rows in layer)
@@ -91,5 +90,5 @@ def load_parts(
         conn.autocommit = True
         # The search index too, which the triggers filled: a search chooses how to rank from
         # its statistics (spatial.search.COMMON_MATCHES).
-        bulk.analyze(conn, [*REGISTRY, SEARCH_ENTRIES.name])
+        bulk.analyze(conn, [*REGISTRY, "search_entries"])
     return {name: n for name, n in counts.items() if n}

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import create_engine, pool
 
 from database.embedded import EmbeddedCluster
 from database.search_index import index_layers
@@ -61,6 +60,7 @@ def alembic_config(url: str) -> Config:
 
 def _alembic(url: str, action: str, revision: str) -> None:
     from alembic import command
+    from sqlalchemy import create_engine, pool  # as alembic: only when migrating
 
     engine = create_engine(to_sqlalchemy_url(url), poolclass=pool.NullPool)
     try:

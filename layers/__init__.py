@@ -1,6 +1,8 @@
-"""The layer registry: the single source of truth for what every layer of OneMap is."""
+"""The layer registry: the single source of truth for what every layer of OneMap is.
 
-from layers import accounts, holidays, jobs, search, served_city  # their tables: the same metadata
+Its tables, as SQLAlchemy declares them for the migrations, are in ``layers.schema``.
+"""
+
 from layers.model import (
     DISTRICT_FIELD,
     INTEGER_RANGES,
@@ -18,20 +20,14 @@ from layers.model import (
     band_column,
     tile_unit_m,
 )
-from layers.registry import REGISTRY, TABLES, get_layer, metadata
+from layers.registry import REGISTRY, get_layer
 
 __all__ = [
     "DISTRICT_FIELD",
-    "accounts",
-    "holidays",
-    "jobs",
-    "search",
-    "served_city",
     "INTEGER_RANGES",
     "MAX_ID",
     "REGISTRY",
     "STORAGE_SRID",
-    "TABLES",
     "TILE_EXTENT",
     "WEB_MERCATOR_COLUMN",
     "WEB_MERCATOR_HALF",
@@ -43,6 +39,5 @@ __all__ = [
     "Visibility",
     "band_column",
     "get_layer",
-    "metadata",
     "tile_unit_m",
 ]

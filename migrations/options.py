@@ -6,7 +6,7 @@ from typing import Any
 
 from geoalchemy2 import alembic_helpers
 
-from layers import metadata
+from layers.schema import metadata
 
 
 def include_object(

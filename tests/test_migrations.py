@@ -5,7 +5,8 @@ from sqlalchemy import create_engine, pool
 
 import database
 from database.settings import to_sqlalchemy_url
-from layers import REGISTRY, metadata
+from layers import REGISTRY
+from layers.schema import metadata
 from migrations.options import COMPARE
 
 

@@ -21,9 +21,9 @@ from sqlalchemy import create_engine, pool
 
 import database
 from database.settings import to_sqlalchemy_url
-from layers import REGISTRY, TABLES, Field, FieldType, GeometryType, Layer, Role, Visibility
-from layers import metadata as registry_metadata
-from layers.registry import table_of
+from layers import REGISTRY, Field, FieldType, GeometryType, Layer, Role, Visibility
+from layers.schema import TABLES, table_of
+from layers.schema import metadata as registry_metadata
 from migrations.options import COMPARE
 from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_TOKEN, admin_app, page_config

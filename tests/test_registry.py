@@ -1,4 +1,6 @@
 import re
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -6,14 +8,13 @@ import sqlalchemy as sa
 
 from layers import (
     REGISTRY,
-    TABLES,
     WEB_MERCATOR_COLUMN,
     FieldType,
     Visibility,
     band_column,
     get_layer,
-    metadata,
 )
+from layers.schema import TABLES, metadata
 from layers.vocabulary import ITEM_CATEGORY, RENOVATION_ITEM
 
 SPATIAL = [n for n, layer in REGISTRY.items() if layer.is_spatial]
@@ -167,3 +168,14 @@ def test_tile_settings_that_cannot_work_are_refused(change, message):
     """The drawing settings of a layer are checked when it is defined, not at the first tile."""
     with pytest.raises(ValueError, match=message):
         replace(get_layer("roads"), **change)
+
+
+def test_the_command_line_and_the_service_start_without_sqlalchemy():
+    """The tables are for the migrations: each ``onemap`` process and server worker would
+    pay 0.4 s importing SQLAlchemy and GeoAlchemy2 (and numpy, shapely) for nothing."""
+    probe = (
+        "import sys, cli.main, api.app; from cli import analyses, data, holidays, users; "
+        "print(sorted(m for m in ('sqlalchemy', 'geoalchemy2', 'alembic') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

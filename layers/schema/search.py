@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.types import UserDefinedType
 
-from layers.registry import metadata
+from layers.schema.metadata import metadata
 
 
 class Box2D(UserDefinedType[Any]):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from layers.registry import metadata
+from layers.schema.metadata import metadata
 
 STATES = ("queued", "running", "done", "failed")
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 from layers.model import Role
-from layers.registry import metadata
+from layers.schema.metadata import metadata
 
 ROLES = ", ".join(f"'{r.value}'" for r in Role if r is not Role.ANONYMOUS)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from layers.registry import metadata
+from layers.schema.metadata import metadata
 
 HOLIDAY_ARRANGEMENTS = sa.Table(
     "holiday_arrangements",
