@@ -17,7 +17,6 @@ Create Date: 2026-12-03
 from collections.abc import Sequence
 
 from alembic import op
-from pypinyin import Style, pinyin
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -40,6 +39,10 @@ $$
 
 def _readings() -> list[tuple[str, str, str | None]]:
     """Each character's most common reading, and a second one for heteronyms (长: zhang, chang)."""
+    # Imported here: alembic loads every revision on every migrate, and pypinyin's tables take
+    # 0.3 s to load, which only this upgrade needs.
+    from pypinyin import Style, pinyin
+
     rows = []
     for code in CJK:
         ch = chr(code)
