@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import functools
 import json
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -57,11 +62,78 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run_onemap(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess:
-    """``onemap ARGS`` as a user runs it, in a clean ONEMAP_* environment plus ``env``."""
-    return subprocess.run(
-        [ONEMAP, *args], capture_output=True, text=True, env=clean_env(**(env or {})),
-        timeout=timeout,
-    )  # fmt: skip
+    """``onemap ARGS`` as a user runs it, in a clean ONEMAP_* environment plus ``env``.
+
+    The command runs in a process of its own, forked from one that has imported OneMap
+    already (``onemap_forkserver``); a city other than the default is read at import, so a
+    command given ``ONEMAP_CITY`` starts a new interpreter instead.
+    """
+    command_env = clean_env(**(env or {}))
+    if "ONEMAP_CITY" in command_env:
+        return subprocess.run([ONEMAP, *args], capture_output=True, text=True, env=command_env,
+                              timeout=timeout)  # fmt: skip
+    return _forkserver().run([*args], command_env, timeout)
+
+
+class _Forkserver:
+    """The client of ``onemap_forkserver``: one per test process, started on first use."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("onemap_forkserver.py"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+        )  # fmt: skip
+        self.buffer = b""
+
+    def run(
+        self, args: list[str], env: dict[str, str], timeout: float
+    ) -> subprocess.CompletedProcess:
+        assert self.process.stdin is not None
+        deadline = time.monotonic() + timeout
+        with tempfile.TemporaryDirectory(prefix="onemap-run-") as folder:
+            out, err = Path(folder, "stdout"), Path(folder, "stderr")
+            request = {"args": args, "env": env, "cwd": os.getcwd(),
+                       "stdout": str(out), "stderr": str(err)}  # fmt: skip
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+            pid = self._reply(time.monotonic() + 60)["pid"]
+            try:
+                status = self._reply(deadline)["status"]
+            except subprocess.TimeoutExpired:
+                os.kill(pid, signal.SIGKILL)
+                self._reply(time.monotonic() + 10)  # the server has reaped it
+                raise subprocess.TimeoutExpired(["onemap", *args], timeout) from None
+            # As subprocess.run(text=True) decodes: the locale's encoding, universal newlines.
+            return subprocess.CompletedProcess(
+                ["onemap", *args], status, out.read_text(), err.read_text()
+            )
+
+    def _reply(self, deadline: float) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self.buffer:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise subprocess.TimeoutExpired("onemap", deadline)
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError("the onemap fork server ended (its error is above)")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+@functools.cache
+def _forkserver() -> _Forkserver:
+    server = _Forkserver()
+    atexit.register(server.close)
+    return server
 
 
 def wait_until_up(url: str, what: str, *, tries: int, status: int | None = None) -> None:

@@ -1,0 +1,90 @@
+"""A process that has imported ``onemap`` once and forks a child for each command the tests run.
+
+A child is ``onemap ARGS`` in a process of its own, as a user runs it: its own environment,
+working directory, standard streams and exit status, with an uncaught exception printed and
+exit status 1 as Python does. What it saves is the new interpreter's imports (1–1.5 s a
+command; the suite runs over a hundred). The parent is single-threaded, so a fork copies no
+lock that another thread holds.
+
+Protocol, one JSON line each way on stdin/stdout: a request {"args", "env", "cwd", "stdout",
+"stderr"} (the last two file paths) is answered {"pid"} when the child starts and
+{"status"} when it ends. ``tests_support.run_onemap`` is the client.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import traceback
+
+# What the commands import, loaded before any fork (cli.main imports the rest lazily).
+PRELOADED = (
+    "cli.main",
+    "cli.analyses",
+    "cli.data",
+    "cli.holidays",
+    "cli.users",
+    "data_samples.copies",
+    "data_samples.loader",
+    "ingest.pipeline",
+    "ingest.mapping",
+    "spatial.export",
+    "spatial.cql",
+    "viewer.pages",
+    "viewer.seed",
+    "viewer.site",
+    "api.page_data",
+)
+
+
+def _run_child(request: dict) -> int:
+    """In the forked child: become the command; its exit status."""
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for fd, target in ((null, 0), (out, 1), (err, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.argv = ["onemap", *request["args"]]
+    random.seed()  # a new process's own seed, not the copy every child shares
+    from cli.main import main
+
+    try:
+        main()
+    except SystemExit as exc:  # what the console script's sys.exit(main()) makes of it
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)
+        return 1
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def serve_forever() -> None:
+    for name in PRELOADED:
+        __import__(name)
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    requests = os.fdopen(os.dup(0), "r")
+    for line in requests:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            replies.close()
+            # Leaves through the interpreter's own exit, as a command does: atexit handlers
+            # run and non-daemon threads are waited for.
+            sys.exit(_run_child(request))
+        replies.write(json.dumps({"pid": pid}) + "\n")
+        _, wait_status = os.waitpid(pid, 0)
+        replies.write(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}) + "\n")
+
+
+if __name__ == "__main__":
+    serve_forever()
