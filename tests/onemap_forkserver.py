@@ -6,9 +6,10 @@ exit status 1 as Python does. What it saves is the new interpreter's imports (1â
 command; the suite runs over a hundred). The parent is single-threaded, so a fork copies no
 lock that another thread holds.
 
-Protocol, one JSON line each way on stdin/stdout: a request {"args", "env", "cwd", "stdout",
-"stderr"} (the last two file paths) is answered {"pid"} when the child starts and
-{"status"} when it ends. ``tests_support.run_onemap`` is the client.
+Protocol, one JSON line each way on stdin/stdout: {"ready"} once the imports are done; then a
+request {"args", "env", "cwd", "stdout", "stderr"} (the last two file paths) is answered
+{"pid"} when the child starts and {"status"} when it ends. ``tests_support.run_onemap`` is
+the client.
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ def _run_child(request: dict) -> int:
 
 
 def serve_forever() -> None:
-    for name in PRELOADED:
-        __import__(name)
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     requests = os.fdopen(os.dup(0), "r")
+    for name in PRELOADED:  # a wrong ONEMAP_CITY stops here: the client runs commands anew
+        __import__(name)
+    replies.write(json.dumps({"ready": True}) + "\n")
     for line in requests:
         request = json.loads(line)
         pid = os.fork()

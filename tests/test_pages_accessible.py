@@ -19,7 +19,9 @@ PHONE, DESKTOP = (390, 844), (1280, 800)
 
 def open_as_planner(browser, base, path, size):
     page = watched_page(browser, base, token=ADMIN_TOKEN, size=size)
-    page.goto(base + path, wait_until="networkidle")
+    page.goto(base + path, wait_until="load")
+    if page.locator(".leaflet-container").count():  # a map: its tiles too, before any check
+        page.wait_for_load_state("networkidle")
     return page
 
 

@@ -64,26 +64,34 @@ def run_onemap(
 ) -> subprocess.CompletedProcess:
     """``onemap ARGS`` as a user runs it, in a clean ONEMAP_* environment plus ``env``.
 
-    The command runs in a process of its own, forked from one that has imported OneMap
-    already (``onemap_forkserver``); a city other than the default is read at import, so a
-    command given ``ONEMAP_CITY`` starts a new interpreter instead.
+    The command runs in a process of its own, forked from one that has imported OneMap for
+    the same ``ONEMAP_CITY`` already (``onemap_forkserver``: the city is read at import). A
+    city that stops the imports (a wrong name or file) is run in a new interpreter, whose
+    one-line refusal is then the command's answer.
     """
     command_env = clean_env(**(env or {}))
-    if "ONEMAP_CITY" in command_env:
+    server = _forkserver(command_env.get("ONEMAP_CITY"))
+    if server is None:
         return subprocess.run([ONEMAP, *args], capture_output=True, text=True, env=command_env,
                               timeout=timeout)  # fmt: skip
-    return _forkserver().run([*args], command_env, timeout)
+    return server.run([*args], command_env, timeout)
 
 
 class _Forkserver:
-    """The client of ``onemap_forkserver``: one per test process, started on first use."""
+    """The client of ``onemap_forkserver``: one per test process and city, started on first
+    use; ``ready`` is False when its imports failed."""
 
-    def __init__(self) -> None:
+    def __init__(self, city: str | None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("onemap_forkserver.py"))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=clean_env(**({"ONEMAP_CITY": city} if city is not None else {})),
         )  # fmt: skip
         self.buffer = b""
+        try:
+            self.ready = self._reply(time.monotonic() + 60).get("ready", False)
+        except RuntimeError:
+            self.ready = False
 
     def run(
         self, args: list[str], env: dict[str, str], timeout: float
@@ -117,7 +125,7 @@ class _Forkserver:
                 raise subprocess.TimeoutExpired("onemap", deadline)
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise RuntimeError("the onemap fork server ended (its error is above)")
+                raise RuntimeError("the onemap fork server ended")
             self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
         reply: dict[str, Any] = json.loads(line)
@@ -130,10 +138,10 @@ class _Forkserver:
 
 
 @functools.cache
-def _forkserver() -> _Forkserver:
-    server = _Forkserver()
+def _forkserver(city: str | None) -> _Forkserver | None:
+    server = _Forkserver(city)
     atexit.register(server.close)
-    return server
+    return server if server.ready else None
 
 
 def wait_until_up(url: str, what: str, *, tries: int, status: int | None = None) -> None:
