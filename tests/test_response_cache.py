@@ -21,7 +21,7 @@ from api.versions import VersionWatcher
 from database.settings import DatabaseSettings
 from layers import Role
 from spatial import tiles
-from tests_support import ADMIN_TOKEN, admin_app, run_async
+from tests_support import ADMIN_TOKEN, admin_app, run_async, until
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TILE = "/collections/buildings/tiles/WebMercatorQuad/{z}/{y}/{x}"
@@ -51,16 +51,6 @@ def building(edits_url: str) -> dict[str, object]:
 
 def source(response: httpx.Response) -> str:
     return response.headers.get("X-OneMap-Source", "")
-
-
-def until(check, seconds: float = 3.0):  # noqa: ANN001, ANN201 - a polling helper
-    """``check()`` once it is truthy (a notification takes milliseconds to arrive)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
 
 
 def test_a_second_anonymous_request_is_replayed_with_the_same_answer(cached, building):

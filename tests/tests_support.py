@@ -144,6 +144,20 @@ def _forkserver(city: str | None) -> _Forkserver | None:
     return server if server.ready else None
 
 
+def until(check: Any, seconds: float = 3.0) -> Any:
+    """``check()`` once it is truthy, or its last answer after ``seconds``.
+
+    For what the app learns by notification, which takes milliseconds to arrive: a write made
+    outside it retires its replays (``api.response_cache``) once the notification is in.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
 def wait_until_up(url: str, what: str, *, tries: int, status: int | None = None) -> None:
     """Ask ``url`` every 0.1 s until it answers (with ``status``, if given), or fail."""
     for _ in range(tries):
