@@ -8,8 +8,9 @@ lock that another thread holds.
 
 Protocol, one JSON line each way on stdin/stdout: {"ready"} once the imports are done; then a
 request {"args", "env", "cwd", "stdout", "stderr"} (the last two file paths) is answered
-{"pid"} when the child starts and {"status"} when it ends. ``tests_support.run_onemap`` is
-the client.
+{"pid"} when the child starts and {"status"} when it ends. A request {"detach": true} (a
+server) is answered {"pid"} only; {"wait": pid, "timeout": s} later answers its {"status"}
+(None if it is still running). ``tests_support`` is the client (``run_onemap``, ``serve``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import random
 import sys
+import time
 import traceback
 
 # What the commands import, loaded before any fork (cli.main imports the rest lazily).
@@ -37,7 +39,11 @@ PRELOADED = (
     "viewer.seed",
     "viewer.site",
     "api.page_data",
+    "api.app",  # onemap serve: one worker runs the app in its own process
+    "uvicorn",
 )
+# Not preloaded: what reads settings at import, which each command may set its own way —
+# api.protocol (ONEMAP_HEADER_TIMEOUT_S); layers.city (ONEMAP_CITY) has a server per city.
 
 
 def _run_child(request: dict) -> int:
@@ -46,10 +52,13 @@ def _run_child(request: dict) -> int:
     os.environ.clear()
     os.environ.update(request["env"])
     null = os.open(os.devnull, os.O_RDONLY)
-    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
+    err = out
+    if request["stderr"] != request["stdout"]:  # else both streams into one file, as 2>&1
+        err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     for fd, target in ((null, 0), (out, 1), (err, 2)):
         os.dup2(fd, target)
+    for fd in {null, out, err}:
         os.close(fd)
     sys.argv = ["onemap", *request["args"]]
     random.seed()  # a new process's own seed, not the copy every child shares
@@ -76,6 +85,10 @@ def serve_forever() -> None:
     replies.write(json.dumps({"ready": True}) + "\n")
     for line in requests:
         request = json.loads(line)
+        if "wait" in request:  # for a detached child: its exit status, or None by the timeout
+            status = _wait(request["wait"], request["timeout"])
+            replies.write(json.dumps({"status": status}) + "\n")
+            continue
         pid = os.fork()
         if pid == 0:
             requests.close()
@@ -84,8 +97,20 @@ def serve_forever() -> None:
             # run and non-daemon threads are waited for.
             sys.exit(_run_child(request))
         replies.write(json.dumps({"pid": pid}) + "\n")
-        _, wait_status = os.waitpid(pid, 0)
-        replies.write(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}) + "\n")
+        if not request.get("detach"):  # a server (onemap serve) is waited for later
+            _, wait_status = os.waitpid(pid, 0)
+            replies.write(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}) + "\n")
+
+
+def _wait(pid: int, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(wait_status)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.02)
 
 
 if __name__ == "__main__":

@@ -96,15 +96,11 @@ class _Forkserver:
     def run(
         self, args: list[str], env: dict[str, str], timeout: float
     ) -> subprocess.CompletedProcess:
-        assert self.process.stdin is not None
+        """``onemap ARGS`` to its end, as ``subprocess.run(capture_output=True, text=True)``."""
         deadline = time.monotonic() + timeout
         with tempfile.TemporaryDirectory(prefix="onemap-run-") as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
-            request = {"args": args, "env": env, "cwd": os.getcwd(),
-                       "stdout": str(out), "stderr": str(err)}  # fmt: skip
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-            pid = self._reply(time.monotonic() + 60)["pid"]
+            pid = self.start(args, env, str(out), str(err), detach=False)
             try:
                 status = self._reply(deadline)["status"]
             except subprocess.TimeoutExpired:
@@ -115,6 +111,26 @@ class _Forkserver:
             return subprocess.CompletedProcess(
                 ["onemap", *args], status, out.read_text(), err.read_text()
             )
+
+    def start(self, args: list[str], env: dict[str, str], stdout: str, stderr: str,
+              detach: bool = True) -> int:  # fmt: skip
+        """Start ``onemap ARGS``: its pid. A detached one is waited for with ``wait``."""
+        request = {"args": args, "env": env, "cwd": os.getcwd(), "stdout": stdout,
+                   "stderr": stderr, "detach": detach}  # fmt: skip
+        self._send(request)
+        pid: int = self._reply(time.monotonic() + 60)["pid"]
+        return pid
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        """A detached command's exit status, or None if it still runs after ``timeout``."""
+        self._send({"wait": pid, "timeout": timeout})
+        status: int | None = self._reply(time.monotonic() + timeout + 60)["status"]
+        return status
+
+    def _send(self, request: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        self.process.stdin.flush()
 
     def _reply(self, deadline: float) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -176,26 +192,34 @@ def serve(
     database_url: str, workers: int = 1, options: Sequence[str] = (), log: IO[bytes] | None = None,
     env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:  # fmt: skip
-    """``onemap serve`` in a subprocess on a free port: yields (base URL, pid).
+    """``onemap serve`` in a process of its own on a free port: yields (base URL, pid).
 
     Its output goes to ``log`` when given (both streams), else nowhere; ``env`` adds settings.
-    It fails when the server never answers ``/health``.
+    It fails when the server never answers ``/health``. Forked like ``run_onemap``'s
+    commands: a worker starts in 0.3 s instead of 1.6.
     """
     port = free_port()
     env = clean_env(ONEMAP_DATABASE_URL=database_url, ONEMAP_ADMIN_TOKEN=ADMIN_TOKEN, **(env or {}))
-    process = subprocess.Popen(
-        [ONEMAP, "serve", "--port", str(port), "--workers", str(workers), *options],
-        env=env,
-        stdout=log or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-    )
+    args = ["serve", "--port", str(port), "--workers", str(workers), *options]
     base = f"http://127.0.0.1:{port}"
+    server = _forkserver(env.get("ONEMAP_CITY"))
+    if server is None:
+        raise RuntimeError(f"onemap cannot start with ONEMAP_CITY={env.get('ONEMAP_CITY')}")
+    output = log.name if log is not None else os.devnull
+    pid = server.start(args, env, output, output)
+
+    def stop() -> None:
+        os.kill(pid, signal.SIGTERM)
+        if server.wait(pid, 10) is None:
+            os.kill(pid, signal.SIGKILL)
+            server.wait(pid, 10)
+            raise subprocess.TimeoutExpired(["onemap", *args], 10)
+
     try:
         wait_until_up(f"{base}/health", "onemap serve", tries=200, status=200)
-        yield base, process.pid
+        yield base, pid
     finally:
-        process.terminate()
-        process.wait(10)
+        stop()
 
 
 # A plain static web server with HTTP range requests (Starlette's StaticFiles), as a static
