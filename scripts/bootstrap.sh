@@ -50,3 +50,9 @@ if [ ! -f viewer/node_modules/.package-lock.json ] || [ viewer/package-lock.json
     echo "installing web assets in viewer/node_modules"
     (cd viewer && npm ci --no-audit --no-fund --silent)
 fi
+
+# The project's bytecode, written once: where PYTHONDONTWRITEBYTECODE is set (CI's image sets
+# it), every `onemap` process and server worker would compile OneMap's sources again (0.3 s
+# each). A stale file is harmless: Python checks each source's time and recompiles in memory.
+.venv/bin/python -m compileall -q -j 0 -x node_modules analyses api cli database data_samples ingest layers \
+    migrations spatial viewer >/dev/null
