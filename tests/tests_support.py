@@ -160,8 +160,8 @@ def _forkserver(city: str | None) -> _Forkserver | None:
     return server if server.ready else None
 
 
-def until(check: Any, seconds: float = 3.0) -> Any:
-    """``check()`` once it is truthy, or its last answer after ``seconds``.
+def until(check: Any, seconds: float = 3.0, every: float = 0.02) -> Any:
+    """``check()`` once it is truthy, or its last answer after ``seconds``; asked ``every``.
 
     For what the app learns by notification, which takes milliseconds to arrive: a write made
     outside it retires its replays (``api.response_cache``) once the notification is in.
@@ -171,20 +171,22 @@ def until(check: Any, seconds: float = 3.0) -> Any:
         value = check()
         if value or time.monotonic() > deadline:
             return value
-        time.sleep(0.02)
+        time.sleep(every)
 
 
 def wait_until_up(url: str, what: str, *, tries: int, status: int | None = None) -> None:
-    """Ask ``url`` every 0.1 s until it answers (with ``status``, if given), or fail."""
-    for _ in range(tries):
+    """Ask ``url`` every 0.1 s for ``tries`` tenths of a second until it answers (with
+    ``status``, if given), or fail."""
+
+    def answered() -> bool:
         try:
-            answer: httpx.Response | None = httpx.get(url, timeout=1)
+            answer = httpx.get(url, timeout=1)
         except httpx.HTTPError:
-            answer = None
-        if answer is not None and status in (None, answer.status_code):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} never answered {url}")
+            return False
+        return status in (None, answer.status_code)
+
+    if not until(answered, seconds=tries * 0.1, every=0.1):
+        raise RuntimeError(f"{what} never answered {url}")
 
 
 @contextmanager
