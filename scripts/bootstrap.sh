@@ -54,5 +54,5 @@ fi
 # The project's bytecode, written once: where PYTHONDONTWRITEBYTECODE is set (CI's image sets
 # it), every `onemap` process and server worker would compile OneMap's sources again (0.3 s
 # each). A stale file is harmless: Python checks each source's time and recompiles in memory.
-.venv/bin/python -m compileall -q -j 0 -x node_modules analyses api cli database data_samples ingest layers \
-    migrations spatial viewer >/dev/null
+.venv/bin/python -m compileall -q -j 0 -x node_modules \
+    analyses api cli database data_samples ingest layers migrations spatial viewer >/dev/null
