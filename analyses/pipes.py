@@ -39,12 +39,12 @@ WITH buffered AS (
                SELECT ST_Union(o.geom) FROM estates o
                WHERE o.geom && b.zone AND ST_Intersects(o.geom, b.zone))), b.zone) AS around
     FROM buffered b
-), lengths AS (
-    SELECT e.id AS estate_id, p.network,
-           sum({inside}) AS inside_m,
-           sum({around}) AS around_m
-    FROM e JOIN pipelines p ON p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
-    GROUP BY 1, 2
+), lengths AS (  -- summed estate by estate: joined first, every pair was sorted with its outlines
+    SELECT e.id AS estate_id, l.network, l.inside_m, l.around_m
+    FROM e CROSS JOIN LATERAL (
+        SELECT p.network, sum({inside}) AS inside_m, sum({around}) AS around_m
+        FROM pipelines p WHERE p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
+        GROUP BY 1) l
 )
 SELECT e.id,
        json_build_object(

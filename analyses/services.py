@@ -39,12 +39,13 @@ WITH e AS (
     SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
            ST_PointOnSurface(e.geom) AS pt, ST_Transform(e.geom, {srid}) AS g
     FROM estates e WHERE {estates_in_area}
-), nearest AS (
-    SELECT e.id AS estate_id, k.kind,
-           (SELECT min(ST_Distance(ST_Transform(c.geom, {srid}), e.g)) FROM (
-                SELECT f.geom FROM service_facilities f WHERE f.kind = k.kind
-                ORDER BY f.geom <-> e.pt LIMIT {knn}) c) AS distance_m
+), nearest AS MATERIALIZED (  -- inlined, each use of the distance measured it again
+    SELECT e.id AS estate_id, k.kind, d.distance_m
     FROM e CROSS JOIN unnest(%(kinds)s::text[]) AS k(kind)
+    CROSS JOIN LATERAL (
+        SELECT min(ST_Distance(ST_Transform(c.geom, {srid}), e.g)) AS distance_m FROM (
+            SELECT f.geom FROM service_facilities f WHERE f.kind = k.kind
+            ORDER BY f.geom <-> e.pt LIMIT {knn}) c) d
 )
 SELECT e.id::text || ':' || n.kind,
        json_build_object(

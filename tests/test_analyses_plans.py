@@ -49,3 +49,38 @@ def test_the_connection_gets_its_setting_back_when_an_analysis_fails(db_url):
             return conn.prepare_threshold
 
     assert run_async(failing()) == 5  # psycopg's default
+
+
+async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int]:
+    from psycopg import sql
+
+    from analyses import services
+
+    analysis = ANALYSES["coverage_gaps"]
+    params = analysis.parse_params({})
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        values = {**await services.area_values(conn, Area()), **params,
+                  "kinds": services.parse_kinds(params["kinds"])}  # fmt: skip
+        # The test city is small enough to scan: ask whether the index serves, not if it pays.
+        await conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
+        explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + services.COVERAGE_GAPS
+        plan = (await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"]  # type: ignore[index]
+        estates = (await (await conn.execute("SELECT count(*) FROM estates")).fetchone())[0]  # type: ignore[index]
+    scans: list[tuple[str, int]] = []
+
+    def walk(node: dict) -> None:
+        if node.get("Relation Name") == "service_facilities":
+            scans.append((node.get("Index Name", node["Node Type"]), node["Actual Loops"]))
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan)
+    return scans, estates * len(values["kinds"])
+
+
+def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kind_index(db_url):
+    """Inlined, the nearest distance was measured three times per (estate, kind) — in the
+    filter twice and for the answer — each time walking facilities of every kind."""
+    scans, pairs = run_async(_facility_scans(db_url))
+    assert pairs > 0
+    assert scans == [("ix_service_facilities_kind_geom", pairs)]

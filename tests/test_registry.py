@@ -162,6 +162,7 @@ def test_the_readme_layer_table_is_the_registry():
         ({"cluster_below": 12}, "only points"),
         ({"tile_from_zoom": (("name_zh", "x", 12),)}, "tile_from_zoom"),
         ({"tile_from_zoom": (("road_class", "motorway", 12),)}, "tile_from_zoom"),
+        ({"nearest_by": ("no_such_field",)}, "nearest_by"),
     ],
 )
 def test_tile_settings_that_cannot_work_are_refused(change, message):

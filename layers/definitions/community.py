@@ -76,6 +76,7 @@ SERVICE_FACILITIES = Layer(
     themes=("kind",),
     key_fields=("name_zh", "kind", "capacity"),
     search=("name_zh", "address"),
+    nearest_by=("kind",),  # coverage gaps and the dossier: the nearest facility of a kind
     fields=(
         Field("kind", T.TEXT, "类型", "Kind", PUBLIC, SERVICE_KIND, required=True, index=True),
         Field("name_zh", T.TEXT, "名称", "Name", PUBLIC),

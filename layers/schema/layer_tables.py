@@ -108,9 +108,14 @@ def table_of(layer: Layer) -> sa.Table:
         )
     )
     checks = [c for f in layer.fields for c in _checks(f)]
+    nearest = [
+        sa.Index(f"ix_{layer.name}_{name}_geom", name, "geom", postgresql_using="gist")
+        for name in layer.nearest_by
+    ]  # btree_gist gives GiST the field's equality
     return sa.Table(
-        layer.name, metadata, *columns, *checks, comment=f"{layer.title_zh} / {layer.title_en}"
-    )
+        layer.name, metadata, *columns, *checks, *nearest,
+        comment=f"{layer.title_zh} / {layer.title_en}",
+    )  # fmt: skip
 
 
 # System table: a version per layer, bumped by a statement trigger on every write (tile ETags).
