@@ -185,21 +185,22 @@ def remeasure(names: list[str], repeat: int) -> Path:
     return _update(scale, asyncio.run(_analyses(url, repeat, names)))
 
 
-def interleave(urls: list[str], repeat: int) -> None:
+def interleave(urls: list[str], repeat: int, names: list[str] | None = None) -> None:
     """The HTTP groups, the export and the fast analyses on several samples at once.
 
     They take turns URL by URL (one app process per sample) and analysis by analysis, every
     scale in turn: a machine that slows for a minute slows every scale alike, so the ratios
     hold where separate runs moved them by a third. The export takes ``EXPORT_TURNS`` turns.
+    With ``names``, only those analyses, whatever they take, and no HTTP group.
     """
     scales = []
     for url in urls:
         with psycopg.connect(url) as conn:
             scales.append(_scale(conn))
-    times = _interleaved_http(urls, repeat)
-    for mine, analysed in zip(times, asyncio.run(_interleaved_analyses(urls, repeat)),
-                              strict=True):  # fmt: skip
-        mine |= analysed
+    times: list[dict[str, float]] = [{} for _ in urls] if names else _interleaved_http(urls, repeat)
+    analysed = asyncio.run(_interleaved_analyses(urls, repeat, names))
+    for mine, theirs in zip(times, analysed, strict=True):
+        mine |= theirs
     for scale, measured in zip(scales, times, strict=True):
         print(_update(scale, measured))
 
@@ -240,20 +241,27 @@ def _turns(
     return [{g: statistics.median(t) * 1000 for g, t in mine.items()} for mine in times]
 
 
-async def _interleaved_analyses(urls: list[str], repeat: int) -> list[dict[str, float]]:
-    """Each analysis under ``FAST_S`` on every sample, per district and city-wide, in turns."""
+async def _interleaved_analyses(
+    urls: list[str], repeat: int, names: list[str] | None = None
+) -> list[dict[str, float]]:
+    """Each analysis under ``FAST_S`` (or each of ``names``) on every sample, in turns.
+
+    Per district and city-wide.
+    """
     areas = {"district": Area(district=DISTRICT), "city": Area()}
     conns = [await psycopg.AsyncConnection.connect(url, autocommit=True) for url in urls]
     out: list[dict[str, float]] = [{} for _ in urls]
     try:
         for analysis in ANALYSES.values():
+            if names is not None and analysis.name not in names:
+                continue
             params = analysis.parse_params({})
             for label, area in areas.items():
                 fast = True
                 for conn in conns:  # untimed, smallest first: whether to take turns at all
                     started = time.perf_counter()
                     rows_of(await analysis.run(conn, area, params))
-                    if time.perf_counter() - started > FAST_S:
+                    if time.perf_counter() - started > FAST_S and names is None:
                         fast = False
                         break
                 if not fast:
@@ -278,12 +286,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("measure", "interleave", "report"))
     parser.add_argument("--repeat", type=int, default=3, help="Timed passes over each URL.")
-    parser.add_argument("--only", help="measure: only these analyses (comma-separated), "
-                        "updated in this scale's results")  # fmt: skip
+    parser.add_argument("--only", help="measure, interleave: only these analyses "
+                        "(comma-separated), updated in each scale's results")  # fmt: skip
     parser.add_argument("--databases", help="interleave: the samples' URLs, comma-separated")
     args = parser.parse_args()
     if args.action == "interleave":
-        interleave(args.databases.split(","), args.repeat)
+        interleave(args.databases.split(","), args.repeat,
+                   args.only.split(",") if args.only else None)  # fmt: skip
     elif args.action == "measure" and args.only:
         print(remeasure(args.only.split(","), args.repeat))
     elif args.action == "measure":
