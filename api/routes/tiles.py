@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
-from api.deps import ConnDep
+from api.deps import ConnDep, read_connection
 from api.links import JSON, MVT, link, url
 from api.response_cache import offer
 from api.state import state_of
@@ -39,16 +39,24 @@ CollectionsParam = Annotated[
 ]
 
 
-async def tile_matrix_set(tms: Annotated[str, Path(alias="tileMatrixSetId")]) -> str:
+def check_tms(tms: str) -> None:
     if tms != TMS:
         raise NotFound(f"tile matrix set {tms!r} not found; use {TMS}")
+
+
+def tiled(layer: Layer) -> Layer:
+    if not layer.is_spatial:
+        raise NotFound(f"collection {layer.name!r} has no tiles")
+    return layer
+
+
+async def tile_matrix_set(tms: Annotated[str, Path(alias="tileMatrixSetId")]) -> str:
+    check_tms(tms)
     return tms
 
 
 async def tiled_layer(layer: LayerDep, _: Annotated[str, Depends(tile_matrix_set)]) -> Layer:
-    if not layer.is_spatial:
-        raise NotFound(f"collection {layer.name!r} has no tiles")
-    return layer
+    return tiled(layer)
 
 
 TiledLayerDep = Annotated[Layer, Depends(tiled_layer)]
@@ -195,9 +203,16 @@ async def get_layer_tilejson(
     responses=TILE_RESPONSES,
 )
 async def get_layer_tile(
-    request: Request, layer: TiledLayerDep, caller: CallerDep, conn: ConnDep, z: Z, y: Y, x: X
-) -> Response:
-    return await _tile_response(request, conn, [layer], caller, z, y, x)
+    request: Request, caller: CallerDep, collectionId: str, tileMatrixSetId: str,  # noqa: N803
+    z: Z, y: Y, x: X,
+) -> Response:  # fmt: skip
+    # The hottest route takes its layer and connection itself, and its path's names as they
+    # are: FastAPI's chain of dependencies and its aliases cost ~0.2 ms of a ~1.2 ms computed
+    # tile (BENCHMARKS.md, 30).
+    check_tms(tileMatrixSetId)
+    layer = tiled(find_visible_layer(collectionId, caller.level))
+    async with read_connection(request) as conn:
+        return await _tile_response(request, conn, [layer], caller, z, y, x)
 
 
 @router.get("/tiles/{tileMatrixSetId}/tilejson.json", summary="TileJSON of several layers")
@@ -215,8 +230,10 @@ async def get_tilejson(
     responses=TILE_RESPONSES,
 )
 async def get_tile(
-    request: Request, caller: CallerDep, conn: ConnDep, z: Z, y: Y, x: X,
-    names: CollectionsParam, _: TmsDep,
+    request: Request, caller: CallerDep, tileMatrixSetId: str, z: Z, y: Y, x: X,  # noqa: N803
+    names: CollectionsParam,
 ) -> Response:  # fmt: skip
+    check_tms(tileMatrixSetId)  # as get_layer_tile: no dependency chain on the hot path
     layers = _spatial_layers(names, caller.level)
-    return await _tile_response(request, conn, layers, caller, z, y, x)
+    async with read_connection(request) as conn:
+        return await _tile_response(request, conn, layers, caller, z, y, x)
