@@ -58,12 +58,11 @@ ORDER BY b.id
 )
 
 CHECKS = statement("""
-WITH s AS MATERIALIZED (  -- inlined, each use parsed the shaft and buffered it again
-    SELECT f.id, f.g, ST_Buffer(f.g, %(pipe_margin_m)s) AS zone, b.estate_id,
+WITH s AS MATERIALIZED (  -- inlined, each use of the shaft parsed it again
+    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, b.estate_id,
            b.floors * %(floor_height_m)s AS height
-    FROM (SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g
-          FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)) f
-    JOIN buildings b ON b.id = f.id
+    FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)
+    JOIN buildings b ON b.id = t.id
 )
 SELECT s.id,
        ST_Within(s.g, ST_Transform(e.geom, {srid})),
@@ -73,10 +72,10 @@ SELECT s.id,
           AND o.geom && ST_Transform(ST_Expand(s.g, %(search_m)s), 4326)),
        (SELECT json_object_agg(network, round(m::numeric, 1)) FROM (
             SELECT p.network,
-                   sum(ST_Length(ST_Intersection(ST_Transform(p.geom, {srid}), s.zone))) AS m
+                   sum(ST_Length(ST_Intersection(ST_Transform(p.geom, {srid}), z.zone))) AS m
             FROM pipelines p
-            WHERE p.geom && ST_Transform(ST_Envelope(s.zone), 4326)
-              AND ST_Intersects(ST_Transform(p.geom, {srid}), s.zone)
+            WHERE p.geom && ST_Transform(ST_Envelope(z.zone), 4326)
+              AND ST_Intersects(ST_Transform(p.geom, {srid}), z.zone)
             GROUP BY 1) c),
        ST_AsGeoJSON(ST_Transform(s.g, 4326), 7),
        (SELECT json_build_object('stage', r.stage, 'consent', r.consent_ratio)
@@ -89,6 +88,9 @@ SELECT s.id,
         WHERE o.id <> s.id AND o.geom && ST_Transform(north.c, 4326)
           AND ST_Intersects(ST_Transform(o.geom, {srid}), north.c))
 FROM s JOIN estates e ON e.id = s.estate_id
+-- The pipe zone once per shaft (OFFSET 0 keeps it a subquery; inlined, it was buffered
+-- again for the index, for each pipe found and for each length).
+CROSS JOIN LATERAL (SELECT ST_Buffer(s.g, %(pipe_margin_m)s) AS zone OFFSET 0) z
 """)
 
 

@@ -253,10 +253,11 @@ async def _interleaved_analyses(
     out: list[dict[str, float]] = [{} for _ in urls]
     try:
         for analysis in ANALYSES.values():
-            if names is not None and analysis.name not in names:
-                continue
             params = analysis.parse_params({})
             for label, area in areas.items():
+                key = f"{analysis.name} {label}"
+                if names is not None and analysis.name not in names and key not in names:
+                    continue
                 fast = True
                 for conn in conns:  # untimed, smallest first: whether to take turns at all
                     started = time.perf_counter()
@@ -272,7 +273,6 @@ async def _interleaved_analyses(
                         started = time.perf_counter()
                         rows_of(await analysis.run(conn, area, params))
                         times[i].append(time.perf_counter() - started)
-                key = f"{analysis.name} {label}"
                 for i, mine in enumerate(times):
                     out[i][key] = statistics.median(mine) * 1000
                 print(key, " / ".join(f"{o[key]:.1f}" for o in out), "ms", flush=True)
@@ -287,7 +287,8 @@ def main() -> None:
     parser.add_argument("action", choices=("measure", "interleave", "report"))
     parser.add_argument("--repeat", type=int, default=3, help="Timed passes over each URL.")
     parser.add_argument("--only", help="measure, interleave: only these analyses "
-                        "(comma-separated), updated in each scale's results")  # fmt: skip
+                        "(comma-separated; interleave also takes 'NAME district' or 'NAME "
+                        "city'), updated in each scale's results")  # fmt: skip
     parser.add_argument("--databases", help="interleave: the samples' URLs, comma-separated")
     args = parser.parse_args()
     if args.action == "interleave":
