@@ -58,15 +58,19 @@ ORDER BY b.id
 )
 
 CHECKS = statement("""
+-- The candidates' estates and floors come with them: joined here, the planner hashed every
+-- building and estate of the city for one district's shafts.
 WITH s AS MATERIALIZED (  -- inlined, each use of the shaft parsed it again
-    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, b.estate_id,
-           b.floors * %(floor_height_m)s AS height
-    FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[]) AS t(id, w)
-    JOIN buildings b ON b.id = t.id
+    SELECT t.id, ST_GeomFromWKB(t.w, {srid}) AS g, t.estate_id,
+           t.floors * %(floor_height_m)s AS height
+    FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[], %(estate_ids)s::bigint[],
+                %(floors)s::int[]) AS t(id, w, estate_id, floors)
+), red AS MATERIALIZED (  -- each estate's red line in metres once, not once per shaft
+    SELECT id, ST_Transform(geom, {srid}) AS g FROM estates WHERE id = ANY(%(estates)s::bigint[])
 )
 SELECT s.id,
-       ST_Within(s.g, ST_Transform(e.geom, {srid})),
-       ST_Distance(s.g, ST_Boundary(ST_Transform(e.geom, {srid}))),
+       ST_Within(s.g, red.g),
+       ST_Distance(s.g, ST_Boundary(red.g)),
        (SELECT min(ST_Distance(s.g, ST_Transform(o.geom, {srid}))) FROM buildings o
         WHERE o.id <> s.id
           AND o.geom && ST_Transform(ST_Expand(s.g, %(search_m)s), 4326)),
@@ -87,7 +91,7 @@ SELECT s.id,
         ) north
         WHERE o.id <> s.id AND o.geom && ST_Transform(north.c, 4326)
           AND ST_Intersects(ST_Transform(o.geom, {srid}), north.c))
-FROM s JOIN estates e ON e.id = s.estate_id
+FROM s JOIN red ON red.id = s.estate_id
 -- The pipe zone once per shaft (OFFSET 0 keeps it a subquery; inlined, it was buffered
 -- again for the index, for each pipe found and for each length).
 CROSS JOIN LATERAL (SELECT ST_Buffer(s.g, %(pipe_margin_m)s) AS zone OFFSET 0) z
@@ -153,6 +157,8 @@ async def elevator_screening(
     shafts = shaft_footprints(shapes, params["shaft_width_m"], params["shaft_depth_m"])
     cur = await conn.execute(CHECKS, {
         "ids": [r[0] for r in candidates], "wkb": list(shapely.to_wkb(shafts)),
+        "estate_ids": [r[3] for r in candidates], "floors": [r[2] for r in candidates],
+        "estates": sorted({r[3] for r in candidates}),
         "search_m": params["min_clearance_m"] + 1.0, "pipe_margin_m": params["pipe_margin_m"],
         "sunlight_spacing": params["sunlight_spacing"], "floor_height_m": FLOOR_HEIGHT_M,
     })  # fmt: skip
