@@ -52,7 +52,6 @@ SELECT b.id, b.name_zh, b.floors, b.estate_id, e.code, e.name_zh,
        ST_AsBinary(ST_Transform(b.geom, {srid}))
 FROM buildings b JOIN estates e ON e.id = b.estate_id
 WHERE {estates_in_area} AND b.floors >= %(min_floors)s AND NOT b.has_elevator
-ORDER BY b.id
 """,
     estates_in_area=ESTATES_IN_AREA,
 )
@@ -150,7 +149,10 @@ async def elevator_screening(
 ) -> list[Row]:
     prices = parse_prices(params["unit_prices"])
     cur = await conn.execute(CANDIDATES, {**area.params, **params})
-    candidates = await cur.fetchall()
+    # Ordered here, not by the statement: for an ORDER BY the planner walked every building
+    # of the city in id order to pick a district's (0.51 s at scale 10 for Chaoyang; 0.13 s
+    # from the district's estates, then sorted).
+    candidates = sorted(await cur.fetchall(), key=lambda row: row[0])
     if not candidates:
         return []
     shapes = shapely.from_wkb([r[6] for r in candidates])
