@@ -206,9 +206,9 @@ async def get_layer_tile(
     request: Request, caller: CallerDep, collectionId: str, tileMatrixSetId: str,  # noqa: N803
     z: Z, y: Y, x: X,
 ) -> Response:  # fmt: skip
-    # The hottest route takes its layer and connection itself, and its path's names as they
-    # are: FastAPI's chain of dependencies and its aliases cost ~0.2 ms of a ~1.2 ms computed
-    # tile (BENCHMARKS.md, 30).
+    # The hottest route takes its layer and connection itself: as a chain of dependencies
+    # they cost ~0.1 ms of a ~1 ms computed tile (BENCHMARKS.md, 30). The caller stays a
+    # dependency: it declares the security schemes in the OpenAPI document.
     check_tms(tileMatrixSetId)
     layer = tiled(find_visible_layer(collectionId, caller.level))
     async with read_connection(request) as conn:
