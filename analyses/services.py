@@ -88,8 +88,14 @@ async def coverage_gaps(
 
     Each comes with the idle parcels within ``search_m`` that could host the service.
     """
-    values = {**await area_values(conn, area), **params, "kinds": parse_kinds(params["kinds"])}
-    return await fetch_rows(conn, COVERAGE_GAPS, values)
+    return await fetch_rows(conn, COVERAGE_GAPS, await gap_values(conn, area, params))
+
+
+async def gap_values(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The values ``COVERAGE_GAPS`` runs with for ``area`` and the caller's ``params``."""
+    return {**await area_values(conn, area), **params, "kinds": parse_kinds(params["kinds"])}
 
 
 FLOW_POOL = statement(

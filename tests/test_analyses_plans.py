@@ -59,8 +59,7 @@ async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int]:
     analysis = ANALYSES["coverage_gaps"]
     params = analysis.parse_params({})
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        values = {**await services.area_values(conn, Area()), **params,
-                  "kinds": services.parse_kinds(params["kinds"])}  # fmt: skip
+        values = await services.gap_values(conn, Area(), params)
         # The test city is small enough to scan: ask whether the index serves, not if it pays.
         await conn.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
         explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + services.COVERAGE_GAPS

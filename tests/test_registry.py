@@ -166,7 +166,8 @@ def test_the_readme_layer_table_is_the_registry():
     ],
 )
 def test_tile_settings_that_cannot_work_are_refused(change, message):
-    """The drawing settings of a layer are checked when it is defined, not at the first tile."""
+    """The drawing (and nearest-first index) settings of a layer are checked when it is
+    defined, not at the first tile or migration."""
     with pytest.raises(ValueError, match=message):
         replace(get_layer("roads"), **change)
 
