@@ -65,7 +65,7 @@ WITH s AS MATERIALIZED (  -- inlined, each use of the shaft parsed it again
     FROM unnest(%(ids)s::bigint[], %(wkb)s::bytea[], %(estate_ids)s::bigint[],
                 %(floors)s::int[]) AS t(id, w, estate_id, floors)
 ), red AS MATERIALIZED (  -- each estate's red line in metres once, not once per shaft
-    SELECT id, ST_Transform(geom, {srid}) AS g FROM estates WHERE id = ANY(%(estates)s::bigint[])
+    SELECT id, ST_Transform(geom, {srid}) AS g FROM estates WHERE id IN (SELECT estate_id FROM s)
 )
 SELECT s.id,
        ST_Within(s.g, red.g),
@@ -160,7 +160,6 @@ async def elevator_screening(
     cur = await conn.execute(CHECKS, {
         "ids": [r[0] for r in candidates], "wkb": list(shapely.to_wkb(shafts)),
         "estate_ids": [r[3] for r in candidates], "floors": [r[2] for r in candidates],
-        "estates": sorted({r[3] for r in candidates}),
         "search_m": params["min_clearance_m"] + 1.0, "pipe_margin_m": params["pipe_margin_m"],
         "sunlight_spacing": params["sunlight_spacing"], "floor_height_m": FLOOR_HEIGHT_M,
     })  # fmt: skip
