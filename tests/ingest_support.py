@@ -16,10 +16,12 @@ INPUTS = Path(__file__).resolve().parent.parent / "data_samples" / "inputs"
 
 
 def state(url, layer):
+    """What any committed write to ``layer`` changes: its row count and its newest row
+    version (an insert or update makes a newer ``xmin``, a delete lowers the count). A tenth
+    of the cost of hashing every row, which the mutation tests did 240 times."""
     with psycopg.connect(url) as conn:
         return conn.execute(
-            "SELECT count(*), md5(coalesce(string_agg(t::text, '' ORDER BY id), '')) "
-            f"FROM {layer} t"
+            f"SELECT count(*), max(xmin::text::bigint) FROM {layer}"
         ).fetchone()
 
 
