@@ -20,9 +20,7 @@ def state(url, layer):
     version (an insert or update makes a newer ``xmin``, a delete lowers the count). A tenth
     of the cost of hashing every row, which the mutation tests did 240 times."""
     with psycopg.connect(url) as conn:
-        return conn.execute(
-            f"SELECT count(*), max(xmin::text::bigint) FROM {layer}"
-        ).fetchone()
+        return conn.execute(f"SELECT count(*), max(xmin::text::bigint) FROM {layer}").fetchone()
 
 
 def run(url, path, layer, **options):

@@ -3,7 +3,7 @@ reachable, zoom is allowed and panels fold behind buttons."""
 
 import pytest
 
-from tests_support import ADMIN_TOKEN, watched_page
+from tests_support import ADMIN_TOKEN, settle, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def open_as_planner(browser, base, path, size):
     page = watched_page(browser, base, token=ADMIN_TOKEN, size=size)
     page.goto(base + path, wait_until="load")
     if page.locator(".leaflet-container").count():  # a map: its tiles too, before any check
-        page.wait_for_load_state("networkidle")
+        settle(page)
     return page
 
 

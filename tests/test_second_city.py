@@ -16,7 +16,7 @@ from pyproj import Geod
 
 from layers.city import load_city
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN, run_onemap, serve, watched_page
+from tests_support import ADMIN_TOKEN, open_watched, run_onemap, serve, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -175,7 +175,7 @@ def test_items_and_tiles_serve_chengdu(chengdu, chengdu_url):
 )
 def test_the_pages_open_on_chengdu(browser, chengdu, chengdu_url, path, size):
     page = watched_page(browser, chengdu, token=ADMIN_TOKEN if path == "/map" else None, size=size)
-    page.goto(chengdu + path, wait_until="networkidle")
+    open_watched(page, chengdu + path)
     assert page.errors == [] and page.outside == []
     centre = page.evaluate("(() => { const c = OneMap.state.map.getCenter(); "
                            "return [c.lng, c.lat]; })()")  # fmt: skip

@@ -12,7 +12,7 @@ from layers import Visibility, get_layer
 from layers.errors import InvalidInput
 from spatial.tile_archive import write_archive
 from spatial.tiles import cluster_field_description
-from tests_support import run_onemap, set_view, static_server, watched_page
+from tests_support import open_watched, run_onemap, set_view, settle, static_server, watched_page
 from viewer import site
 
 pytestmark = pytest.mark.e2e
@@ -141,7 +141,7 @@ def test_the_static_site_works_under_a_plain_static_server(browser, built, conn,
         archive_reads = []
         page.on("response", lambda r: archive_reads.append((r.status, r.request.headers.get(
             "range"))) if r.url.endswith(site.ARCHIVE) else None)  # fmt: skip
-        page.goto(f"{base}/index.html", wait_until="networkidle")
+        open_watched(page, f"{base}/index.html")
         page.wait_for_function(
             "OneMap.state.layers.elevator_retrofits.getContainer().querySelectorAll('path')"
             ".length > 0"
@@ -160,8 +160,7 @@ def test_the_static_site_works_under_a_plain_static_server(browser, built, conn,
             "FROM buildings WHERE id NOT IN (SELECT building_id FROM elevator_retrofits) "
             "ORDER BY ST_Area(geom) DESC LIMIT 1) s").fetchone()  # fmt: skip
         set_view(page, lat, lon, 18)
-        page.wait_for_load_state("networkidle")
-        page.wait_for_timeout(300)
+        settle(page)
         point = page.evaluate(f"OneMap.state.map.latLngToContainerPoint([{lat}, {lon}])")
         box = page.locator("#" + page.evaluate("OneMap.state.map.getContainer().id")).bounding_box()
         page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])

@@ -10,7 +10,7 @@ import yaml
 from api import accounts
 from ingest_support import INPUTS, state
 from layers import Role
-from tests_support import ADMIN_TOKEN, serve, watched_page
+from tests_support import ADMIN_TOKEN, open_watched, serve, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -49,7 +49,7 @@ def test_only_city_wide_editors_get_the_page(upload_server, ingest_url):
 
 def test_a_gbk_shapefile_from_suggestion_to_import(browser, upload_server, ingest_url):
     page = signed_in_page(browser, upload_server)
-    page.goto(upload_server + "/map", wait_until="networkidle")
+    open_watched(page, upload_server + "/map")
     page.click(".om-upload-link")
     page.wait_for_selector(".om-upload-form")
     page.select_option("select[name=layer]", "pipelines")
@@ -81,7 +81,7 @@ def test_a_gbk_shapefile_from_suggestion_to_import(browser, upload_server, inges
 
 def test_an_xlsx_with_its_problems_shown_then_fixed(browser, upload_server, ingest_url):
     page = signed_in_page(browser, upload_server)
-    page.goto(upload_server + "/upload", wait_until="networkidle")
+    open_watched(page, upload_server + "/upload")
     page.select_option("select[name=layer]", "resident_requests")
     page.select_option("select[name=crs]", "EPSG:4326")
     page.set_input_files("input[type=file]", str(INPUTS / "elevator_requests_no_category.xlsx"))

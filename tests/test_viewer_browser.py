@@ -7,16 +7,14 @@ import mapbox_vector_tile
 import pytest
 
 from spatial import tiles
-from tests_support import ADMIN_TOKEN, set_view, watched_page
+from tests_support import ADMIN_TOKEN, open_watched, set_view, settle, watched_page
 
 pytestmark = pytest.mark.browser
 
 
 def open_page(browser, url, *, token=None):
     """The page at ``url``, watched for errors and for requests leaving its origin."""
-    page = watched_page(browser, "/".join(url.split("/", 3)[:3]), token=token)
-    page.goto(url, wait_until="networkidle")
-    return page
+    return open_watched(watched_page(browser, "/".join(url.split("/", 3)[:3]), token=token), url)
 
 
 def drawn(page, layer):
@@ -38,11 +36,6 @@ def drawn(page, layer):
             break
         last = now
     return last
-
-
-def settle(page):
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
 
 
 def click_at(page, lat, lon):
@@ -108,7 +101,7 @@ def test_a_tap_on_a_point_opens_its_popup(browser, live_server, conn, size):
         "SELECT id, ST_X(geom), ST_Y(geom) FROM elevator_retrofits ORDER BY id LIMIT 1"
     ).fetchone()
     page = watched_page(browser, live_server, size=size)
-    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    open_watched(page, f"{live_server}/elevator-map")
     page.evaluate("void OneMap.state.map.removeLayer(OneMap.state.layers.buildings)")
     popup = click_at(page, lat, lon)
     assert popup.get_attribute("data-layer") == "elevator_retrofits"
@@ -226,7 +219,7 @@ def test_search_by_initials_zooms_to_the_building_and_opens_its_popup(browser, l
     digits = number.removesuffix("号楼")
     typed = "".join(lazy_pinyin(ch, style=Style.FIRST_LETTER)[0] for ch in estate) + digits
     page = watched_page(browser, live_server, size=size)
-    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    open_watched(page, f"{live_server}/elevator-map")
     page.fill(".om-search input", typed)
     choice = page.locator(".om-search-results button", has_text=estate + number)
     choice.wait_for(timeout=5000)
@@ -260,7 +253,7 @@ def test_a_building_popup_shows_its_estate_and_retrofit_history(browser, live_se
         "SELECT ST_Y(c), ST_X(c) FROM (SELECT ST_PointOnSurface(geom) c FROM buildings "
         "WHERE id = %s) s", (fid,)).fetchone()  # fmt: skip
     page = watched_page(browser, live_server, size=(390, 844))
-    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    open_watched(page, f"{live_server}/elevator-map")
     page.evaluate("void OneMap.state.map.removeLayer(OneMap.state.layers.elevator_retrofits)")
     popup = click_at(page, lat, lon)
     assert popup.get_attribute("data-fid") == str(fid)
@@ -312,7 +305,7 @@ def test_the_pages_ask_no_tile_outside_the_city_or_below_a_layers_zooms(browser,
     page = watched_page(browser, live_server, token=ADMIN_TOKEN)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "/tiles/" in r.url else None)
-    page.goto(f"{live_server}/map", wait_until="networkidle")
+    open_watched(page, f"{live_server}/map")
     set_view(page, north, east, zoom)
     settle(page)  # the city's north-east corner: half the view lies outside the city
     assert asked
@@ -345,7 +338,7 @@ def test_names_are_written_on_the_map_and_do_not_overlap(browser, live_server, c
         "ORDER BY b.id LIMIT 1"
     ).fetchone()
     page = watched_page(browser, live_server, size=(390, 844))
-    page.goto(f"{live_server}/elevator-map", wait_until="networkidle")
+    open_watched(page, f"{live_server}/elevator-map")
     shown = {}
     for zoom in (14, 15, 17):
         set_view(page, lat, lon, zoom)

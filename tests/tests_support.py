@@ -285,7 +285,41 @@ def watched_page(browser: Any, base: str, *, token: str | None = None,
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("request", lambda r: None if r.url.startswith((base, "data:"))
             else page.outside.append(r.url))  # fmt: skip
+    page.open_requests, page.last_request_event = set(), time.monotonic()
+
+    def track(request: Any, open_: bool) -> None:
+        (page.open_requests.add if open_ else page.open_requests.discard)(request)
+        page.last_request_event = time.monotonic()
+
+    page.on("request", lambda r: track(r, True))
+    page.on("requestfinished", lambda r: track(r, False))
+    page.on("requestfailed", lambda r: track(r, False))
     return page
+
+
+def open_watched(page: Any, url: str) -> Any:
+    """``page.goto(url)``, then wait until its requests are done (``settle``)."""
+    page.goto(url, wait_until="load")
+    settle(page)
+    return page
+
+
+def settle(page: Any, quiet_s: float = 0.25, timeout_s: float = 30.0) -> None:
+    """Until none of a ``watched_page``'s requests has been open for ``quiet_s``.
+
+    Playwright's "networkidle" waits 500 ms, and only once per page load: after a pan or a
+    click it answers at once. The pages send requests at most 150 ms after the map stops
+    (labels), inside the quiet time asked here.
+    """
+    start = time.monotonic()
+    deadline = start + timeout_s
+    # Counted from the call too: what the caller just did may have sent requests whose
+    # events have not arrived yet.
+    while page.open_requests or time.monotonic() - max(page.last_request_event, start) < quiet_s:
+        if time.monotonic() > deadline:
+            urls = sorted(r.url for r in page.open_requests)
+            raise TimeoutError(f"requests still open after {timeout_s} s: {urls[:5]}")
+        page.wait_for_timeout(40)  # Playwright delivers the page's events while it waits
 
 
 def set_view(page: Any, lat: float, lon: float, zoom: int) -> None:
