@@ -135,7 +135,8 @@ FROM ranked GROUP BY priority ORDER BY priority
 )
 
 # Metres of aged pipe in each unit one level below the area (districts of the city, streets
-# of a district), each segment cut at the unit's outline: the units add up to the area.
+# of a district), each segment cut at the unit's outline: the units add up to the area. Every
+# unit is listed, one without aged pipe as 0: a ledger row missing reads as "not surveyed".
 AGING_BY_UNIT = statement(
     AGED
     + """
@@ -149,9 +150,9 @@ AGING_BY_UNIT = statement(
 )
 , lengths AS MATERIALIZED (  -- metres first: grouping then sorts numbers, not outlines
     SELECT u.code, u.name_zh, p.priority, {part} AS m
-    FROM units u JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
+    FROM units u LEFT JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
 )
-SELECT code, name_zh, count(*), coalesce(sum(m), 0),
+SELECT code, name_zh, count(priority), coalesce(sum(m), 0),
        coalesce(sum(m) FILTER (WHERE priority = 1), 0)
 FROM lengths GROUP BY code, name_zh ORDER BY code
 """,

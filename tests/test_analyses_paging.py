@@ -96,11 +96,18 @@ def test_pages_put_together_are_the_whole_answer(client, aged):
     assert priorities == sorted(priorities)  # most urgent first, across pages
 
 
-def test_streets_of_a_district_add_up_to_the_district(client):
+def test_streets_of_a_district_add_up_to_the_district(client, conn):
     city = get(client, "/analyses/aging_pipes", limit=1)["summary"]["by_unit"]
+    assert [u["code"] for u in city] == [
+        code for (code,) in conn.execute("SELECT code FROM districts ORDER BY code")
+    ]  # every district, those without aged pipe as 0
     district = max(city, key=lambda u: u["length_m"])
     streets = get(client, "/analyses/aging_pipes", limit=1, district=district["code"])["summary"]
-    assert streets["by_unit"] and all(len(u["code"]) > 6 for u in streets["by_unit"])
+    streets_of = "SELECT code FROM streets WHERE district_code = %s ORDER BY code"
+    codes = [code for (code,) in conn.execute(streets_of, (district["code"],))]
+    assert [u["code"] for u in streets["by_unit"]] == codes
+    empty = [u for u in streets["by_unit"] if u["count"] == 0]
+    assert empty and all(u["length_m"] == u["priority_1_length_m"] == 0 for u in empty)
     assert sum(u["length_m"] for u in streets["by_unit"]) == pytest.approx(
         district["length_m"], rel=1e-3, abs=1
     )
