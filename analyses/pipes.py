@@ -25,6 +25,7 @@ from analyses.model import (
 )
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 
+PRIORITIES = (1, 2, 3)  # the ranks AGED gives, most urgent first
 SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas")
 
 
@@ -177,7 +178,9 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
     if found and params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
         return Page(rows, found[0][3])
     cur = await conn.execute(AGING_BY_PRIORITY, values)
-    by_priority = {p: (n, m) for p, n, m in await cur.fetchall()}
+    # Each priority is in the totals, one without pipes as 0 (as each unit is below).
+    by_priority = dict.fromkeys(PRIORITIES, (0, 0.0))
+    by_priority.update({p: (n, m) for p, n, m in await cur.fetchall()})
     total = sum(n for n, _ in by_priority.values())
     if params["offset"] > 0:
         return Page(rows, total)

@@ -121,14 +121,19 @@ def town_url(fresh_database) -> str:
     return url
 
 
-def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
+def answer(url: str, name: str, area: Area = Area(), **raw):
+    """What the analysis returns: its rows, or a page of them with a summary."""
     analysis = ANALYSES[name]
 
     async def go():
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             return await analysis.run(conn, area, analysis.parse_params(raw, today=TODAY))
 
-    return {row.id: row.properties for row in rows_of(run_async(go()))}
+    return run_async(go())
+
+
+def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
+    return {row.id: row.properties for row in rows_of(answer(url, name, area, **raw))}
 
 
 def test_pipes_inside_and_around_each_estate(town_url):
@@ -150,6 +155,14 @@ def test_aging_pipes_are_ranked(town_url):
     assert gas["length_m"] == pytest.approx(20, abs=0.2)
     soon = run(town_url, "aging_pipes", horizon_years="5")
     assert soon[3]["priority"] == 3 and soon[3]["over_by"] == -2  # telecom, 2 years to go
+    # The totals name every priority and every street, those with nothing as 0.
+    summary = answer(town_url, "aging_pipes", Area(district="110101")).summary
+    assert summary["by_priority"] == {
+        "1": {"count": 1, "length_m": pytest.approx(20, abs=0.2)},
+        "2": {"count": 0, "length_m": 0}, "3": {"count": 0, "length_m": 0},
+    }  # fmt: skip
+    streets = {u["code"]: u["count"] for u in summary["by_unit"]}
+    assert sorted(streets.values()) == [0, 1] and set(streets) == {"110101001", "110101002"}
 
 
 @pytest.mark.parametrize("name", ["aging_pipes", "coverage_gaps", "flow_pool"])
