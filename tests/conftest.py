@@ -112,7 +112,11 @@ def fresh_database(cluster: EmbeddedCluster | None):
                 sql.Identifier(name)))  # fmt: skip
             create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
             if template is not None:
-                create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                # FILE_COPY: PostgreSQL 15's default (WAL_LOG) writes the copy through the WAL
+                # page by page; copying the files measured 0.12 s against 0.19–0.43 s.
+                create += sql.SQL(" TEMPLATE {} STRATEGY FILE_COPY").format(
+                    sql.Identifier(template)
+                )
             conn.execute(create)
         created.append(name)
         return admin.rsplit("/", 1)[0] + f"/{name}"
