@@ -14,8 +14,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from analyses import holidays, pipes, workdays, workflow
-from analyses.model import METRIC_SRID, Area, in_scope, plain, rows_of, statement
+from analyses import holidays, pipes, services, workdays, workflow
+from analyses.model import Area, in_scope, plain, rows_of, statement
 from analyses.registry import ANALYSES
 from layers import REGISTRY, Visibility
 from layers.errors import NotFound
@@ -24,6 +24,14 @@ from spatial.scope import StreetScope, level_on_row
 
 NEAR_M = 300.0  # idle parcels this close belong in the dossier
 SERVICE_KINDS = ("elder_care", "childcare", "meal_aid", "clinic", "community_center", "sports")
+# The nearest facility of each kind, measured as coverage gaps measures it.
+SERVICES_NEARBY = statement(
+    "SELECT k.kind, round(k.distance_m::numeric) AS nearest_m FROM ("
+    "SELECT ST_PointOnSurface(geom) AS pt, ST_Transform(geom, {srid}) AS g "
+    "FROM estates WHERE id = %(id)s) e "
+    "CROSS JOIN LATERAL (VALUES {nearest}) AS k(kind, distance_m)",
+    nearest=services.nearest_of_kinds(SERVICE_KINDS),
+)
 
 
 def _fields(layer: str, level: Visibility) -> set[str]:
@@ -123,14 +131,7 @@ async def dossier(
         out["elevator_retrofits"] = [
             {k: v for k, v in row["r"].items() if k in kept} for row in retrofits
         ]
-    out["services_nearby"] = await _rows(
-        conn,
-        "SELECT k.kind, (SELECT round(min(ST_Distance(ST_Transform(f.geom, %(srid)s), "
-        "ST_Transform(e.geom, %(srid)s)))::numeric) FROM (SELECT geom FROM service_facilities "
-        "WHERE kind = k.kind ORDER BY geom <-> ST_PointOnSurface(e.geom) LIMIT 8) f) AS nearest_m "
-        "FROM estates e, unnest(%(kinds)s::text[]) k(kind) WHERE e.id = %(id)s",
-        {"id": estate_id, "kinds": list(SERVICE_KINDS), "srid": METRIC_SRID},
-    )
+    out["services_nearby"] = await _rows(conn, SERVICES_NEARBY, {"id": estate_id})
     if _sees("pipelines", level):
         area, today = Area(estate=estate_id), dt.date.today()
         inside = await pipes.pipes_by_estate(conn, area, {"buffer_m": 50.0, "today": today})

@@ -172,9 +172,10 @@ class Layer:
     # (first and last, inclusive): district names zoomed out, building numbers zoomed in.
     label: str | None = None
     label_zooms: tuple[int, int] = (0, 22)
-    # Fields asked together with distance ("the nearest clinic"): each is indexed with the
-    # geometry in one GiST index, so a nearest-first scan meets only rows of the asked value
-    # (coverage gaps walked ~100 facilities of every kind to keep 8 of one).
+    # Fields asked together with distance ("the nearest clinic"), each with a vocabulary:
+    # every term gets a GiST index of its own rows' geometry (partial), so a nearest-first
+    # scan for a term, written as a constant, meets only its rows (coverage gaps walked ~100
+    # facilities of every kind to keep 8 of one; one index of all kinds cost twice as much).
     nearest_by: tuple[str, ...] = ()
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
@@ -191,8 +192,11 @@ class Layer:
                 raise ValueError(f"layer {self.name}: unknown field {name!r}")
         self._check_search()
         for name in self.nearest_by:
-            if name not in self.fields_by_name or not self.is_spatial:
-                raise ValueError(f"layer {self.name}: nearest_by names a field of a map layer")
+            known = self.fields_by_name.get(name)
+            if known is None or known.vocabulary is None or not self.is_spatial:
+                raise ValueError(
+                    f"layer {self.name}: nearest_by names a field with a vocabulary of a map layer"
+                )
         if self.tile_bands and (
             list(self.tile_bands) != sorted(set(self.tile_bands))
             or self.geometry_type in (None, GeometryType.POINT)

@@ -109,13 +109,24 @@ def table_of(layer: Layer) -> sa.Table:
     )
     checks = [c for f in layer.fields for c in _checks(f)]
     nearest = [
-        sa.Index(f"ix_{layer.name}_{name}_geom", name, "geom", postgresql_using="gist")
+        sa.Index(
+            nearest_index(layer.name, name, code),
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=sa.column(name) == sa.literal(code, literal_execute=True),
+        )  # fmt: skip
         for name in layer.nearest_by
-    ]  # btree_gist gives GiST the field's equality
+        for code in layer.fields_by_name[name].vocabulary.codes  # type: ignore[union-attr]
+    ]
     return sa.Table(
         layer.name, metadata, *columns, *checks, *nearest,
         comment=f"{layer.title_zh} / {layer.title_en}",
     )  # fmt: skip
+
+
+def nearest_index(layer: str, field: str, code: str) -> str:
+    """The GiST index of the rows of ``layer`` whose ``field`` is ``code`` (``nearest_by``)."""
+    return f"ix_{layer}_{field}_{code}_geom"
 
 
 # System table: a version per layer, bumped by a statement trigger on every write (tile ETags).
