@@ -259,6 +259,12 @@ def test_coverage_gaps_and_the_parcels_that_could_fill_them(town_url):
     assert e1["clinic"]["parcels"][0]["distance_m"] == pytest.approx(20, abs=1)
     near = run(town_url, "coverage_gaps", walk_m="1100", kinds="clinic")
     assert "1:clinic" not in near
+    # A kind named twice is checked once; each kind is its own scan, in any order.
+    twice = rows_of(
+        answer(town_url, "coverage_gaps", Area(estate=1), kinds="meal_aid,clinic,meal_aid")
+    )
+    assert [r.id for r in twice] == ["1:clinic", "1:meal_aid"]
+    assert twice[0].properties == e1["clinic"]
 
 
 def test_flow_pool_adds_the_converted_floor_area(town_url):
