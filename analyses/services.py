@@ -42,6 +42,7 @@ def nearest_of_kinds(kinds: Sequence[str]) -> sql.Composed:
 
     ``e`` has its point ``pt`` and its metric outline ``g``; the metres are NULL where the
     city has no facility of the kind.
+
     Each kind is a constant in its own scan, so the kind's own index serves it (``nearest_by``
     in the registry: one GiST index per kind). With the kind a value from a join, only an
     index over every kind could: twice the time per scan at scale 1.

@@ -13,6 +13,7 @@ from analyses.ledger import ledger
 from analyses.model import Area, unprepared
 from analyses.registry import ANALYSES
 from layers.errors import InvalidInput
+from layers.schema.layer_tables import nearest_index
 from tests_support import run_async
 
 
@@ -86,5 +87,5 @@ def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kinds_inde
     scans, estates, kinds = run_async(_facility_scans(db_url))
     assert estates > 0 and len(kinds) == 4
     assert sorted(scans) == sorted(
-        (f"ix_service_facilities_kind_{kind}_geom", estates) for kind in kinds
+        (nearest_index("service_facilities", "kind", kind), estates) for kind in kinds
     )
