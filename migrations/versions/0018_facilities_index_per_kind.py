@@ -4,7 +4,8 @@
 a partial index holding only that kind's facilities serves it. Against 0017's (kind, geom)
 index (btree_gist), the nearest-first scans for Chaoyang took half the time at scale 1
 (590 → 285 ms for its 7,732 scans), and the index a scan descends no longer holds the other
-kinds. The names are ``layers.schema.layer_tables.nearest_index``'s.
+kinds. The names are ``layers.schema.layer_tables.nearest_index``'s. btree_gist, which 0017
+installed for that index alone, goes with it.
 
 Revision ID: 0018
 Revises: 0017
@@ -27,6 +28,7 @@ KINDS = ("elder_care", "childcare", "meal_aid", "clinic", "sports", "convenience
 
 def upgrade() -> None:
     op.execute("DROP INDEX ix_service_facilities_kind_geom")
+    op.execute("DROP EXTENSION btree_gist")
     for kind in KINDS:
         op.execute(
             f"CREATE INDEX ix_service_facilities_kind_{kind}_geom ON service_facilities "
@@ -37,6 +39,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for kind in KINDS:
         op.execute(f"DROP INDEX ix_service_facilities_kind_{kind}_geom")
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     op.execute(
         "CREATE INDEX ix_service_facilities_kind_geom ON service_facilities USING gist (kind, geom)"
     )
