@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 # pages' web assets.
 # Debian's own Python (with venv) so that `onemap serve` can run as an unprivileged user:
 # an interpreter under /root cannot be read once the server drops root.
-APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium fonts-wqy-microhei
-              libpango-1.0-0 libpangoft2-1.0-0 python3 python3-venv)
+APT_PACKAGES=(postgresql-15-postgis-3 postgresql-client-15 gdal-bin chromium-headless-shell
+              fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 python3 python3-venv)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
 missing=()

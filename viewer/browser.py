@@ -1,5 +1,9 @@
 """Headless Chromium (Debian's) through Playwright, for screenshots, tests and the benchmark.
 
+Debian's ``chromium-headless-shell``, the headless shell Playwright itself runs by default: no
+browser window machinery behind the page, which costs the full ``chromium`` about a third
+more CPU per page (the browser tests: 101 s against 70 s, same pages and assertions).
+
 Never ``playwright install``: it downloads a browser from outside. The flags keep Chromium
 from reaching for Google's services, which a closed network refuses connection by connection.
 """
@@ -10,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -24,7 +28,7 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        raise RuntimeError("Chromium is missing: apt-get install chromium fonts-wqy-microhei")
+        raise RuntimeError("Chromium is missing: apt-get install chromium-headless-shell fonts-wqy-microhei")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
