@@ -6,7 +6,6 @@ Streets are Voronoi cells under the real township names. All geometry is in the 
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 
@@ -14,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 
 from data_samples.sample_city import SampleCity
+from spatial.crs import transformer
 from spatial.gdal import pyogrio
 
 
@@ -97,7 +96,7 @@ def make_streets(
 
 def urban_centres(city: SampleCity) -> np.ndarray:
     """The urban areas as rows of (x, y, radius, density) in metres."""
-    to_local = _transformer(4326, city.local_epsg)
+    to_local = transformer(4326, city.local_epsg)
     areas = np.array(city.urban_areas)
     x, y = to_local.transform(areas[:, 0], areas[:, 1])
     return np.column_stack([x, y, areas[:, 2], areas[:, 3]])
@@ -198,18 +197,12 @@ def assign_streets(blocks: pd.DataFrame, streets: gpd.GeoDataFrame) -> pd.DataFr
     return inside.sort_values(["i", "j"]).reset_index(drop=True)
 
 
-@functools.cache
-def _transformer(source: int, target: int) -> Transformer:
-    """One per pair of CRSs: making a transformer reads PROJ's database (~80 ms)."""
-    return Transformer.from_crs(source, target, always_xy=True)
-
-
 def to_wgs84(geoms: np.ndarray, local_epsg: int, decimals: int = 7) -> np.ndarray:
     """Local metres to EPSG:4326, rounded to about a centimetre so checksums are stable."""
-    transformer = _transformer(local_epsg, 4326)
+    to_lonlat = transformer(local_epsg, 4326)
 
     def project(coords: np.ndarray) -> np.ndarray:
-        lon, lat = transformer.transform(coords[:, 0], coords[:, 1])
+        lon, lat = to_lonlat.transform(coords[:, 0], coords[:, 1])
         return np.round(np.column_stack([lon, lat]), decimals)
 
     return shapely.transform(np.asarray(geoms), project)

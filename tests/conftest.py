@@ -254,7 +254,9 @@ def chromium_instance():
     from viewer.browser import CHROMIUM, chromium
 
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium-headless-shell fonts-wqy-microhei)")
+        pytest.skip(
+            "Chromium is not installed (apt-get install chromium-headless-shell fonts-wqy-microhei)"
+        )
     with chromium() as instance:
         yield instance
 

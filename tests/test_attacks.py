@@ -31,7 +31,7 @@ import pytest
 from api import accounts
 from layers import Role
 from spatial.spreadsheet import spreadsheet_safe
-from tests_support import ADMIN_TOKEN, finished_job, serve
+from tests_support import ADMIN_TOKEN, LocalClient, finished_job, local_get, local_post, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +103,7 @@ def server(edits_url, world, tmp_path_factory, server_tmp):
 @pytest.fixture(scope="module")
 def http(server):
     base, _ = server
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with LocalClient(base_url=base, timeout=30) as client:
         yield client
 
 
@@ -113,7 +113,7 @@ def alive(server) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return httpx.get(f"{server[0]}/health", timeout=5).status_code == 200
+    return local_get(f"{server[0]}/health", timeout=5).status_code == 200
 
 
 def is_problem(response: httpx.Response, status: int, *words: str) -> dict:
@@ -501,14 +501,14 @@ def test_answers_for_a_caller_are_private_whatever_the_credential(edits_url, wor
              f"/collections/buildings/items/{world['building']}", "/collections"]  # fmt: skip
     with serve(edits_url, env={"ONEMAP_RESPONSE_CACHE_MB": cache_mb}) as (base, _):
         for headers, cookies in _credentials(world):
-            with httpx.Client(base_url=base, cookies=cookies) as client:
+            with LocalClient(base_url=base, cookies=cookies) as client:
                 for path in paths:
                     for _ in range(2):  # computed, then (cache on) replayed
                         response = client.get(path, headers=headers)
                         assert response.status_code in (200, 204), (path, response.text[:200])
                         control = response.headers["cache-control"]
                         assert "private" in control and "no-store" in control, (path, headers)
-        public = httpx.get(f"{base}/collections/buildings/items/{world['building']}")
+        public = local_get(f"{base}/collections/buildings/items/{world['building']}")
         assert "private" not in public.headers.get("cache-control", "")
 
 
@@ -556,13 +556,13 @@ def test_exports_beyond_the_cap_wait_then_503(edits_url):
         # The first export waits on a lock, holding the only slot; the second finds none.
         locker.execute("LOCK TABLE buildings IN ACCESS EXCLUSIVE MODE")
         with ThreadPoolExecutor(1) as pool:
-            first = pool.submit(httpx.get, f"{base}/collections/buildings/export", timeout=60)
+            first = pool.submit(local_get, f"{base}/collections/buildings/export", timeout=60)
             time.sleep(1)
-            second = httpx.get(f"{base}/collections/buildings/export?format=csv", timeout=30)
+            second = local_get(f"{base}/collections/buildings/export?format=csv", timeout=30)
             is_problem(second, 503, "export")
             locker.rollback()
             assert first.result().status_code == 200
-        third = httpx.get(f"{base}/collections/buildings/export?format=csv", timeout=60)
+        third = local_get(f"{base}/collections/buildings/export?format=csv", timeout=60)
         assert third.status_code == 200  # the slot came back
 
 
@@ -707,7 +707,7 @@ def test_a_file_with_too_many_features_is_refused(http, kind):
 def test_cookie_writes_from_elsewhere_are_refused(server, world, origin):
     base, _ = server
     headers = {"Origin": origin} if origin else {}
-    with httpx.Client(base_url=base, cookies={"onemap_token": world["planner_token"]}) as c:
+    with LocalClient(base_url=base, cookies={"onemap_token": world["planner_token"]}) as c:
         for method, path in [("POST", "/analyses/elevator_screening/apply"),
                              ("POST", "/collections/governance_issues/items"),
                              ("POST", "/collections/service_facilities/imports")]:  # fmt: skip
@@ -717,14 +717,14 @@ def test_cookie_writes_from_elsewhere_are_refused(server, world, origin):
 
 def test_cookie_writes_from_this_site_go_through_and_the_cookie_is_secure_over_https(server, world):
     base, _ = server
-    with httpx.Client(base_url=base, cookies={"onemap_token": world["planner_token"]}) as c:
+    with LocalClient(base_url=base, cookies={"onemap_token": world["planner_token"]}) as c:
         response = c.post("/collections/governance_issues/items", json={},
                           headers={"Origin": base})  # fmt: skip
         assert response.status_code == 400  # past the origin check: the empty body is refused
-    login = httpx.post(f"{base}/login", data={"token": world["planner_token"]},
+    login = local_post(f"{base}/login", data={"token": world["planner_token"]},
                        headers={"X-Forwarded-Proto": "https"})  # fmt: skip
     assert "secure" in login.headers["set-cookie"].lower()
-    plain = httpx.post(f"{base}/login", data={"token": world["planner_token"]})
+    plain = local_post(f"{base}/login", data={"token": world["planner_token"]})
     assert "secure" not in plain.headers["set-cookie"].lower()
 
 

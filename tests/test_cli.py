@@ -3,13 +3,12 @@
 import json
 import socket
 
-import httpx
 import psycopg
 import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import run_onemap, serve
+from tests_support import local_get, run_onemap, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +84,7 @@ def test_serve_on_a_taken_port_is_a_clear_error(db_url):
 def test_serve_logs_requests_only_when_asked(db_url, tmp_path, options, logged):
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log, serve(db_url, options=options, log=log) as (base, _):
-        assert httpx.get(f"{base}/collections").status_code == 200
+        assert local_get(f"{base}/collections").status_code == 200
     text = log_path.read_text()
     assert "Application startup complete" in text  # the server's own log is there either way
     assert ('"GET /collections HTTP/1.1" 200' in text) is logged

@@ -3,14 +3,13 @@
 import os
 import subprocess
 
-import httpx
 import pytest
 from owslib.ogcapi.features import Features
 
 from layers import REGISTRY, Visibility
 from spatial.gdal import pyogrio
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_HEADER
+from tests_support import ADMIN_HEADER, local_get
 
 pytestmark = pytest.mark.e2e
 
@@ -94,7 +93,7 @@ def test_gdal_mvt_driver_opens_a_tile(live_server, conn, tmp_path):
         "SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Centroid(geom) c FROM estates WHERE id = 1) s"
     ).fetchone()
     x, y = lonlat_to_tile(lon, lat, 14)
-    response = httpx.get(
+    response = local_get(
         f"{live_server}/tiles/WebMercatorQuad/14/{y}/{x}",
         params={"collections": "estates,buildings"},
     )
@@ -110,7 +109,7 @@ def test_gdal_mvt_driver_opens_a_tile(live_server, conn, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["gpkg", "fgb", "geojson"])
 def test_exported_files_open_in_gdal(live_server, conn, tmp_path, fmt):
-    response = httpx.get(
+    response = local_get(
         f"{live_server}/collections/roads/export",
         params={"format": fmt, "crs": "EPSG:3857"},
         timeout=120,
@@ -149,20 +148,20 @@ def test_ogr2ogr_where_is_answered_by_the_server(live_server, conn, tmp_path, la
 
 
 def test_the_api_document_names_only_what_the_caller_sees(live_server):
-    public = httpx.get(f"{live_server}/api").json()
+    public = local_get(f"{live_server}/api").json()
     assert "/collections/buildings/items" in public["paths"]
     assert "/collections/pipelines/items" not in public["paths"]  # an internal layer
     names = {p.get("name") for p in public["paths"]["/collections/buildings/items"]["get"]
              ["parameters"]}  # fmt: skip
     assert "floors" in names and "households" not in names  # households is internal
     headers = dict([ADMIN_HEADER.split(": ", 1)])
-    planner = httpx.get(f"{live_server}/api", headers=headers).json()
+    planner = local_get(f"{live_server}/api", headers=headers).json()
     assert "/collections/pipelines/items" in planner["paths"]
-    typed = httpx.get(f"{live_server}/api")
+    typed = local_get(f"{live_server}/api")
     assert typed.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.1"
     assert public["openapi"].startswith("3.1")
-    landing = httpx.get(live_server).json()
+    landing = local_get(live_server).json()
     desc = next(link for link in landing["links"] if link["rel"] == "service-desc")
     assert desc["type"] == typed.headers["content-type"]
-    sortables = httpx.get(f"{live_server}/collections/buildings/sortables").json()
+    sortables = local_get(f"{live_server}/collections/buildings/sortables").json()
     assert "floors" in sortables["properties"] and "households" not in sortables["properties"]

@@ -2,12 +2,11 @@
 
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 
 import database
-from tests_support import ADMIN_TOKEN, serve
+from tests_support import ADMIN_TOKEN, local_get, local_stream, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -47,11 +46,11 @@ def big_server(fresh_database):
 def test_export_of_300k_features_keeps_server_memory_flat(big_server, fmt):
     base, pid = big_server
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    httpx.get(f"{base}/collections/pipelines/items?limit=10", headers=headers)  # warm up
+    local_get(f"{base}/collections/pipelines/items?limit=10", headers=headers)  # warm up
     before = rss_kib(pid, "VmRSS")
     received = 0
     url = f"{base}/collections/pipelines/export"
-    with httpx.stream("GET", url, params={"format": fmt}, headers=headers, timeout=300) as r:
+    with local_stream("GET", url, params={"format": fmt}, headers=headers, timeout=300) as r:
         assert r.status_code == 200
         for chunk in r.iter_bytes():
             received += len(chunk)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 
-import httpx
 import psycopg
 import pytest
 from fuzz import fuzz
 
-from tests_support import ADMIN_TOKEN, serve
+from tests_support import ADMIN_TOKEN, local_get, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +24,7 @@ def test_no_server_error_and_no_schema_violation(edits_url):
     with serve(edits_url) as (base, pid):
         result = fuzz(base, ADMIN_TOKEN, max_examples=5)
         os.kill(pid, 0)  # the server process survived every request
-        assert httpx.get(f"{base}/health", timeout=10).status_code == 200
+        assert local_get(f"{base}/health", timeout=10).status_code == 200
     report = result.stdout[-6000:]
     assert result.returncode == 0, report
     assert "passed" in report or "No issues found" in report, report

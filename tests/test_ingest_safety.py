@@ -15,7 +15,7 @@ from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
 from layers import Role
 from layers.errors import InvalidInput
-from tests_support import ADMIN_TOKEN, admin_app, finished_job, run_onemap
+from tests_support import ADMIN_TOKEN, LocalClient, admin_app, finished_job, local_get, run_onemap
 
 BROKEN = [  # (file, layer, options, what the user is told)
     ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
@@ -239,10 +239,9 @@ def test_reused_source_wkb_gives_the_same_ewkb_as_shapely():
 
 def test_an_import_is_followed_from_any_worker(live_server):
     """The live server runs two workers; every status poll may land on either of them."""
-    import httpx
 
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    with httpx.Client(base_url=live_server, headers=headers, timeout=30) as client:
+    with LocalClient(base_url=live_server, headers=headers, timeout=30) as client:
         started = client.post(
             "/collections/service_facilities/imports",
             files={"file": ("s.geojson", (INPUTS / "service_facilities.geojson").read_bytes())},
@@ -252,7 +251,7 @@ def test_an_import_is_followed_from_any_worker(live_server):
         states = []
         for _ in range(100):
             # A new connection each time: the kernel hands it to either worker.
-            job = httpx.get(started.headers["location"], headers=headers, timeout=30)
+            job = local_get(started.headers["location"], headers=headers, timeout=30)
             assert job.status_code == 200, job.text
             states.append(job.json()["state"])
             if states[-1] == "done" and len(states) >= 10:

@@ -16,7 +16,7 @@ from pyproj import Geod
 
 from layers.city import load_city
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN, open_watched, run_onemap, serve, watched_page
+from tests_support import ADMIN_TOKEN, local_get, open_watched, run_onemap, serve, watched_page
 
 pytestmark = pytest.mark.e2e
 
@@ -115,9 +115,8 @@ def test_an_empty_database_changes_city_and_a_reset_one_too(fresh_database):
 
 def test_lengths_inside_estates_agree_with_geodesic_lengths(chengdu, chengdu_url):
     """pipes_by_estate measures in the city's zone; pyproj's ellipsoid recomputes it."""
-    import httpx
 
-    rows = httpx.get(f"{chengdu}/analyses/pipes_by_estate", params={"limit": 5},
+    rows = local_get(f"{chengdu}/analyses/pipes_by_estate", params={"limit": 5},
                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()["rows"]  # fmt: skip
     geod = Geod(ellps="GRS80")  # CGCS2000's ellipsoid
     with psycopg.connect(chengdu_url) as conn:
@@ -135,10 +134,9 @@ def test_lengths_inside_estates_agree_with_geodesic_lengths(chengdu, chengdu_url
 
 
 def test_relocation_costs_use_the_citys_prices_and_winter_counts_no_days(chengdu):
-    import httpx
 
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    screening = httpx.get(f"{chengdu}/analyses/elevator_screening", params={"limit": 1000},
+    screening = local_get(f"{chengdu}/analyses/elevator_screening", params={"limit": 1000},
                           headers=headers).json()  # fmt: skip
     prices = load_city("chengdu").unit_prices
     moved = [r for r in screening["rows"] if r["pipes_to_move_m"]]
@@ -147,7 +145,7 @@ def test_relocation_costs_use_the_citys_prices_and_winter_counts_no_days(chengdu
         assert "heating" not in row["pipes_to_move_m"]
         expected = sum(m * prices[n] for n, m in row["pipes_to_move_m"].items())
         assert row["relocation_cost_cny"] == pytest.approx(expected, rel=1e-3, abs=1)
-    conflicts = httpx.get(f"{chengdu}/analyses/schedule_conflicts", params={"limit": 1000},
+    conflicts = local_get(f"{chengdu}/analyses/schedule_conflicts", params={"limit": 1000},
                           headers=headers).json()  # fmt: skip
     assert conflicts["parameters"]["winter"] == ""
     assert conflicts["rows"] and all(r["winter_days"] == 0 for r in conflicts["rows"])
@@ -155,16 +153,15 @@ def test_relocation_costs_use_the_citys_prices_and_winter_counts_no_days(chengdu
 
 
 def test_items_and_tiles_serve_chengdu(chengdu, chengdu_url):
-    import httpx
 
     bbox = ",".join(map(str, CHENGDU_BOX))
-    items = httpx.get(f"{chengdu}/collections/buildings/items", params={"bbox": bbox}).json()
+    items = local_get(f"{chengdu}/collections/buildings/items", params={"bbox": bbox}).json()
     assert items["numberMatched"] == scalar(chengdu_url, "SELECT count(*) FROM buildings")
     with psycopg.connect(chengdu_url) as conn:
         lon, lat = conn.execute("SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_PointOnSurface(geom) c "
                                 "FROM buildings ORDER BY id LIMIT 1) s").fetchone()  # fmt: skip
     x, y = lonlat_to_tile(lon, lat, 15)
-    tile = httpx.get(f"{chengdu}/collections/buildings/tiles/WebMercatorQuad/15/{y}/{x}")
+    tile = local_get(f"{chengdu}/collections/buildings/tiles/WebMercatorQuad/15/{y}/{x}")
     assert tile.status_code == 200
     assert len(mapbox_vector_tile.decode(tile.content)["buildings"]["features"]) > 0
 

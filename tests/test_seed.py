@@ -5,11 +5,10 @@ import math
 import re
 import subprocess
 
-import httpx
 import pytest
 
 from spatial.tiles import lonlat_to_tile
-from tests_support import run_onemap, serve
+from tests_support import local_get, run_onemap, serve
 from viewer.seed import parse_zooms, tiles_over
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +29,7 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 def page_templates(base: str, page: str) -> dict[str, str]:
     """The tile URL templates the page hands to its map, read from the page itself."""
-    html = httpx.get(f"{base}/{page}").text
+    html = local_get(f"{base}/{page}").text
     start = re.search(r"OneMap\.configure\(", html).end()
     config, _ = json.JSONDecoder().raw_decode(html, start)
     return config["tiles"]
@@ -69,7 +68,7 @@ def test_seeding_fills_the_cache_at_the_pages_own_urls(db_url):
         assert set(templates) == {"basemap", "buildings", "elevator_retrofits"}
         x, y = lonlat_to_tile(116.40, 39.91, 10)  # central Beijing
         for template in templates.values():
-            response = httpx.get(base + template.format(z=10, x=x, y=y))
+            response = local_get(base + template.format(z=10, x=x, y=y))
             assert response.headers["x-onemap-source"] == "cache", template
 
 

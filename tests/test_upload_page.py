@@ -2,7 +2,6 @@
 
 import re
 
-import httpx
 import psycopg
 import pytest
 import yaml
@@ -10,7 +9,7 @@ import yaml
 from api import accounts
 from ingest_support import INPUTS, state
 from layers import Role
-from tests_support import ADMIN_TOKEN, open_watched, serve, watched_page
+from tests_support import ADMIN_TOKEN, LocalClient, open_watched, serve, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -34,7 +33,7 @@ def wait_for_mapping(page, text, tries=150):
 
 
 def test_only_city_wide_editors_get_the_page(upload_server, ingest_url):
-    with httpx.Client(base_url=upload_server) as client:
+    with LocalClient(base_url=upload_server) as client:
         assert client.get("/upload").headers["location"] == "/login"
         assert "om-upload-link" not in client.get("/map").text
         admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -2,12 +2,11 @@
 
 import math
 
-import httpx
 import mapbox_vector_tile
 import pytest
 
 from spatial import tiles
-from tests_support import ADMIN_TOKEN, open_watched, set_view, settle, watched_page
+from tests_support import ADMIN_TOKEN, local_get, open_watched, set_view, settle, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -180,7 +179,7 @@ def test_zoomed_out_retrofits_are_counted_circles_that_zoom_in(browser, live_ser
     ).fetchone()
     z = 10
     x, y = tiles.lonlat_to_tile(lon, lat, z)
-    tile = httpx.get(f"{live_server}/collections/elevator_retrofits/tiles/WebMercatorQuad/"
+    tile = local_get(f"{live_server}/collections/elevator_retrofits/tiles/WebMercatorQuad/"
                      f"{z}/{y}/{x}").content  # fmt: skip
     clusters = mapbox_vector_tile.decode(tile, default_options={"y_coord_down": True})
     largest = max(clusters["elevator_retrofits"]["features"],

@@ -28,7 +28,9 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        raise RuntimeError("Chromium is missing: apt-get install chromium-headless-shell fonts-wqy-microhei")
+        raise RuntimeError(
+            "Chromium is missing: apt-get install chromium-headless-shell fonts-wqy-microhei"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
