@@ -4,10 +4,11 @@
 searched, and its pinyin and initials (``jianguoxili5haolou``, ``jgxl5hl``) under pg_trgm
 indexes. Everything is searched through the pinyin: pg_trgm's word rules in the cluster's C
 locale skip Chinese characters, and a Chinese term's pinyin is a substring of the entry's
-whenever the term is a substring of its text. Pinyin comes from a character table filled here
-from pypinyin: the database computes it, so every writer (imports, edits, the samples) keeps
-the index without knowing it exists. Which layers
-are searched, and the triggers on them, follow the registry (``database.search_index``).
+whenever the term is a substring of its text. Pinyin comes from a character table, a file
+beside this migration written once from pypinyin (scripts/pinyin_table.py), so that every
+database gets the same readings: the database computes it, so every writer (imports, edits,
+the samples) keeps the index without knowing it exists. Which layers are searched, and the
+triggers on them, follow the registry (``database.search_index``).
 
 Revision ID: 0008
 Revises: 0007
@@ -15,6 +16,7 @@ Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
 
@@ -23,7 +25,7 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CJK = range(0x4E00, 0x9FFF + 1)  # the unified ideographs: every character of a place name
+PINYIN_TABLE = Path(__file__).with_name("0008_pinyin_chars.tsv")
 
 # A query term's pinyin (the index's is made set-based: database.search_index). A lookup per
 # character: a join would hash the whole table for a few characters.
@@ -38,17 +40,13 @@ $$
 
 
 def _readings() -> list[tuple[str, str, str | None]]:
-    """Each character's most common reading, and a second one for heteronyms (长: zhang, chang)."""
-    # Imported here: alembic loads every revision on every migrate, and pypinyin's tables take
-    # 0.3 s to load, which only this upgrade needs.
-    from pypinyin import Style, pinyin
-
+    """Each character's most common reading, and a second one for heteronyms (长: zhang, chang):
+    the table beside this file, written once from pypinyin (scripts/pinyin_table.py)."""
     rows = []
-    for code in CJK:
-        ch = chr(code)
-        readings = list(dict.fromkeys(pinyin(ch, style=Style.NORMAL, heteronym=True)[0]))
-        if readings and readings[0] != ch:
-            rows.append((ch, readings[0], readings[1] if len(readings) > 1 else None))
+    for line in PINYIN_TABLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            ch, first, second = line.split("\t")
+            rows.append((ch, first, second or None))
     return rows
 
 
@@ -64,7 +62,7 @@ def upgrade() -> None:
         values = ", ".join(
             "('{}', '{}', {})".format(ch, syllable, f"'{alt}'" if alt else "NULL")
             for ch, syllable, alt in rows[start : start + batch]
-        )  # pypinyin's readings are [a-z] only: nothing to quote
+        )  # readings are letters only (a-z, ê): nothing to quote
         op.execute(f"INSERT INTO onemap_pinyin_chars VALUES {values}")
     op.execute("ANALYZE onemap_pinyin_chars")
     op.execute(PINYIN)
