@@ -63,14 +63,13 @@ def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> n
     return np.hypot(x - centre[0], y - centre[1]) < COMBINED_SEWER_RADIUS_M
 
 
-def _attributes(
-    network: str, years: np.ndarray, tier: np.ndarray, owner: np.ndarray, operator: str,
-    rng: np.random.Generator,
-) -> dict[str, np.ndarray]:  # fmt: skip
-    """Material, diameter, condition and the rest for ``len(years)`` segments of a network.
+def _draws(
+    network: str, years: np.ndarray, tier: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """The random part of ``len(years)`` segments of a network: material, diameter, depth, wear.
 
-    Columns as arrays, not a frame: estates add thousands of small batches, and building a
-    frame for each cost most of the generator's time.
+    What follows from these (condition, operator) is computed once for all segments by
+    ``_columns``: estates add thousands of small batches.
     """
     n = len(years)
     fam = family(network)
@@ -82,21 +81,33 @@ def _attributes(
         lower |= mask
     ranges = _DIAMETER_RANGES[fam][tier]
     diameter = np.round(rng.uniform(ranges[:, 0], ranges[:, 1]) / 10) * 10
-    life = np.array([MATERIAL_DESIGN_LIFE[m] for m in material])
-    ratio = (CURRENT_YEAR - years) / life * rng.uniform(0.75, 1.25, n)
+    wear = rng.uniform(0.75, 1.25, n)
+    lo, hi = _DEPTH[fam]
+    return {"material": material, "diameter": diameter, "wear": wear,
+            "depth_m": np.round(rng.uniform(lo, hi, n), 2)}  # fmt: skip
+
+
+def _columns(
+    network: np.ndarray, years: np.ndarray, owner: np.ndarray, operators: Mapping[str, str],
+    draws: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """The pipelines' columns from each segment's network, install year, owner and draws."""
+    life = pd.Series(draws["material"]).map(MATERIAL_DESIGN_LIFE).to_numpy()
+    ratio = (CURRENT_YEAR - years) / life * draws["wear"]
     condition = np.where(ratio < 0.5, "good", np.where(ratio < 0.85, "fair",
                          np.where(ratio < 1.15, "poor", "critical")))  # fmt: skip
-    lo, hi = _DEPTH[fam]
+    operator = pd.Series(network).map(operators).to_numpy()
+    diameter = draws["diameter"]
     return {
-            "network": np.full(n, network, dtype=object),
-            "material": material,
-            "diameter_mm": np.where(diameter > 0, diameter, np.nan),
-            "install_year": years,
-            "condition": condition,
-            "owner": owner,
-            "operator": np.where(owner == "utility", operator, np.array(None)),
-            "depth_m": np.round(rng.uniform(lo, hi, n), 2),
-        }  # fmt: skip
+        "network": network,
+        "material": draws["material"],
+        "diameter_mm": np.where(diameter > 0, diameter, np.nan),
+        "install_year": years,
+        "condition": condition,
+        "owner": owner,
+        "operator": np.where(owner == "utility", operator, np.array(None)),
+        "depth_m": draws["depth_m"],
+    }
 
 
 def road_mains(
@@ -142,9 +153,11 @@ def road_mains(
         coords = np.stack([starts, ends], axis=1) + off
         years = np.clip(np.round(rng.triangular(1955, 1990, CURRENT_YEAR - 1, len(coords))),
                         1955, CURRENT_YEAR - 1).astype(int)  # fmt: skip
+        draws = _draws(network, years, tier, rng)
+        n = len(coords)
         frame = pd.DataFrame(
-            _attributes(
-                network, years, tier, np.full(len(coords), "utility"), utilities[network], rng
+            _columns(
+                np.full(n, network, dtype=object), years, np.full(n, "utility"), utilities, draws
             )  # fmt: skip
         )
         frame["geometry"] = shapely.linestrings(coords)
@@ -160,7 +173,8 @@ def estate_networks(
     # Plain dicts: a pandas row lookup per estate cost more than the estate's networks.
     info = estates.set_index("id")[["status", "renovation_items", "build_year"]].to_dict("index")
     renewed_status = {"completed", "accepted"}
-    frames: list[dict[str, np.ndarray]] = []
+    draws: list[dict[str, np.ndarray]] = []
+    batches: list[tuple[str, np.ndarray, np.ndarray]] = []  # (network, years, owners)
     points: list[tuple[float, float]] = []
     line_of_point: list[int] = []
     line_count = 0
@@ -205,16 +219,23 @@ def estate_networks(
             utility_owned = network in ("gas", "power", "telecom") or rng.random() < 0.3
             owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
             owner[0] = "utility"  # the service line up to the red line is the utility's
-            frames.append(
-                _attributes(
-                    network, years.astype(int), np.zeros(n, int), owner, utilities[network], rng
-                )
-            )
+            draws.append(_draws(network, years.astype(int), np.zeros(n, int), rng))
+            batches.append((network, years.astype(int), owner))
             for line in lines:
                 points.extend(line)
                 line_of_point.extend([line_count] * len(line))
                 line_count += 1
-    frame = pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+    network = np.repeat(np.array([b[0] for b in batches], dtype=object),
+                        [len(b[1]) for b in batches])  # fmt: skip
+    frame = pd.DataFrame(
+        _columns(
+            network,
+            np.concatenate([b[1] for b in batches]),
+            np.concatenate([b[2] for b in batches]),
+            utilities,
+            {k: np.concatenate([d[k] for d in draws]) for k in draws[0]},
+        )  # fmt: skip
+    )
     # One call for all lines: making them one by one took a tenth of the generator's time.
     frame["geometry"] = shapely.linestrings(np.array(points), indices=np.array(line_of_point))
     return frame
