@@ -225,11 +225,11 @@ def estate_networks(
                 points.extend(line)
                 line_of_point.extend([line_count] * len(line))
                 line_count += 1
-    network = np.repeat(np.array([b[0] for b in batches], dtype=object),
-                        [len(b[1]) for b in batches])  # fmt: skip
+    network_of_row = np.repeat(np.array([b[0] for b in batches], dtype=object),
+                               [len(b[1]) for b in batches])  # fmt: skip
     frame = pd.DataFrame(
         _columns(
-            network,
+            network_of_row,
             np.concatenate([b[1] for b in batches]),
             np.concatenate([b[2] for b in batches]),
             utilities,
