@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import shapely
 
+from data_samples.estates import weighted
 from data_samples.generator import checksum, generate_city
 from layers import REGISTRY
 
@@ -83,3 +84,15 @@ def test_geometry_is_valid_and_in_beijing(full_city):
         assert shapely.is_valid(geoms).all(), name
         xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
         assert xmin > 115.4 and xmax < 117.6 and ymin > 39.4 and ymax < 41.1, name
+
+
+def test_weighted_draws_are_the_draws_of_rng_choice():
+    """``weighted`` skips ``rng.choice``'s checks, not its draws: same picks, same state after."""
+    for options in ({"a": 55, "b": 10, "c": 35}, {"only": 1}, {"x": 0.2, "y": 0.8}):
+        keys = np.array(list(options), dtype=object)
+        p = np.array(list(options.values()), dtype=float)
+        for n in (0, 1, 7, 1000):
+            ours, numpy_s = np.random.default_rng(n), np.random.default_rng(n)
+            picked = weighted(ours, options, n)
+            assert list(picked) == list(keys[numpy_s.choice(len(keys), size=n, p=p / p.sum())])
+            assert ours.random() == numpy_s.random()
