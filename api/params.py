@@ -90,6 +90,13 @@ def check_bbox(
         x0, y0, x1, y1 = max(x0, cx0), max(y0, cy0), min(x1, cx1), min(y1, cy1)
         if x0 > x1 or y0 > y1:  # nothing of the city in it: an empty answer, not an error
             x1, y1 = x0, y0
+    # A box of no width or height (a point, a line) is one a client may send, and PostGIS and
+    # GEOS refuse it as a polygon (a 500) or find nothing in it: a centimetre makes it a box.
+    least = 1e-7 if geographic else 0.01
+    if x1 - x0 < least:
+        x0, x1 = x0 - least / 2, x1 + least / 2
+    if y1 - y0 < least:
+        y0, y1 = y0 - least / 2, y1 + least / 2
     return (y0, x0, y1, x1) if bbox_crs.flip else (x0, y0, x1, y1)
 
 
