@@ -173,8 +173,8 @@ def estate_networks(
     # Plain dicts: a pandas row lookup per estate cost more than the estate's networks.
     info = estates.set_index("id")[["status", "renovation_items", "build_year"]].to_dict("index")
     renewed_status = {"completed", "accepted"}
-    draws: list[dict[str, np.ndarray]] = []
-    batches: list[tuple[str, np.ndarray, np.ndarray]] = []  # (network, years, owners)
+    # Each network of each estate: (network, install years, owners, draws).
+    batches: list[tuple[str, np.ndarray, np.ndarray, dict[str, np.ndarray]]] = []
     points: list[tuple[float, float]] = []
     line_of_point: list[int] = []
     line_count = 0
@@ -215,12 +215,11 @@ def estate_networks(
             years = np.where(
                 is_renewed, rng.integers(2019, CURRENT_YEAR, n),
                 np.clip(base + rng.integers(-1, 3, n), 1950, CURRENT_YEAR - 1),
-            )  # fmt: skip
+            ).astype(int)  # fmt: skip
             utility_owned = network in ("gas", "power", "telecom") or rng.random() < 0.3
             owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
             owner[0] = "utility"  # the service line up to the red line is the utility's
-            draws.append(_draws(network, years.astype(int), np.zeros(n, int), rng))
-            batches.append((network, years.astype(int), owner))
+            batches.append((network, years, owner, _draws(network, years, np.zeros(n, int), rng)))
             for line in lines:
                 points.extend(line)
                 line_of_point.extend([line_count] * len(line))
@@ -233,7 +232,7 @@ def estate_networks(
             np.concatenate([b[1] for b in batches]),
             np.concatenate([b[2] for b in batches]),
             utilities,
-            {k: np.concatenate([d[k] for d in draws]) for k in draws[0]},
+            {k: np.concatenate([b[3][k] for b in batches]) for k in batches[0][3]},
         )  # fmt: skip
     )
     # One call for all lines: making them one by one took a tenth of the generator's time.
