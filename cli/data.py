@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +38,7 @@ def export_layer(
     crs: Annotated[str | None, typer.Option(help="Output CRS, e.g. EPSG:4548 or GCJ-02.")] = None,
 ) -> None:
     """Export a layer (all of it, or what a bbox and filter select) to a file."""
-    from api.params import parse_bbox
+    from api.params import check_bbox, parse_bbox
     from layers import Visibility, get_layer
     from spatial import cql, export
     from spatial import crs as crs_mod
@@ -53,9 +54,12 @@ def export_layer(
     if filter:
         tree = cql.parse(filter, filter_lang)
         compiled = cql.compile_filter(tree, target, level, crs_mod.DEFAULT)
+    box, box_crs = parse_bbox(bbox), crs_mod.parse(bbox_crs)
+    if box is not None:  # the API's checks of a box; a file may hold the whole city
+        box = check_bbox(box, box_crs, max_area_deg2=math.inf)
     q = FeatureQuery(
-        layer=target, level=level, bbox=parse_bbox(bbox), bbox_crs=crs_mod.parse(bbox_crs),
-        filter=compiled, crs=crs_mod.parse(crs),
+        layer=target, level=level, bbox=box, bbox_crs=box_crs, filter=compiled,
+        crs=crs_mod.parse(crs),
     )  # fmt: skip
     q = export.for_files(q, fmt)
     with psycopg.connect(database_url()) as conn:

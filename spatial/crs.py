@@ -11,7 +11,6 @@ CGCS2000 Gauss-Kruger systems of the city (EPSG:4527/4548 for Beijing) are north
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -192,19 +191,12 @@ def to_wgs84(crs: Crs, geoms: np.ndarray) -> np.ndarray:
 
 
 def bbox_to_wgs84(crs: Crs, bbox: tuple[float, float, float, float]) -> tuple[float, ...]:
-    """A GCJ-02/BD-09 box as the WGS84 box that covers it (its outline every 0.01°).
+    """A GCJ-02/BD-09 box as the WGS84 box that covers it (outline densified to 0.01 deg).
 
-    The outline is points along the four sides, not a polygon: a box of no width or height
-    (a point, a line) is a box a client may send, and GEOS refuses it as a polygon.
+    The box has width and height (``api.params.check_bbox``): GEOS refuses a collapsed one.
     """
-    x0, y0, x1, y1 = bbox
-    n = max(2, math.ceil(max(x1 - x0, y1 - y0) / 0.01) + 1)
-    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
-    lon, lat = _shift_functions(crs)[0](
-        np.concatenate([xs, np.full(n, x1), xs, np.full(n, x0)]),
-        np.concatenate([np.full(n, y0), ys, np.full(n, y1), ys]),
-    )
-    return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
+    outline = shapely.segmentize(shapely.box(*bbox), 0.01)
+    return tuple(shapely.bounds(to_wgs84(crs, np.array([outline]))[0]).tolist())
 
 
 def bounds_from_wgs84(

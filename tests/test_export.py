@@ -83,6 +83,26 @@ def test_cli_export_with_bbox_filter_and_crs(db_url, tmp_path, conn):
     assert f"wrote {expected:,} features" in result.stderr
 
 
+def test_cli_export_checks_its_box_as_the_api_does(db_url, tmp_path, conn):
+    """A point box in Gauss-Kruger metres finds the estate under it (it was GEOS's error), and
+    a box outside the CRS's extent is a one-line refusal (it was PROJ's)."""
+    estate, north, east = conn.execute(
+        "SELECT id, ST_Y(p), ST_X(p) FROM (SELECT id, ST_Transform(ST_PointOnSurface(geom), "
+        "4548) p FROM estates ORDER BY id LIMIT 1) s"
+    ).fetchone()
+    env = {"ONEMAP_DATABASE_URL": db_url}
+    out = tmp_path / "point.geojson"
+    point = f"{north},{east},{north},{east}"
+    result = run_onemap("export", "estates", "-o", str(out), "--bbox", point,
+                        "--bbox-crs", "EPSG:4548", env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert estate in [f["id"] for f in json.loads(out.read_text())["features"]]
+    outside = run_onemap("export", "estates", "-o", str(tmp_path / "no.geojson"), "--bbox",
+                         "1e300,1e300,2e300,2e300", "--bbox-crs", "EPSG:4548", env=env)  # fmt: skip
+    assert outside.returncode != 0 and "bbox: outside the extent" in outside.stderr
+    assert "Traceback" not in outside.stderr and not (tmp_path / "no.geojson").exists()
+
+
 def test_whole_layer_exports_survive_backslashes_quotes_and_control_characters(conn):
     """Unfiltered GeoJSON exports go through COPY, whose text format escapes backslashes."""
     from layers import Visibility, get_layer
