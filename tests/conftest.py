@@ -251,12 +251,10 @@ def live_server(db_url) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def chromium_instance():
     """Debian's Chromium through Playwright (skipped locally without it; CI fails on skips)."""
-    from viewer.browser import CHROMIUM, chromium
+    from viewer.browser import CHROMIUM, MISSING, chromium
 
     if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium is not installed (apt-get install chromium-headless-shell fonts-wqy-microhei)"
-        )
+        pytest.skip(MISSING)
     with chromium() as instance:
         yield instance
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium-headless-shell")
+MISSING = "Chromium is missing: apt-get install chromium-headless-shell fonts-wqy-microhei"
 FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -28,9 +29,7 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        raise RuntimeError(
-            "Chromium is missing: apt-get install chromium-headless-shell fonts-wqy-microhei"
-        )
+        raise RuntimeError(MISSING)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
