@@ -89,15 +89,40 @@ def _children(layer: Layer) -> list[Layer]:
     return [child for child in searchable_layers() if child.search_parent == layer.name]
 
 
-def _reindex_children(layer: Layer) -> sql.Composed:
+def _reindex_children(layer: Layer, updated: sql.Composable) -> sql.Composed:
     """After an update of ``layer``: its children's entries, rebuilt from their rows."""
     parts = []
     for child in _children(layer):
-        rows = sql.SQL("(SELECT c.* FROM {} c JOIN new_rows u ON c.{} = u.id)").format(
-            sql.Identifier(child.name), sql.Identifier(child.search_within or "")
+        rows = sql.SQL("(SELECT c.* FROM {} c JOIN {} u ON c.{} = u.id)").format(
+            sql.Identifier(child.name), updated, sql.Identifier(child.search_within or "")
         )
         parts += [_delete(child, rows), _insert(child, rows)]
     return sql.SQL(" ").join(parts)
+
+
+def _searched_columns(layer: Layer) -> list[str]:
+    """The columns a layer's entries are made of (its parent's are watched on the parent)."""
+    columns = ["id", *layer.search]
+    if layer.search_within:
+        columns.append(layer.search_within)
+    if layer.is_spatial:
+        columns.append("geom")
+    return columns
+
+
+def _changed(layer: Layer, rows: str, others: str) -> sql.Composed:
+    """The rows of transition table ``rows`` with no twin in ``others`` on the searched columns.
+
+    An update that leaves every searched column alone (a building's elevator stage, an
+    estate's status) rewrites no entry: most updates are of that kind.
+    """
+    columns = _searched_columns(layer)
+    mine = sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(c)) for c in columns)
+    theirs = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
+    return sql.SQL(
+        "(SELECT r.* FROM {rows} r WHERE NOT EXISTS (SELECT FROM {others} t "
+        "WHERE t.id = r.id AND ({theirs}) IS NOT DISTINCT FROM ({mine})))"
+    ).format(rows=sql.SQL(rows), others=sql.SQL(others), mine=mine, theirs=theirs)
 
 
 def function_name(layer: Layer) -> sql.Identifier:
@@ -106,17 +131,21 @@ def function_name(layer: Layer) -> sql.Identifier:
 
 def trigger_function(layer: Layer) -> sql.Composed:
     old, new = sql.SQL("old_rows"), sql.SQL("new_rows")
+    changed_old = _changed(layer, "old_rows", "new_rows")
+    changed_new = _changed(layer, "new_rows", "old_rows")
     return sql.SQL(
         "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $fn$ BEGIN "
         "IF TG_OP = 'TRUNCATE' THEN DELETE FROM search_entries WHERE layer = {layer}; "
         "RETURN NULL; END IF; "
-        "IF TG_OP IN ('UPDATE', 'DELETE') THEN {delete} END IF; "
-        "IF TG_OP IN ('INSERT', 'UPDATE') THEN {insert} END IF; "
-        "IF TG_OP = 'UPDATE' THEN {children} END IF; "
+        "IF TG_OP = 'DELETE' THEN {delete} END IF; "
+        "IF TG_OP = 'INSERT' THEN {insert} END IF; "
+        "IF TG_OP = 'UPDATE' THEN {delete_changed} {insert_changed} {children} END IF; "
         "RETURN NULL; END $fn$"
     ).format(
         name=function_name(layer), layer=sql.Literal(layer.name), delete=_delete(layer, old),
-        insert=_insert(layer, new), children=_reindex_children(layer) or sql.SQL("NULL;"),
+        insert=_insert(layer, new), delete_changed=_delete(layer, changed_old),
+        insert_changed=_insert(layer, changed_new),
+        children=_reindex_children(layer, changed_new) or sql.SQL("NULL;"),
     )  # fmt: skip
 
 

@@ -55,3 +55,49 @@ def test_every_layer_table_bumps_its_version_on_write(conn):
     conn.execute("UPDATE roads SET width_m = width_m WHERE id = 1")
     after = conn.execute("SELECT version FROM layer_versions WHERE layer = 'roads'").fetchone()[0]
     assert after == before + 1
+
+
+def test_buildings_mirror_their_retrofits_stages_a_statement_at_a_time(conn):
+    """A building's ``elevator_stage`` is its retrofit's stage after every kind of write: many
+    rows at once, a retrofit moved to another building, a delete; and a retrofit write that
+    changes no stage writes no building."""
+
+    def mismatches() -> int:
+        return conn.execute(
+            "SELECT count(*) FROM buildings b LEFT JOIN elevator_retrofits r "
+            "ON r.building_id = b.id WHERE b.elevator_stage IS DISTINCT FROM r.stage"
+        ).fetchone()[0]
+
+    first, second = conn.execute(
+        "SELECT id, building_id FROM elevator_retrofits ORDER BY id LIMIT 2"
+    ).fetchall()
+    free = [b for (b,) in conn.execute(
+        "SELECT id FROM buildings b WHERE NOT EXISTS (SELECT FROM elevator_retrofits r "
+        "WHERE r.building_id = b.id) ORDER BY id LIMIT 3")]  # fmt: skip
+    assert mismatches() == 0
+    conn.execute("UPDATE elevator_retrofits SET stage = 'suspended' WHERE id IN (%s, %s)",
+                 (first[0], second[0]))  # fmt: skip
+    assert mismatches() == 0
+    untouched = conn.execute("SELECT xmin::text FROM buildings WHERE id = %s", (first[1],))
+    before = untouched.fetchone()[0]
+    conn.execute("SAVEPOINT s")  # a later transaction id: a write of the building would show
+    conn.execute("UPDATE elevator_retrofits SET households_served = 3 WHERE id = %s", (first[0],))
+    assert conn.execute("SELECT xmin::text FROM buildings WHERE id = %s",
+                        (first[1],)).fetchone()[0] == before  # fmt: skip
+    conn.execute(
+        "UPDATE elevator_retrofits SET building_id = %s WHERE id = %s", (free[0], first[0])
+    )
+    assert mismatches() == 0
+    assert conn.execute("SELECT elevator_stage FROM buildings WHERE id = %s",
+                        (first[1],)).fetchone()[0] is None  # fmt: skip
+    conn.execute("DELETE FROM elevator_retrofits WHERE id = %s", (second[0],))
+    assert mismatches() == 0
+    conn.execute(
+        "INSERT INTO elevator_retrofits (building_id, estate_id, district_code, stage, geom) "
+        "SELECT b.id, b.estate_id, e.district_code, s, ST_PointOnSurface(b.geom) "
+        "FROM buildings b JOIN estates e ON e.id = b.estate_id, "
+        "unnest(ARRAY['requested', 'approved']) WITH ORDINALITY AS u(s, i) "
+        "WHERE b.id = (ARRAY[%s, %s]::bigint[])[u.i]", (free[1], free[2]))  # fmt: skip
+    assert mismatches() == 0
+    assert conn.execute("SELECT count(*) FROM buildings WHERE id = ANY(%s) AND elevator_stage "
+                        "IS NOT NULL", (free,)).fetchone()[0] == 3  # fmt: skip

@@ -260,6 +260,46 @@ def test_the_index_follows_writes_renames_and_deletes(edits_url):
         conn.rollback()
 
 
+def test_an_update_of_unsearched_columns_leaves_the_entries_alone(edits_url):
+    """Entries are rewritten for rows whose searched columns changed, and for no other: a new
+    elevator stage or a new floor count does not touch a building's entry; a new name, outline
+    or estate does (and only that building's)."""
+
+    def written(conn: psycopg.Connection, ids: list[int]) -> dict[int, str]:
+        rows = conn.execute(
+            "SELECT feature_id, xmin::text FROM search_entries "
+            "WHERE layer = 'buildings' AND feature_id = ANY(%s)", (ids,))  # fmt: skip
+        return dict(rows.fetchall())
+
+    with psycopg.connect(edits_url) as conn:
+        ids = [i for (i,) in conn.execute("SELECT id FROM buildings ORDER BY id LIMIT 3")]
+        before = written(conn, ids)
+        conn.execute("UPDATE buildings SET floors = floors + 1, elevator_stage = NULL "
+                     "WHERE id = ANY(%s)", (ids,))  # fmt: skip
+        assert written(conn, ids) == before
+        other_estate = conn.execute(
+            "SELECT id FROM estates WHERE id <> (SELECT estate_id FROM buildings WHERE id = %s) "
+            "ORDER BY id LIMIT 1", (ids[2],)).fetchone()[0]  # fmt: skip
+        conn.execute("UPDATE buildings SET name_zh = name_zh || '甲' WHERE id = %s", (ids[0],))
+        conn.execute("UPDATE buildings SET geom = ST_Translate(geom, 0.0001, 0) WHERE id = %s",
+                     (ids[1],))  # fmt: skip
+        conn.execute("UPDATE buildings SET estate_id = %s WHERE id = %s", (other_estate, ids[2]))
+        after = written(conn, ids)
+        assert all(after[i] != before[i] for i in ids), (before, after)
+        (place,) = conn.execute(
+            "SELECT ST_Equals(s.place, ST_PointOnSurface(b.geom)) FROM search_entries s "
+            "JOIN buildings b ON b.id = s.feature_id WHERE s.layer = 'buildings' AND b.id = %s",
+            (ids[1],)).fetchone()  # fmt: skip
+        assert place
+        estate_name = conn.execute(
+            "SELECT e.name_zh || b.name_zh FROM buildings b JOIN estates e ON e.id = %s "
+            "WHERE b.id = %s", (other_estate, ids[2])).fetchone()[0]  # fmt: skip
+        assert conn.execute(
+            "SELECT label FROM search_entries WHERE layer = 'buildings' AND feature_id = %s",
+            (ids[2],)).fetchone()[0] == estate_name  # fmt: skip
+        conn.rollback()
+
+
 def _ranked(conn: psycopg.Connection, statement) -> list[tuple[str, int]]:
     return [(layer, fid) for layer, fid, *_ in conn.execute(statement.sql, statement.params)]
 
