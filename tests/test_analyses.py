@@ -30,7 +30,7 @@ from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
 from layers import Role, Visibility
-from tests_support import ADMIN_TOKEN, admin_app, run_async, run_onemap
+from tests_support import ADMIN_TOKEN, MIGRATED, admin_app, run_async, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
 TODAY = dt.date(2026, 11, 25)
@@ -111,11 +111,8 @@ FROM unnest(ARRAY['plan_batches', 'projects', 'estates', 'buildings', 'pipelines
 
 
 @pytest.fixture(scope="module")
-def town_url(fresh_database) -> str:
-    import database
-
-    url = fresh_database("onemap_town")
-    database.migrate(url)
+def town_url(scratch_database) -> str:
+    url = scratch_database("onemap_town", MIGRATED)
     with psycopg.connect(url) as conn:
         conn.execute(TOWN)
     return url

@@ -8,7 +8,7 @@ import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import local_get, run_onemap, serve
+from tests_support import POSTGIS, local_get, run_onemap, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -90,8 +90,8 @@ def test_serve_logs_requests_only_when_asked(db_url, tmp_path, options, logged):
     assert ('"GET /collections HTTP/1.1" 200' in text) is logged
 
 
-def test_samples_load_and_reset_on_a_fresh_database(fresh_database):
-    url = fresh_database("onemap_cli")
+def test_samples_load_and_reset_on_a_fresh_database(scratch_database):
+    url = scratch_database("onemap_cli", POSTGIS)  # as a hosting service gives one
     env = {"ONEMAP_DATABASE_URL": url}
     assert run_onemap("db", "migrate", env=env).returncode == 0
     loaded = run_onemap("samples", "load", "--scale", "0.01", "--seed", "3", env=env)

@@ -11,6 +11,7 @@ from data_samples.copies import MAX_SCALE, STEP_DEG, generate_parts, grid_positi
 from data_samples.generator import checksum, generate_city
 from data_samples.loader import load_parts
 from layers import REGISTRY
+from tests_support import MIGRATED
 
 PART = 0.02  # tiny parts, so that a scale of 0.05 is three of them
 
@@ -83,11 +84,8 @@ def test_codes_and_names_of_copies_are_their_own(parts):
         assert all(n.endswith(f"·{part.index + 1}") for n in part.tables["streets"].name_zh)
 
 
-def test_parts_load_as_one_sample_with_every_key_resolving(parts, fresh_database):
-    from database import migrate
-
-    url = fresh_database("onemap_copies")
-    migrate(url)
+def test_parts_load_as_one_sample_with_every_key_resolving(parts, scratch_database):
+    url = scratch_database("onemap_copies", MIGRATED)
     counts = load_parts(url, parts)
     assert counts["estates"] == sum(len(p.tables["estates"]) for p in parts)
     with psycopg.connect(url) as conn:

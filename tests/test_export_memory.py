@@ -5,8 +5,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-import database
-from tests_support import ADMIN_TOKEN, local_get, local_stream, serve
+from tests_support import ADMIN_TOKEN, MIGRATED, local_get, local_stream, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -21,9 +20,8 @@ def rss_kib(pid: int, field: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def big_server(fresh_database):
-    url = fresh_database("onemap_big")
-    database.migrate(url)
+def big_server(scratch_database):
+    url = scratch_database("onemap_big", MIGRATED)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             """INSERT INTO pipelines (network, material, diameter_mm, install_year, condition,

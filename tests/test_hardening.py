@@ -9,13 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from load import request_mix, run_load
 
-import database
 from api.app import create_app
 from api.settings import FeaturesSettings
-from data_samples.loader import load_city
-from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
-from tests_support import ADMIN_TOKEN, free_port, run_async, serve
+from tests_support import ADMIN_TOKEN, cluster_of_its_own, run_async, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -134,22 +131,17 @@ def test_pages_carry_security_headers_and_api_responses_nosniff(client):
 
 
 @pytest.fixture
-def cluster_of_its_own(cluster, sample_city, tmp_path):
+def restartable(cluster, sample_city, tmp_path):
     """A cluster this test alone uses: restarting the shared one would cut other workers."""
     if cluster is None:
         pytest.skip("needs an embedded cluster to restart")
-    own = EmbeddedCluster(tmp_path / "pg", free_port(), fast=True)
-    own.start()
-    url = own.create_database("onemap_restart")
-    database.migrate(url)
-    load_city(url, sample_city)
-    yield own, url
-    own.destroy()
+    with cluster_of_its_own(tmp_path / "pg", sample_city) as (own, url):
+        yield own, url
 
 
-def test_a_postgresql_restart_gives_503s_only_during_the_outage(cluster_of_its_own):
+def test_a_postgresql_restart_gives_503s_only_during_the_outage(restartable):
     """Clients keep asking through a restart: no other error, all good again within 5 s."""
-    cluster, db_url = cluster_of_its_own
+    cluster, db_url = restartable
     with serve(db_url) as (base, _):
         # Six clients keep one worker busy (twelve only cost the suite CPU); the clients run
         # until 6 s past the restart's end, however long it takes.

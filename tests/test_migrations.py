@@ -8,6 +8,7 @@ from database.settings import to_sqlalchemy_url
 from layers import REGISTRY
 from layers.schema import metadata
 from migrations.options import COMPARE
+from tests_support import BARE
 
 
 def _tables(url: str) -> set[str]:
@@ -18,8 +19,8 @@ def _tables(url: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def test_upgrade_downgrade_upgrade(fresh_database):
-    url = fresh_database("onemap_migrations")
+def test_upgrade_downgrade_upgrade(scratch_database):
+    url = scratch_database("onemap_migrations", BARE)  # PostGIS installed by the migration
     database.migrate(url)
     assert set(REGISTRY) <= _tables(url)
     database.downgrade(url, "base")

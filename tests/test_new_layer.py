@@ -26,7 +26,7 @@ from layers.schema import TABLES, table_of
 from layers.schema import metadata as registry_metadata
 from migrations.options import COMPARE
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN, admin_app, page_config
+from tests_support import ADMIN_TOKEN, POSTGIS, admin_app, page_config
 
 TREES = Layer(
     name="street_trees",
@@ -61,8 +61,8 @@ def registered(layer: Layer) -> Iterator[None]:
 
 
 @pytest.fixture
-def trees_url(fresh_database) -> Iterator[str]:
-    url = fresh_database("onemap_new_layer")
+def trees_url(scratch_database) -> Iterator[str]:
+    url = scratch_database("onemap_new_layer", POSTGIS)
     with registered(TREES):
         yield url
 

@@ -10,7 +10,7 @@ from api.app import create_app
 from api.settings import FeaturesSettings
 from database.embedded import EmbeddedCluster
 from database.settings import DatabaseSettings
-from tests_support import ADMIN_TOKEN, finished_job, free_port
+from tests_support import ADMIN_TOKEN, cluster_of_its_own, finished_job, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -18,22 +18,28 @@ INPUT = "data_samples/inputs/service_facilities.geojson"
 
 
 @pytest.fixture(scope="module")
-def primary_and_replica(cluster, fresh_database, city_template, tmp_path_factory):
+def primary_and_replica(cluster, sample_city, tmp_path_factory):
+    """A primary of its own (a replica copies a whole cluster: the shared one holds every
+    worker's databases) and its streaming replica."""
     if cluster is None:
         pytest.skip("needs the embedded test cluster to copy")
-    primary_url = fresh_database("onemap_replicated", template=city_template)
-    replica = EmbeddedCluster(tmp_path_factory.mktemp("replica"), free_port(), fast=True)
-    replica.start_replica_of(cluster)
-    replica_url = replica.url_for(primary_url.rsplit("/", 1)[1])
-    for _ in range(100):
+    with cluster_of_its_own(tmp_path_factory.mktemp("primary"), sample_city) as (
+        primary, primary_url,
+    ):  # fmt: skip
+        replica = EmbeddedCluster(tmp_path_factory.mktemp("replica"), free_port(), fast=True)
         try:
-            with psycopg.connect(replica_url) as conn:
-                if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
-                    break
-        except psycopg.OperationalError:
-            time.sleep(0.1)
-    yield primary_url, replica_url
-    replica.destroy()
+            replica.start_replica_of(primary)
+            replica_url = replica.url_for(primary_url.rsplit("/", 1)[1])
+            for _ in range(100):
+                try:
+                    with psycopg.connect(replica_url) as conn:
+                        if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                            break
+                except psycopg.OperationalError:
+                    time.sleep(0.1)
+            yield primary_url, replica_url
+        finally:
+            replica.destroy()
 
 
 def count(client, **kwargs):

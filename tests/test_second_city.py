@@ -16,7 +16,15 @@ from pyproj import Geod
 
 from layers.city import load_city
 from spatial.tiles import lonlat_to_tile
-from tests_support import ADMIN_TOKEN, local_get, open_watched, run_onemap, serve, watched_page
+from tests_support import (
+    ADMIN_TOKEN,
+    POSTGIS,
+    local_get,
+    open_watched,
+    run_onemap,
+    serve,
+    watched_page,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -26,8 +34,8 @@ SCALE = "0.05"
 
 
 @pytest.fixture(scope="module")
-def chengdu_url(fresh_database) -> str:
-    url = fresh_database("onemap_chengdu")
+def chengdu_url(scratch_database) -> str:
+    url = scratch_database("onemap_chengdu", POSTGIS)
     env = {**CITY, "ONEMAP_DATABASE_URL": url}
     migrated = run_onemap("db", "migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
@@ -96,8 +104,8 @@ def test_a_service_set_up_for_another_city_refuses_the_database(chengdu_url, arg
     assert "data of: chengdu; ONEMAP_CITY: beijing" in status.stdout
 
 
-def test_an_empty_database_changes_city_and_a_reset_one_too(fresh_database):
-    url = fresh_database("onemap_city_switch")
+def test_an_empty_database_changes_city_and_a_reset_one_too(scratch_database):
+    url = scratch_database("onemap_city_switch", POSTGIS)
     beijing, chengdu = {"ONEMAP_DATABASE_URL": url}, {"ONEMAP_DATABASE_URL": url, **CITY}
     assert run_onemap("db", "migrate", env=beijing).returncode == 0
     assert scalar(url, "SELECT name FROM served_city") == "beijing"

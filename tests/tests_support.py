@@ -26,6 +26,11 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 ADMIN_HEADER = f"Authorization: Bearer {ADMIN_TOKEN}"
 ONEMAP = str(Path(sys.executable).parent / "onemap")
 
+# What a test's new database starts as (``fresh_database``, ``scratch_database``). Each kind is
+# the one before it plus a step, so a test pays only for the steps it is about.
+BARE, POSTGIS, MIGRATED, CITY = "bare", "postgis", "migrated", "city"
+KINDS = (BARE, POSTGIS, MIGRATED, CITY)
+
 # The servers the tests start speak plain HTTP on this machine: no certificate authorities to
 # load, which httpx does for every client it makes (24 ms of CPU; hundreds of them a run).
 local_get = functools.partial(httpx.get, verify=False)
@@ -51,6 +56,25 @@ def run_async(coroutine: Any) -> Any:
     keeps an event loop running in the test thread, where ``asyncio.run`` refuses to start."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+@contextmanager
+def cluster_of_its_own(home: Path, city: Any) -> Iterator[tuple[Any, str]]:
+    """A PostgreSQL cluster in ``home`` with ``city`` loaded, for a test that restarts or
+    copies a whole cluster (the shared one holds every worker's databases); its URL."""
+    import database
+    from data_samples.loader import load_city
+    from database.embedded import EmbeddedCluster
+
+    own = EmbeddedCluster(home, free_port(), fast=True)
+    own.start()
+    try:
+        url = own.create_database("onemap")
+        database.migrate(url)
+        load_city(url, city)
+        yield own, url
+    finally:
+        own.destroy()
 
 
 def free_port() -> int:
