@@ -218,7 +218,11 @@ def properties_sql(q: FeatureQuery) -> SqlText:
         ).format(_pairs(shown), condition(q.layer, scope), _pairs(hidden))
     if not fields:
         return sql.SQL("'{}'::json")
-    return sql.SQL("json_build_object({})").format(_pairs(fields))
+    # row_to_json looks each column's type up once per statement; json_build_object did so
+    # for every value of every row (a fifth more of an export's database time), and takes
+    # at most 50 fields.
+    columns = sql.SQL(", ").join(sql.Identifier(f.name) for f in fields)
+    return sql.SQL("row_to_json((SELECT r FROM (SELECT {}) AS r))").format(columns)
 
 
 def _pairs(fields: tuple[Field, ...]) -> SqlText:
@@ -272,13 +276,16 @@ def _compose_select(q: FeatureQuery) -> Compiled:
     table = sql.Identifier(q.layer.name)
     props = properties_sql(q)
     if q.crs.in_sql or not q.with_geometry:
-        geometry: SqlText = sql.SQL("NULL")
+        geometry: SqlText = sql.SQL("'null'")
         if q.with_geometry:
-            geometry = sql.SQL("ST_AsGeoJSON({}, {})::json").format(
+            geometry = sql.SQL("coalesce(ST_AsGeoJSON({}, {}), 'null')").format(
                 _geometry_expr(q.crs), sql.Literal(_decimals(q.crs))
             )
+        # The feature's text joined around its geometry's own GeoJSON text: json_build_object
+        # parsed that back into json to print it again (a third of an export's database time).
         columns = sql.SQL(
-            "json_build_object('type', 'Feature', 'id', id, 'geometry', {}, 'properties', {})::text"
+            """concat('{{"type":"Feature","id":', id, ',"geometry":', {}, """
+            """',"properties":', {}, '}}')"""
         ).format(geometry, props)
     else:
         columns = sql.SQL("id, {}::text, ST_AsBinary(geom)").format(props)
