@@ -232,12 +232,34 @@ def serve(
     elif was_root:
         console.print(f"serving as the unprivileged user {settings.run_as!r}")
     console.print(f"OneMap on http://{host}:{port} ({workers} worker{'s' * (workers > 1)})")
+    if workers > 1:
+        _fork_workers()
     # Each worker builds the app from the same ONEMAP_* environment; the workers share
     # nothing but the database (import jobs and layer versions are kept there).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=access_log,
                 http="api.protocol:HeaderDeadlineProtocol",
                 timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
+
+
+def _fork_workers() -> None:
+    """Start uvicorn's workers by fork from this process, which has imported the app.
+
+    uvicorn spawns them (Windows has no fork): each new interpreter imported the whole app
+    again, a second of CPU and 200 MB each, nothing shared. Forked, they share the imported
+    modules' pages. This process is single-threaded and holds no connection when they fork,
+    and the app opens its pools in each worker's lifespan. uvicorn's own prototype of the
+    same: Kludex/uvicorn#3031 (``--preload``); ``_subprocess.spawn`` is its one seam
+    (uvicorn is pinned in pyproject.toml).
+    """
+    import multiprocessing
+
+    import uvicorn._subprocess
+
+    import api.app  # noqa: F401  (imported here, once, for every worker)
+    import api.protocol  # noqa: F401
+
+    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
 
 
 def main() -> None:

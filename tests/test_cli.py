@@ -2,13 +2,14 @@
 
 import json
 import socket
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import POSTGIS, local_get, run_onemap, serve
+from tests_support import POSTGIS, local_get, run_onemap, serve, until
 
 pytestmark = pytest.mark.e2e
 
@@ -78,6 +79,21 @@ def test_serve_on_a_taken_port_is_a_clear_error(db_url):
         result = run_onemap("serve", "--port", str(port), env={"ONEMAP_DATABASE_URL": db_url})
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_serve_forks_its_workers_from_the_process_that_loaded_the_app(db_url, tmp_path):
+    """Workers are forks of ``onemap serve`` (sharing its imported modules), not new
+    interpreters that import the app again; each starts the app and the service answers."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log, serve(db_url, workers=2, log=log, fresh=True) as (base, pid):
+        assert local_get(f"{base}/health").status_code == 200
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert len(children) == 2
+        assert all(Path(f"/proc/{c}/cmdline").read_bytes() == command for c in children)
+        until(lambda: all(f"Started server process [{c}]" in log_path.read_text()
+                          for c in children))  # fmt: skip
+        assert all(f"Started server process [{c}]" in log_path.read_text() for c in children)
 
 
 @pytest.mark.parametrize(("options", "logged"), [((), False), (("--access-log",), True)])
