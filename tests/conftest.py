@@ -187,8 +187,8 @@ def fresh_database(cluster, templates, sample_city):
 
 @pytest.fixture(scope="module")
 def scratch_database(cluster, templates, sample_city):
-    """``fresh_database`` for one module's databases, dropped at the module's end: the cluster
-    stays small (a replica copies all of it) and the test leaves nothing behind."""
+    """``fresh_database`` for one module's databases, dropped at the module's end: the shared
+    cluster holds no more than the modules running, and a test leaves nothing behind."""
     factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_city)
     yield factory.make
     factory.drop_all()
