@@ -5,6 +5,7 @@ transaction."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import uuid
@@ -131,15 +132,15 @@ def _drop(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _take(url: str, step: str, city) -> None:
-    """The one step from the kind before ``step`` to ``step``."""
+def _take(url: str, step: str, spec: tuple[float, int]) -> None:
+    """The one step from the kind before ``step`` to ``step`` (``spec``: the city's)."""
     if step == POSTGIS:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     elif step == MIGRATED:
         database.migrate(url)
     elif step == CITY:
-        load_city(url, city, replace=True)
+        load_city(url, _city(spec), replace=True)  # generated only where it is loaded
 
 
 def _steps(kind: str) -> tuple[str, ...]:
@@ -147,7 +148,7 @@ def _steps(kind: str) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def templates(cluster, sample_city):
+def templates(cluster, sample_spec):
     """A factory of template databases by kind, made on first use by whichever worker asks
     first and copied by all (``CREATE DATABASE … TEMPLATE``): a file copy instead of CREATE
     EXTENSION (a second of CPU), a migration and a load each. Nothing connects to a template
@@ -165,7 +166,7 @@ def templates(cluster, sample_city):
             for step in _steps(kind):
                 name = f"onemap_template_{step}"
                 if made.get(step) != RUN:
-                    _take(_create(admin, name, previous), step, sample_city)
+                    _take(_create(admin, name, previous), step, sample_spec)
                     made[step] = RUN
                 previous = name
         assert previous is not None, kind
@@ -175,28 +176,28 @@ def templates(cluster, sample_city):
 
 
 @pytest.fixture(scope="session")
-def fresh_database(cluster, templates, sample_city):
+def fresh_database(cluster, templates, sample_spec):
     """A factory of new databases of a kind (``BARE`` … ``CITY``), dropped at the session's end.
 
     Names are made per worker, so parallel workers never share a database.
     """
-    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_city)
+    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_spec)
     yield factory.make
     factory.drop_all()
 
 
 @pytest.fixture(scope="module")
-def scratch_database(cluster, templates, sample_city):
+def scratch_database(cluster, templates, sample_spec):
     """``fresh_database`` for one module's databases, dropped at the module's end: the shared
     cluster holds no more than the modules running, and a test leaves nothing behind."""
-    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_city)
+    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_spec)
     yield factory.make
     factory.drop_all()
 
 
 class _DatabaseFactory:
-    def __init__(self, admin: str, templates, city) -> None:
-        self.admin, self.templates, self.city = admin, templates, city
+    def __init__(self, admin: str, templates, spec: tuple[float, int]) -> None:
+        self.admin, self.templates, self.spec = admin, templates, spec
         self.created: list[str] = []
 
     def make(self, name: str, kind: str = BARE) -> str:
@@ -205,7 +206,7 @@ class _DatabaseFactory:
         if self.templates is None or kind == BARE:
             url = _create(self.admin, name)
             for step in _steps(kind):
-                _take(url, step, self.city)
+                _take(url, step, self.spec)
             return url
         return _create(self.admin, name, self.templates(kind))
 
@@ -221,19 +222,24 @@ def sample_spec() -> tuple[float, int]:
     return TEST_SCALE, TEST_SEED
 
 
+@functools.cache
+def _city(spec: tuple[float, int]):
+    return generate_city(*spec)
+
+
 @pytest.fixture(scope="session")
 def sample_city(sample_spec):
-    return generate_city(*sample_spec)
+    return _city(sample_spec)
 
 
 @pytest.fixture(scope="session")
-def db_url(cluster, fresh_database, sample_city) -> str:
+def db_url(cluster, fresh_database, sample_spec) -> str:
     """The migrated test database with the small sample city loaded."""
     if cluster is None:
         url = os.environ["ONEMAP_TEST_DATABASE_URL"]
         database.downgrade(url, "base")
         database.migrate(url)
-        load_city(url, sample_city, replace=True)
+        load_city(url, _city(sample_spec), replace=True)
         return url
     return fresh_database("onemap_test", CITY)
 
