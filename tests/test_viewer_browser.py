@@ -197,7 +197,8 @@ def test_zoomed_out_retrofits_are_counted_circles_that_zoom_in(browser, live_ser
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     # Leaflet's zoom changes when its 250 ms animation ends, and the new tiles are asked only
     # then: on a busy machine no request may come inside settle's quiet time before it does.
-    page.wait_for_function(f"OneMap.state.map.getZoom() === {z + 2}", timeout=10_000)
+    # A function, not an expression: the page's CSP forbids evaluating strings.
+    page.wait_for_function(f"() => OneMap.state.map.getZoom() === {z + 2}", timeout=10_000)
     settle(page)
     assert page.locator(".om-popup").count() == 0
     set_view(page, at_lat, at_lon, 14)
