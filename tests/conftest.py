@@ -181,16 +181,18 @@ def fresh_database(cluster, templates, sample_spec):
 
     Names are made per worker, so parallel workers never share a database.
     """
-    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_spec)
-    yield factory.make
-    factory.drop_all()
+    yield from _databases(cluster, templates, sample_spec)
 
 
 @pytest.fixture(scope="module")
 def scratch_database(cluster, templates, sample_spec):
     """``fresh_database`` for one module's databases, dropped at the module's end: the shared
     cluster holds no more than the modules running, and a test leaves nothing behind."""
-    factory = _DatabaseFactory(_maintenance_url(cluster), templates, sample_spec)
+    yield from _databases(cluster, templates, sample_spec)
+
+
+def _databases(cluster, templates, spec: tuple[float, int]):
+    factory = _DatabaseFactory(_maintenance_url(cluster), templates, spec)
     yield factory.make
     factory.drop_all()
 

@@ -14,7 +14,7 @@ from analyses.model import Area, unprepared
 from analyses.registry import ANALYSES
 from layers.errors import InvalidInput
 from layers.schema.layer_tables import nearest_index
-from tests_support import run_async
+from tests_support import plan_nodes, run_async
 
 
 async def _prepared_after_every_analysis(url: str) -> tuple[list[str], int | None]:
@@ -68,15 +68,10 @@ async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int, tuple[s
         )
         plan = (await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"]  # type: ignore[index]
         estates = (await (await conn.execute("SELECT count(*) FROM estates")).fetchone())[0]  # type: ignore[index]
-    scans: list[tuple[str, int]] = []
-
-    def walk(node: dict) -> None:
-        if node.get("Relation Name") == "service_facilities":
-            scans.append((node.get("Index Name", node["Node Type"]), node["Actual Loops"]))
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan)
+    scans = [
+        (node.get("Index Name", node["Node Type"]), node["Actual Loops"])
+        for node in plan_nodes(plan) if node.get("Relation Name") == "service_facilities"
+    ]  # fmt: skip
     return scans, estates, values["kinds"]
 
 

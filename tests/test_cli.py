@@ -91,9 +91,8 @@ def test_serve_forks_its_workers_from_the_process_that_loaded_the_app(db_url, tm
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
         assert len(children) == 2
         assert all(Path(f"/proc/{c}/cmdline").read_bytes() == command for c in children)
-        until(lambda: all(f"Started server process [{c}]" in log_path.read_text()
-                          for c in children))  # fmt: skip
-        assert all(f"Started server process [{c}]" in log_path.read_text() for c in children)
+        assert until(lambda: all(f"Started server process [{c}]" in log_path.read_text()
+                                 for c in children))  # fmt: skip
 
 
 @pytest.mark.parametrize(("options", "logged"), [((), False), (("--access-log",), True)])

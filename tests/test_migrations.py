@@ -1,5 +1,4 @@
 import json
-from collections.abc import Iterator
 
 import psycopg
 from alembic.autogenerate import compare_metadata
@@ -11,7 +10,7 @@ from database.settings import to_sqlalchemy_url
 from layers import REGISTRY
 from layers.schema import metadata
 from migrations.options import COMPARE
-from tests_support import BARE
+from tests_support import BARE, plan_nodes
 
 
 def _tables(url: str) -> set[str]:
@@ -124,12 +123,6 @@ def _plans_of_triggers(conn: psycopg.Connection, statement: str) -> list[dict]:
     return plans
 
 
-def _nodes(plan: dict) -> Iterator[dict]:
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
 def _input(node: dict) -> dict:
     """What a join input reads, through the hash, sort or materialisation in front of it."""
     while node["Node Type"] in ("Hash", "Sort", "Materialize") and len(node["Plans"]) == 1:
@@ -151,7 +144,7 @@ def test_triggers_plan_each_statement_for_its_own_rows(conn):
     for statement in ("UPDATE buildings SET floors = floors",
                       "UPDATE elevator_retrofits SET stage = 'approved'"):  # fmt: skip
         joins = [
-            node for plan in _plans_of_triggers(conn, statement) for node in _nodes(plan)
+            node for plan in _plans_of_triggers(conn, statement) for node in plan_nodes(plan)
             if [_input(c)["Node Type"] for c in node.get("Plans", [])]
             == ["Named Tuplestore Scan"] * 2
         ]  # fmt: skip

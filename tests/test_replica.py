@@ -22,7 +22,7 @@ def primary_and_replica(cluster, sample_city, tmp_path_factory):
     """A primary of its own (a replica copies a whole cluster: the shared one holds every
     worker's databases) and its streaming replica."""
     if cluster is None:
-        pytest.skip("needs the embedded test cluster to copy")
+        pytest.skip("needs the embedded PostgreSQL to make clusters of its own")
     with cluster_of_its_own(tmp_path_factory.mktemp("primary"), sample_city) as (
         primary, primary_url,
     ):  # fmt: skip

@@ -77,6 +77,13 @@ def cluster_of_its_own(home: Path, city: Any) -> Iterator[tuple[Any, str]]:
         own.destroy()
 
 
+def plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every node of a JSON query plan (``EXPLAIN (FORMAT JSON)``, auto_explain), parents first."""
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from plan_nodes(child)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
