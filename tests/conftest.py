@@ -272,6 +272,22 @@ def conn(db_url: str) -> Iterator[psycopg.Connection]:
         connection.rollback()
 
 
+# What a mark says a module costs, dearest first: xdist hands out whole modules in the
+# collection's order (``--dist loadfile --no-loadscope-reorder``), so the long ones start
+# early and the last ones running are short, and the workers end together. Ordered by
+# test count instead (xdist's default), the 10-s fuzzer was last and ran alone.
+COST_MARKS = ("slow", "browser", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        marked = (i for i, mark in enumerate(COST_MARKS) if item.get_closest_marker(mark))
+        rank[module] = min(rank.get(module, len(COST_MARKS)), next(marked, len(COST_MARKS)))
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: modules stay whole
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """On CI a skipped test is a failed test: the database must be there."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -3,7 +3,6 @@ and stop being provisional. Broken files are refused whole with one line, and ch
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from analyses.model import Area
 from analyses.registry import get_analysis
 from analyses.running import ResultCache
 from layers.errors import InvalidInput
-from tests_support import run_onemap
+from tests_support import run_async, run_onemap
 
 EXAMPLE = Path(__file__).parent / "data" / "holidays-2027.yaml"
 SPRING_EVE = dt.date(2027, 2, 4)  # a Thursday, the last working day before the example 春节
@@ -48,7 +47,7 @@ def refreshed(url: str) -> str:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             return await holidays.refresh(conn)
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def test_the_example_parses_into_days_off_and_make_up_days():
@@ -188,6 +187,6 @@ def test_the_analysis_cache_recomputes_when_a_year_is_loaded(holidays_url):
             pick = lambda page: next(r.properties for r in page.rows if r.id == oid)  # noqa: E731
             return pick(before), pick(after)
 
-    before, after = asyncio.run(go())
+    before, after = run_async(go())
     assert (before["due_on"], before["due_certain"]) == ("2027-02-11", False)
     assert (after["due_on"], after["due_certain"]) == ("2027-02-18", True)
