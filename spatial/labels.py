@@ -8,6 +8,8 @@ longest segment in view. The page places them and drops those that would overlap
 
 from __future__ import annotations
 
+import math
+
 from psycopg import sql
 
 from layers import REGISTRY, Layer, Visibility
@@ -16,6 +18,10 @@ from spatial.features import Bbox
 from spatial.scope import StreetScope
 
 MAX_PER_LAYER = 400  # more than fit on a screen without overlapping
+# An area's weight is its area on a sphere at its latitude: within 0.15 % of the geodesic
+# area for Beijing's districts, in a quarter of the time (the geodesic area of the district
+# outlines was 45 of a zoomed-out view's 55 ms). It only orders the labels.
+_M2 = sql.Literal((6_371_008.8 * math.pi / 180) ** 2)  # square metres in a square degree
 
 
 def labelled_layers(level: Visibility, zoom: int, scope: StreetScope | None) -> list[Layer]:
@@ -48,14 +54,15 @@ def _layer_labels(layer: Layer) -> sql.Composed:
     else:
         inner = sql.SQL(
             "SELECT {t} AS text, ST_PointOnSurface(geom) AS place, "
-            "ST_Area(geom::geography) AS weight FROM {table} WHERE {in_view}"
+            "ST_Area(geom) * {m2} * cos(radians((ST_YMin(geom) + ST_YMax(geom)) / 2)) AS weight "
+            "FROM {table} WHERE {in_view}"
         )
     return sql.SQL(
         "(SELECT {name} AS layer, l.text, ST_AsGeoJSON(l.place, 6) AS place, l.weight "
         "FROM ({inner}) l ORDER BY l.weight DESC LIMIT {limit})"
     ).format(
         name=sql.Literal(layer.name), limit=sql.Literal(MAX_PER_LAYER),
-        inner=inner.format(t=text, table=table, in_view=in_view),
+        inner=inner.format(t=text, table=table, in_view=in_view, m2=_M2),
     )  # fmt: skip
 
 

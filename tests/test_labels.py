@@ -84,3 +84,21 @@ def test_label_mistakes_are_400_problems(client, params, says):
 
 def test_a_whole_country_view_is_cut_to_the_city(client):
     assert labels(client, (70, 15, 135, 55), 8)  # 2,600 deg², answered for the city inside
+
+
+def test_areas_are_weighed_by_their_area_biggest_first(client, db_url):
+    """The weights, against pyproj's geodesic areas of the same outlines."""
+    import shapely
+    from pyproj import Geod
+
+    got = [f["properties"] for f in labels(client, (115.4, 39.4, 117.6, 41.1), 9)]
+    districts = [p for p in got if p["layer"] == "districts"]
+    assert len(districts) == 16
+    weights = [p["weight"] for p in districts]
+    assert weights == sorted(weights, reverse=True)
+    with psycopg.connect(db_url) as conn:
+        outlines = dict(conn.execute("SELECT name_zh, ST_AsBinary(geom) FROM districts"))
+    geod = Geod(ellps="WGS84")
+    for p in districts:
+        area = abs(geod.geometry_area_perimeter(shapely.from_wkb(outlines[p["text"]]))[0])
+        assert p["weight"] == pytest.approx(area, rel=0.005), p["text"]
