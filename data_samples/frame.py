@@ -104,10 +104,14 @@ def urban_centres(city: SampleCity) -> np.ndarray:
 
 def urban_density(x: np.ndarray, y: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Density of old estates at points: the strongest urban area covering each point."""
-    d = np.hypot(x[:, None] - centres[None, :, 0], y[:, None] - centres[None, :, 1])
-    inside = d < centres[None, :, 2]
-    falloff = 1.0 - 0.5 * d / centres[None, :, 2]  # denser towards each centre
-    return np.where(inside, centres[None, :, 3] * falloff, 0.0).max(axis=1)
+    # One centre at a time: the same arithmetic as a points × centres matrix, without
+    # allocating four of them (a quarter of a small sample's generation time).
+    density = np.zeros(len(x))
+    for cx, cy, radius, peak in centres:
+        d = np.hypot(x - cx, y - cy)
+        falloff = 1.0 - 0.5 * d / radius  # denser towards each centre
+        np.maximum(density, np.where(d < radius, peak * falloff, 0.0), out=density)
+    return density
 
 
 def make_grid(centres: np.ndarray, city: SampleCity, rng: np.random.Generator) -> Grid:
