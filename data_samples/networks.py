@@ -9,6 +9,7 @@ drainage round to the north facade, where an added elevator shaft would stand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -64,7 +65,7 @@ def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> n
 
 
 def _draws(
-    network: str, years: np.ndarray, tier: np.ndarray, rng: np.random.Generator
+    network: str, years: np.ndarray, tier: np.ndarray | None, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """The random part of ``len(years)`` segments of a network: material, diameter, depth, wear.
 
@@ -73,14 +74,22 @@ def _draws(
     """
     n = len(years)
     fam = family(network)
-    material = np.empty(n, dtype=object)
-    lower = np.zeros(n, dtype=bool)
-    for before, options in _MATERIALS[fam]:
-        mask = (years < before) & ~lower
-        material[mask] = weighted(rng, options, int(mask.sum()))
-        lower |= mask
-    ranges = _DIAMETER_RANGES[fam][tier]
-    diameter = np.round(rng.uniform(ranges[:, 0], ranges[:, 1]) / 10) * 10
+    eras = _MATERIALS[fam]
+    if years.max() < eras[0][0]:  # all in the first era: the same draws, without the masks
+        material = weighted(rng, eras[0][1], n)
+    else:
+        material = np.empty(n, dtype=object)
+        lower = np.zeros(n, dtype=bool)
+        for before, options in eras:
+            mask = (years < before) & ~lower
+            material[mask] = weighted(rng, options, int(mask.sum()))
+            lower |= mask
+    if tier is None:  # an estate's network: the internal range for every segment
+        low, high = _DIAMETER_RANGES[fam][0]
+        diameter = np.round(rng.uniform(low, high, n) / 10) * 10
+    else:
+        ranges = _DIAMETER_RANGES[fam][tier]
+        diameter = np.round(rng.uniform(ranges[:, 0], ranges[:, 1]) / 10) * 10
     wear = rng.uniform(0.75, 1.25, n)
     lo, hi = _DEPTH[fam]
     return {"material": material, "diameter": diameter, "wear": wear,
@@ -180,7 +189,7 @@ def estate_networks(
     line_count = 0
     for lay in layouts:
         row = info[lay.estate_id]
-        combined = bool(_is_combined(np.array([lay.cx]), np.array([lay.ymin]), centre)[0])
+        combined = math.hypot(lay.cx - centre[0], lay.ymin - centre[1]) < COMBINED_SEWER_RADIUS_M
         present = ["water_supply", "drainage_combined" if combined else "drainage_sewer", "gas"]
         present += [n for n, p in (("heating", 0.75), ("power", 0.6), ("telecom", 0.35))
                     if n in utilities and rng.random() < p]  # fmt: skip
@@ -212,14 +221,16 @@ def estate_networks(
             item = family(network) if family(network) != "drainage" else "drainage"
             is_renewed = renewed and item in row["renovation_items"]
             base = int(row["build_year"])
-            years = np.where(
-                is_renewed, rng.integers(2019, CURRENT_YEAR, n),
-                np.clip(base + rng.integers(-1, 3, n), 1950, CURRENT_YEAR - 1),
-            ).astype(int)  # fmt: skip
+            renewed_years = rng.integers(2019, CURRENT_YEAR, n)  # both drawn, whichever is kept
+            years = base + rng.integers(-1, 3, n)
+            if is_renewed:
+                years = renewed_years
+            elif not 1951 <= base <= CURRENT_YEAR - 3:  # one to two years either side
+                years = np.clip(years, 1950, CURRENT_YEAR - 1)
             utility_owned = network in ("gas", "power", "telecom") or rng.random() < 0.3
             owner = np.full(n, "utility" if utility_owned else "property_company", dtype=object)
             owner[0] = "utility"  # the service line up to the red line is the utility's
-            batches.append((network, years, owner, _draws(network, years, np.zeros(n, int), rng)))
+            batches.append((network, years, owner, _draws(network, years, None, rng)))
             for line in lines:
                 points.extend(line)
                 line_of_point.extend([line_count] * len(line))
