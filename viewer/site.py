@@ -18,11 +18,8 @@ from viewer import assets, pages
 ARCHIVE = "data/elevator-map.pmtiles"
 ASSET_FOLDERS = ("leaflet", "vectorgrid", "pmtiles", "onemap")
 # The deepest zoom each layer's tiles are made at; the page over-zooms past it. Outlines and
-# roads hold at z12: a z12 tile's unit is 2.4 m (a pixel at z16) and its zoom band is
-# simplified at 4.8 m, finer than the district outlines themselves (Amap's, a vertex every
-# ~50 m). At z14 they took 5,000 of a small city's 7,200 tiles, most a district's inside.
-# At z16 a tile unit is 15 cm, finer than a building's outline needs.
-BASEMAP_DEEPEST = 12
+# roads hold at z14; at z16 a tile unit is 15 cm, finer than a building's outline needs.
+BASEMAP_DEEPEST = 14
 DEEPEST = 16
 
 
