@@ -167,4 +167,12 @@ def test_the_static_site_works_under_a_plain_static_server(browser, built, conn,
         popup = page.locator('.om-popup[data-layer="buildings"]').first
         popup.wait_for(timeout=5000)
         assert popup.get_attribute("data-fid") == str(fid)
+        # Drawn at the zoom shown, not the deepest tile's drawing scaled up (strokes and all:
+        # outlines 16× their width at z18 from z14): every level of tiles at scale 1.
+        scales = page.evaluate(
+            "[...document.querySelectorAll('.leaflet-tile-container')]"
+            ".filter(c => c.querySelector('.leaflet-tile'))"
+            ".map(c => (/scale\\(([^)]+)\\)/.exec(c.style.transform) || [0, '1'])[1])"
+        )
+        assert scales and set(scales) == {"1"}, scales
         assert page.errors == [] and page.outside == []

@@ -180,7 +180,7 @@ def _vector_layer(data: PageData, name: str, title: str, show: bool = True) -> A
         json.dumps(
             {
                 "interactive": True,
-                "maxNativeZoom": deepest,
+                "deepestZoom": deepest,  # past it, onemap.js draws the deepest tile again
                 "minZoom": min(get_layer(n).min_zoom for n in names),
                 "bounds": [[south, west], [north, east]],
                 "fetchOptions": {"credentials": "same-origin"},

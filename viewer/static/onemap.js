@@ -124,6 +124,41 @@
     };
   }
 
+  /* Past a layer's deepest zoom (a static site's archive stops at z14 or z16), its tiles are
+   * the deepest tile's features drawn again at the zoom shown. Leaflet's own over-zoom
+   * (maxNativeZoom) scales the drawn tile, strokes included (Leaflet/Leaflet.VectorGrid#74):
+   * outlines 8 px wide at z17 from z14 tiles. Features whose box misses the tile are left out. */
+  function overzoomTiles() {
+    var proto = L.VectorGrid && L.VectorGrid.Protobuf && L.VectorGrid.Protobuf.prototype;
+    if (!proto || proto.omOverzoom) { return; }
+    var load = proto._getVectorTilePromise;
+    proto.omOverzoom = true;
+    proto._getVectorTilePromise = function (coords) {
+      var deepest = this.options.deepestZoom;
+      if (deepest === undefined || coords.z <= deepest) { return load.call(this, coords); }
+      var f = Math.pow(2, coords.z - deepest);
+      var parent = { x: Math.floor(coords.x / f), y: Math.floor(coords.y / f), z: deepest };
+      var dx = coords.x - parent.x * f, dy = coords.y - parent.y * f;
+      return load.call(this, parent).then(function (tile) {
+        Object.keys(tile.layers).forEach(function (name) {
+          var layer = tile.layers[name], extent = layer.extent, margin = extent / 8;
+          layer.features = layer.features.filter(function (feat) {
+            var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+            feat.geometry.forEach(function (ring) {
+              ring.forEach(function (p) {
+                p.x = p.x * f - dx * extent;
+                p.y = p.y * f - dy * extent;
+                x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y);
+              });
+            });
+            return x1 >= -margin && x0 <= extent + margin && y1 >= -margin && y0 <= extent + margin;
+          });
+        });
+        return tile;
+      });
+    };
+  }
+
   function valueLabel(name, field, value) {
     var lc = layerConfig(name);
     var theme = lc && lc.themes[field];
@@ -616,6 +651,7 @@
       state.config = config;
       state.page = config.page;
       if (config.archive) { archiveFetch(config.archive.url); }
+      overzoomTiles();
       Object.keys(config.layers).forEach(function (n) { state.themes[n] = config.layers[n].theme; });
     },
     attach: function (map, layers, page) {
