@@ -75,7 +75,7 @@ def _draws(
     n = len(years)
     fam = family(network)
     eras = _MATERIALS[fam]
-    if years.max() < eras[0][0]:  # all in the first era: the same draws, without the masks
+    if not n or years.max() < eras[0][0]:  # all in the first era: the same draws, no masks
         material = weighted(rng, eras[0][1], n)
     else:
         material = np.empty(n, dtype=object)

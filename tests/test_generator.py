@@ -96,3 +96,14 @@ def test_weighted_draws_are_the_draws_of_rng_choice():
             picked = weighted(ours, options, n)
             assert list(picked) == list(keys[numpy_s.choice(len(keys), size=n, p=p / p.sum())])
             assert ours.random() == numpy_s.random()
+
+
+def test_a_network_with_no_segments_draws_nothing():
+    """A tiny city may have no road of a network: no draw, and the stream is where it was."""
+    from data_samples.networks import _draws
+
+    rng, untouched = np.random.default_rng(3), np.random.default_rng(3)
+    for tier in (np.array([], int), None):
+        draws = _draws("drainage_storm", np.array([], int), tier, rng)
+        assert all(len(column) == 0 for column in draws.values())
+    assert rng.random() == untouched.random()
