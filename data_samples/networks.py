@@ -9,7 +9,6 @@ drainage round to the north facade, where an added elevator shaft would stand.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -56,11 +55,17 @@ _DEPTH = {"water_supply": (1.4, 1.8), "drainage": (1.5, 4.0), "gas": (0.9, 1.5),
           "heating": (1.2, 2.2), "power": (0.7, 1.2), "telecom": (0.6, 1.0)}  # fmt: skip
 
 
+ArrayOrFloat = np.ndarray | float
+
+
 def family(network: str) -> str:
     return "drainage" if network.startswith("drainage") else network
 
 
-def _is_combined(x: np.ndarray, y: np.ndarray, centre: tuple[float, float]) -> np.ndarray:
+def _is_combined(
+    x: ArrayOrFloat, y: ArrayOrFloat, centre: tuple[float, float]
+) -> np.ndarray | np.bool_:
+    """Within the old core's combined drainage: arrays of points, or one point's x and y."""
     return np.hypot(x - centre[0], y - centre[1]) < COMBINED_SEWER_RADIUS_M
 
 
@@ -189,7 +194,7 @@ def estate_networks(
     line_count = 0
     for lay in layouts:
         row = info[lay.estate_id]
-        combined = math.hypot(lay.cx - centre[0], lay.ymin - centre[1]) < COMBINED_SEWER_RADIUS_M
+        combined = bool(_is_combined(lay.cx, lay.ymin, centre))
         present = ["water_supply", "drainage_combined" if combined else "drainage_sewer", "gas"]
         present += [n for n, p in (("heating", 0.75), ("power", 0.6), ("telecom", 0.35))
                     if n in utilities and rng.random() < p]  # fmt: skip
