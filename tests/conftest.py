@@ -280,12 +280,11 @@ COST_MARKS = ("slow", "browser", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank: dict[str, int] = {}
+    rank: dict[Path, int] = {}
     for item in items:
-        module = item.nodeid.split("::")[0]
         marked = (i for i, mark in enumerate(COST_MARKS) if item.get_closest_marker(mark))
-        rank[module] = min(rank.get(module, len(COST_MARKS)), next(marked, len(COST_MARKS)))
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])  # stable: modules stay whole
+        rank[item.path] = min(rank.get(item.path, len(COST_MARKS)), next(marked, len(COST_MARKS)))
+    items.sort(key=lambda item: rank[item.path])  # stable: modules stay whole
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
