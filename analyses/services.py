@@ -31,6 +31,7 @@ from analyses.model import (
     query,
     statement,
 )
+from layers import nearest_key
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
 
@@ -44,15 +45,17 @@ def nearest_of_kinds(kinds: Sequence[str]) -> sql.Composed:
     city has no facility of the kind.
 
     Each kind is a constant in its own scan, so the kind's own index serves it (``nearest_by``
-    in the registry: one GiST index per kind). With the kind a value from a join, only an
-    index over every kind could: twice the time per scan at scale 1.
+    in the registry: one index per kind, on ``nearest_key``). With the kind a value from a
+    join, only an index over every kind could: twice the time per scan at scale 1.
     """
     return sql.SQL(", ").join(
         statement(
             "({kind}, (SELECT min(ST_Distance(ST_Transform(c.geom, {srid}), e.g)) FROM ("
             "SELECT f.geom FROM service_facilities f WHERE f.kind = {kind} "
-            "ORDER BY f.geom <-> e.pt LIMIT {knn}) c))",
+            "ORDER BY {facility} <-> {estate} LIMIT {knn}) c))",
             kind=sql.Literal(kind),
+            facility=sql.SQL(nearest_key("f.geom")),
+            estate=sql.SQL(nearest_key("e.pt")),
             knn=KNN,
         )  # fmt: skip
         for kind in kinds

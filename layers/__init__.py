@@ -18,6 +18,7 @@ from layers.model import (
     Role,
     Visibility,
     band_column,
+    nearest_key,
     tile_unit_m,
 )
 from layers.registry import REGISTRY, get_layer
@@ -38,6 +39,7 @@ __all__ = [
     "Role",
     "Visibility",
     "band_column",
+    "nearest_key",
     "get_layer",
     "tile_unit_m",
 ]

@@ -264,6 +264,48 @@ def test_coverage_gaps_and_the_parcels_that_could_fill_them(town_url):
     assert twice[0].properties == e1["clinic"]
 
 
+def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_python(db_url):
+    """Every (estate, kind) of the sample, measured again without an index: shapely's
+    distance from each red line to every facility of the kind, in the city's metres."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from analyses.model import METRIC_SRID
+
+    with psycopg.connect(db_url) as conn:
+        estates = conn.execute("SELECT id, ST_AsBinary(geom) FROM estates ORDER BY id").fetchall()
+        facilities = conn.execute("SELECT kind, ST_AsBinary(geom) FROM service_facilities")
+        points_of: dict[str, list[bytes]] = {}
+        for kind, wkb in facilities:
+            points_of.setdefault(kind, []).append(bytes(wkb))
+    to_metres = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
+
+    def metric(wkbs: list[bytes]) -> np.ndarray:
+        return shapely.transform(
+            shapely.from_wkb(wkbs), lambda xy: np.column_stack(to_metres.transform(*xy.T))
+        )
+
+    outlines = metric([bytes(wkb) for _, wkb in estates])
+    walk_m, kinds = 800.0, ("elder_care", "childcare", "meal_aid", "clinic")
+    gaps = run(db_url, "coverage_gaps", kinds=",".join(kinds), walk_m=str(walk_m))
+    expected = 0
+    for kind in kinds:
+        points = metric(points_of.get(kind, []))
+        for (estate_id, _), outline in zip(estates, outlines, strict=True):
+            nearest = shapely.distance(outline, points).min() if len(points) else None
+            gap = gaps.get(f"{estate_id}:{kind}")
+            if nearest is None:  # the city has none of the kind
+                expected += 1
+                assert gap is not None and gap["nearest_m"] is None
+            elif nearest <= walk_m - 0.5:
+                assert gap is None, (estate_id, kind, nearest)
+            elif nearest > walk_m + 0.5:
+                expected += 1
+                assert gap is not None and gap["nearest_m"] == pytest.approx(nearest, abs=0.5)
+    assert len(gaps) == expected > 0
+
+
 def test_flow_pool_adds_the_converted_floor_area(town_url):
     pool = run(town_url, "flow_pool")["110101"]
     assert pool["added_floor_area_m2"] == 120 and pool["added_by_use"] == {"elder_care": 120}

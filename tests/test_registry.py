@@ -164,6 +164,7 @@ def test_the_readme_layer_table_is_the_registry():
         ({"tile_from_zoom": (("road_class", "motorway", 12),)}, "tile_from_zoom"),
         ({"nearest_by": ("no_such_field",)}, "nearest_by"),
         ({"nearest_by": ("name_zh",)}, "nearest_by names a field with a vocabulary"),
+        ({"nearest_by": ("road_class",)}, "nearest_by is for a layer of points"),
     ],
 )
 def test_tile_settings_that_cannot_work_are_refused(change, message):

@@ -16,6 +16,7 @@ from layers.model import (
     FieldType,
     Layer,
     band_column,
+    nearest_key,
     tile_unit_m,
 )
 from layers.registry import REGISTRY
@@ -111,8 +112,8 @@ def table_of(layer: Layer) -> sa.Table:
     nearest = [
         sa.Index(
             nearest_index(layer.name, name, code),
-            "geom",
-            postgresql_using="gist",
+            sa.text(nearest_key()),
+            postgresql_using="spgist",
             postgresql_where=sa.column(name) == sa.literal(code, literal_execute=True),
         )  # fmt: skip
         for name in layer.nearest_by
@@ -125,8 +126,8 @@ def table_of(layer: Layer) -> sa.Table:
 
 
 def nearest_index(layer: str, field: str, code: str) -> str:
-    """The GiST index of the rows of ``layer`` whose ``field`` is ``code`` (``nearest_by``)."""
-    return f"ix_{layer}_{field}_{code}_geom"
+    """The index of the points of ``layer`` whose ``field`` is ``code`` (``nearest_by``)."""
+    return f"ix_{layer}_{field}_{code}_point"
 
 
 # System table: a version per layer, bumped by a statement trigger on every write (tile ETags).
