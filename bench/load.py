@@ -29,6 +29,7 @@ from spatial import tiles
 
 ROOT = Path(__file__).resolve().parent.parent
 OK = {200, 204, 304}
+CALM_PAUSE_S = 0.05  # between a calm client's requests (``run_load``'s ``calm_after_s``)
 CENTRE = (116.40, 39.91)
 
 
@@ -126,12 +127,14 @@ class LoadReport:
 async def run_load(
     base_url: str, urls: list[str], *, clients: int, seconds: float,
     restart: Callable[[], None] | None = None, restart_at: float | None = None,
-    timeout_s: float = 10.0, after_restart_s: float = 0.0,
+    timeout_s: float = 10.0, after_restart_s: float = 0.0, calm_after_s: float | None = None,
 ) -> LoadReport:  # fmt: skip
     """Send ``urls`` round-robin from ``clients`` concurrent clients for ``seconds``.
 
     With a restart, the clients go on until ``after_restart_s`` past its end at least, so the
-    time after an outage is measured however long PostgreSQL took to stop and start.
+    time after an outage is measured however long PostgreSQL took to stop and start. With
+    ``calm_after_s``, each client waits ``CALM_PAUSE_S`` between requests from that long
+    past the restart's end: the app is still asked, without the full load's CPU.
     """
     report = LoadReport(clients, seconds)
     start = time.monotonic()
@@ -158,6 +161,9 @@ async def run_load(
                 status = 0
                 url = f"{url} ({type(exc).__name__})"
             report.outcomes.append(Outcome(now, status, time.monotonic() - t0, url))
+            done = report.restart_done
+            if calm_after_s is not None and done is not None and now > done + calm_after_s:
+                await asyncio.sleep(CALM_PAUSE_S)
 
     async def restarter() -> None:
         assert restart is not None and restart_at is not None
