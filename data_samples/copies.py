@@ -3,9 +3,9 @@
 A national programme is many cities at a city's density, not one city forty times denser, so
 ``--scale`` above what one city holds (``ONE_CITY``) makes ``ceil(scale)`` parts: the real city
 first, then copies generated with other seeds and moved on a grid of 2.5° × 2° steps, their
-ids continued and their administrative codes given a prefix of their own (``01``–``99``: no
-province code starts with 0). A tile, a district or a bbox page then holds what it holds at
-scale 1, and only the totals grow.
+ids continued and their administrative codes given a prefix of their own (two digits in
+place of the province's, ``01``–``40``, never the real city's own). A tile, a district or a
+bbox page then holds what it holds at scale 1, and only the totals grow.
 
 Parts are streamed: the next one is generated in a child process while the caller loads this
 one, so memory stays at about two parts whatever the scale.
@@ -82,7 +82,7 @@ def displace(tables: City, index: int, offsets: dict[str, int]) -> None:
     """Make part ``index`` a city of its own: moved, ids after ``offsets``, codes prefixed."""
     i, j = grid_position(index)
     shift = np.array([i * STEP_DEG[0], j * STEP_DEG[1]])
-    prefix = f"{index:02d}"
+    prefix = code_prefix(index, own=tables["districts"]["code"].iloc[0][:2])
     coded = {(f.references or "").split(".")[0] for layer in REGISTRY.values() for f in layer.fields
              if (f.references or "").endswith(".code")}  # fmt: skip
     for name, table in tables.items():
@@ -103,6 +103,16 @@ def displace(tables: City, index: int, offsets: dict[str, int]) -> None:
             table["geometry"] = shapely.transform(geoms, lambda xy: xy + shift)
     if "change_history" in tables:
         _continue_history(tables["change_history"], offsets)
+
+
+def code_prefix(index: int, own: str) -> str:
+    """The two digits that replace the province's in part ``index``'s codes.
+
+    The part's number, except that the real city's own prefix is passed over: Beijing's is 11,
+    and its twelfth part's codes would have been the real city's again.
+    """
+    number = index + 1 if index >= int(own) else index
+    return f"{number:02d}"
 
 
 def _shifted(column: pd.Series, offset: int) -> pd.Series:

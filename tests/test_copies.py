@@ -7,7 +7,15 @@ import psycopg
 import pytest
 import shapely
 
-from data_samples.copies import MAX_SCALE, STEP_DEG, generate_parts, grid_position, part_scales
+from data_samples.copies import (
+    MAX_SCALE,
+    STEP_DEG,
+    code_prefix,
+    displace,
+    generate_parts,
+    grid_position,
+    part_scales,
+)
 from data_samples.generator import checksum, generate_city
 from data_samples.loader import load_parts
 from layers import REGISTRY
@@ -84,9 +92,25 @@ def test_codes_and_names_of_copies_are_their_own(parts):
     assert len(set(codes)) == len(codes)
     assert all(c.startswith("11") for c in parts[0].tables["districts"].code)
     for part in parts[1:]:
-        prefix = f"{part.index:02d}"
+        prefix = code_prefix(part.index, own="11")
         assert all(c.startswith(prefix) for c in part.tables["estates"].code)
         assert all(n.endswith(f"·{part.index + 1}") for n in part.tables["streets"].name_zh)
+
+
+@pytest.mark.parametrize("own", ["11", "12", "51", "01"])
+def test_every_part_up_to_forty_has_a_prefix_other_than_the_real_citys(own):
+    """Part 11's prefix was "11": at scale 12 and over, Beijing's codes came twice."""
+    prefixes = [code_prefix(k, own) for k in range(1, len(part_scales(MAX_SCALE)))]
+    assert len(set(prefixes)) == len(prefixes) and own not in prefixes
+    assert all(len(p) == 2 and p.isdigit() and p != "00" for p in prefixes)
+
+
+def test_the_twelfth_part_of_beijing_has_codes_of_its_own(parts):
+    first = parts[0].tables
+    twelfth = {name: table.copy() for name, table in first.items()}
+    displace(twelfth, 11, dict.fromkeys(REGISTRY, 10**6))
+    for name in ("districts", "streets", "estates"):
+        assert not set(first[name].code) & set(twelfth[name].code), name
 
 
 def test_parts_load_as_one_sample_with_every_key_resolving(parts, scratch_database):
