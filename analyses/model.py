@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 from layers import Visibility
 from layers.city import CITY
@@ -208,6 +209,30 @@ def unprepared(conn: psycopg.AsyncConnection) -> Iterator[None]:
         conn.prepare_threshold = threshold
 
 
+# PostgreSQL prices starting a parallel plan's workers at 1,000 cost units; here they take
+# ~20 ms. For one district of a 40-city sample it started them to read ~1,000 idle parcels
+# (flow_pool 8 → 25 ms; BENCHMARKS, "As the data grows"). For an area, a plan must be worth
+# twenty times that before it goes parallel: the district pipe analyses still do (aging_pipes
+# takes a fifth longer without workers), the small ones no longer.
+AREA_PARALLEL_SETUP_COST = 20_000
+
+
+@asynccontextmanager
+async def planned_for(conn: psycopg.AsyncConnection, area: Area) -> AsyncIterator[None]:
+    """Meanwhile, parallel plans on ``conn`` only when they pay for a part of the city."""
+    if area.district is None and area.street is None and area.estate is None:
+        yield  # the whole city: PostgreSQL's own prices
+        return
+    await conn.execute(
+        sql.SQL("SET parallel_setup_cost = {}").format(sql.Literal(AREA_PARALLEL_SETUP_COST))
+    )
+    try:
+        yield
+    finally:  # autocommit: idle again after a failed statement; a closed one is dropped
+        if not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
+            await conn.execute("RESET parallel_setup_cost")
+
+
 def rows_of(result: list[Row] | Page) -> list[Row]:
     """The rows a runner returned (for callers that need no paging: a single estate)."""
     return result.rows if isinstance(result, Page) else result
@@ -249,10 +274,11 @@ class Analysis:
         on a generic plan once a connection has run them for the city and for districts (the
         city's expensive custom plans make the generic one look as good): one district scans
         the whole city, 1.4 → 3.5 ms for ``overruns`` at scale 10 (BENCHMARKS, "As the data
-        grows").
+        grows"). For a part of the city, parallel plans only when they pay (``planned_for``).
         """
         with unprepared(conn):
-            return await self.runner(conn, area, params)
+            async with planned_for(conn, area):
+                return await self.runner(conn, area, params)
 
     def parse_params(self, raw: dict[str, Any], today: dt.date | None = None) -> dict[str, Any]:
         unknown = sorted(set(raw) - set(self.params_by_name))

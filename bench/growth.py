@@ -122,9 +122,9 @@ def _served(url: str, repeat: int) -> dict[str, float]:
 
 
 def _update(scale: float, figures: dict[str, float]) -> Path:
-    """Replace these figures in this scale's results, keeping the others."""
+    """Replace these figures in this scale's results, keeping the others (a new scale: none)."""
     path = OUT / f"scale-{scale:g}.json"
-    kept = json.loads(path.read_text())
+    kept = json.loads(path.read_text()) if path.exists() else {"scale": scale, "p50_ms": {}}
     kept["p50_ms"] |= figures
     path.write_text(json.dumps(kept, indent=1))
     return path
@@ -151,25 +151,32 @@ def report() -> None:
     runs = sorted((json.loads(p.read_text()) for p in OUT.glob("scale-*.json")),
                   key=lambda r: r["scale"])  # fmt: skip
     scales = [r["scale"] for r in runs]
-    print("| request | " + " | ".join(f"scale {s:g}" for s in scales) + " | ×, last/first |")
-    print("|---|" + "---:|" * (len(scales) + 1))
+    larger = scales[1:]
+    print("| request | " + " | ".join(f"scale {s:g}" for s in scales) + " | "
+          + " | ".join(f"× at {s:g}" for s in larger) + " |")  # fmt: skip
+    print("|---|" + "---:|" * (len(scales) + len(larger)))
     keys = list(runs[0]["p50_ms"])
     for key in keys:
         values = [r["p50_ms"].get(key) for r in runs]
         cells = " | ".join("—" if v is None else f"{v:,.1f}" for v in values)
-        growth = values[-1] / values[0] if values[0] and values[-1] else float("nan")
-        print(f"| {key} | {cells} | {growth:.2f} |")
+        ratios = " | ".join("—" if not (v and values[0]) else f"{v / values[0]:.2f}"
+                            for v in values[1:])  # fmt: skip
+        print(f"| {key} | {cells} | {ratios} |")
     fig, axes = plt.subplots(1, 2, figsize=(12, 5))
     for key in keys:
         values = [r["p50_ms"].get(key) for r in runs]
         local = not key.endswith(" city") and "(city)" not in key
-        axes[0 if local else 1].plot(scales, [v / values[0] for v in values], marker="o",
-                                     label=key, linewidth=1)  # fmt: skip
+        measured = [(s, v / values[0]) for s, v in zip(scales, values, strict=True) if v]
+        axes[0 if local else 1].plot(*zip(*measured, strict=True), marker="o", label=key,
+                                     linewidth=1)  # fmt: skip
     for ax, title in zip(axes, ("tiles, pages, search, per district", "city-wide"), strict=True):
         ax.set_title(f"{title}: p50 ÷ p50 at scale {scales[0]:g}")
         ax.set_xlabel("scale (1 = 6,100 estates)")
+        ax.set_xscale("log")  # scales 1, 4, 10 and 40 apart alike
+        ax.set_xticks(scales, [f"{s:g}" for s in scales])
         ax.axhline(1.2 if ax is axes[0] else 1, color="grey", linestyle=":")
         if ax is axes[1]:
+            ax.set_yscale("log")  # linear growth a straight line
             ax.plot(scales, [s / scales[0] for s in scales], color="black", linestyle="--",
                     label="linear")  # fmt: skip
         ax.legend(fontsize=6, ncol=2)

@@ -306,6 +306,34 @@ def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_pytho
     assert len(gaps) == expected > 0
 
 
+def test_a_part_of_the_city_goes_parallel_only_when_it_pays(db_url):
+    """For an area, a parallel plan is priced twenty times higher (PostgreSQL started two
+    workers for one district's ~1,000 parcels at scale 40), and the price is PostgreSQL's
+    again after the run, also after a failed one; city-wide runs keep PostgreSQL's."""
+    from analyses.model import AREA_PARALLEL_SETUP_COST, planned_for
+
+    async def scenario() -> list[str]:
+        async with await psycopg.AsyncConnection.connect(db_url, autocommit=True) as conn:
+
+            async def price() -> str:
+                return (await (await conn.execute("SHOW parallel_setup_cost")).fetchone())[0]
+
+            seen = [await price()]
+            async with planned_for(conn, Area(district="110105")):
+                seen.append(await price())
+            with pytest.raises(psycopg.errors.DivisionByZero):
+                async with planned_for(conn, Area(estate=1)):
+                    await conn.execute("SELECT 1 / 0")
+            seen.append(await price())
+            async with planned_for(conn, Area(scope_streets=("110105011",))):
+                seen.append(await price())
+            return seen
+
+    default, for_an_area, after_a_failure, city = run_async(scenario())
+    assert for_an_area == str(AREA_PARALLEL_SETUP_COST)
+    assert default == after_a_failure == city == "1000"
+
+
 def test_flow_pool_adds_the_converted_floor_area(town_url):
     pool = run(town_url, "flow_pool")["110101"]
     assert pool["added_floor_area_m2"] == 120 and pool["added_by_use"] == {"elder_care": 120}
