@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import gc
 import json
 import os
 import uuid
@@ -285,6 +286,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marked = (i for i, mark in enumerate(COST_MARKS) if item.get_closest_marker(mark))
         rank[item.path] = min(rank.get(item.path, len(COST_MARKS)), next(marked, len(COST_MARKS)))
     items.sort(key=lambda item: rank[item.path])  # stable: modules stay whole
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before each module, what lives on (imports, collection, session fixtures) is frozen:
+    the cycle collector's full passes need not walk it again. A worker holds ~600,000 such
+    objects, and its ~27 full passes a run took 6–8 s of its CPU."""
+    if item.path != _frozen_at.get("path"):
+        _frozen_at["path"] = item.path
+        gc.collect()
+        gc.freeze()
+
+
+_frozen_at: dict[str, Path] = {}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
