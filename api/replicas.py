@@ -2,9 +2,10 @@
 
 With ``ONEMAP_DATABASE_READ_URL`` set, read routes take connections from the replica's pool.
 The rule for read-after-write: a write answers with the primary's WAL position after its
-commit (``pg_current_wal_lsn()``), kept by the client in the ``onemap_lsn`` cookie; while that
-cookie names a position the replica has not replayed yet (``pg_last_wal_replay_lsn()``), the
-caller's reads go to the primary. Everyone else reads the replica, which may lag a little.
+commit (``pg_current_wal_insert_lsn()``, ``spatial.catalog.WAL_POSITION``), kept by the
+client in the ``onemap_lsn`` cookie; while that cookie names a position the replica has not
+replayed yet (``pg_last_wal_replay_lsn()``), the caller's reads go to the primary. Everyone
+else reads the replica, which may lag a little.
 """
 
 from __future__ import annotations

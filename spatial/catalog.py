@@ -48,7 +48,11 @@ async def layer_counts_async(
 
 
 # Where the primary's WAL ends: after a commit, the position a replica must replay to show it.
-WAL_POSITION = sql.SQL("SELECT pg_current_wal_lsn()::text")
+# The insert position, not the write position (``pg_current_wal_lsn``): with asynchronous
+# commit the commit record may still sit in WAL buffers, and a replica that had replayed up
+# to the write position answered without the write (the replica test, once in a few loaded
+# runs).
+WAL_POSITION = sql.SQL("SELECT pg_current_wal_insert_lsn()::text")
 
 
 def wal_position(conn: psycopg.Connection) -> str | None:
