@@ -1,17 +1,16 @@
 """Helpers of the ingest tests."""
 
-import functools
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import shapely
-from pyproj import Transformer
 
 from ingest import pipeline
 from ingest.mapping import load_mapping
 from spatial import gcj02
 from spatial.gdal import pyogrio
+from tests_support import project
 
 INPUTS = Path(__file__).resolve().parent.parent / "data_samples" / "inputs"
 
@@ -34,16 +33,6 @@ def truth(url, layer, n=8):
     with psycopg.connect(url) as conn:
         rows = conn.execute(f"SELECT ST_AsBinary(geom) FROM {layer} ORDER BY id LIMIT {n}")
         return shapely.from_wkb([bytes(r[0]) for r in rows])
-
-
-@functools.cache
-def _from_wgs84(epsg):
-    return Transformer.from_crs(4326, epsg, always_xy=True)  # 46 ms to make: once per code
-
-
-def project(geoms, epsg):
-    t = _from_wgs84(epsg)
-    return shapely.transform(geoms, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
 
 
 def shift(geoms, to):

@@ -30,7 +30,7 @@ from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
 from layers import Role, Visibility
-from tests_support import ADMIN_TOKEN, MIGRATED, admin_app, run_async, run_onemap
+from tests_support import ADMIN_TOKEN, MIGRATED, admin_app, project, run_async, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
 TODAY = dt.date(2026, 11, 25)
@@ -267,9 +267,7 @@ def test_coverage_gaps_and_the_parcels_that_could_fill_them(town_url):
 def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_python(db_url):
     """Every (estate, kind) of the sample, measured again without an index: shapely's
     distance from each red line to every facility of the kind, in the city's metres."""
-    import numpy as np
     import shapely
-    from pyproj import Transformer
 
     from analyses.model import METRIC_SRID
 
@@ -279,19 +277,12 @@ def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_pytho
         points_of: dict[str, list[bytes]] = {}
         for kind, wkb in facilities:
             points_of.setdefault(kind, []).append(bytes(wkb))
-    to_metres = Transformer.from_crs(4326, METRIC_SRID, always_xy=True)
-
-    def metric(wkbs: list[bytes]) -> np.ndarray:
-        return shapely.transform(
-            shapely.from_wkb(wkbs), lambda xy: np.column_stack(to_metres.transform(*xy.T))
-        )
-
-    outlines = metric([bytes(wkb) for _, wkb in estates])
+    outlines = project(shapely.from_wkb([bytes(wkb) for _, wkb in estates]), METRIC_SRID)
     walk_m, kinds = 800.0, ("elder_care", "childcare", "meal_aid", "clinic")
     gaps = run(db_url, "coverage_gaps", kinds=",".join(kinds), walk_m=str(walk_m))
     expected = 0
     for kind in kinds:
-        points = metric(points_of.get(kind, []))
+        points = project(shapely.from_wkb(points_of.get(kind, [])), METRIC_SRID)
         for (estate_id, _), outline in zip(estates, outlines, strict=True):
             nearest = shapely.distance(outline, points).min() if len(points) else None
             gap = gaps.get(f"{estate_id}:{kind}")

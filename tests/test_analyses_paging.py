@@ -12,7 +12,7 @@ import shapely
 from pyproj import Geod
 
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
-from tests_support import ADMIN_TOKEN, run_async, run_onemap
+from tests_support import ADMIN_TOKEN, project, run_async, run_onemap
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SAFETY = {"water_supply", "drainage_storm", "drainage_sewer", "drainage_combined", "gas"}
@@ -183,13 +183,9 @@ def test_ledger_lengths_add_up_from_streets_to_districts_to_the_city(db_url, age
 
 def test_pipes_around_an_estate_exclude_its_neighbours(client, db_url):
     """Recomputed with shapely in EPSG:4548: around = the zone less every estate."""
-    from pyproj import Transformer
-
-    to_m = Transformer.from_crs(4326, 4548, always_xy=True)
 
     def metric(wkb):
-        return shapely.transform(shapely.from_wkb(wkb), lambda c: np.column_stack(
-            to_m.transform(c[:, 0], c[:, 1])))  # fmt: skip
+        return project(shapely.from_wkb(wkb), 4548)
 
     with psycopg.connect(db_url) as conn:
         estates = dict(conn.execute("SELECT id, ST_AsBinary(geom) FROM estates").fetchall())
@@ -327,13 +323,9 @@ def test_elevator_screening_recomputed_agrees_with_itself_and_the_records(client
     north long side): the same buildings fail the red line and the 6 m clearance, the same
     lengths of pipe must move; recorded surveys stand, and what was built passes. The
     calibrated sample city gives every rule work to do."""
-    from pyproj import Transformer
-
-    to_m = Transformer.from_crs(4326, 4548, always_xy=True)
 
     def metric(wkbs):
-        return shapely.transform(shapely.from_wkb(wkbs), lambda c: np.column_stack(
-            to_m.transform(c[:, 0], c[:, 1])))  # fmt: skip
+        return project(shapely.from_wkb(wkbs), 4548)
 
     with psycopg.connect(db_url) as conn:
         b = conn.execute("SELECT id, estate_id, floors, has_elevator, ST_AsBinary(geom) "

@@ -8,8 +8,9 @@ import psycopg
 import pytest
 import shapely
 
-from ingest_support import INPUTS, max_error_m, project, run, shift, state, truth, write_vector
+from ingest_support import INPUTS, max_error_m, run, shift, state, truth, write_vector
 from layers.errors import InvalidInput
+from tests_support import project
 
 CASES = [  # (layer, marker field, file kind, source CRS, --crs given)
     ("service_facilities", "name_zh", "geojson", 4326, None),
