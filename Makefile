@@ -16,7 +16,7 @@ test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
-	.venv/bin/pytest -n 2 --dist loadfile
+	.venv/bin/pytest -n 3 --dist loadfile
 
 # Benchmarks on the full sample city (loaded if missing); tables printed, bench/results*.{md,png}.
 bench: setup
