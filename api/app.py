@@ -18,7 +18,7 @@ from api.compression import SelectiveGZip
 from api.cors import Cors
 from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
-from api.hardening import BodyLimit, CallerBoundary, SecurityHeaders
+from api.hardening import BodyLimit, CallerBoundary, OneValueEach, SecurityHeaders
 from api.jobs import Jobs
 from api.replicas import Pools, SourceHeader
 from api.response_cache import ResponseCache, ResponseStore
@@ -128,6 +128,7 @@ def create_app(
         BodyLimit, max_bytes=features.max_body_bytes, max_upload_bytes=features.max_upload_bytes,
         chunk_timeout_s=server.body_timeout_s,
     )  # fmt: skip
+    app.add_middleware(OneValueEach)
     app.add_middleware(ResponseCache, watcher=state.versions, store=state.responses)
     # Outside the response cache: replayed answers carry CORS headers too.
     app.add_middleware(Cors, trusted_origins=features.cors_origins)

@@ -3,6 +3,9 @@
 - ``BodyLimit``: request bodies above the limit are refused with 413 before a route sees
   them (by ``Content-Length``, and by counting when a body comes in chunks); the file
   import route has its own, larger limit, counted as it reads; JSON bodies must be strict.
+- ``OneValueEach``: a query parameter given twice is refused with 400, not resolved by
+  taking the last: two answers to "which limit, which filter?" is how a check in front of
+  the app (a proxy, a gateway) and the app come to read different requests.
 - ``SecurityHeaders``: ``nosniff`` on everything; the HTML pages also get a Content Security
   Policy that allows only this origin (plus the configured basemap), no framing by others.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 from starlette.datastructures import Headers, MutableHeaders
@@ -130,6 +133,35 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def repeated_parameter(query_string: bytes) -> str | None:
+    """The first query parameter given more than once (lists are comma-separated), if any."""
+    if b"&" not in query_string:  # the common case, a tile: nothing to parse
+        return None
+    seen: set[str] = set()
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
+class OneValueEach:
+    """Each query parameter once: ``limit=5&limit=500`` is a 400, on every route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            name = repeated_parameter(scope.get("query_string", b""))
+            if name is not None:
+                detail = f"{name!r} is given more than once; give each parameter once"
+                for message in _problem(400, "Invalid parameter", detail):
+                    await send(message)
+                return
+        await self.app(scope, receive, send)
 
 
 def _patient(receive: Receive, timeout_s: float) -> Receive:
