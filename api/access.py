@@ -23,7 +23,7 @@ from api.accounts import User
 from api.deps import pooled
 from api.state import state_of
 from layers import REGISTRY, Layer, Role, Visibility, get_layer
-from layers.errors import Forbidden, NotFound, Unauthorized
+from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from spatial.scope import StreetScope
 
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
@@ -75,9 +75,16 @@ BEARER = HTTPBearer(auto_error=False, description="A token from `onemap users`")
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same token")
 
 
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")  # as ASGI gives them: lower case
+
+
 def _token(
     request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
 ) -> str | None:
+    # A credential header twice: which one is the caller? (A proxy may read the other.)
+    given = [name for name, _ in request.scope["headers"] if name in CREDENTIAL_HEADERS]
+    if len(given) > len(set(given)):
+        raise InvalidInput("a credential header is given more than once; send each once")
     if bearer is not None:
         return bearer.credentials.strip() or None
     if "authorization" in request.headers:  # present, but not a bearer token

@@ -91,6 +91,17 @@ def test_a_parameter_given_twice_is_a_400_problem(client, target):
     assert client.get(once, headers=ADMIN).status_code < 400, once
 
 
+@pytest.mark.parametrize("header", ["Authorization", "X-API-Key"])
+def test_a_credential_given_twice_is_a_400_problem(client, header):
+    token = ADMIN["Authorization"] if header == "Authorization" else ADMIN_TOKEN
+    twice = [(header, token), (header.lower(), "Bearer someone-else" if header ==
+                                "Authorization" else "someone-else")]  # fmt: skip
+    response = client.get("/collections/estates/items?limit=1", headers=twice)
+    is_problem(response, 400)
+    assert "more than once" in response.json()["detail"]
+    assert client.get("/collections/estates/items?limit=1", headers=[twice[0]]).status_code == 200
+
+
 def test_a_write_with_a_parameter_given_twice_changes_nothing(client):
     before = client.get("/collections/estates/items?limit=1", headers=ADMIN).json()
     feature = {"type": "Feature", "geometry": None, "properties": {"name_zh": "重复参数"}}
