@@ -23,7 +23,7 @@ from analyses.ledger import ledger, ledger_xlsx
 from analyses.model import Area, page_of, rows_of
 from analyses.registry import ANALYSES, get_analysis
 from analyses.running import as_geojson, as_json, dumps, paging
-from cli.common import app, console, friendly, stderr, with_connection
+from cli.common import app, console, friendly, output_file, stderr, with_connection
 from layers import Visibility
 from layers.errors import InvalidInput
 from spatial.spreadsheet import spreadsheet_safe
@@ -37,7 +37,8 @@ def _write(data: bytes, path: Path | None) -> None:
     if path is None:
         sys.stdout.buffer.write(data)
         return
-    path.write_bytes(data)
+    with output_file(path) as partial:
+        partial.write_bytes(data)
     console.print(f"wrote {path} ({len(data):,} bytes)", highlight=False)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import psycopg
@@ -23,7 +24,7 @@ from rich.progress import (
 
 import database
 from database.settings import DatabaseSettings
-from layers.errors import OneMapError
+from layers.errors import InvalidInput, OneMapError
 
 app = typer.Typer(help="OneMap: one map for the work, one ledger for the accounts.",
                   no_args_is_help=True, add_completion=False)  # fmt: skip
@@ -102,3 +103,38 @@ def stage_bars(
             progress.advance(tasks[stage], n)
 
         yield advance
+
+
+# What GDAL's GeoPackage driver may leave beside a file it was writing.
+_SIDECARS = ("-journal", "-wal", "-shm")
+
+
+def check_output(path: Path, option: str = "--out") -> None:
+    """Refuse an output path that cannot be written, before any work (or any write) is done."""
+    if path.is_dir():
+        raise InvalidInput(f"{option}: {path} is a folder; name a file in it")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{option}: the folder {path.parent} does not exist")
+
+
+@contextmanager
+def output_file(path: Path) -> Iterator[Path]:
+    """Where to write ``--out path``: a hidden sibling that replaces ``path`` once complete.
+
+    A failed or interrupted write leaves the file that was there before, and no half file
+    under its name. A device or a pipe (``/dev/stdout``, a named pipe) is written directly.
+    """
+    check_output(path)
+    if path.exists() and not path.is_file():
+        yield path
+        return
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    leftovers = [partial, *(partial.with_name(partial.name + s) for s in _SIDECARS)]
+    for leftover in leftovers:  # of an earlier run that was killed
+        leftover.unlink(missing_ok=True)
+    try:
+        yield partial
+        partial.replace(path)
+    finally:
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)

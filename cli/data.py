@@ -18,8 +18,18 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from cli.common import app, console, database_url, friendly, stage_bars, stderr, viewer_app
-from layers.errors import OneMapError
+from cli.common import (
+    app,
+    check_output,
+    console,
+    database_url,
+    friendly,
+    output_file,
+    stage_bars,
+    stderr,
+    viewer_app,
+)
+from layers.errors import InvalidInput, OneMapError
 
 if TYPE_CHECKING:
     from viewer.pages import PageData
@@ -62,7 +72,9 @@ def export_layer(
         crs=crs_mod.parse(crs),
     )  # fmt: skip
     q = export.for_files(q, fmt)
-    with psycopg.connect(database_url()) as conn:
+    if fmt.driver and out.exists() and not out.is_file():
+        raise InvalidInput(f"--out: {fmt.name} needs a regular file, not {out}")
+    with output_file(out) as partial, psycopg.connect(database_url()) as conn:
         statement = count_sql(q)
         row = conn.execute(statement.sql, statement.params).fetchone()
         total = int(row[0]) if row else 0
@@ -76,10 +88,9 @@ def export_layer(
                 progress.advance(task, n)
 
             if fmt.driver:
-                out.unlink(missing_ok=True)
-                export.write_file(conn, q, fmt, out, advance)
+                export.write_file(conn, q, fmt, partial, advance)
             else:
-                with out.open("wb") as f:
+                with partial.open("wb") as f:
                     for chunk in export.iter_text(conn, q, fmt, advance):
                         f.write(chunk)
     out_size = out.stat().st_size
@@ -132,13 +143,19 @@ def ingest_file(
         dry_run=dry_run or suggest_mapping is not None, skip_invalid=skip_invalid,
         make_valid=make_valid, actor="cli", suggest=suggest_mapping is not None,
     )  # fmt: skip
+    # Checked first: a report that cannot be written after the rows were would read as failure.
+    for path, option in ((report, "--report"), (suggest_mapping, "--suggest-mapping")):
+        if path is not None:
+            check_output(path, option)
     url = database_url()
     with stage_bars(stderr, transient=True) as advance:
         result = pipeline.run(url, file, options, advance)
     if report:
-        report.write_text(result.to_json(), encoding="utf-8")
+        with output_file(report) as partial:
+            partial.write_text(result.to_json(), encoding="utf-8")
     if suggest_mapping is not None and result.suggested_mapping is not None:
-        suggest_mapping.write_text(result.suggested_mapping, encoding="utf-8")
+        with output_file(suggest_mapping) as partial:
+            partial.write_text(result.suggested_mapping, encoding="utf-8")
         stderr.print(f"wrote the draft mapping {suggest_mapping}: edit it, then run again with "
                      f"--mapping {suggest_mapping}", highlight=False, markup=False)  # fmt: skip
     (console if result.ok else stderr).print(result.to_text(), highlight=False, markup=False)

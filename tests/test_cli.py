@@ -159,3 +159,59 @@ def test_users_mistakes_are_one_line_and_exit_1(edits_url, args, message):
     assert result.returncode == 1 and message in result.stderr
     assert "Traceback" not in result.stderr
     assert users() == before
+
+
+def _outputs(tmp_path: Path) -> list[tuple[list[str], str]]:
+    """Each command that writes a file, with a place it cannot write to; what it says."""
+    folder, nowhere = tmp_path / "a-folder.geojson", tmp_path / "no" / "such" / "x.json"
+    folder.mkdir()
+    return [
+        (["export", "estates", "--out", str(folder)], "is a folder"),
+        (["export", "estates", "--out", str(nowhere.with_suffix(".geojson"))], "does not exist"),
+        (["export", "estates", "--out", "/dev/null", "--format", "gpkg"], "needs a regular file"),
+        (["analyse", "overruns", "--out", str(folder)], "is a folder"),
+        (["dossier", "1", "--out", str(nowhere)], "does not exist"),
+        (["ledger", "--out", str(nowhere.with_suffix(".xlsx"))], "does not exist"),
+        (["check", "--out", str(folder)], "is a folder"),
+    ]
+
+
+def test_an_output_that_cannot_be_written_is_one_line_before_any_work(db_url, tmp_path):
+    for args, message in _outputs(tmp_path):
+        result = run_onemap(*args, env={"ONEMAP_DATABASE_URL": db_url})
+        assert result.returncode == 1, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert "→" not in result.stderr, result.stderr  # refused before the export started
+
+
+def test_an_ingest_report_that_cannot_be_written_is_refused_before_any_row(edits_url, tmp_path):
+    """Checked after the rows went in, the failure would have read as a failed import."""
+    source = tmp_path / "one.geojson"
+    source.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [116.4, 39.9]},
+        "properties": {"name_zh": "报告测试", "kind": "elder_care"}}]}))  # fmt: skip
+    with psycopg.connect(edits_url) as conn:
+        before = conn.execute("SELECT count(*) FROM service_facilities").fetchone()
+    result = run_onemap(
+        "ingest", str(source), "--layer", "service_facilities",
+        "--report", str(tmp_path / "no" / "r.json"), env={"ONEMAP_DATABASE_URL": edits_url},
+    )  # fmt: skip
+    assert result.returncode == 1 and "--report: the folder" in result.stderr, result.stderr
+    with psycopg.connect(edits_url) as conn:
+        assert conn.execute("SELECT count(*) FROM service_facilities").fetchone() == before
+
+
+def test_a_failed_write_keeps_the_file_that_was_there(tmp_path):
+    from cli.common import output_file
+
+    target = tmp_path / "estates.geojson"
+    target.write_text("the export of yesterday")
+    with pytest.raises(RuntimeError), output_file(target) as partial:
+        partial.write_text("half of today's")
+        raise RuntimeError("the database went away")
+    assert target.read_text() == "the export of yesterday"
+    assert [p.name for p in tmp_path.iterdir()] == ["estates.geojson"]  # no half file left
+    with output_file(target) as partial:
+        partial.write_text("today's")
+    assert target.read_text() == "today's"
+    assert [p.name for p in tmp_path.iterdir()] == ["estates.geojson"]

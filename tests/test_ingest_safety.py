@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import time
 import zipfile
 
@@ -159,6 +160,40 @@ def test_cli_ingest_prints_the_report_and_exits_non_zero_on_problems(ingest_url,
     )  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert "dry run: valid" in good.stdout
+
+
+def _path_kinds(tmp_path):
+    """Paths that are not a readable file, each as a user may name one; what they are told."""
+    loop = tmp_path / "loop.geojson"
+    loop.symlink_to(tmp_path / "loop2.geojson")
+    (tmp_path / "loop2.geojson").symlink_to(loop)
+    dangling = tmp_path / "gone.geojson"
+    dangling.symlink_to(tmp_path / "never-there.geojson")
+    device = tmp_path / "zero.geojson"
+    device.symlink_to("/dev/zero")  # endless: read, it would fill the memory
+    pipe = tmp_path / "pipe.geojson"
+    os.mkfifo(pipe)  # read, it would wait for a writer for ever
+    folder = tmp_path / "folder.geojson"
+    folder.mkdir()
+    return [
+        (tmp_path / "missing.geojson", "does not exist"),
+        (loop, "leads nowhere"),
+        (dangling, "leads nowhere"),
+        (device, "not a regular file"),
+        (pipe, "not a regular file"),
+        (folder, "is a folder"),
+    ]
+
+
+def test_paths_that_are_not_files_get_one_line_and_change_nothing(ingest_url, tmp_path):
+    before = state(ingest_url, "service_facilities")
+    env = {"ONEMAP_DATABASE_URL": ingest_url}
+    for path, message in _path_kinds(tmp_path):
+        result = run_onemap("ingest", str(path), "--layer", "service_facilities", env=env,
+                            timeout=60)  # fmt: skip
+        assert result.returncode == 1, (path, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert state(ingest_url, "service_facilities") == before
 
 
 def test_http_import_runs_as_a_job_with_a_report(ingest_url):
