@@ -29,6 +29,7 @@ import yaml
 
 from analyses import workdays
 from layers.errors import InvalidInput
+from layers.files import input_file
 
 _KEYS = {"year", "source", "holidays", "workdays"}
 _HOLIDAY_KEYS = {"name", "from", "to"}
@@ -51,8 +52,7 @@ class Arrangement:
 
 def read_file(path: Path) -> Arrangement:
     """The arrangement in ``path``, or InvalidInput saying what is wrong with it."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+    input_file(path)
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InvalidInput(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, not an arrangement")
     try:

@@ -27,6 +27,7 @@ import yaml
 
 from layers import Field, Layer, Visibility
 from layers.errors import InvalidInput
+from layers.files import input_file
 
 SECTIONS = ("columns", "values", "set")
 MAX_MAPPING_BYTES = 64 << 10  # as large as an HTTP form field may be
@@ -82,6 +83,7 @@ def load_mapping(path: Path | None) -> Mapping:
     """The mapping file at ``path`` (an empty mapping for None)."""
     if path is None:
         return Mapping()
+    input_file(path)
     try:
         if path.stat().st_size > MAX_MAPPING_BYTES:
             raise InvalidInput(f"{path}: at most {MAX_MAPPING_BYTES >> 10} KiB")

@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError
 
 from ingest import sniff
 from layers.errors import InvalidInput
+from layers.files import input_file
 from spatial.gdal import pyogrio
 
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom", "几何", "空间信息")
@@ -216,17 +217,12 @@ def read_source(path: Path, *, source_layer: str | None = None, encoding: str | 
 
     A zip is unpacked (checked and counted) into a folder of its own, read, and removed.
     """
-    if not path.exists():
-        if path.is_symlink():
-            raise InvalidInput(f"{path} is a link that leads nowhere (or in a loop)")
-        raise InvalidInput(f"{path} does not exist")
     if path.is_dir():  # a folder holding one shapefile (the CLI)
         shapefiles = sorted(path.glob("*.shp"))
         if len(shapefiles) != 1:
             raise InvalidInput(f"{path} is a folder; it must hold exactly one .shp file")
         path = shapefiles[0]
-    if not path.is_file():  # a device (/dev/zero is endless) or a pipe: its size says nothing
-        raise InvalidInput(f"{path.name} is not a regular file (a device, a pipe or a socket)")
+    input_file(path)
     if path.stat().st_size == 0:
         raise InvalidInput(f"{path.name} is empty (0 bytes)")
     if path.stat().st_size > limits.max_unpacked_bytes:

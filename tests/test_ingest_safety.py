@@ -186,13 +186,19 @@ def _path_kinds(tmp_path):
 
 
 def test_paths_that_are_not_files_get_one_line_and_change_nothing(ingest_url, tmp_path):
+    """Every input file a command reads: the source, the mapping, a holiday arrangement."""
     before = state(ingest_url, "service_facilities")
     env = {"ONEMAP_DATABASE_URL": ingest_url}
+    good = str(INPUTS / "service_facilities.geojson")
     for path, message in _path_kinds(tmp_path):
-        result = run_onemap("ingest", str(path), "--layer", "service_facilities", env=env,
-                            timeout=60)  # fmt: skip
-        assert result.returncode == 1, (path, result.stderr)
-        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+        for args in (
+            ["ingest", str(path), "--layer", "service_facilities"],
+            ["ingest", good, "--layer", "service_facilities", "--mapping", str(path)],
+            ["holidays", "load", str(path)],
+        ):
+            result = run_onemap(*args, env=env, timeout=60)
+            assert result.returncode == 1, (args, result.stderr)
+            assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert state(ingest_url, "service_facilities") == before
 
 
