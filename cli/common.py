@@ -66,12 +66,16 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def database_url(*, same_city: bool = True) -> str:
-    """The database to use, checked to answer and (unless told) to hold ONEMAP_CITY's data."""
+    """The database to use: it answers, and (unless told) is migrated and holds the city's.
+
+    ``same_city=False`` is for the commands that migrate or reset it.
+    """
     settings = DatabaseSettings()
     url = database.resolve_database_url(settings)
     database.check_connection(url)
     if same_city:
         with psycopg.connect(url) as conn:
+            database.check_schema(conn)
             database.claim_city(conn)
     return url
 

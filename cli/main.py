@@ -36,7 +36,12 @@ def db_start() -> None:
         console.print("using ONEMAP_DATABASE_URL; no embedded cluster to start")
         return
     cluster = database.embedded_cluster(settings)
+    new = not cluster.initialised
     started = cluster.start()
+    if new:  # said aloud: run from another folder, a new empty cluster looks like lost data
+        where = f"{cluster.home} (ONEMAP_DATA_DIR {settings.data_dir}"
+        where += ", relative to the current folder)" if not settings.data_dir.is_absolute() else ")"
+        console.print(f"created a new, empty cluster in {where}", highlight=False)
     console.print(f"{'started' if started else 'already running'}: {cluster.url}")
 
 
@@ -62,6 +67,9 @@ def db_status() -> None:
             console.print(f"PostgreSQL {versions['postgresql']}, PostGIS {versions['postgis']}")
             held = database.served_city(conn)
             console.print(f"data of: {held or 'no city yet'}; ONEMAP_CITY: {CITY.name}")
+            at, head = database.schema_revision(conn), database.migration_head()
+            state = "current" if at == head else f"this OneMap's is {head}: run onemap db migrate"
+            console.print(f"schema: migration {at or 'none yet'} ({state})", highlight=False)
         except psycopg.errors.UndefinedFunction:
             console.print(
                 "running; PostGIS not installed in this database yet (run: onemap db migrate)"

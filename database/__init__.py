@@ -4,17 +4,22 @@ Used by the web app, the CLI and the Alembic environment alike; it imports none 
 """
 
 from database.lifecycle import (
+    SchemaNotCurrent,
     alembic_config,
     check_connection,
+    check_schema,
     claim_city,
     downgrade,
     embedded_cluster,
     migrate,
+    migration_head,
     resolve_database_url,
+    schema_revision,
     served_city,
 )
 
 __all__ = [
-    "alembic_config", "check_connection", "claim_city", "downgrade",
-    "embedded_cluster", "migrate", "resolve_database_url", "served_city",
+    "SchemaNotCurrent", "alembic_config", "check_connection", "check_schema", "claim_city",
+    "downgrade", "embedded_cluster", "migrate", "migration_head", "resolve_database_url",
+    "schema_revision", "served_city",
 ]  # fmt: skip

@@ -7,9 +7,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import database
 from layers import REGISTRY
 from spatial import catalog
-from tests_support import POSTGIS, local_get, run_onemap, serve, until
+from tests_support import MIGRATED, POSTGIS, local_get, run_onemap, serve, until
 
 pytestmark = pytest.mark.e2e
 
@@ -116,6 +117,43 @@ def test_samples_load_and_reset_on_a_fresh_database(scratch_database):
     assert run_onemap("db", "reset", "--yes", env=env).returncode == 0
     with psycopg.connect(url) as conn:
         assert catalog.layers_empty(conn, list(REGISTRY))
+
+
+# Every command that reads or writes the layers (serve included) on an unmigrated database.
+DATA_COMMANDS = [
+    ["layers"], ["export", "estates", "--out", "/dev/null", "--format", "geojson"],
+    ["analyse", "overruns"], ["check"], ["ledger"], ["dossier", "1"], ["users", "list"],
+    ["holidays", "list"], ["samples", "load", "--scale", "0.01"], ["serve", "--port", "1"],
+]  # fmt: skip
+
+
+def test_a_database_without_the_schema_is_named_with_what_to_do(scratch_database):
+    """A new cluster (another ONEMAP_DATA_DIR, another folder) used to answer every command
+    and page with 'relation … does not exist'."""
+    url = scratch_database("onemap_unmigrated", POSTGIS)
+    for args in DATA_COMMANDS:
+        result = run_onemap(*args, env={"ONEMAP_DATABASE_URL": url})
+        assert result.returncode == 1, (args, result.stderr)
+        assert "no OneMap schema yet (run: onemap db migrate)" in result.stderr, result.stderr
+
+
+def test_a_database_a_migration_behind_is_named_with_what_to_do(scratch_database):
+    url = scratch_database("onemap_behind", MIGRATED)
+    head = database.migration_head()
+    before = f"{int(head) - 1:04d}"
+    database.downgrade(url, before)
+    result = run_onemap("layers", env={"ONEMAP_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert f"at migration {before}, this OneMap needs {head}" in result.stderr, result.stderr
+    assert run_onemap("db", "migrate", env={"ONEMAP_DATABASE_URL": url}).returncode == 0
+    assert run_onemap("layers", env={"ONEMAP_DATABASE_URL": url}).returncode == 0
+
+
+def test_the_head_read_from_file_names_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    config = database.alembic_config("postgresql://unused/x")
+    assert database.migration_head() == ScriptDirectory.from_config(config).get_current_head()
 
 
 def test_users_add_token_list_revoke(edits_url):

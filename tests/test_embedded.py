@@ -38,3 +38,19 @@ def test_a_taken_port_is_a_clear_error(tmp_path):
         with pytest.raises(ClusterError, match=f"port {port} .* is taken"):
             cluster.start()
     assert not cluster.initialised  # nothing was created
+
+
+@pytest.mark.e2e
+def test_db_start_says_when_it_creates_a_new_cluster(tmp_path):
+    """Run from another folder, a new empty cluster looked like data lost: it is said aloud."""
+    from tests_support import free_port, run_onemap
+
+    env = {"ONEMAP_DATA_DIR": str(tmp_path / ".onemap"), "ONEMAP_EMBEDDED_PORT": str(free_port())}
+    try:
+        first = run_onemap("db", "start", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "created a new, empty cluster" in first.stdout, first.stdout
+        again = run_onemap("db", "start", env=env)
+        assert "already running" in again.stdout and "created" not in again.stdout, again.stdout
+    finally:
+        run_onemap("db", "stop", env=env)
