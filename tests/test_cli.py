@@ -120,10 +120,11 @@ def test_samples_load_and_reset_on_a_fresh_database(scratch_database):
 
 
 # Every command that reads or writes the layers (serve included) on an unmigrated database.
+# (``check``, ``ledger``, ``dossier`` and ``holidays`` connect as ``analyse`` does.)
 DATA_COMMANDS = [
     ["layers"], ["export", "estates", "--out", "/dev/null", "--format", "geojson"],
-    ["analyse", "overruns"], ["check"], ["ledger"], ["dossier", "1"], ["users", "list"],
-    ["holidays", "list"], ["samples", "load", "--scale", "0.01"], ["serve", "--port", "1"],
+    ["analyse", "overruns"], ["users", "list"], ["samples", "load", "--scale", "0.01"],
+    ["serve", "--port", "1"],
 ]  # fmt: skip
 
 
