@@ -230,6 +230,9 @@ WITH s AS (
            e.address, ST_PointOnSurface(b.geom)
     FROM s JOIN buildings b ON b.id = s.building_id JOIN estates e ON e.id = b.estate_id
     WHERE NOT EXISTS (SELECT 1 FROM elevator_retrofits r WHERE r.building_id = b.id)
+    -- Two planners recording at once: the second finds the first's records (kept), where the
+    -- race raised the unique constraint and read as a 400 for the whole screening.
+    ON CONFLICT (building_id) DO NOTHING
     RETURNING *
 )
 """)

@@ -637,6 +637,41 @@ def test_a_bundle_becomes_a_proposed_project(town_api, town_url):
     assert run(town_url, "bundles") == {}  # the bundle is now a project
 
 
+def test_two_planners_recording_the_screening_at_once_both_succeed(scratch_database):
+    """The second finds the first's records and keeps them; the race raised the unique
+    constraint and answered a 400 for the whole screening (found with four at once)."""
+    import threading
+
+    from analyses.elevators import APPLY
+
+    url = scratch_database("onemap_race", MIGRATED)
+    with psycopg.connect(url) as conn:
+        conn.execute(TOWN)
+    params = {"ids": [1, 2], "feasible": [True, False], "actor": "first"}
+    first = psycopg.connect(url)  # records, and holds its transaction open
+    added = first.execute(APPLY, params).fetchall()
+    outcome: dict[str, object] = {}
+
+    def second_planner() -> None:
+        try:
+            with psycopg.connect(url) as conn:  # waits on the first's rows, then goes on
+                outcome["added"] = conn.execute(APPLY, {**params, "actor": "second"}).fetchall()
+        except psycopg.Error as exc:
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=second_planner)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive(), outcome  # blocked by the first's uncommitted records
+    first.commit()
+    first.close()
+    waiting.join(timeout=30)
+    assert "error" not in outcome, outcome
+    assert len(added) == 2 and outcome["added"] == []
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0] == 2
+
+
 def test_screening_results_become_elevator_stages(town_api, town_url):
     api, as_ = town_api, town_api.tokens
     url = "/analyses/elevator_screening/apply?estate=1"
