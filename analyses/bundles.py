@@ -67,6 +67,17 @@ async def create_project(
     ids = sorted(set(estate_ids))
     if len(ids) < 1:
         raise InvalidInput("estate_ids: name at least one estate")
+    async with conn.transaction():
+        # Locked before they are checked: two planners bundling the same estates at once
+        # both passed the check, and made two projects, the first left with no estate.
+        await conn.execute("SELECT FROM estates WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (ids,))
+        return await _create_project(conn, editor, ids, name, plan_batch_id)
+
+
+async def _create_project(
+    conn: psycopg.AsyncConnection, editor: edits.Editor, ids: list[int], name: str,
+    plan_batch_id: int | None,
+) -> int:  # fmt: skip
     cur = await conn.execute(
         "SELECT count(*), count(DISTINCT street_code), min(street_code), min(district_code), "
         "count(*) FILTER (WHERE project_id IS NOT NULL), "
@@ -87,10 +98,9 @@ async def create_project(
                        "status": "proposed", "plan_batch_id": plan_batch_id},
     }  # fmt: skip
     projects, estates = get_layer("projects"), get_layer("estates")
-    async with conn.transaction():
-        project = await edits.create(conn, projects, editor, feature)
-        for estate_id in ids:
-            patch = {"type": "Feature", "geometry": ..., "properties": {"project_id": project.id}}
-            await edits.update(conn, estates, editor, estate_id, patch, replace=False,
-                               if_match=None)  # fmt: skip
+    project = await edits.create(conn, projects, editor, feature)
+    for estate_id in ids:
+        patch = {"type": "Feature", "geometry": ..., "properties": {"project_id": project.id}}
+        await edits.update(conn, estates, editor, estate_id, patch, replace=False,
+                           if_match=None)  # fmt: skip
     return project.id

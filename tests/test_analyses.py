@@ -672,6 +672,47 @@ def test_two_planners_recording_the_screening_at_once_both_succeed(scratch_datab
         assert conn.execute("SELECT count(*) FROM elevator_retrofits").fetchone()[0] == 2
 
 
+def test_two_planners_bundling_the_same_estates_at_once_make_one_project(scratch_database):
+    """The second waits for the first and is told the estates are taken; both used to pass
+    the check, and the first's project was left with no estate."""
+    import threading
+
+    from analyses.bundles import create_project
+    from layers.errors import InvalidInput
+    from spatial.edits import Editor
+
+    url = scratch_database("onemap_bundle_race", MIGRATED)
+    with psycopg.connect(url) as conn:
+        conn.execute(TOWN)
+        projects = conn.execute("SELECT count(*) FROM projects").fetchone()[0]
+    first = psycopg.connect(url)  # the first planner, between linking the estates and commit
+    first.execute("UPDATE estates SET project_id = 1 WHERE id IN (2, 4)")
+    outcome: dict[str, object] = {}
+
+    async def second() -> int:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await create_project(conn, Editor("second", Visibility.PRIVATE), [2, 4], "x")
+
+    def second_planner() -> None:
+        try:
+            outcome["project"] = run_async(second())
+        except InvalidInput as exc:
+            outcome["refused"] = str(exc)
+
+    waiting = threading.Thread(target=second_planner)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive(), outcome  # waits for the first planner's estates
+    first.commit()
+    first.close()
+    waiting.join(timeout=30)
+    assert "in a project already" in str(outcome.get("refused")), outcome
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM projects").fetchone()[0] == projects
+        linked = conn.execute("SELECT id, project_id FROM estates WHERE id IN (2, 4)").fetchall()
+    assert sorted(linked) == [(2, 1), (4, 1)]
+
+
 def test_screening_results_become_elevator_stages(town_api, town_url):
     api, as_ = town_api, town_api.tokens
     url = "/analyses/elevator_screening/apply?estate=1"
