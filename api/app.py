@@ -19,6 +19,7 @@ from api.cors import Cors
 from api.deps import check_pooled_connection
 from api.errors import ERROR_RESPONSES, add_exception_handlers
 from api.hardening import BodyLimit, CallerBoundary, OneValueEach, SecurityHeaders
+from api.head import HeadAsGet
 from api.jobs import Jobs
 from api.replicas import Pools, SourceHeader
 from api.response_cache import ResponseCache, ResponseStore
@@ -134,6 +135,8 @@ def create_app(
     app.add_middleware(Cors, trusted_origins=features.cors_origins)
     # Outermost: a replayed answer is marked private for a signed-in caller too.
     app.add_middleware(CallerBoundary, trusted_origins=features.cors_origins)
+    # Outside all: HEAD is GET to everything within (the cache, the limits, the routes).
+    app.add_middleware(HeadAsGet)
 
     add_exception_handlers(app)
     for module in (

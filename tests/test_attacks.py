@@ -31,7 +31,15 @@ import pytest
 from api import accounts
 from layers import Role
 from spatial.spreadsheet import spreadsheet_safe
-from tests_support import ADMIN_TOKEN, LocalClient, finished_job, local_get, local_post, serve
+from tests_support import (
+    ADMIN_TOKEN,
+    LocalClient,
+    finished_job,
+    local_get,
+    local_post,
+    local_stream,
+    serve,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -543,6 +551,23 @@ def test_an_abandoned_export_releases_its_connection(server, edits_url):
             client.close()
         time.sleep(0.5)
         locker.rollback()
+    deadline = time.monotonic() + 10
+    while _export_sessions(edits_url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _export_sessions(edits_url) == 0
+    assert alive(server)
+
+
+def test_head_on_an_export_makes_no_file(server, edits_url):
+    """HEAD answers an export's headers without running it (nor holding an export slot)."""
+    base, _ = server
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for fmt in ("geojson", "csv"):
+        url = f"{base}/collections/buildings/export?format={fmt}"
+        head = local_stream("HEAD", url, headers=headers, timeout=30)
+        with head as answer:
+            assert answer.status_code == 200 and answer.read() == b""
+            assert answer.headers["content-type"].startswith(("application/geo+json", "text/csv"))
     deadline = time.monotonic() + 10
     while _export_sessions(edits_url) and time.monotonic() < deadline:
         time.sleep(0.2)

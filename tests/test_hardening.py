@@ -120,6 +120,29 @@ def test_next_links_name_each_parameter_once(client):
         assert url.count("offset=") == 1 and url.count("limit=") == 1, url
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/", "/collections", "/collections/estates/items?limit=3", "/collections/estates/items/1",
+        "/collections/buildings/tiles/WebMercatorQuad/14/6208/13492",
+        "/tiles/WebMercatorQuad/tilejson.json?collections=buildings", "/search?q=a",
+        "/map", "/elevator-map", "/health", "/openapi.json", "/problems",
+        "/collections/nowhere/items", "/collections/estates/items?limit=0",
+    ],
+)  # fmt: skip
+def test_head_answers_as_get_without_a_body(client, target):
+    """RFC 9110: every GET route answers HEAD; it was a 405 everywhere (uptime checks, curl -I)."""
+    get, head = client.get(target), client.head(target)
+    assert head.status_code == get.status_code, (target, head.text[:200])
+    assert head.headers.get("content-type") == get.headers.get("content-type")
+    assert head.content == b""
+
+
+def test_head_on_a_route_without_get_is_405(client):
+    refused = client.head("/collections/estates/imports")
+    assert refused.status_code == 405 and refused.content == b""
+
+
 def test_unknown_routes_and_methods_are_problems(client):
     is_problem(client.get("/nowhere"), 404)
     is_problem(client.put("/collections"), 405)

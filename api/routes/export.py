@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import take_slot
+from api.head import is_head
 from api.links import attachment
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
@@ -71,13 +72,15 @@ EXPORT_RESPONSES: dict[int | str, Any] = {
             response_model=None, response_class=Response, responses=EXPORT_RESPONSES)  # fmt: skip
 async def export_layer(
     request: Request, query: QueryDep, _: ReadPoolDep, format: FormatQuery = "geojson"
-) -> StreamingResponse | FileResponse:
+) -> Response:
     fmt = export.get_format(format)
     q = export.for_files(query, fmt)
     filename = f"{q.layer.name}.{fmt.extension}"
     disposition = attachment(filename)
     if q.layer.is_spatial:
         disposition["Content-Crs"] = f"<{q.crs.uri}>"
+    if is_head(request):  # checked like a GET above; the file itself is not made for nobody
+        return Response(media_type=fmt.media_type, headers=disposition)
     slots = state_of(request).export_slots  # each holds a connection outside the pool
     await take_slot(request, slots, "export")
     try:
