@@ -111,12 +111,18 @@ def migration_head() -> str:
     return max(p.name[:4] for p in Path(str(versions)).glob(_MIGRATION_FILE))
 
 
+def _one_value(conn: psycopg.Connection, table: str, column: str) -> str | None:
+    """What a one-row bookkeeping table holds; None before the table exists or has its row."""
+    if not catalog.table_exists(conn, table):
+        return None
+    statement = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(column), sql.Identifier(table))
+    row = conn.execute(statement).fetchone()
+    return row[0] if row else None
+
+
 def schema_revision(conn: psycopg.Connection) -> str | None:
     """The revision the database's schema is at; None before any migration."""
-    if not catalog.table_exists(conn, "alembic_version"):
-        return None
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row[0] if row else None
+    return _one_value(conn, "alembic_version", "version_num")
 
 
 def check_schema(conn: psycopg.Connection) -> None:
@@ -142,10 +148,7 @@ def check_schema(conn: psycopg.Connection) -> None:
 
 def served_city(conn: psycopg.Connection) -> str | None:
     """The city whose data the database holds; None before migration 0011 or any claim."""
-    if not catalog.table_exists(conn, "served_city"):
-        return None
-    row = conn.execute("SELECT name FROM served_city").fetchone()
-    return row[0] if row else None
+    return _one_value(conn, "served_city", "name")
 
 
 def claim_city(conn: psycopg.Connection) -> None:
