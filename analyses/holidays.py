@@ -141,6 +141,9 @@ async def load(conn: psycopg.AsyncConnection, arrangement: Arrangement, loaded_b
         for day, working in sorted(arrangement.special_days().items())
     ]
     async with conn.transaction():
+        # One load at a time (readers go on): two loads of a year at once both found nothing
+        # to delete, and the second failed on the first's days.
+        await conn.execute("LOCK TABLE holiday_arrangements IN SHARE ROW EXCLUSIVE MODE")
         await conn.execute("DELETE FROM holiday_arrangements WHERE year = %s", (arrangement.year,))
         cur = conn.cursor()
         await cur.executemany(

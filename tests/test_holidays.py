@@ -190,3 +190,40 @@ def test_the_analysis_cache_recomputes_when_a_year_is_loaded(holidays_url):
     before, after = run_async(go())
     assert (before["due_on"], before["due_certain"]) == ("2027-02-11", False)
     assert (after["due_on"], after["due_certain"]) == ("2027-02-18", True)
+
+
+def test_two_loads_of_a_year_at_once_both_succeed_and_the_last_stands(scratch_database):
+    """Both used to find nothing to delete, and the second failed on the first's days."""
+    import threading
+
+    from tests_support import MIGRATED
+
+    url = scratch_database("onemap_holiday_race", MIGRATED)
+    arrangement = holidays.read_file(EXAMPLE)
+    first = psycopg.connect(url)  # the first load, between its rows and its commit
+    first.execute(
+        "INSERT INTO holiday_arrangements (day, year, working, name, loaded_by) "
+        "VALUES (%s, 2027, false, '春节', 'first')", (dt.date(2027, 2, 10),))  # fmt: skip
+    outcome: dict[str, object] = {}
+
+    async def second() -> int:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            return await holidays.load(conn, arrangement, "second")
+
+    def second_load() -> None:
+        try:
+            outcome["days"] = run_async(second())
+        except psycopg.Error as exc:
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=second_load)
+    waiting.start()
+    waiting.join(timeout=1)
+    assert waiting.is_alive(), outcome  # waits for the first load
+    first.commit()
+    first.close()
+    waiting.join(timeout=30)
+    assert "error" not in outcome, outcome
+    with psycopg.connect(url) as conn:
+        loaded_by = conn.execute("SELECT DISTINCT loaded_by FROM holiday_arrangements").fetchall()
+    assert loaded_by == [("second",)] and len(rows_in(url)) == outcome["days"]
