@@ -121,6 +121,9 @@ def _merge(conn: psycopg.Connection, layer: Layer, columns: list[str], mode: str
     names = sql.SQL(", ").join(map(sql.Identifier, columns))
     params = _history(layer, actor, note)
     if mode == "replace":
+        # Writers wait (readers do not): the rows another import or an edit adds meanwhile
+        # would outlive the replace, and two replaces at once left both files' rows.
+        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(target))
         try:
             conn.execute(
                 sql.SQL(

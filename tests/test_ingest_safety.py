@@ -16,7 +16,15 @@ from api import accounts
 from ingest_support import INPUTS, run, state, truth, write_vector
 from layers import Role
 from layers.errors import InvalidInput
-from tests_support import ADMIN_TOKEN, LocalClient, admin_app, finished_job, local_get, run_onemap
+from tests_support import (
+    ADMIN_TOKEN,
+    CITY,
+    LocalClient,
+    admin_app,
+    finished_job,
+    local_get,
+    run_onemap,
+)
 
 BROKEN = [  # (file, layer, options, what the user is told)
     ("broken_truncated.geojson", "service_facilities", {}, "cannot read"),
@@ -119,6 +127,39 @@ def test_references_are_checked_in_sql_and_reject_the_file(ingest_url, tmp_path)
     assert not report.ok
     assert [(p.row, p.field) for p in report.problems] == [(2, "estate_id")]
     assert state(ingest_url, "buildings") == before
+
+
+def test_a_replace_waits_for_writers_and_leaves_only_its_file(scratch_database):
+    """Two replaces at once left both files' rows (each deleted only what it could see)."""
+    import threading
+
+    url = scratch_database("onemap_replace_race", CITY)
+    first = psycopg.connect(url)  # another writer, between its rows and its commit
+    first.execute(
+        "INSERT INTO service_facilities (name_zh, kind, geom) "
+        "VALUES ('先写的', 'elder_care', ST_SetSRID(ST_MakePoint(116.4, 39.9), 4326))"
+    )
+    outcome: dict[str, object] = {}
+
+    def replace() -> None:
+        try:
+            outcome["report"] = run(url, INPUTS / "service_facilities.geojson",
+                                    "service_facilities", mode="replace")  # fmt: skip
+        except Exception as exc:  # noqa: BLE001  # reported below, with what it was
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=replace)
+    waiting.start()
+    waiting.join(timeout=2)
+    assert waiting.is_alive(), outcome  # the replace waits for the other writer
+    first.commit()
+    first.close()
+    waiting.join(timeout=60)
+    assert "error" not in outcome and outcome["report"].ok, outcome
+    with psycopg.connect(url) as conn:
+        names = {r[0] for r in conn.execute("SELECT name_zh FROM service_facilities")}
+        count = conn.execute("SELECT count(*) FROM service_facilities").fetchone()[0]
+    assert "先写的" not in names and count == outcome["report"].inserted
 
 
 def test_replace_refuses_when_other_layers_refer_to_the_rows(ingest_url, tmp_path):
