@@ -162,6 +162,10 @@ def test_the_statement_timeout_answers_503_and_frees_the_worker(db_url):
         assert response.headers["retry-after"]
         heavy = "/collections/pipelines/items?limit=5000&sortby=-depth_m&filter=depth_m > 0"
         is_problem(client.get(heavy, headers=ADMIN), 503)
+        analysis = client.get("/analyses/pipes_by_estate", headers=ADMIN)
+        is_problem(analysis, 503)  # and it says what to do instead
+        assert "ask for a district or a street" in analysis.json()["detail"]
+        assert "onemap analyse pipes_by_estate" in analysis.json()["detail"]
         assert client.get("/conformance").status_code == 200  # the worker is free
 
 

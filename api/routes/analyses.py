@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -17,7 +20,7 @@ from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
 from api.state import state_of
 from layers import MAX_ID, get_layer
-from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from layers.errors import Forbidden, InvalidInput, NotFound, QueryTimeout, Unauthorized
 from spatial.edits import Editor
 from spatial.scope import row_in_scope
 
@@ -96,7 +99,8 @@ async def apply_elevator_screening(
     require_city_wide_editor(caller, "elevator_retrofits", action="record retrofits")
     params = query_params(request, get_analysis("elevator_screening"))
     area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
-    return await elevators.apply_screening(conn, area, params, caller.name)
+    with _timeout_explained("elevator_screening", area):
+        return await elevators.apply_screening(conn, area, params, caller.name)
 
 
 @router.get("/analyses/{name}", summary="Run an analysis (JSON rows or GeoJSON features)")
@@ -114,11 +118,29 @@ async def run_analysis(
     area = Area(district, street, estate, caller.scope.streets if caller.scope else None)
     await check_area(conn, caller, area)
     params = query_params(request, analysis)
-    page = await state_of(request).analysis_cache.run(conn, analysis, area, params)
+    with _timeout_explained(name, area):
+        page = await state_of(request).analysis_cache.run(conn, analysis, area, params)
     links = _page_links(request, params, page.total, len(page.rows))
     if f == "geojson":
         return Response(dumps(as_geojson(analysis, page, params, links)), media_type=GEOJSON)
     return Response(dumps(as_json(analysis, area, params, page, links)), media_type=JSON)
+
+
+@contextmanager
+def _timeout_explained(name: str, area: Area) -> Iterator[None]:
+    """A run past the statement timeout says what to do instead.
+
+    A city-wide screening of the ten-city sample takes 89 s; a request may take
+    ``ONEMAP_STATEMENT_TIMEOUT_MS``.
+    """
+    try:
+        yield
+    except (psycopg.errors.QueryCanceled, QueryTimeout):
+        smaller = "a district or a street" if area.label() == "the whole city" else "a smaller area"
+        raise QueryTimeout(
+            f"{name} for {area.label()} takes longer than this server allows a request; ask for "
+            f"{smaller}, or run `onemap analyse {name}` where OneMap is installed (no limit)"
+        ) from None
 
 
 def _page_links(
