@@ -139,7 +139,8 @@ def _timeout_explained(name: str, area: Area) -> Iterator[None]:
         smaller = "a district or a street" if area.label() == "the whole city" else "a smaller area"
         raise QueryTimeout(
             f"{name} for {area.label()} takes longer than this server allows a request; ask for "
-            f"{smaller}, or run `onemap analyse {name}` where OneMap is installed (no limit)"
+            f"{smaller}, or run `onemap analyse {name}` where OneMap is installed (the API's "
+            "time limit does not apply there)"
         ) from None
 
 
