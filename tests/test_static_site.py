@@ -122,13 +122,15 @@ def test_no_archive_is_left_when_there_is_nothing_to_write(db_url, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_build_into_an_unwritable_place_is_one_line(db_url, tmp_path):
+@pytest.mark.parametrize("below", ["", "site"], ids=["a-file", "below-a-file"])
+def test_a_build_into_an_unwritable_place_is_one_line(db_url, tmp_path, below):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = run_onemap("viewer", "build", "--out", str(blocker / "site"),
+    result = run_onemap("viewer", "build", "--out", str(blocker / below),
                         env={"ONEMAP_DATABASE_URL": db_url})  # fmt: skip
     assert result.returncode == 1
-    assert result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --out:") and "is a file" in result.stderr
+    assert blocker.read_text() == "not a folder"
 
 
 @pytest.mark.browser
