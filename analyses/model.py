@@ -39,6 +39,10 @@ class Area:
     scope_streets: tuple[str, ...] | None = None
 
     @property
+    def city_wide(self) -> bool:
+        return self.district is None and self.street is None and self.estate is None
+
+    @property
     def params(self) -> dict[str, Any]:
         streets = list(self.scope_streets) if self.scope_streets is not None else None
         return {"district": self.district, "street": self.street, "estate": self.estate,
@@ -220,7 +224,7 @@ AREA_PARALLEL_SETUP_COST = 20_000
 @asynccontextmanager
 async def planned_for(conn: psycopg.AsyncConnection, area: Area) -> AsyncIterator[None]:
     """Meanwhile, parallel plans on ``conn`` only when they pay for a part of the city."""
-    if area.district is None and area.street is None and area.estate is None:
+    if area.city_wide:
         yield  # the whole city: PostgreSQL's own prices
         return
     await conn.execute(

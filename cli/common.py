@@ -121,6 +121,15 @@ def check_output(path: Path, option: str = "--out") -> None:
         raise InvalidInput(f"{option}: the folder {path.parent} does not exist")
 
 
+def check_output_folder(path: Path, option: str = "--out") -> None:
+    """Refuse a folder to write into that lies at or below a file (missing ones are made)."""
+    for place in (path, *path.parents):  # the first that exists must be a folder
+        if place.exists():
+            if not place.is_dir():
+                raise InvalidInput(f"{option}: {place} is a file; name a folder (made if missing)")
+            return
+
+
 @contextmanager
 def output_file(path: Path) -> Iterator[Path]:
     """Where to write ``--out path``: a hidden sibling that replaces ``path`` once complete.

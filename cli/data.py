@@ -21,6 +21,7 @@ from rich.progress import (
 from cli.common import (
     app,
     check_output,
+    check_output_folder,
     console,
     database_url,
     friendly,
@@ -190,11 +191,7 @@ def viewer_build(
     from viewer import assets, site
 
     assets.check_installed()
-    for place in (out, *out.parents):  # the first that exists must be a folder
-        if place.exists():
-            if not place.is_dir():
-                raise InvalidInput(f"--out: {place} is a file; name a folder (made if missing)")
-            break
+    check_output_folder(out)
     url = database_url()
     data = _public_page_data(url, elevator_counts=True)
     report = site.build(url, out, data)

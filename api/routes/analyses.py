@@ -136,7 +136,7 @@ def _timeout_explained(name: str, area: Area) -> Iterator[None]:
     try:
         yield
     except (psycopg.errors.QueryCanceled, QueryTimeout):
-        smaller = "a district or a street" if area.label() == "the whole city" else "a smaller area"
+        smaller = "a district or a street" if area.city_wide else "a smaller area"
         raise QueryTimeout(
             f"{name} for {area.label()} takes longer than this server allows a request; ask for "
             f"{smaller}, or run `onemap analyse {name}` where OneMap is installed (the API's "
