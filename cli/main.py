@@ -245,7 +245,7 @@ def serve(
     # Each worker builds the app from the same ONEMAP_* environment; the workers share
     # nothing but the database (import jobs and layer versions are kept there).
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=access_log,
+                log_level="info", access_log=access_log, server_header=False,
                 http="api.protocol:HeaderDeadlineProtocol",
                 timeout_keep_alive=settings.keep_alive_s)  # fmt: skip
 

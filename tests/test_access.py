@@ -260,6 +260,23 @@ def test_the_public_map_is_the_same_for_everyone(http, callers):
     assert anonymous.count('"applicant_contact"') == admin.count('"applicant_contact"') == 0
 
 
+@pytest.mark.parametrize("role", list(LEVEL))
+def test_only_an_admin_learns_which_software_serves(http, callers, role):
+    """A version with a known flaw is what an attacker looks up first: everyone else gets the
+    status and the counts of what they see, and no page or document names the versions."""
+    admin = http.get("/health", headers=callers["admin"]).json()
+    assert {"postgresql", "postgis", "response_cache"} <= set(admin)
+    health = http.get("/health", headers=callers[role])
+    assert health.status_code == 200
+    if role == "admin":
+        return
+    assert set(health.json()) == {"status", "layers"}
+    for path in ("/health", "/", "/api", "/conformance", "/collections", "/map", "/elevator-map"):
+        text = http.get(path, headers=callers[role]).text
+        assert admin["postgresql"] not in text, (role, path)
+        assert "response_cache" not in text, (role, path)
+
+
 def test_a_bad_token_is_401_never_anonymous(http):
     for headers in ({"Authorization": "Bearer nope"}, {"X-API-Key": "nope"},
                     {"Authorization": "Basic dXNlcjpwYXNz"}):  # fmt: skip

@@ -23,6 +23,15 @@ def gdal(*args: str, admin: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=300)
 
 
+def test_the_server_does_not_name_its_software(live_server):
+    """No ``Server: uvicorn``: with the versions kept to admins (``test_access``), a scanner
+    learns nothing to look up."""
+    for path in ("/health", "/nowhere", "/collections/estates/items?limit=1"):
+        response = local_get(f"{live_server}{path}")
+        assert "server" not in response.headers, (path, response.headers)
+    assert set(local_get(f"{live_server}/health").json()) == {"status", "layers"}
+
+
 def test_ogrinfo_lists_every_public_layer(live_server):
     result = gdal("ogrinfo", "-ro", "-q", f"OAPIF:{live_server}")
     assert result.returncode == 0, result.stderr

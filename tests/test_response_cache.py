@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import psycopg
@@ -15,10 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import accounts
-from api.app import create_app
-from api.settings import FeaturesSettings
 from api.versions import VersionWatcher
-from database.settings import DatabaseSettings
 from layers import Role
 from spatial import tiles
 from tests_support import ADMIN_TOKEN, admin_app, run_async, until
@@ -32,6 +30,13 @@ def cached(edits_url: str) -> Iterator[TestClient]:
     app = admin_app(edits_url, response_cache_entry_kb=64)
     with TestClient(app) as client:
         yield client
+
+
+def cache_stats(client: TestClient) -> dict[str, Any]:
+    """The response cache's figures, which ``/health`` shows admins only."""
+    health = client.get("/health", headers=ADMIN)
+    assert health.status_code == 200, health.text
+    return health.json()["response_cache"]
 
 
 @pytest.fixture
@@ -195,7 +200,7 @@ def test_large_answers_are_not_kept_and_health_reports_the_cache(cached):
     plain = {"Accept-Encoding": "identity"}
     assert len(cached.get(big, headers=plain).content) > 64 << 10
     assert source(cached.get(big, headers=plain)) == "primary"
-    stats = cached.get("/health").json()["response_cache"]
+    stats = cache_stats(cached)
     assert stats["versions_announced"] is True
     assert 0 < stats["bytes"] <= stats["max_bytes"]
     assert stats["hits"] >= 1 and stats["entries"] >= 1
@@ -219,7 +224,7 @@ def test_a_lost_notification_connection_reconnects_without_serving_stale(
         assert until(
             lambda: cached.get(item).json()["properties"]["floors"] == building["floors"] + 3
         )
-        assert until(lambda: cached.get("/health").json()["response_cache"]["versions_announced"])
+        assert until(lambda: cache_stats(cached)["versions_announced"])
         cached.get(item)
         assert until(lambda: source(cached.get(item)) == "cache")
     finally:
@@ -242,11 +247,8 @@ def test_without_a_database_the_watcher_vouches_for_nothing():
 
 
 def test_with_the_cache_off_every_answer_is_computed(db_url):
-    app = create_app(
-        DatabaseSettings(database_url=db_url), features=FeaturesSettings(response_cache_mb=0)
-    )
-    with TestClient(app) as client:
+    with TestClient(admin_app(db_url, response_cache_mb=0)) as client:
         sources = {source(client.get("/collections/districts/items?limit=2")) for _ in range(3)}
         assert sources == {"primary"}
-        health = client.get("/health").json()["response_cache"]
+        health = cache_stats(client)
         assert health["entries"] == 0 and health["versions_announced"] is False
