@@ -88,6 +88,8 @@ PROBLEM_TYPES: dict[int, tuple[str, str, str]] = {
     413: ("too-large", "Payload too large", "The body or file is above the configured limit."),
     414: ("uri-too-long", "URI too long", "The URL (with its query) is above 64 KiB."),
     415: ("unsupported-media-type", "Unsupported media type", "The body's type is not taken."),
+    431: ("headers-too-large", "Request header fields too large",
+          "The request line and headers are above 128 KiB together, or there are over 100."),
     500: ("internal", "Internal server error", "A bug: it was logged with its trace."),
     503: ("unavailable", "Service unavailable",
           "The database is unreachable or the query ran past the statement timeout; retry."),

@@ -914,7 +914,12 @@ def test_the_server_started_as_root_runs_as_an_ordinary_user(server):
      (b"GET /collections/buildings/items?" + b"properties=name_zh&" * 5_000
       + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
      (b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-     (b"NOT-HTTP\r\n\r\n", 400)],
+     (b"NOT-HTTP\r\n\r\n", 400),
+     # Headers: httptools gathered a 50 MB value, or 200,000 headers, whole in memory.
+     (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n", 431),
+     (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 101 + b"\r\n", 431),
+     (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"X-Kb: %b\r\n" % (b"a" * 1_000) * 90
+      + b"Cookie: " + b"c" * 60_000 + b"\r\n\r\n", 431)],
 )  # fmt: skip
 def test_requests_the_parser_refuses_get_a_problem_too(server, request_bytes, status):
     port = int(server[0].rsplit(":", 1)[1])
@@ -928,3 +933,17 @@ def test_requests_the_parser_refuses_get_a_problem_too(server, request_bytes, st
     assert b"application/problem+json" in head
     assert json.loads(body)["status"] == status
     assert alive(server)
+
+
+def test_large_requests_below_the_limits_are_served(server):
+    """The bounds leave room: 97 headers, one of 60 KB, beside a 16 KiB filter in the URL."""
+    port = int(server[0].rsplit(":", 1)[1])
+    query = b"filter=" + b"%20" * 16_000 + b"status%20IS%20NOT%20NULL&limit=1"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /collections/estates/items?" + query + b" HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n" + b"X-Some: 1\r\n" * 95
+                  + b"X-Big: " + b"b" * 60_000 + b"\r\n\r\n")  # fmt: skip
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
