@@ -16,7 +16,16 @@ from typing import Any
 
 import psycopg
 
-from analyses.model import column, length_inside, plain, statement, unprepared, values_list
+from analyses.model import (
+    Area,
+    check_area,
+    column,
+    length_inside,
+    plain,
+    statement,
+    unprepared,
+    values_list,
+)
 from layers.vocabulary import MATERIAL_DESIGN_LIFE
 from spatial.spreadsheet import spreadsheet_safe
 
@@ -99,6 +108,7 @@ async def ledger(
     conn: psycopg.AsyncConnection, district: str | None, street: str | None, private: bool
 ) -> list[dict[str, Any]]:
     """One row per street of the area (per district for the whole city)."""
+    await check_area(conn, Area(district, street))
     year = dt.date.today().year
     with unprepared(conn):  # one statement for every area: planned for this one (Analysis.run)
         cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})

@@ -85,6 +85,42 @@ _AREA_OUTLINE = sql.SQL(
 )
 
 
+# Whether each part of an area exists, and whether the parts lie in one another.
+_AREA_KNOWN = sql.SQL(
+    "SELECT %(district)s::text IS NULL OR EXISTS (SELECT FROM districts WHERE code = %(district)s),"
+    " %(street)s::text IS NULL OR EXISTS (SELECT FROM streets WHERE code = %(street)s),"
+    " %(estate)s::bigint IS NULL OR EXISTS (SELECT FROM estates WHERE id = %(estate)s),"
+    " %(district)s::text IS NULL OR %(street)s::text IS NULL OR EXISTS (SELECT FROM streets"
+    "  WHERE code = %(street)s AND district_code = %(district)s),"
+    " %(estate)s::bigint IS NULL OR EXISTS (SELECT FROM estates e WHERE {estates_in_area})"
+).format(estates_in_area=ESTATES_IN_AREA)
+
+
+async def check_area(conn: psycopg.AsyncConnection, area: Area) -> None:
+    """Refuse an area that names a district, street or estate the city does not have.
+
+    Run as given, such an area holds nothing: a mistyped district code answered "no rows",
+    which reads as "nothing to do there".
+    """
+    if area.city_wide:
+        return
+    cur = await conn.execute(_AREA_KNOWN, area.params)
+    district, street, estate, street_in_district, estate_inside = await cur.fetchone() or ()
+    if not district:
+        raise InvalidInput(f"district: no district has the code {area.district!r} "
+                           "(the codes are in the districts layer)")  # fmt: skip
+    if not street:
+        raise InvalidInput(f"street: no street has the code {area.street!r} "
+                           "(the codes are in the streets layer)")  # fmt: skip
+    if not estate:
+        raise InvalidInput(f"estate: no estate has the id {area.estate}")
+    if not street_in_district:
+        raise InvalidInput(f"street {area.street} is not in district {area.district}")
+    if not estate_inside:
+        where = Area(area.district, area.street).label()
+        raise InvalidInput(f"estate {area.estate} is not in {where}")
+
+
 async def area_values(conn: psycopg.AsyncConnection, area: Area) -> dict[str, Any]:
     """The area's parameters and its outline (``area_shape``; None for the whole city)."""
     values = area.params
@@ -280,6 +316,7 @@ class Analysis:
         the whole city, 1.4 → 3.5 ms for ``overruns`` at scale 10 (BENCHMARKS, "As the data
         grows"). For a part of the city, parallel plans only when they pay (``planned_for``).
         """
+        await check_area(conn, area)
         with unprepared(conn):
             async with planned_for(conn, area):
                 return await self.runner(conn, area, params)

@@ -30,6 +30,7 @@ from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
 from layers import Role, Visibility
+from layers.errors import InvalidInput
 from tests_support import ADMIN_TOKEN, MIGRATED, admin_app, project, run_async, run_onemap
 
 X0, Y0 = 450_000, 4_420_000
@@ -118,19 +119,25 @@ def town_url(scratch_database) -> str:
     return url
 
 
-def answer(url: str, name: str, area: Area = Area(), **raw):
-    """What the analysis returns: its rows, or a page of them with a summary."""
+def answer(url: str, name: str, area: Area = Area(), checked: bool = True, **raw):
+    """What the analysis returns: its rows, or a page of them with a summary.
+
+    ``checked=False``: its statements alone, without the check that the area exists.
+    """
     analysis = ANALYSES[name]
 
     async def go():
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            return await analysis.run(conn, area, analysis.parse_params(raw, today=TODAY))
+            params = analysis.parse_params(raw, today=TODAY)
+            if checked:
+                return await analysis.run(conn, area, params)
+            return await analysis.runner(conn, area, params)
 
     return run_async(go())
 
 
-def run(url: str, name: str, area: Area = Area(), **raw) -> dict:
-    return {row.id: row.properties for row in rows_of(answer(url, name, area, **raw))}
+def run(url: str, name: str, area: Area = Area(), checked: bool = True, **raw) -> dict:
+    return {row.id: row.properties for row in rows_of(answer(url, name, area, checked, **raw))}
 
 
 def test_pipes_inside_and_around_each_estate(town_url):
@@ -174,8 +181,12 @@ def test_an_area_by_outline_finds_its_features_and_an_unknown_one_finds_none(tow
     east = run(town_url, name, Area(street="110101002"), **extra)
     if name != "flow_pool":  # per district: both streets give the district's one row
         assert set(west) | set(east) == set(everything)
-    assert run(town_url, name, Area(district="999999"), **extra) == {}
-    nowhere = run(town_url, name, Area(street="999999999"), **extra)
+    # Refused before they run (test_an_area_the_city_does_not_have_is_refused_not_empty);
+    # the statements themselves find nothing there either, never the whole city.
+    with pytest.raises(InvalidInput, match="no district"):
+        run(town_url, name, Area(district="999999"), **extra)
+    assert run(town_url, name, Area(district="999999"), checked=False, **extra) == {}
+    nowhere = run(town_url, name, Area(street="999999999"), checked=False, **extra)
     assert all(not v or v.get("parcels", 0) == 0 for v in nowhere.values())
 
 
@@ -739,3 +750,50 @@ def test_screening_results_become_elevator_stages(town_api, town_url):
     assert public["elevator_stage"] == "candidate"  # on the public elevator map
     again = api.post(url, headers=as_["planner"]).json()
     assert again["kept"] == 4 and again["candidate"] == 0
+
+
+@pytest.mark.parametrize(
+    ("area", "refusal"),
+    [("district=110199", "no district has the code '110199'"),
+     ("street=11010100", "no street has the code '11010100'"),
+     ("estate=99", "no estate has the id 99"),
+     ("district=110102&street=110101001", "no district has the code '110102'"),
+     ("district=110101&street=110101003", "no street has the code '110101003'"),
+     ("street=110101002&estate=1", "estate 1 is not in street 110101002")],
+)  # fmt: skip
+def test_an_area_the_city_does_not_have_is_refused_not_empty(town_api, town_url, area, refusal):
+    """A mistyped code answered "no rows", read as "nothing to do there"; now a 400 naming it,
+    from every route that takes an area, and the screening records nothing."""
+    admin = town_api.tokens["admin"]
+    with psycopg.connect(town_url) as conn:
+        before = conn.execute("SELECT count(*) FROM change_history").fetchone()[0]
+    routes = [
+        ("get", "/analyses/overruns"),
+        ("get", "/analyses/pipes_by_estate"),
+        ("post", "/analyses/elevator_screening/apply"),
+    ]
+    commands = [["analyse", "overruns"], ["check"]]
+    if "estate" not in area:  # the ledger is of a district or a street
+        routes.append(("get", "/ledger"))
+        commands.append(["ledger"])
+    for method, path in routes:
+        response = getattr(town_api, method)(f"{path}?{area}", headers=admin)
+        assert response.status_code == 400, (path, response.text[:200])
+        assert refusal in response.json()["detail"], (path, response.json())
+    with psycopg.connect(town_url) as conn:
+        assert conn.execute("SELECT count(*) FROM change_history").fetchone()[0] == before
+    options = [f"--{part.replace('=', ' ')}".split() for part in area.split("&")]
+    env = {"ONEMAP_DATABASE_URL": town_url}
+    for command in commands:
+        done = run_onemap(*command, *[word for pair in options for word in pair], env=env)
+        assert done.returncode == 1 and refusal in done.stdout + done.stderr, (command, done)
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_an_area_whose_parts_agree_is_run(town_api):
+    admin = town_api.tokens["admin"]
+    for area in ("district=110101", "street=110101002", "district=110101&street=110101001",
+                 "street=110101001&estate=1", "district=110101&estate=3"):  # fmt: skip
+        assert town_api.get(f"/analyses/overruns?{area}", headers=admin).status_code == 200
+        if "estate" not in area:
+            assert town_api.get(f"/ledger?{area}", headers=admin).status_code == 200
