@@ -24,13 +24,13 @@ from analyses.model import Area, page_of, rows_of
 from analyses.registry import ANALYSES, get_analysis
 from analyses.running import as_geojson, as_json, dumps, paging
 from cli.common import app, console, friendly, output_file, stderr, with_connection
-from layers import Visibility
+from layers import MAX_ID, Visibility
 from layers.errors import InvalidInput
 from spatial.spreadsheet import spreadsheet_safe
 
 AreaDistrict = Annotated[str | None, typer.Option(help="A district code, e.g. 110101.")]
 AreaStreet = Annotated[str | None, typer.Option(help="A street code, e.g. 110101001.")]
-AreaEstate = Annotated[int | None, typer.Option(help="An estate id.")]
+AreaEstate = Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="An estate id.")]
 
 
 def _write(data: bytes, path: Path | None) -> None:
@@ -144,7 +144,7 @@ def _csv(rows: list[dict[str, Any]]) -> bytes:
 @app.command("dossier")
 @friendly
 def estate_dossier(
-    estate: Annotated[int, typer.Argument(help="The estate id.")],
+    estate: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The estate id.")],
     html: Annotated[bool, typer.Option("--html", help="A printable HTML page.")] = False,
     out_file: Annotated[Path | None, typer.Option(
         "--out", "-o", help="File to write; a .pdf file gets the A4 PDF.")] = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,12 +123,22 @@ def check_output(path: Path, option: str = "--out") -> None:
 
 
 def check_output_folder(path: Path, option: str = "--out") -> None:
-    """Refuse a folder to write into that lies at or below a file (missing ones are made)."""
+    """Make the folder to write into, or refuse it in one line before any work.
+
+    A folder at or below a file, or one the system will not make (``/proc/x``, a read-only
+    disk), is named with the reason; it said ``[Errno 2] No such file or directory``.
+    """
     for place in (path, *path.parents):  # the first that exists must be a folder
         if place.exists():
             if not place.is_dir():
                 raise InvalidInput(f"{option}: {place} is a file; name a folder (made if missing)")
-            return
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"{option}: cannot make the folder {path} ({exc.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InvalidInput(f"{option}: the folder {path} is not writable")
 
 
 @contextmanager

@@ -111,7 +111,7 @@ def samples_load(
             + "); up to 40, where copies of the city stand beside it (a national-size sample)."
         ),
     ] = 1.0,
-    seed: Annotated[int, typer.Option(help="Same seed, same city.")] = 42,
+    seed: Annotated[int, typer.Option(min=0, help="Same seed, same city.")] = 42,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Skip if data exists.")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Replace existing data.")] = False,
     city: Annotated[
@@ -209,7 +209,9 @@ def layers(
 @friendly
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: ONEMAP_HOST or 127.0.0.1.")] = None,
-    port: Annotated[int | None, typer.Option(help="Default: ONEMAP_PORT or 8000.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Default: ONEMAP_PORT or 8000.")
+    ] = None,
     workers: Annotated[
         int | None, typer.Option(min=1, max=64, help="Default: ONEMAP_WORKERS or 1.")
     ] = None,

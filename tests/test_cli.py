@@ -44,6 +44,22 @@ def test_unreachable_database_is_one_line_and_exit_1():
 
 
 @pytest.mark.parametrize(
+    ("args", "option"),
+    [(("serve", "--port", "70000"), "--port"),  # was OverflowError's traceback
+     (("serve", "--port", "0"), "--port"),  # served on a random port it did not name
+     (("analyse", "overruns", "--estate", "99999999999999999999999"), "--estate"),
+     (("analyse", "overruns", "--estate", "0"), "--estate"),
+     (("dossier", "0"), "estate"),
+     (("samples", "load", "--scale", "0.01", "--seed", "-1"), "--seed")],
+)  # fmt: skip
+def test_numbers_out_of_an_options_range_are_named_before_any_work(db_url, args, option):
+    result = run_onemap(*args, env={"ONEMAP_DATABASE_URL": db_url})
+    assert result.returncode == 2, result
+    assert f"Invalid value for '{option}'" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
         ("ONEMAP_EMBEDDED_PORT", "80", "ONEMAP_EMBEDDED_PORT"),

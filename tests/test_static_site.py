@@ -133,6 +133,14 @@ def test_a_build_into_an_unwritable_place_is_one_line(db_url, tmp_path, below):
     assert blocker.read_text() == "not a folder"
 
 
+def test_a_build_into_a_folder_the_system_will_not_make_is_one_line(db_url):
+    result = run_onemap("viewer", "build", "--out", "/proc/onemap-site",
+                        env={"ONEMAP_DATABASE_URL": db_url})  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: --out: cannot make the folder /proc/onemap-site")
+    assert "Errno" not in result.stderr
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("size", [(1280, 800), (390, 844)], ids=["desktop", "phone"])
 def test_the_static_site_works_under_a_plain_static_server(browser, built, conn, size):
