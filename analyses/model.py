@@ -104,7 +104,7 @@ async def check_area(conn: psycopg.AsyncConnection, area: Area) -> None:
     """
     if area.city_wide:
         return
-    cur = await conn.execute(_AREA_KNOWN, area.params)
+    cur = await conn.execute(_AREA_KNOWN, area.params, prepare=False)  # as analyses' (Analysis.run)
     district, street, estate, street_in_district, estate_inside = await cur.fetchone() or ()
     if not district:
         raise InvalidInput(f"district: no district has the code {area.district!r} "
