@@ -20,6 +20,8 @@ from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipResponder, IdentityResponder
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.negotiation import accepts_gzip
+
 UNCOMPRESSED_SUFFIXES = ("/export",)
 COMPRESS_LEVEL = 2  # ISA-L's levels run 0–3; 2 compresses as well as 3 here, and faster
 # Bodies this big are compressed in a thread so the event loop keeps serving: at ~0.7 GB/s
@@ -49,7 +51,7 @@ class SelectiveGZip:
             await self.app(scope, receive, send)
             return
         responder: ASGIApp
-        if "gzip" in Headers(scope=scope).get("accept-encoding", ""):
+        if accepts_gzip(Headers(scope=scope).get("accept-encoding", "")):
             responder = _IsalGZipResponder(
                 self.app,
                 self.minimum_size,

@@ -80,7 +80,6 @@ PROBLEM_TYPES: dict[int, tuple[str, str, str]] = {
     403: ("forbidden", "Forbidden", "The caller is known and may not do this."),
     404: ("not-found", "Not found", "No such collection, feature, route or job for this caller."),
     405: ("method-not-allowed", "Method not allowed", "The route does not take this method."),
-    406: ("not-acceptable", "Not acceptable", "No representation matches the Accept header."),
     408: ("request-timeout", "Request timeout",
           "The request's headers or a part of its body came too slowly."),
     412: ("precondition-failed", "Precondition failed",

@@ -9,8 +9,8 @@ from urllib.parse import quote, urlencode
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
+from api.negotiation import wants_html
 from layers.errors import InvalidInput
-from viewer import ogc_html
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -42,10 +42,10 @@ HtmlFormat = Annotated[str | None, Query(alias="f", description="json, or html f
 
 
 def html_wanted(request: Request, f: str | None) -> bool:
-    """``f=html``, or a browser asking without ``f`` (its Accept starts with text/html)."""
+    """``f=html``, or a client weighing HTML above JSON without ``f`` (a browser)."""
     if f not in (None, "json", "html"):
         raise InvalidInput(f"f: unsupported format {f!r}; use json or html")
-    return ogc_html.wants_html(f, request.headers.get("accept", ""))
+    return wants_html(f, request.headers.get("accept", ""))
 
 
 def html_view(page: str) -> HTMLResponse:

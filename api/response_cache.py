@@ -23,6 +23,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE, caller_of
+from api.negotiation import accepts_gzip
 from api.replicas import LSN_COOKIE, SOURCE_HEADER
 from api.state import state_of
 from api.versions import VersionWatcher
@@ -153,7 +154,7 @@ class ResponseCache:
             if level is None:
                 return None
         headers = dict(scope["headers"])  # ASGI names are lower case
-        gzip = b"gzip" in headers.get(b"accept-encoding", b"")
+        gzip = accepts_gzip(headers.get(b"accept-encoding", b"").decode("latin-1"))
         return (scope["path"].encode(), scope["query_string"], scope["scheme"].encode(),
                 scope.get("root_path", "").encode(), b"gzip" if gzip else b"", level,
                 *(headers.get(name, b"") for name in VARY))  # fmt: skip

@@ -41,6 +41,36 @@ def test_f_html_and_a_browser_get_a_page_other_clients_json(client, path):
         'href="http://testserver', ""))  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("accept", "page"),
+    [("application/geo+json;q=0.1, text/html;q=0.9", True),  # read as GeoJSON: the first item
+     ("application/json;q=0.5, text/html", True), ("text/*", True),
+     ("text/html;q=0, */*", False), ("text/html;q=0", False),  # q=0: not acceptable
+     ("text/html;level=1;q=0.2, application/geo+json;q=0.3", False),
+     ("application/json, text/html", False),  # a tie: the JSON
+     ("application/xml", False), ("garbage;;", False), ("text/html;q=abc", False),
+     (",".join(["x/y"] * 5000) + ",text/html", False)],  # weighed by its first 64 ranges
+)  # fmt: skip
+@pytest.mark.parametrize("path", ["/collections/estates/items?limit=2", "/collections"])
+def test_accept_is_weighed_by_its_q_values(client, path, accept, page):
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html") is page, accept
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [("application/vnd.oai.openapi+json;version=3.0, application/json", "application/json"),
+     ("application/json", "application/json"),  # GDAL's OAPIF driver, and older ones
+     ("*/*", "application/vnd.oai.openapi+json;version=3.1"),
+     ("application/vnd.oai.openapi+json", "application/vnd.oai.openapi+json;version=3.1")],
+)  # fmt: skip
+def test_the_api_document_is_typed_as_the_client_accepts(client, accept, media_type):
+    """A range's parameters must match: version=3.0 does not accept the 3.1 document."""
+    response = client.get("/api", headers={"Accept": accept})
+    assert response.headers["content-type"] == media_type
+
+
 def test_the_items_page_shows_labels_terms_paging_and_a_map(client):
     page = html(client, "/collections/estates/items?f=html&limit=5")
     layer = REGISTRY["estates"]

@@ -246,6 +246,21 @@ def test_json_is_gzipped_when_asked(client):
     assert response.json()["numberReturned"] == 500
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "zipped"),
+    [("gzip", True), ("x-gzip", True), ("*", True), ("br, gzip;q=0.5", True),
+     ("*;q=0, gzip", True), ("gzip;q=0", False), ("gzip;q=0, *", False), ("identity", False),
+     ("br", False), ("gzip;q=x", False)],
+)  # fmt: skip
+def test_gzip_is_sent_when_its_weight_accepts_it(client, accept_encoding, zipped):
+    """``gzip;q=0`` says "not gzip": it was read as a substring and got gzip."""
+    response = client.get(
+        "/collections/buildings/items?limit=500", headers={"Accept-Encoding": accept_encoding}
+    )
+    assert (response.headers.get("content-encoding") == "gzip") is zipped, accept_encoding
+    assert response.json()["numberReturned"] == 500
+
+
 def test_gzip_answers_decode_to_the_identity_answers(admin, conn):
     """A streamed page (many body chunks, each flushed) and a tile (one body) both round-trip."""
     lon, lat = conn.execute(

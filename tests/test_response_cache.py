@@ -58,6 +58,18 @@ def source(response: httpx.Response) -> str:
     return response.headers.get("X-OneMap-Source", "")
 
 
+def test_a_kept_gzip_answer_goes_only_to_callers_who_accept_gzip(cached):
+    """The cache keys on whether gzip is accepted, weighed as the compressor weighs it."""
+    page = "/collections/buildings/items?limit=7&bbox=116.3,39.8,116.5,40.0"
+    first = cached.get(page, headers={"Accept-Encoding": "*"})
+    assert first.headers["content-encoding"] == "gzip"
+    for accept_encoding, zipped in [("*", True), ("identity", False), ("gzip;q=0", False),
+                                    ("gzip", True), ("identity", False)]:  # fmt: skip
+        again = cached.get(page, headers={"Accept-Encoding": accept_encoding})
+        assert (again.headers.get("content-encoding") == "gzip") is zipped, accept_encoding
+        assert again.json() == first.json()
+
+
 def test_a_second_anonymous_request_is_replayed_with_the_same_answer(cached, building):
     url = str(building["tile"])
     first = cached.get(url)

@@ -119,10 +119,3 @@ def _map_data(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection",
             "features": [{"type": "Feature", "geometry": x.get("geometry"), "properties": {}}
                          for x in features if x.get("geometry")]}  # fmt: skip
-
-
-def wants_html(f: str | None, accept: str) -> bool:
-    """``f=html``, or a browser (whose Accept starts with text/html) asking without ``f``."""
-    if f is not None:
-        return f == "html"
-    return accept.split(",", 1)[0].strip().startswith("text/html")

@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, documented, html_view, link, url, with_query
+from api.negotiation import wants_html
 from api.params import CrsDep, LimitDep
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
@@ -34,7 +35,7 @@ def html_asked(request: Request, f: str | None) -> bool:
     """Checks ``f``; True for an HTML view (``f=html``, or a browser asking without ``f``)."""
     if f not in (None, "json", "geojson", "html"):
         raise InvalidInput(f"f: unsupported format {f!r}; use json, geojson or html")
-    return ogc_html.wants_html(f, request.headers.get("accept", ""))
+    return wants_html(f, request.headers.get("accept", ""), data_types=(GEOJSON, JSON))
 
 
 async def feature_texts(stream: RowStream, q: FeatureQuery) -> AsyncIterator[list[str]]:

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api import openapi
 from api.access import LevelDep
 from api.links import JSON, OPENAPI, HtmlFormat, html_view, html_wanted, link, url, with_query
+from api.negotiation import preferred
 from viewer import ogc_html
 
 router = APIRouter(tags=["OGC API"])
@@ -77,7 +78,5 @@ def api_definition(request: Request, level: LevelDep) -> JSONResponse:
 
     A client that accepts plain JSON but not 3.1 (GDAL asks for 3.0 or JSON) gets JSON.
     """
-    accept = request.headers.get("accept", "")
-    plain = "application/json" in accept and "version=3.1" not in accept
-    return JSONResponse(openapi.for_level(request.app.openapi(), level),
-                        media_type="application/json" if plain else OPENAPI)  # fmt: skip
+    media_type = preferred(request.headers.get("accept", ""), (OPENAPI, JSON))
+    return JSONResponse(openapi.for_level(request.app.openapi(), level), media_type=media_type)
