@@ -55,14 +55,14 @@ class _Refused(Exception):
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol closing connections whose request headers come too slowly."""
+    """HttpToolsProtocol with a deadline and bounds for each request's line and headers."""
 
     header_timeout_s = ServerSettings().header_timeout_s  # each worker reads its settings
     _deadline: asyncio.TimerHandle | None = None
     _refusal: bytes = INVALID_RESPONSE  # what send_400_response sends
     _in_head = False  # a request line or headers have begun and are not complete
     _head_bytes = 0  # bytes received while they were incomplete (whole reads: an upper bound)
-    _header_bytes = 0  # the request line's and headers' bytes the parser has handed over
+    _header_bytes = 0  # the headers' bytes the parser has handed over (the URL's are apart)
     _header_count = 0
     _refused = False  # answered with a refusal: what still comes is dropped
 
