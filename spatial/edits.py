@@ -332,8 +332,15 @@ async def history(
         + sql.SQL(" ORDER BY changed_at DESC, id DESC LIMIT %(limit)s"),
         {"layer": layer.name, "fid": fid, "limit": limit},
     )
+    changes = await cur.fetchall()
+    if not changes:  # a deleted feature keeps its history; one that never was has none
+        exists = await conn.execute(
+            sql.SQL("SELECT FROM {} WHERE id = %s").format(sql.Identifier(layer.name)), (fid,)
+        )
+        if await exists.fetchone() is None:
+            raise NotFound(f"feature {fid} not found in {layer.name!r}, nor in its history")
     out = []
-    for action, actor, changed_at, before, after, note in await cur.fetchall():
+    for action, actor, changed_at, before, after, note in changes:
         out.append({
             "action": action,
             "actor": actor,

@@ -101,6 +101,18 @@ def test_create_read_patch_put_delete_with_history(api, edits_url):
     assert history[0]["action"] == "delete" and history[0]["after"] is None
 
 
+def test_the_history_of_a_feature_that_never_was_is_404(api, edits_url):
+    """It answered 200 with no changes, as if the feature existed and was never edited."""
+    with psycopg.connect(edits_url) as conn:
+        kept = conn.execute("SELECT id FROM estates ORDER BY id LIMIT 1").fetchone()[0]
+        never = conn.execute("SELECT max(id) + 1000 FROM estates").fetchone()[0]
+    assert api.get(f"/collections/estates/items/{kept}/history",
+                   headers=api.as_planner).status_code == 200  # fmt: skip
+    missing = api.get(f"/collections/estates/items/{never}/history", headers=api.as_planner)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+
+
 def test_a_stale_if_match_is_412_and_changes_nothing(api, edits_url):
     fid = api.post("/collections/governance_issues/items", json=issue(),
                    headers=api.as_planner).json()["id"]  # fmt: skip
