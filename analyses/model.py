@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from layers import Visibility
+from layers import Visibility, numerals
 from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import scope
@@ -176,6 +176,9 @@ def values_list(pairs: dict[str, Any]) -> sql.Composed:
     )
 
 
+_WANTED = {int: "an integer in the digits 0-9", float: "a finite number in the digits 0-9"}
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str
@@ -188,15 +191,18 @@ class Param:
     def parse(self, raw: Any) -> Any:
         if raw is None:
             return self.default
-        try:
-            value = self.kind(raw)
+        value: Any
+        try:  # numbers as text in ASCII digits only (layers.numerals)
+            if isinstance(raw, str) and self.kind in (int, float):
+                value = numerals.integer(raw) if self.kind is int else numerals.decimal(raw)
+            else:
+                value = self.kind(raw)
         except (TypeError, ValueError, OverflowError):
             value = None
         # NaN passes every bound below (each comparison is false) and crashed PostGIS.
         if value is None or (self.kind is float and not math.isfinite(value)):
-            raise InvalidInput(
-                f"{self.name}: expected a finite {self.kind.__name__}, got {str(raw)[:40]!r}"
-            ) from None
+            wanted = _WANTED.get(self.kind, self.kind.__name__)
+            raise InvalidInput(f"{self.name}: expected {wanted}, got {str(raw)[:40]!r}") from None
         if self.kind is str and len(value) > 200:
             raise InvalidInput(f"{self.name}: at most 200 characters")
         if self.minimum is not None and value < self.minimum:

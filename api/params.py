@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 
 from api.state import state_of
+from layers import numerals
 from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
+
+# Integer parameters in ASCII digits only (``layers.numerals``): pydantic reads ``5_0``, `` 5``
+# and ``5.0`` as 5 and 50 where a proxy in front would not.
+DIGITS = BeforeValidator(numerals.checked_integer)
 
 MAX_LIST_TERMS = 100  # fields in properties= or sortby=: more than any layer has
 
@@ -38,7 +44,7 @@ def parse_bbox(bbox: str | None) -> Bbox | None:
     if bbox is None:
         return None
     try:
-        values = [float(v) for v in bbox.split(",")]
+        values = [numerals.decimal(v.strip()) for v in bbox.split(",")]  # "a, b" as typed
     except ValueError:
         raise InvalidInput("bbox: expected 4 or 6 comma-separated numbers") from None
     if len(values) == 6:
@@ -185,7 +191,7 @@ async def properties_query(
 
 async def limit_query(
     request: Request,
-    limit: Annotated[int | None, Query(ge=1, description="Features per page")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="Features per page"), DIGITS] = None,
 ) -> int:
     settings = state_of(request).features
     if limit is None:
@@ -203,3 +209,36 @@ DatetimeDep = Annotated[DatetimeRange | None, Depends(datetime_query)]
 SortbyDep = Annotated[tuple[tuple[str, bool], ...], Depends(sortby_query)]
 PropertiesDep = Annotated[tuple[str, ...] | None, Depends(properties_query)]
 LimitDep = Annotated[int, Depends(limit_query)]
+
+
+_DECLARED: dict[int, frozenset[str]] = {}  # per route: the query parameters it takes
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+async def declared_parameters_only(request: Request) -> None:
+    """A query parameter the route does not take is a 400 naming it.
+
+    ``/ledger?distrct=110101`` answered the whole city's ledger, read as the district's.
+    For the routes that serve data to read; pages and tiles leave parameters they do not
+    know alone (a shared link gets ``?from=singlemessage`` in WeChat, a client a cache
+    buster), and items and analyses check theirs against the layer or the analysis.
+    """
+    route = request.scope.get("route")
+    if route is None:
+        return
+    names = _DECLARED.get(id(route))
+    if names is None:
+        names = _DECLARED[id(route)] = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - names)
+    if unknown:
+        takes = ", ".join(sorted(names)) or "none"
+        raise InvalidInput(f"unknown parameter {unknown[0]!r}; this route takes: {takes}")
+
+
+DeclaredOnly = [Depends(declared_parameters_only)]

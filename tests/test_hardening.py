@@ -121,6 +121,61 @@ def test_next_links_name_each_parameter_once(client):
 
 
 @pytest.mark.parametrize(
+    ("target", "unknown"),
+    [("/ledger?distrct=110101", "distrct"),  # answered the whole city's ledger
+     ("/ledger?district=110101&f=json&streets=1", "streets"),
+     ("/scoreboard?yaer=2025", "yaer"), ("/estates/1/dossier?format=pdf", "format"),
+     ("/search?q=a&colections=estates", "colections"),
+     ("/labels?bbox=116.3,39.8,116.5,40.0&zom=15", "zom")],
+)  # fmt: skip
+def test_a_parameter_a_data_route_does_not_take_is_a_400(client, target, unknown):
+    response = client.get(target, headers=ADMIN)
+    is_problem(response, 400)
+    assert f"unknown parameter {unknown!r}" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/elevator-map?from=singlemessage&isappinstalled=0", "/map?utm_source=wechat",
+     "/collections/buildings/tiles/WebMercatorQuad/14/6208/13492?_=1733400000",
+     "/ledger?district=110101&f=json", "/search?q=a&collections=estates&limit=2"],
+)  # fmt: skip
+def test_pages_and_tiles_leave_parameters_they_do_not_know_alone(client, target):
+    """A link shared in WeChat gets ?from=singlemessage; a client may add a cache buster."""
+    assert client.get(target, headers=ADMIN).status_code in (200, 204)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/collections/estates/items?limit=5_0", "/collections/estates/items?limit=%205",
+     "/collections/estates/items?limit=5.0", "/collections/estates/items?offset=1_0",
+     "/collections/estates/items/1_0", "/collections/estates/items/%D9%A1",
+     "/collections/buildings/tiles/WebMercatorQuad/1_4/6208/13492",
+     "/tiles/WebMercatorQuad/14/6_208/13492?collections=buildings",
+     "/labels?bbox=116.3,39.8,116.5,40.0&zoom=1_2", "/search?q=a&limit=1_0",
+     "/collections/estates/items?bbox=%D9%A1%D9%A1%D9%A6.3,39.8,116.5,40.0",  # ١١٦.3
+     "/collections/estates/items?bbox=116_3,39.8,116.5,40.0",
+     "/analyses/bundles?district=110105&distance_m=2_00", "/scoreboard?year=2_026",
+     "/estates/1_0/dossier", "/scoreboard?year=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96"],  # ２０２６
+)  # fmt: skip
+def test_numbers_are_read_in_ascii_digits_only(client, target):
+    """Python reads 5_0 as 50 and ١١٦ as 116, where a proxy in front reads otherwise."""
+    response = client.get(target, headers=ADMIN)
+    is_problem(response, 400)
+    assert "0-9" in response.text or "numbers" in response.text, response.text[:300]
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/collections/estates/items?limit=%2B5", "/collections/estates/items?limit=05",
+     "/collections/estates/items?bbox=116.3e0,%2039.8,116.5,40.0&limit=1",
+     "/analyses/bundles?district=110105&distance_m=2e2"],
+)  # fmt: skip
+def test_signs_leading_zeros_exponents_and_spaced_lists_are_numbers(client, target):
+    assert client.get(target, headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize(
     "target",
     [
         "/", "/collections", "/collections/estates/items?limit=3", "/collections/estates/items/1",

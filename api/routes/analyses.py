@@ -18,6 +18,7 @@ from analyses.running import as_geojson, as_json, dumps
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
+from api.params import DIGITS
 from api.state import state_of
 from layers import MAX_ID, get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, QueryTimeout, Unauthorized
@@ -29,7 +30,7 @@ router = APIRouter(tags=["Analyses"])
 AREA_KEYS = {"district", "street", "estate", "f"}
 District = Annotated[str | None, Query(description="A district code, e.g. 110101")]
 Street = Annotated[str | None, Query(description="A street code, e.g. 110101001")]
-Estate = Annotated[int | None, Query(ge=1, le=MAX_ID, description="An estate id")]
+Estate = Annotated[int | None, Query(ge=1, le=MAX_ID, description="An estate id"), DIGITS]
 Format = Annotated[str, Query(alias="f", description="json or geojson")]
 
 

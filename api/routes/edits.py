@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
 from api.deps import WriteConnDep
 from api.links import GEOJSON, JSON, documented, link, url
+from api.params import DIGITS
 from api.replicas import LSN_COOKIE
 from layers import MAX_ID, Layer
 from layers.errors import Unauthorized
@@ -27,7 +28,7 @@ from spatial.features import FeatureQuery, feature_text, representation_tag
 
 router = APIRouter(tags=["OGC API Features – Part 4"])
 
-FeatureId = Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID)]
+FeatureId = Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID), DIGITS]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag read with the feature: 412 if it changed"),

@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.access import CallerDep, LayerDep
 from api.links import GEOJSON, JSON, documented, html_view, link, url, with_query
 from api.negotiation import wants_html
-from api.params import CrsDep, LimitDep
+from api.params import DIGITS, CrsDep, LimitDep
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
 from api.response_cache import offer_before_reading
@@ -55,7 +55,7 @@ async def get_items(
     query: QueryDep,
     pool: ReadPoolDep,
     limit: LimitDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0), DIGITS] = 0,
     f: FormatParam = None,
 ) -> Response:
     html = html_asked(request, f)
@@ -114,7 +114,7 @@ async def get_item(
     caller: CallerDep,
     crs: CrsDep,
     pool: ReadPoolDep,
-    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID)],
+    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID), DIGITS],
     f: FormatParam = None,
 ) -> Response:
     html = html_asked(request, f)

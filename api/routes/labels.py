@@ -11,14 +11,14 @@ from fastapi.responses import Response
 from api.access import CallerDep
 from api.deps import ConnDep
 from api.links import GEOJSON, documented
-from api.params import BboxTooLarge, check_bbox, parse_bbox
+from api.params import DIGITS, BboxTooLarge, DeclaredOnly, check_bbox, parse_bbox
 from api.state import state_of
 from layers.errors import InvalidInput
 from spatial import crs
 from spatial.labels import labelled_layers, labels_sql
 from spatial.validate import city_extent_async
 
-router = APIRouter(tags=["Maps"])
+router = APIRouter(tags=["Maps"], dependencies=DeclaredOnly)
 
 
 @router.get("/labels", summary="Names to write on the map in a view, at a zoom",
@@ -28,7 +28,7 @@ async def get_labels(
     caller: CallerDep,
     conn: ConnDep,
     bbox: Annotated[str | None, Query(description="The view: west,south,east,north")] = None,
-    zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom")] = 12,
+    zoom: Annotated[int, Query(ge=0, le=22, description="The map's zoom"), DIGITS] = 12,
 ) -> Response:
     """A point per name, for the layers the registry labels at ``zoom``.
 

@@ -15,11 +15,12 @@ from analyses.ledger import ledger, ledger_xlsx, scoreboard
 from api.access import CallerDep
 from api.deps import ConnDep, take_slot
 from api.links import JSON, attachment, documented
+from api.params import DIGITS, DeclaredOnly
 from api.state import state_of
 from layers import MAX_ID, Visibility
 from layers.errors import Forbidden, InvalidInput, Unauthorized
 
-router = APIRouter(tags=["Ledger"])
+router = APIRouter(tags=["Ledger"], dependencies=DeclaredOnly)
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,7 +30,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             response_class=Response, responses=documented(JSON, "text/html", PDF))  # fmt: skip
 async def get_dossier(
     request: Request, caller: CallerDep, conn: ConnDep,
-    estate_id: Annotated[int, Path(alias="estateId", ge=1, le=MAX_ID)],
+    estate_id: Annotated[int, Path(alias="estateId", ge=1, le=MAX_ID), DIGITS],
     f: Annotated[str, Query(description="json, html (printable) or pdf (A4)")] = "json",
 ) -> Response:  # fmt: skip
     if f not in ("json", "html", "pdf"):
@@ -74,7 +75,9 @@ async def get_ledger(
 @router.get("/scoreboard", summary="Districts ranked on a year's plan, money and residents")
 async def get_scoreboard(
     caller: CallerDep, conn: ConnDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="Default: this year")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Default: this year"), DIGITS
+    ] = None,
 ) -> dict[str, Any]:  # fmt: skip
     if not caller.may_run(Visibility.INTERNAL) or caller.scope is not None:
         raise Unauthorized("the scoreboard is for planners")

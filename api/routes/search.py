@@ -16,11 +16,12 @@ from fastapi.responses import Response
 from api.access import CallerDep
 from api.deps import ConnDep
 from api.links import GEOJSON, JSON, documented, link, url
+from api.params import DIGITS, DeclaredOnly
 from layers import REGISTRY
 from layers.errors import InvalidInput
 from spatial.search import Search, find, parse_terms
 
-router = APIRouter(tags=["Search"])
+router = APIRouter(tags=["Search"], dependencies=DeclaredOnly)
 
 MAX_RESULTS = 50
 
@@ -38,7 +39,7 @@ async def search(
     collections: Annotated[
         str | None, Query(description="Comma-separated layers to search (default: all)")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 10,
+    limit: Annotated[int, Query(ge=1, le=MAX_RESULTS), DIGITS] = 10,
 ) -> Response:
     terms = parse_terms(q)
     searchable = [la for la in REGISTRY.values() if la.search and la.visibility <= caller.level]

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep, read_connection
 from api.links import JSON, MVT, link, url
+from api.params import DIGITS
 from api.response_cache import offer
 from api.state import state_of
 from layers import Layer, Visibility
@@ -31,9 +32,9 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified"},
 }
 
-Z = Annotated[int, Path(alias="tileMatrix", ge=0, le=tiles.MAX_ZOOM)]
-Y = Annotated[int, Path(alias="tileRow", ge=0)]
-X = Annotated[int, Path(alias="tileCol", ge=0)]
+Z = Annotated[int, Path(alias="tileMatrix", ge=0, le=tiles.MAX_ZOOM), DIGITS]
+Y = Annotated[int, Path(alias="tileRow", ge=0), DIGITS]
+X = Annotated[int, Path(alias="tileCol", ge=0), DIGITS]
 CollectionsParam = Annotated[
     str, Query(alias="collections", description="Comma-separated collection ids")
 ]

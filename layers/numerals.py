@@ -1,0 +1,34 @@
+"""Numbers written as text, read one way: ASCII digits, a sign, a point and an exponent.
+
+Python's ``int`` and ``float`` also read ``5_0`` (50), `` 5`` and other scripts' digits
+(``١١٦`` is 116), which a proxy, a log reader or another OGC server reads differently or not
+at all: two readers of one request see two numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def integer(text: str) -> int:
+    """``text`` as an integer; ValueError unless it is written in ASCII digits."""
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(f"expected an integer in the digits 0-9, got {text[:40]!r}")
+    return int(text)
+
+
+def decimal(text: str) -> float:
+    """``text`` as a number; ValueError unless it is written in ASCII digits (NaN is not)."""
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"expected a number in the digits 0-9, got {text[:40]!r}")
+    return float(text)
+
+
+def checked_integer(value: object) -> object:
+    """For a pydantic BeforeValidator: a string must be an ASCII integer; the rest passes on."""
+    if isinstance(value, str):
+        integer(value)
+    return value
