@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import yaml
 
 from analyses import workdays
 from layers.errors import InvalidInput
-from layers.files import input_file
+from layers.files import input_file, yaml_document
 
 _KEYS = {"year", "source", "holidays", "workdays"}
 _HOLIDAY_KEYS = {"name", "from", "to"}
@@ -57,13 +56,9 @@ def read_file(path: Path) -> Arrangement:
         raise InvalidInput(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, not an arrangement")
     try:
         text = path.read_text(encoding="utf-8")
-        document = yaml.safe_load(text)  # JSON is YAML too
     except UnicodeDecodeError:
         raise InvalidInput(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise InvalidInput(f"{path}: not YAML or JSON{line}") from None
+    document = yaml_document(text, str(path))  # JSON is YAML too
     try:
         return parse(document)
     except InvalidInput as e:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -64,7 +65,8 @@ def json_body_problem(body: bytes) -> str | None:
     """Why a JSON body is refused, or None.
 
     Strict JSON only (no NaN, no Infinity, no 1e999), nested at most ``MAX_JSON_DEPTH``
-    levels: Python's own parser takes NaN and Infinity, which then reach the database.
+    levels, each name once per object: Python's own parser takes NaN and Infinity, which
+    then reach the database.
     """
     if not body.strip():
         return None  # the route says what it needs
@@ -76,7 +78,22 @@ def json_body_problem(body: bytes) -> str | None:
         )
     if _json_depth_exceeded(value, MAX_JSON_DEPTH):
         return f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+    try:  # orjson keeps the last of a repeated name; a proxy or a log reader may keep the first
+        json.loads(body, object_pairs_hook=_unique_names)
+    except _RepeatedName as exc:
+        return f"the body names {exc.args[0]!r} twice in one object (RFC 7493)"
     return None
+
+
+class _RepeatedName(ValueError):
+    pass
+
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise _RepeatedName(next(n for n in names if names.count(n) > 1)[:60])
+    return dict(pairs)
 
 
 class BodyLimit:

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from layers import Field, Layer, Visibility
 from layers.errors import InvalidInput
-from layers.files import input_file
+from layers.files import input_file, yaml_document
 
 SECTIONS = ("columns", "values", "set")
 MAX_MAPPING_BYTES = 64 << 10  # as large as an HTTP form field may be
@@ -44,12 +43,7 @@ def parse_mapping(text: str, origin: str = "mapping") -> Mapping:
     """A mapping from YAML or JSON text; its shape is checked, not yet against a layer."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_MAPPING_BYTES:
         raise InvalidInput(f"{origin}: at most {MAX_MAPPING_BYTES >> 10} KiB")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise InvalidInput(f"{origin}: not YAML or JSON{line}") from None
+    data = yaml_document(text, origin)
     if data is None:
         return Mapping()
     if not isinstance(data, dict):

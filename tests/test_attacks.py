@@ -259,6 +259,25 @@ def test_written_numbers_must_be_finite(server, http, edits_url, body):
     assert alive(server)
 
 
+@pytest.mark.parametrize(
+    "body",
+    ['{"type":"Feature","geometry":{"type":"Point","coordinates":[116.4,39.9]},'
+     '"properties":{"kind":"elder_care","kind":"clinic"}}',  # orjson kept the last
+     '{"type":"Feature","type":"Feature","geometry":{"type":"Point","coordinates":[116.4,39.9]},'
+     '"properties":{"kind":"clinic"}}',
+     '{"type":"Feature","geometry":{"type":"Point","coordinates":[116.4,39.9],'
+     '"coordinates":[117,40]},"properties":{"kind":"clinic"}}'],
+)  # fmt: skip
+def test_a_name_given_twice_in_a_json_object_is_refused(http, edits_url, body):
+    """A proxy or a log reader may keep the first of a repeated name where OneMap kept the
+    last: the same parameter pollution as ``limit=5&limit=500``, in a body."""
+    before = _count(edits_url, "service_facilities")
+    response = http.post("/collections/service_facilities/items", content=body,
+                         headers={**ADMIN, "Content-Type": "application/geo+json"})  # fmt: skip
+    is_problem(response, 400, "twice")
+    assert _count(edits_url, "service_facilities") == before
+
+
 def test_a_written_integer_out_of_range_is_400_without_database_text(http, world):
     item = f"/collections/buildings/items/{world['building']}"
     for floors in (2**31, 2**63, -(2**70)):

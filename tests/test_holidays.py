@@ -107,6 +107,7 @@ def test_a_wrong_arrangement_is_refused_with_its_reason(change, message):
     ("content", "message"),
     [
         (b"year: 2027\nholidays: [\n", "not YAML or JSON (line 3)"),
+        (b"year: 2027\nyear: 2028\n", "(line 2): 'year' is given twice (first on line 1)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8 text"),
         (b"year: 2027\nsource: x\nholidays:\n  - {name: a, from: 2027-01-01}\n",
          "2027-05-01 is a statutory holiday and is missing"),

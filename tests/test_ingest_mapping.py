@@ -97,6 +97,11 @@ def test_set_gives_a_field_to_every_row_of_a_sheet(ingest_url):
         ("[1, 2]", "expected a mapping with columns, values, set"),
         ("columns: {来源渠道: nothing}", "'nothing' is not a field of resident_requests"),
         ("{{{", "not YAML or JSON"),
+        # PyYAML kept the last of a repeated key: one column mapped to two fields, silently
+        ("columns:\n  来源渠道: channel\n  来源渠道: category\nset: {status: received}",
+         "(line 3): '来源渠道' is given twice (first on line 2)"),
+        ('{"columns": {"a": "channel"}, "columns": {"b": "category"}}', "'columns' is given twice"),
+        ("values:\n  channel: {热线: hotline, 热线: app}", "'热线' is given twice"),
     ],
 )  # fmt: skip
 def test_a_wrong_mapping_is_refused_by_section_and_changes_nothing(ingest_url, text, message):
