@@ -28,6 +28,7 @@ from layers.errors import (
     TooLarge,
     TooSlow,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from spatial.execute import translate
 
@@ -45,6 +46,7 @@ STATUS_CODES: dict[type[OneMapError], int] = {
     PreconditionFailed: 412,
     TooLarge: 413,
     TooSlow: 408,
+    UnsupportedMediaType: 415,
 }
 
 

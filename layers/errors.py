@@ -39,3 +39,7 @@ class TooLarge(OneMapError):
 
 class TooSlow(OneMapError):
     """A request whose body came too slowly (a client holding a connection open)."""
+
+
+class UnsupportedMediaType(OneMapError):
+    """A request body of a type the route does not read (a feature sent as text/plain)."""

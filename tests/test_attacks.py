@@ -278,6 +278,40 @@ def test_a_name_given_twice_in_a_json_object_is_refused(http, edits_url, body):
     assert _count(edits_url, "service_facilities") == before
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "multipart/form-data; boundary=b",
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/collections/service_facilities/items"),
+     ("put", "/collections/service_facilities/items/1"),
+     ("patch", "/collections/service_facilities/items/1"),
+     ("post", "/analyses/bundles/projects")],
+)  # fmt: skip
+def test_a_body_of_another_type_is_415_and_changes_nothing(
+    http, edits_url, content_type, method, path
+):
+    """A feature sent as text/plain was a 400 saying "Input should be a valid dictionary"."""
+    before = _count(edits_url, "service_facilities"), _count(edits_url, "projects")
+    body = '{"type":"Feature","geometry":null,"properties":{"kind":"clinic"}}'
+    response = http.request(method.upper(), path, content=body,
+                            headers={**ADMIN, "Content-Type": content_type})  # fmt: skip
+    is_problem(response, 415, "send application/")
+    assert (_count(edits_url, "service_facilities"), _count(edits_url, "projects")) == before
+
+
+def test_an_import_that_is_not_multipart_is_415(http):
+    response = http.post("/collections/service_facilities/imports", content=b"{}",
+                         headers={**ADMIN, "Content-Type": "application/json"})  # fmt: skip
+    is_problem(response, 415, "multipart/form-data")
+
+
 def test_a_written_integer_out_of_range_is_400_without_database_text(http, world):
     item = f"/collections/buildings/items/{world['building']}"
     for floors in (2**31, 2**63, -(2**70)):
@@ -470,9 +504,9 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_read(server):
 
 def test_import_form_mistakes_are_400(http):
     url = "/collections/service_facilities/imports"
-    is_problem(http.post(url, json={"file": "x"}, headers=ADMIN), 400, "multipart")
+    is_problem(http.post(url, json={"file": "x"}, headers=ADMIN), 415, "multipart")
     is_problem(http.post(url, files={"other": ("a.csv", b"x")}, headers=ADMIN), 400, "other")
-    is_problem(http.post(url, data={"mode": "append"}, headers=ADMIN), 400, "file")
+    is_problem(http.post(url, data={"mode": "append"}, headers=ADMIN), 415, "file")  # no file
     is_problem(http.post(url, files={"file": ("a.csv", b"x")}, data={"dry_run": "yes"},
                          headers=ADMIN), 400, "dry_run")  # fmt: skip
     for field, value in [

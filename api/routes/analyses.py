@@ -18,7 +18,7 @@ from analyses.running import as_geojson, as_json, dumps
 from api.access import Caller, CallerDep, require_city_wide_editor
 from api.deps import ConnDep, WriteConnDep
 from api.links import GEOJSON, JSON, link, url, with_query
-from api.params import DIGITS
+from api.params import DIGITS, json_body
 from api.state import state_of
 from layers import MAX_ID, get_layer
 from layers.errors import Forbidden, InvalidInput, NotFound, QueryTimeout, Unauthorized
@@ -77,7 +77,8 @@ class BundleProject(BaseModel):
 
 
 @router.post("/analyses/bundles/projects", status_code=201,
-             summary="Create a proposed project from a bundle of estates")  # fmt: skip
+             summary="Create a proposed project from a bundle of estates",
+             dependencies=[json_body(JSON)])  # fmt: skip
 async def create_bundle_project(
     request: Request, caller: CallerDep, conn: WriteConnDep, body: BundleProject
 ) -> JSONResponse:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from api.access import Caller, CallerDep, EditableLayerDep, LayerDep
 from api.deps import WriteConnDep
 from api.links import GEOJSON, JSON, documented, link, url
-from api.params import DIGITS
+from api.params import DIGITS, json_body
 from api.replicas import LSN_COOKIE
 from layers import MAX_ID, Layer
 from layers.errors import Unauthorized
@@ -93,7 +93,8 @@ async def _with_lsn(conn: psycopg.AsyncConnection, response: Response) -> Respon
 
 
 @router.post("/collections/{collectionId}/items", status_code=201, summary="Add a feature",
-             response_class=Response, responses={201: {"content": {GEOJSON: {}}}})  # fmt: skip
+             response_class=Response, responses={201: {"content": {GEOJSON: {}}}},
+             dependencies=[json_body(GEOJSON)])  # fmt: skip
 async def create_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     feature: Annotated[FeatureIn, Body(media_type=GEOJSON)], content_crs: ContentCrs = None,
@@ -104,7 +105,8 @@ async def create_item(
 
 
 @router.put("/collections/{collectionId}/items/{featureId}", summary="Replace a feature",
-            response_class=Response, responses=documented(GEOJSON))  # fmt: skip
+            response_class=Response, responses=documented(GEOJSON),
+            dependencies=[json_body(GEOJSON)])  # fmt: skip
 async def replace_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     fid: FeatureId, feature: Annotated[FeatureIn, Body(media_type=GEOJSON)],
@@ -118,7 +120,8 @@ async def replace_item(
 
 
 @router.patch("/collections/{collectionId}/items/{featureId}", summary="Change a feature",
-              response_class=Response, responses=documented(GEOJSON))  # fmt: skip
+              response_class=Response, responses=documented(GEOJSON),
+              dependencies=[json_body("application/merge-patch+json")])  # fmt: skip
 async def update_item(
     request: Request, layer: EditableLayerDep, caller: CallerDep, conn: WriteConnDep,
     fid: FeatureId, patch: Annotated[FeaturePatch, Body(media_type="application/merge-patch+json")],

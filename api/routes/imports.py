@@ -27,7 +27,7 @@ from api.state import state_of
 from ingest import load, pipeline
 from ingest.mapping import Mapping, parse_mapping
 from ingest.read import Limits
-from layers.errors import InvalidInput, NotFound, OneMapError, Unauthorized
+from layers.errors import InvalidInput, NotFound, OneMapError, Unauthorized, UnsupportedMediaType
 from spatial import catalog
 
 router = APIRouter(tags=["Imports"])
@@ -136,7 +136,7 @@ async def start_import(
     require_city_wide_editor(caller, layer.name, action="import files")
     settings = state_of(request).features
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput("send the file as multipart/form-data with a 'file' field")
+        raise UnsupportedMediaType("send the file as multipart/form-data with a 'file' field")
     folder = Path(tempfile.mkdtemp(prefix="onemap-import-"))
     try:
         parsing = request.form(max_files=1, max_fields=len(FORM_FIELDS) + 1,
