@@ -80,3 +80,19 @@ def accepts_gzip(accept_encoding: str) -> bool:
         if coding in weights:
             return weights[coding] > 0
     return False
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag``, compared weakly as RFC 9110 §13.1.2 asks.
+
+    ``W/"x"`` matches ``"x"``: nginx marks the ETags of what it gzips weak, and the clients
+    behind it sent them back to a 200 every time; ``*`` matches any representation.
+    """
+    if not if_none_match:
+        return False
+    opaque = etag.removeprefix("W/")
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag == "*" or tag.removeprefix("W/") == opaque:
+            return True
+    return False

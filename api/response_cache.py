@@ -23,7 +23,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.access import TOKEN_COOKIE, caller_of
-from api.negotiation import accepts_gzip
+from api.negotiation import accepts_gzip, etag_matches
 from api.replicas import LSN_COOKIE, SOURCE_HEADER
 from api.state import state_of
 from api.versions import VersionWatcher
@@ -244,11 +244,7 @@ def _entry(ticket: Ticket, start: Message, body: bytes) -> Entry:
 
 async def _replay(entry: Entry, scope: Scope, send: Send) -> None:
     asked = Headers(scope=scope).get("if-none-match")
-    if (
-        entry.etag is not None
-        and asked
-        and entry.etag.decode() in (tag.strip() for tag in asked.split(","))
-    ):
+    if entry.etag is not None and etag_matches(asked, entry.etag.decode()):
         headers = [(k, v) for k, v in entry.headers if k not in BODY_HEADERS]
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

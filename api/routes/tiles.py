@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
 from api.deps import ConnDep, read_connection
 from api.links import JSON, MVT, link, url
+from api.negotiation import etag_matches
 from api.params import DIGITS
 from api.response_cache import offer
 from api.state import state_of
@@ -85,8 +86,7 @@ async def _tile_response(
     data, versions = await tiles.render_with_versions(conn, layers, level, z, x, y, scope)
     tag = representation_tag(data)
     offer(request, versions, scope)  # read in the tile's own statement: its very snapshot
-    asked = request.headers.get("if-none-match")
-    if asked and tag in [t.strip() for t in asked.split(",")]:
+    if etag_matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=_tile_headers(request, tag))
     headers = _tile_headers(request, tag)
     if not data:
