@@ -33,7 +33,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from analyses.model import ESTATES_IN_AREA, Area, Param, Row, check_area, statement
+from analyses.model import ESTATES_IN_AREA, Area, Param, Row, check_area_exists, statement
 from layers import get_layer
 from layers.city import CITY
 from layers.errors import InvalidInput
@@ -255,7 +255,7 @@ async def apply_screening(
     ``not_feasible`` with the stair-climbing aid offered. Buildings whose residents' process
     has started keep their record. One statement, one history row per record.
     """
-    await check_area(conn, area)
+    await check_area_exists(conn, area)
     rows = await elevator_screening(conn, area, params)
     async with conn.transaction():
         cur = await conn.execute(APPLY, {

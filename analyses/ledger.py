@@ -18,7 +18,7 @@ import psycopg
 
 from analyses.model import (
     Area,
-    check_area,
+    check_area_exists,
     column,
     length_inside,
     plain,
@@ -108,7 +108,7 @@ async def ledger(
     conn: psycopg.AsyncConnection, district: str | None, street: str | None, private: bool
 ) -> list[dict[str, Any]]:
     """One row per street of the area (per district for the whole city)."""
-    await check_area(conn, Area(district, street))
+    await check_area_exists(conn, Area(district, street))
     year = dt.date.today().year
     with unprepared(conn):  # one statement for every area: planned for this one (Analysis.run)
         cur = await conn.execute(LEDGER, {"district": district, "street": street, "year": year})

@@ -96,7 +96,7 @@ _AREA_KNOWN = sql.SQL(
 ).format(estates_in_area=ESTATES_IN_AREA)
 
 
-async def check_area(conn: psycopg.AsyncConnection, area: Area) -> None:
+async def check_area_exists(conn: psycopg.AsyncConnection, area: Area) -> None:
     """Refuse an area that names a district, street or estate the city does not have.
 
     Run as given, such an area holds nothing: a mistyped district code answered "no rows",
@@ -322,7 +322,7 @@ class Analysis:
         the whole city, 1.4 → 3.5 ms for ``overruns`` at scale 10 (BENCHMARKS, "As the data
         grows"). For a part of the city, parallel plans only when they pay (``planned_for``).
         """
-        await check_area(conn, area)
+        await check_area_exists(conn, area)
         with unprepared(conn):
             async with planned_for(conn, area):
                 return await self.runner(conn, area, params)
