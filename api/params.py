@@ -211,7 +211,10 @@ PropertiesDep = Annotated[tuple[str, ...] | None, Depends(properties_query)]
 LimitDep = Annotated[int, Depends(limit_query)]
 
 
-_DECLARED: dict[int, frozenset[str]] = {}  # per route: the query parameters it takes
+# The query parameters each route's endpoint takes. Keyed by the endpoint, a module's function
+# that every app shares, not by id(route): an app's routes go with it, and a later app's route
+# could take the id with other parameters.
+_DECLARED: dict[Any, frozenset[str]] = {}
 
 
 def _query_names(dependant: Any) -> frozenset[str]:
@@ -232,9 +235,9 @@ async def declared_parameters_only(request: Request) -> None:
     route = request.scope.get("route")
     if route is None:
         return
-    names = _DECLARED.get(id(route))
+    names = _DECLARED.get(route.endpoint)
     if names is None:
-        names = _DECLARED[id(route)] = _query_names(route.dependant)
+        names = _DECLARED[route.endpoint] = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - names)
     if unknown:
         takes = ", ".join(sorted(names)) or "none"
