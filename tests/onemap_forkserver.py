@@ -45,6 +45,20 @@ PRELOADED = (
     "api.page_data",
     "api.app",  # onemap serve: one worker runs the app in its own process
     "uvicorn",
+    # What the commands import when they run (each ~0.1–1 s of a child's CPU): migrations,
+    # a server's protocols and event loop, workers' fork, spreadsheets, rich's help text.
+    "alembic.command",
+    "alembic.config",
+    "migrations.options",
+    "multiprocessing",
+    "uvicorn._subprocess",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.protocols.websockets.auto",
+    "anyio._backends._asyncio",
+    "openpyxl",
+    "typer.rich_utils",
+    "rich._emoji_codes",
 )
 # Not preloaded: what reads settings at import, which each command may set its own way —
 # api.protocol (ONEMAP_HEADER_TIMEOUT_S); layers.city (ONEMAP_CITY) has a server per city.
