@@ -11,9 +11,10 @@ from tests_support import ADMIN_TOKEN, local_get, open_watched, set_view, settle
 pytestmark = pytest.mark.browser
 
 
-def open_page(browser, url, *, token=None):
+def open_page(browser, url, *, token=None, motion="reduce"):
     """The page at ``url``, watched for errors and for requests leaving its origin."""
-    return open_watched(watched_page(browser, "/".join(url.split("/", 3)[:3]), token=token), url)
+    base = "/".join(url.split("/", 3)[:3])
+    return open_watched(watched_page(browser, base, token=token, motion=motion), url)
 
 
 def drawn(page, layer):
@@ -188,7 +189,9 @@ def test_zoomed_out_retrofits_are_counted_circles_that_zoom_in(browser, live_ser
     ux, uy = largest["geometry"]["coordinates"]
     at_lon = (x + ux / 4096) / 2**z * 360 - 180
     at_lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + uy / 4096) / 2**z))))
-    page = open_page(browser, f"{live_server}/elevator-map")
+    # As most visitors' browsers are: with animations (the other tests ask for less motion).
+    page = open_page(browser, f"{live_server}/elevator-map", motion="no-preference")
+    assert page.evaluate("OneMap.state.map.options.zoomAnimation") is True
     set_view(page, at_lat, at_lon, z)
     settle(page)
     assert page.locator(".om-cluster-note").count() == 1
@@ -231,6 +234,9 @@ def test_search_by_initials_zooms_to_the_building_and_opens_its_popup(browser, l
     assert popup.get_attribute("data-layer") == "buildings"
     assert popup.get_attribute("data-fid") == str(fid)
     assert page.evaluate("OneMap.state.map.getZoom()") >= 17
+    # The visitor's system asked for less motion (WCAG 2.3.3): the map jumped there.
+    motion = "OneMap.state.map.options.{}Animation"
+    assert [page.evaluate(motion.format(k)) for k in ("zoom", "fade", "markerZoom")] == [False] * 3
     lat, lon = conn.execute(
         "SELECT ST_Y(c), ST_X(c) FROM (SELECT ST_PointOnSurface(geom) c FROM buildings "
         "WHERE id = %s) s", (fid,)).fetchone()  # fmt: skip

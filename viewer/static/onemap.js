@@ -22,6 +22,13 @@
     return state.map.unproject(L.point(tile.x * size.x, tile.y * size.y).add(this._point), tile.z);
   };
 
+  // People who ask their system for less motion get a map that jumps instead of gliding
+  // (WCAG 2.3.3): no zoom, fade or pan-inertia animation. Set before the page makes its map.
+  if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+    L.Map.mergeOptions({ zoomAnimation: false, fadeAnimation: false, markerZoomAnimation: false,
+                         inertia: false });
+  }
+
   function esc(text) {
     return String(text === null || text === undefined ? "" : text)
       .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
