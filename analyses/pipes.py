@@ -115,7 +115,7 @@ SELECT id,
            'install_year', install_year, 'condition', condition, 'design_life', design_life,
            'age', %(year)s - install_year, 'over_by', over_by, 'priority', priority,
            'gas_cast_iron', gas_cast_iron,
-           'length_m', round(ST_Length(geom::geography)::numeric, 1)),
+           'length_m', round(ST_Length(ST_Transform(geom, {srid}))::numeric, 1)),
        ST_AsGeoJSON(geom, 7),
        count(*) OVER () AS total
 FROM ranked
@@ -125,11 +125,13 @@ LIMIT %(limit)s OFFSET %(offset)s
     **_AGED_PARTS,
 )
 
-# How many, and how long, by priority: the whole answer, whatever page is asked for.
+# How many, and how long, by priority: the whole answer, whatever page is asked for. Metres
+# in the city's metric CRS, as the units below and every other analysis measure them: on the
+# ellipsoid they were 0.003 % shorter city-wide, and the districts did not add up to the city.
 AGING_BY_PRIORITY = statement(
     AGED
     + """
-SELECT priority, count(*), coalesce(sum(ST_Length(geom::geography)), 0)
+SELECT priority, count(*), coalesce(sum(ST_Length(ST_Transform(geom, {srid}))), 0)
 FROM ranked GROUP BY priority ORDER BY priority
 """,
     **_AGED_PARTS,
