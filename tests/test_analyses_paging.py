@@ -119,9 +119,7 @@ def test_streets_of_a_district_add_up_to_the_district(client, conn):
     assert [u["code"] for u in streets["by_unit"]] == codes
     empty = [u for u in streets["by_unit"] if u["count"] == 0]
     assert empty and all(u["length_m"] == u["priority_1_length_m"] == 0 for u in empty)
-    assert sum(u["length_m"] for u in streets["by_unit"]) == pytest.approx(
-        district["length_m"], rel=1e-3, abs=1
-    )
+    metres_by_unit_add_up(streets["by_unit"], "length_m", district["length_m"])
 
 
 def test_every_analysis_pages_the_same_way(client):
