@@ -223,6 +223,45 @@ def test_pipes_around_an_estate_exclude_its_neighbours(client, db_url):
     assert crowded > 0 and measured > len(rows)  # neighbours, and pipes in and around most
 
 
+@pytest.mark.parametrize("distance_m", [150, 600])
+def test_bundles_are_the_groups_of_estates_within_reach_street_by_street(client, db_url,
+                                                                          distance_m):  # fmt: skip
+    """Recomputed without PostGIS: per street, the estates not in a project and not under
+    way, joined whenever two red lines are within ``distance_m`` (shapely, the city's
+    metres), chained; every group of two or more is one bundle, with its totals."""
+    with psycopg.connect(db_url) as conn:
+        estates = conn.execute(
+            "SELECT id, street_code, households, building_count, ST_AsBinary(geom) FROM estates "
+            "WHERE project_id IS NULL AND status NOT IN ('in_progress', 'completed', 'accepted')"
+        ).fetchall()
+    outline = dict(zip([e[0] for e in estates], project(
+        shapely.from_wkb([bytes(e[4]) for e in estates]), METRIC_SRID), strict=True))  # fmt: skip
+    group_of = {e[0]: e[0] for e in estates}
+
+    def root(estate_id: int) -> int:
+        while group_of[estate_id] != estate_id:
+            estate_id = group_of[estate_id]
+        return estate_id
+
+    for a in estates:
+        for b in estates:
+            near = shapely.distance(outline[a[0]], outline[b[0]]) <= distance_m
+            if a[0] < b[0] and a[1] == b[1] and near:
+                group_of[root(b[0])] = root(a[0])
+    groups: dict[int, list[int]] = {}
+    for estate_id in sorted(group_of):
+        groups.setdefault(root(estate_id), []).append(estate_id)
+    expected = sorted(g for g in groups.values() if len(g) > 1)
+    rows = get(client, "/analyses/bundles", limit=10_000, distance_m=distance_m)["rows"]
+    assert sorted(r["estate_ids"] for r in rows) == expected != []
+    by_id = {e[0]: e for e in estates}
+    for r in rows:
+        mine = [by_id[i] for i in r["estate_ids"]]
+        assert {e[1] for e in mine} == {r["street_code"]} and r["estates"] == len(mine)
+        assert r["households"] == sum(e[2] for e in mine)
+        assert r["buildings"] == sum(e[3] for e in mine)
+
+
 def test_overruns_and_conflicts_part_the_unfinished_projects(client, db_url):
     today = dt.date.today()
     with psycopg.connect(db_url) as conn:
