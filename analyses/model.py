@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from layers import Visibility, numerals
+from layers import Visibility, get_layer, numerals
 from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import scope
@@ -293,6 +293,47 @@ def page_of(result: list[Row] | Page, params: dict[str, Any]) -> Page:
 
 
 @dataclass(frozen=True)
+class Theme:
+    """The property a map colours an analysis's features by, and how to read it.
+
+    ``attention``: which end needs a planner's attention, drawn darkest — "high" (large
+    values; ``true``) or "low" (priority 1, a fund's low ratio; ``false``) — or None for
+    kinds without an order. ``terms``: a layer's vocabulary (layer, field) that names and
+    colours the kinds; ``labels``: a property of each row that names its kind.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    attention: str | None = "high"
+    terms: tuple[str, str] | None = None
+    labels: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.attention not in ("high", "low", None):
+            raise ValueError(f"theme {self.name}: attention is 'high', 'low' or None")
+
+    def _terms(self) -> dict[str, list[str]] | None:
+        """Each kind's colour and names, {code: [colour, zh, en]}, from the layer's vocabulary."""
+        if self.terms is None:
+            return None
+        layer, field_name = self.terms
+        vocabulary = get_layer(layer).fields_by_name[field_name].vocabulary
+        if vocabulary is None:
+            raise ValueError(f"theme {self.name}: {layer}.{field_name} has no vocabulary")
+        return {t.code: [t.color, t.zh, t.en] for t in vocabulary.terms}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": [self.title_zh, self.title_en],
+            "attention": self.attention,
+            "terms": self._terms(),
+            "labels": self.labels,
+        }
+
+
+@dataclass(frozen=True)
 class Analysis:
     name: str
     title_zh: str
@@ -304,7 +345,7 @@ class Analysis:
     level: Visibility = Visibility.INTERNAL
     pages_itself: bool = False  # the runner applies limit/offset (in SQL) and returns a Page
     geometry: str | None = "Polygon"  # what the rows' geometries are, for the map
-    theme: str | None = None  # the property a map colours the features by
+    theme: Theme | None = None  # the property a map colours the features by
     params_by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -342,7 +383,7 @@ class Analysis:
             "description": self.description,
             "seedItems": list(self.seed_items),
             "geometry": self.geometry,
-            "theme": self.theme,
+            "theme": self.theme.describe() if self.theme else None,
             "parameters": [
                 {
                     "name": p.name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyses import bundles, checks, elevators, pipes, services, workflow
-from analyses.model import Analysis
+from analyses.model import Analysis, Theme
 from layers import Visibility
 from layers.errors import NotFound
 
@@ -19,7 +19,7 @@ ANALYSES: dict[str, Analysis] = {
             pipes.pipes_by_estate,
             pipes.PIPE_PARAMS,
             geometry="MultiPolygon",
-            theme="inside_m",
+            theme=Theme("inside_m", "红线内管线（米）", "Pipes inside the red line (m)"),
         ),
         Analysis(
             "aging_pipes",
@@ -32,7 +32,7 @@ ANALYSES: dict[str, Analysis] = {
             pipes.AGING_PARAMS,
             pages_itself=True,
             geometry="LineString",
-            theme="priority",
+            theme=Theme("priority", "优先级（1 最先）", "Priority (1 = first)", "low"),
         ),
         Analysis(
             "elevator_screening",
@@ -44,7 +44,7 @@ ANALYSES: dict[str, Analysis] = {
             elevators.elevator_screening,
             elevators.PARAMS,
             geometry="Polygon",
-            theme="feasible",
+            theme=Theme("feasible", "具备加装条件", "Feasible", "low"),
         ),
         Analysis(
             "coverage_gaps",
@@ -56,7 +56,13 @@ ANALYSES: dict[str, Analysis] = {
             services.coverage_gaps,
             services.GAP_PARAMS,
             geometry="MultiPolygon",
-            theme="kind",
+            theme=Theme(
+                "kind",
+                "缺少的服务设施",
+                "Missing service",
+                None,
+                terms=("service_facilities", "kind"),
+            ),
         ),
         Analysis(
             "flow_pool",
@@ -66,7 +72,7 @@ ANALYSES: dict[str, Analysis] = {
             (10, 22),
             services.flow_pool,
             geometry="MultiPolygon",
-            theme="added_floor_area_m2",
+            theme=Theme("added_floor_area_m2", "新增面积（平方米）", "Added floor area (m²)"),
         ),
         Analysis(
             "bundles",
@@ -77,7 +83,7 @@ ANALYSES: dict[str, Analysis] = {
             bundles.bundles,
             bundles.PARAMS,
             geometry="Polygon",
-            theme="estates",
+            theme=Theme("estates", "小区数", "Estates in the bundle"),
         ),
         Analysis(
             "schedule_conflicts",
@@ -88,7 +94,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.schedule_conflicts,
             workflow.SCHEDULE_PARAMS,
             geometry="MultiPolygon",
-            theme="rainy_season_days",
+            theme=Theme("rainy_season_days", "汛期内施工天数", "Days of works in the rainy season"),
         ),
         Analysis(
             "data_checks",
@@ -99,7 +105,7 @@ ANALYSES: dict[str, Analysis] = {
             (5, 24),
             checks.data_checks,
             geometry="MultiPolygon",
-            theme="check",
+            theme=Theme("check", "检查项", "Check", None, labels="title"),
         ),
         Analysis(
             "overruns",
@@ -109,7 +115,7 @@ ANALYSES: dict[str, Analysis] = {
             (7, 24),
             workflow.overruns,
             geometry="MultiPolygon",
-            theme="days_over",
+            theme=Theme("days_over", "超期天数", "Days over"),
         ),
         Analysis(
             "overdue_opinions",
@@ -120,7 +126,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.overdue_opinions,
             workflow.OPINION_PARAMS,
             geometry="MultiPolygon",
-            theme="open",
+            theme=Theme("open", "仍未出具", "Opinion still missing"),
         ),
         Analysis(
             "long_approvals",
@@ -131,7 +137,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.long_approvals,
             workflow.APPROVAL_PARAMS,
             geometry="MultiPolygon",
-            theme="open",
+            theme=Theme("open", "仍在审批", "Still awaiting approval"),
         ),
         Analysis(
             "low_funds",
@@ -143,7 +149,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.FUND_PARAMS,
             level=Visibility.PRIVATE,
             geometry="MultiPolygon",
-            theme="ratio",
+            theme=Theme("ratio", "余额占初始资金比例", "Balance ÷ initial fund", "low"),
         ),
         Analysis(
             "green_ratio_drops",
@@ -153,7 +159,7 @@ ANALYSES: dict[str, Analysis] = {
             (6,),
             workflow.green_ratio_drops,
             geometry="MultiPolygon",
-            theme="drop",
+            theme=Theme("drop", "绿地率下降", "Green ratio drop"),
         ),
     )
 }

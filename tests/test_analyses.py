@@ -550,6 +550,14 @@ def test_every_analysis_answers_geojson_with_valid_geometries(town_api):
         assert [(f["id"], f["properties"]) for f in features] == [
             (r["id"], {k: v for k, v in r.items() if k != "id"}) for r in rows
         ], name
+        theme = analysis.theme  # what the map colours by is in every row, read as declared
+        assert theme is not None, name
+        for row in rows:
+            value = row[theme.name]
+            kind = "kind" if isinstance(value, str) else "order" if value is not None else None
+            assert kind in (None, "order" if theme.attention else "kind"), (name, value)
+            assert not (kind == "kind" and theme.terms) or value in theme.describe()["terms"]
+            assert theme.labels is None or isinstance(row[theme.labels], str)
         for feature in features:
             shape = shapely.geometry.shape(feature["geometry"])
             assert shape.is_valid and not shape.is_empty, (name, feature["id"])

@@ -10,6 +10,10 @@ from tests_support import ADMIN_TOKEN, local_get, open_watched, set_view, settle
 
 pytestmark = pytest.mark.browser
 
+# The overlay's colours (viewer/static/onemap.js): a ColorBrewer Reds ramp, yes/no, nothing.
+SEQUENTIAL = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
+ATTENTION, CALM, NEUTRAL = "#d62728", "#2ca02c", "#b8b8b8"
+
 
 def open_page(browser, url, *, token=None, motion="reduce"):
     """The page at ``url``, watched for errors and for requests leaving its origin."""
@@ -148,9 +152,65 @@ def test_planners_run_an_analysis_as_an_overlay(browser, live_server, estate_one
     count = int(page.evaluate("document.body.getAttribute('data-analysis-count')"))
     assert count > 0 and page.evaluate("OneMap.state.overlay.getLayers().length") == count
     assert str(count) in page.inner_text(".om-analysis-status")
+    # The legend says what the colours are, and each building is drawn in its answer's colour.
+    legend = page.inner_text(".om-analysis-legend")
+    assert "加装电梯条件筛查" in legend and "具备加装条件" in legend
+    drawn_as = page.evaluate(
+        "(() => { const seen = {}; OneMap.state.overlay.eachLayer(l => "
+        "{ seen[l.feature.properties.feasible] = l.options.color; }); return seen; })()"
+    )
+    assert drawn_as.get("false", ATTENTION) == ATTENTION and drawn_as.get("true", CALM) == CALM
     assert page.errors == [] and page.outside == []
     anonymous = open_page(browser, f"{live_server}/map")
     assert anonymous.query_selector(".om-analysis-select") is None
+
+
+def bilingual(zh, en):
+    """A label as the page writes it: Chinese, then English in a span of its own."""
+    return f'{zh} <span class="om-en">{en}</span>'
+
+
+def overlay_classes(page, theme, values):
+    """How the page draws an answer whose ``theme`` values are ``values``: [colour, legend
+    label, how many features] per class."""
+    return page.evaluate(
+        "([theme, values]) => { const fs = values.map(v => ({properties: {[theme.name]: v,"
+        " title: 'T ' + v}})); return OneMap.themeClasses(theme, fs).map(c => [c.colour,"
+        " c.label, fs.filter(f => c.test(f.properties[theme.name])).length]); }",
+        [theme, values],
+    )
+
+
+def test_an_overlay_is_coloured_by_what_needs_attention(browser, live_server):
+    """Classes of the answer's own values, darkest where the analysis says attention goes —
+    a colour per log10 of the value had drawn priorities 1, 2 and 3 alike and an opinion
+    still missing in green."""
+    page = open_page(browser, f"{live_server}/map", token=ADMIN_TOKEN)
+    describe = {a["name"]: a["theme"] for a in page.evaluate("OneMap.state.config.analyses")}
+    darkest, lightest = SEQUENTIAL[-1], SEQUENTIAL[0]
+    priority = overlay_classes(page, describe["aging_pipes"], [1, 1, 2, 3, 3, 3])
+    assert [c[1] for c in priority] == ["1", "2", "3", bilingual("无", "none")]
+    assert priority[0][0] == darkest and priority[2][0] == lightest  # 1 = renovate first
+    assert [c[2] for c in priority] == [2, 1, 3, 0]
+    funds = overlay_classes(page, describe["low_funds"], [i / 100 for i in range(100)])
+    assert [c[2] for c in funds[:5]] == [20] * 5 and funds[0][0] == darkest  # low = worse
+    assert funds[0][1] == "0 – 0.19" and funds[4][1] == "0.8 – 0.99"
+    days = overlay_classes(page, describe["overruns"], list(range(1, 101)) + [None])
+    assert days[4][0] == darkest and [c[2] for c in days] == [20] * 5 + [1]
+    assert days[5][0] == NEUTRAL  # a value missing is drawn grey, and said so
+    missing = overlay_classes(page, describe["overdue_opinions"], [True, False, False])
+    assert [c[:2] for c in missing[:2]] == [
+        [ATTENTION, bilingual("是", "yes")], [CALM, bilingual("否", "no")]]  # fmt: skip
+    feasible = overlay_classes(page, describe["elevator_screening"], [True, False])
+    assert feasible[0][:2] == [ATTENTION, bilingual("否", "no")]
+    kinds = overlay_classes(page, describe["coverage_gaps"], ["clinic", "clinic", "childcare"])
+    terms = describe["coverage_gaps"]["terms"]
+    assert [c[:2] for c in kinds[:2]] == [
+        [terms[k][0], bilingual(terms[k][1], terms[k][2])] for k in ("clinic", "childcare")
+    ]  # its vocabulary's colours and names, the most frequent first
+    checks = overlay_classes(page, describe["data_checks"], ["a", "b", "b"])
+    assert [c[1] for c in checks[:2]] == ["T b", "T a"]  # named by each row's title
+    assert page.errors == []
 
 
 def test_elevator_map_shows_counts_symbols_and_filters(browser, live_server, conn):

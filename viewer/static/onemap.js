@@ -8,7 +8,7 @@
   var NEUTRAL = "#b8b8b8";
   var CLUSTER = "#4a5868";  // several points together: no one kind's colour
   var state = { config: null, map: null, layers: {}, themes: {}, district: null, page: null,
-                analysis: null, overlay: null };
+                analysis: null, overlay: null, overlayLegend: null };
 
   // Leaflet.VectorGrid (1.3.0, last released in 2018) gives its point symbols no latlng, and
   // Leaflet asks a small circle for one on every tap: "Cannot read properties of undefined
@@ -270,6 +270,14 @@
 
   function legendHtml() {
     var parts = [], shown = {};
+    var ol = state.overlayLegend;
+    if (ol) {  // the analysis drawn over the map, first: it is what the planner just asked for
+      parts.push('<div class="om-legend-layer om-analysis-legend"><b>' + bilingual(ol.title[0], ol.title[1])
+        + "</b>" + (ol.theme ? " · " + bilingual(ol.theme[0], ol.theme[1]) : "") + "<ul>"
+        + ol.classes.map(function (c) {
+          return '<li><i style="background:' + c.colour + '"></i>' + c.label + "</li>";
+        }).join("") + "</ul></div>");
+    }
     Object.keys(state.layers).forEach(function (name) {
       var lc = layerConfig(name), theme = state.themes[name];
       if (!lc || !theme || !state.map.hasLayer(state.layers[name])) { return; }
@@ -368,17 +376,87 @@
   }
 
   /* Analyses: run one for the selected district (or the caller's street) and draw its
-   * GeoJSON over the map, coloured by the analysis's theme property. */
-  function analysisColour(value) {
-    if (value === true) { return "#2ca02c"; }
-    if (value === false) { return "#d62728"; }
-    if (typeof value === "number") {
-      var palette = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];
-      return palette[Math.max(0, Math.min(4, Math.floor(Math.log10(Math.abs(value) + 1))))];
+   * GeoJSON over the map, coloured by the analysis's theme (analyses.model.Theme). */
+  var SEQUENTIAL = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"];  // ColorBrewer Reds
+  var ATTENTION = "#d62728", CALM = "#2ca02c";
+  var KINDS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+               "#ff9da7", "#9c755f", "#bab0ac"];  // Tableau 10
+
+  function number(value) {
+    return value.toLocaleString("zh-CN", { maximumFractionDigits: 3 });
+  }
+
+  /* The classes an answer is drawn in, each {test(value), colour, label}: yes/no with the
+   * value that needs attention in red; numbers in up to five classes of this answer's own
+   * values (each value its own when there are five or fewer), darkest at the end that needs
+   * attention; kinds in their vocabulary's colours and names. A colour per log10 of the
+   * value drew priorities 1, 2 and 3 alike, and an opinion still missing in green. */
+  function themeClasses(theme, features) {
+    var values = features.map(function (f) { return f.properties[theme.name]; })
+      .filter(function (v) { return v !== null && v !== undefined; });
+    var classes;
+    if (values.length && values.every(function (v) { return typeof v === "boolean"; })) {
+      var alarm = theme.attention !== "low";
+      classes = [alarm, !alarm].map(function (v) {
+        return { test: function (x) { return x === v; }, colour: v === alarm ? ATTENTION : CALM,
+                 label: v ? bilingual("是", "yes") : bilingual("否", "no") };
+      });
+    } else if (values.length && values.every(function (v) { return typeof v === "number"; })) {
+      classes = numberClasses(theme, values);
+    } else {
+      classes = kindClasses(theme, features);
     }
-    var text = String(value), hash = 0;
-    for (var i = 0; i < text.length; i++) { hash = (hash * 31 + text.charCodeAt(i)) % 360; }
-    return "hsl(" + hash + ", 65%, 45%)";
+    classes.push({ test: function (x) { return x === null || x === undefined; }, colour: NEUTRAL,
+                   label: bilingual("无", "none") });
+    return classes;
+  }
+
+  function numberClasses(theme, values) {
+    var sorted = values.slice().sort(function (a, b) { return a - b; });
+    var n = SEQUENTIAL.length, breaks = [];
+    for (var k = 1; k < n; k++) {  // quantiles: each class about a fifth of the features
+      var b = sorted[Math.floor(k * sorted.length / n)];
+      if (b > sorted[0] && breaks.indexOf(b) < 0) { breaks.push(b); }
+    }
+    var distinct = sorted.filter(function (v, i) { return i === 0 || v !== sorted[i - 1]; });
+    if (distinct.length <= n) { breaks = distinct.slice(1); }
+    var bounds = [-Infinity].concat(breaks, [Infinity]), classes = [];
+    for (var i = 0; i + 1 < bounds.length; i++) {
+      var lower = bounds[i], upper = bounds[i + 1];
+      var members = sorted.filter(function (v) { return v >= lower && v < upper; });
+      if (!members.length) { continue; }
+      var lo = members[0], hi = members[members.length - 1];
+      classes.push({ lower: lower, upper: upper,
+                     label: lo === hi ? number(lo) : number(lo) + " – " + number(hi) });
+    }
+    classes.forEach(function (c, i) {  // one value alone: the middle red, neither end
+      var rank = classes.length === 1 ? (n - 1) / 2 : Math.round(i * (n - 1) / (classes.length - 1));
+      c.colour = SEQUENTIAL[theme.attention === "low" ? n - 1 - rank : rank];
+      c.test = function (x) { return typeof x === "number" && x >= c.lower && x < c.upper; };
+    });
+    return classes;
+  }
+
+  function kindClasses(theme, features) {
+    var counts = {}, named = {};
+    features.forEach(function (f) {
+      var v = f.properties[theme.name];
+      if (v === null || v === undefined) { return; }
+      counts[v] = (counts[v] || 0) + 1;
+      if (theme.labels && !named[v]) { named[v] = f.properties[theme.labels]; }
+    });
+    return Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a]; })
+      .map(function (v, i) {
+        var term = theme.terms && theme.terms[v];
+        return { test: function (x) { return String(x) === v; },
+                 colour: term ? term[0] : KINDS[i % KINDS.length],
+                 label: term ? bilingual(term[1], term[2]) : esc(named[v] || v) };
+      });
+  }
+
+  function classOf(classes, value) {
+    for (var i = 0; i < classes.length; i++) { if (classes[i].test(value)) { return classes[i]; } }
+    return classes[classes.length - 1];
   }
 
   function analysisPopup(props) {
@@ -392,6 +470,8 @@
   function runAnalysis() {
     var status = document.querySelector(".om-analysis-status");
     if (state.overlay) { state.map.removeLayer(state.overlay); state.overlay = null; }
+    state.overlayLegend = null;
+    refreshLegend();
     if (!state.analysis) { if (status) { status.textContent = ""; } return; }
     var info = state.config.analyses.filter(function (a) { return a.name === state.analysis; })[0];
     var area = Object.assign({}, state.config.analysisArea || {});
@@ -406,14 +486,19 @@
       return r.json();
     }).then(function (data) {
       if (asked !== state.analysis) { return; }
+      var theme = info.theme || { name: null };
+      var classes = themeClasses(theme, data.features);
       state.overlay = L.geoJSON(data, {
         style: function (f) {
-          var c = analysisColour(f.properties[info.theme]);
+          var c = classOf(classes, f.properties[theme.name]).colour;
           return { color: c, weight: 2, fillColor: c, fillOpacity: 0.35 };
         },
         pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
         onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties)); },
       }).addTo(state.map);
+      state.overlayLegend = { title: info.title, theme: theme.title, classes: classes.filter(
+        function (c) { return data.features.some(function (f) { return c.test(f.properties[theme.name]); }); }) };
+      refreshLegend();
       if (status) {  // never a silent cut: "1,000 of 16,322 shown"
         var shown = data.features.length, all = data.numberMatched;
         status.innerHTML = (all > shown
@@ -654,6 +739,7 @@
   window.OneMap = {
     state: state,
     styles: styles,
+    themeClasses: themeClasses,
     configure: function (config) {
       state.config = config;
       state.page = config.page;
