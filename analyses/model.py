@@ -19,7 +19,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
-from layers import Visibility, get_layer, numerals
+from analyses.fields import row_names
+from layers import Visibility, numerals
 from layers.city import CITY
 from layers.errors import InvalidInput
 from spatial import scope
@@ -298,39 +299,20 @@ class Theme:
 
     ``attention``: which end needs a planner's attention, drawn darkest — "high" (large
     values; ``true``) or "low" (priority 1, a fund's low ratio; ``false``) — or None for
-    kinds without an order. ``terms``: a layer's vocabulary (layer, field) that names and
-    colours the kinds; ``labels``: a property of each row that names its kind.
+    kinds without an order. ``labels``: a property of each row that names its kind. Its
+    title and the kinds' names and colours are the property's (``analyses.fields``).
     """
 
     name: str
-    title_zh: str
-    title_en: str
     attention: str | None = "high"
-    terms: tuple[str, str] | None = None
     labels: str | None = None
 
     def __post_init__(self) -> None:
         if self.attention not in ("high", "low", None):
             raise ValueError(f"theme {self.name}: attention is 'high', 'low' or None")
 
-    def _terms(self) -> dict[str, list[str]] | None:
-        """Each kind's colour and names, {code: [colour, zh, en]}, from the layer's vocabulary."""
-        if self.terms is None:
-            return None
-        layer, field_name = self.terms
-        vocabulary = get_layer(layer).fields_by_name[field_name].vocabulary
-        if vocabulary is None:
-            raise ValueError(f"theme {self.name}: {layer}.{field_name} has no vocabulary")
-        return {t.code: [t.color, t.zh, t.en] for t in vocabulary.terms}
-
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "title": [self.title_zh, self.title_en],
-            "attention": self.attention,
-            "terms": self._terms(),
-            "labels": self.labels,
-        }
+        return {"name": self.name, "attention": self.attention, "labels": self.labels}
 
 
 @dataclass(frozen=True)
@@ -346,6 +328,7 @@ class Analysis:
     pages_itself: bool = False  # the runner applies limit/offset (in SQL) and returns a Page
     geometry: str | None = "Polygon"  # what the rows' geometries are, for the map
     theme: Theme | None = None  # the property a map colours the features by
+    layer: str | None = None  # the layer whose features the rows are: their fields' names
     params_by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -375,6 +358,10 @@ class Analysis:
         values = {p.name: p.parse(raw.get(p.name)) for p in self.params_by_name.values()}
         values["today"] = today or dt.date.today()
         return values
+
+    def fields_of(self, rows: list[Row]) -> dict[str, list[Any]]:
+        """What the rows' properties are called: {property: [zh, en, terms or None]}."""
+        return row_names(self.layer, [r.properties for r in rows])
 
     def describe(self) -> dict[str, Any]:
         return {

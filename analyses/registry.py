@@ -19,7 +19,8 @@ ANALYSES: dict[str, Analysis] = {
             pipes.pipes_by_estate,
             pipes.PIPE_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme("inside_m", "红线内管线（米）", "Pipes inside the red line (m)"),
+            theme=Theme("inside_m"),
+            layer="estates",
         ),
         Analysis(
             "aging_pipes",
@@ -32,7 +33,8 @@ ANALYSES: dict[str, Analysis] = {
             pipes.AGING_PARAMS,
             pages_itself=True,
             geometry="LineString",
-            theme=Theme("priority", "优先级（1 最先）", "Priority (1 = first)", "low"),
+            theme=Theme("priority", "low"),
+            layer="pipelines",
         ),
         Analysis(
             "elevator_screening",
@@ -44,7 +46,8 @@ ANALYSES: dict[str, Analysis] = {
             elevators.elevator_screening,
             elevators.PARAMS,
             geometry="Polygon",
-            theme=Theme("feasible", "具备加装条件", "Feasible", "low"),
+            theme=Theme("feasible", "low"),
+            layer="buildings",
         ),
         Analysis(
             "coverage_gaps",
@@ -56,13 +59,8 @@ ANALYSES: dict[str, Analysis] = {
             services.coverage_gaps,
             services.GAP_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme(
-                "kind",
-                "缺少的服务设施",
-                "Missing service",
-                None,
-                terms=("service_facilities", "kind"),
-            ),
+            theme=Theme("kind", None),
+            layer="estates",
         ),
         Analysis(
             "flow_pool",
@@ -72,7 +70,8 @@ ANALYSES: dict[str, Analysis] = {
             (10, 22),
             services.flow_pool,
             geometry="MultiPolygon",
-            theme=Theme("added_floor_area_m2", "新增面积（平方米）", "Added floor area (m²)"),
+            theme=Theme("added_floor_area_m2"),
+            layer="districts",
         ),
         Analysis(
             "bundles",
@@ -83,7 +82,8 @@ ANALYSES: dict[str, Analysis] = {
             bundles.bundles,
             bundles.PARAMS,
             geometry="Polygon",
-            theme=Theme("estates", "小区数", "Estates in the bundle"),
+            theme=Theme("estates"),
+            layer="estates",
         ),
         Analysis(
             "schedule_conflicts",
@@ -94,7 +94,8 @@ ANALYSES: dict[str, Analysis] = {
             workflow.schedule_conflicts,
             workflow.SCHEDULE_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme("rainy_season_days", "汛期内施工天数", "Days of works in the rainy season"),
+            theme=Theme("rainy_season_days"),
+            layer="projects",
         ),
         Analysis(
             "data_checks",
@@ -105,7 +106,7 @@ ANALYSES: dict[str, Analysis] = {
             (5, 24),
             checks.data_checks,
             geometry="MultiPolygon",
-            theme=Theme("check", "检查项", "Check", None, labels="title"),
+            theme=Theme("check", None, labels="title"),
         ),
         Analysis(
             "overruns",
@@ -115,7 +116,8 @@ ANALYSES: dict[str, Analysis] = {
             (7, 24),
             workflow.overruns,
             geometry="MultiPolygon",
-            theme=Theme("days_over", "超期天数", "Days over"),
+            theme=Theme("days_over"),
+            layer="projects",
         ),
         Analysis(
             "overdue_opinions",
@@ -126,7 +128,8 @@ ANALYSES: dict[str, Analysis] = {
             workflow.overdue_opinions,
             workflow.OPINION_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme("open", "仍未出具", "Opinion still missing"),
+            theme=Theme("open"),
+            layer="opinions",
         ),
         Analysis(
             "long_approvals",
@@ -137,7 +140,8 @@ ANALYSES: dict[str, Analysis] = {
             workflow.long_approvals,
             workflow.APPROVAL_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme("open", "仍在审批", "Still awaiting approval"),
+            theme=Theme("open"),
+            layer="projects",
         ),
         Analysis(
             "low_funds",
@@ -149,7 +153,8 @@ ANALYSES: dict[str, Analysis] = {
             workflow.FUND_PARAMS,
             level=Visibility.PRIVATE,
             geometry="MultiPolygon",
-            theme=Theme("ratio", "余额占初始资金比例", "Balance ÷ initial fund", "low"),
+            theme=Theme("ratio", "low"),
+            layer="estates",
         ),
         Analysis(
             "green_ratio_drops",
@@ -159,7 +164,8 @@ ANALYSES: dict[str, Analysis] = {
             (6,),
             workflow.green_ratio_drops,
             geometry="MultiPolygon",
-            theme=Theme("drop", "绿地率下降", "Green ratio drop"),
+            theme=Theme("drop"),
+            layer="projects",
         ),
     )
 }

@@ -80,6 +80,7 @@ def as_json(
         "parameters": shown,
         **paging(page, params),
         "summary": page.summary,
+        "fields": analysis.fields_of(page.rows),
         "rows": [{"id": r.id, **r.properties} for r in page.rows],
     }
     if links is not None:
@@ -95,6 +96,7 @@ def as_geojson(
         "type": "FeatureCollection",
         "name": analysis.name,
         **paging(page, params),
+        "fields": analysis.fields_of(page.rows),
         "features": [
             {
                 "type": "Feature",

@@ -5,6 +5,7 @@ import math
 import mapbox_vector_tile
 import pytest
 
+from analyses.fields import terms_of
 from spatial import tiles
 from tests_support import ADMIN_TOKEN, local_get, open_watched, set_view, settle, watched_page
 
@@ -160,6 +161,12 @@ def test_planners_run_an_analysis_as_an_overlay(browser, live_server, estate_one
         "{ seen[l.feature.properties.feasible] = l.options.color; }); return seen; })()"
     )
     assert drawn_as.get("false", ATTENTION) == ATTENTION and drawn_as.get("true", CALM) == CALM
+    # A popup names each property and its codes in words, not "recommendation: elevator".
+    page.evaluate("void OneMap.state.overlay.getLayers()[0].openPopup()")
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert "具备加装条件 Feasible" in popup and "日照间距要求" in popup
+    assert any(words in popup for words in ("加装电梯", "先征得居民同意", "提供爬楼辅助"))
+    assert "_" not in popup  # no snake_case name or code left
     assert page.errors == [] and page.outside == []
     anonymous = open_page(browser, f"{live_server}/map")
     assert anonymous.query_selector(".om-analysis-select") is None
@@ -203,8 +210,9 @@ def test_an_overlay_is_coloured_by_what_needs_attention(browser, live_server):
         [ATTENTION, bilingual("是", "yes")], [CALM, bilingual("否", "no")]]  # fmt: skip
     feasible = overlay_classes(page, describe["elevator_screening"], [True, False])
     assert feasible[0][:2] == [ATTENTION, bilingual("否", "no")]
-    kinds = overlay_classes(page, describe["coverage_gaps"], ["clinic", "clinic", "childcare"])
-    terms = describe["coverage_gaps"]["terms"]
+    terms = terms_of("service_facilities", "kind")  # what the answer's fields give its kinds
+    kinds = overlay_classes(page, {**describe["coverage_gaps"], "terms": terms},
+                            ["clinic", "clinic", "childcare"])  # fmt: skip
     assert [c[:2] for c in kinds[:2]] == [
         [terms[k][0], bilingual(terms[k][1], terms[k][2])] for k in ("clinic", "childcare")
     ]  # its vocabulary's colours and names, the most frequent first

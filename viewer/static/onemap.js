@@ -449,7 +449,7 @@
       .map(function (v, i) {
         var term = theme.terms && theme.terms[v];
         return { test: function (x) { return String(x) === v; },
-                 colour: term ? term[0] : KINDS[i % KINDS.length],
+                 colour: term && term[0] ? term[0] : KINDS[i % KINDS.length],
                  label: term ? bilingual(term[1], term[2]) : esc(named[v] || v) };
       });
   }
@@ -459,11 +459,37 @@
     return classes[classes.length - 1];
   }
 
-  function analysisPopup(props) {
+  /* A value of an analysis's answer as words: codes by their vocabulary's names, yes/no,
+   * numbers in the reader's digits; an object of codes ("networks") one code a line. */
+  function analysisValue(key, value, terms, fields, depth) {
+    if (value === null || value === undefined) { return "—"; }
+    if (typeof value === "boolean") { return value ? bilingual("是", "yes") : bilingual("否", "no"); }
+    if (typeof value === "number") {  // ids and years without a thousands separator
+      return esc(/(^|_)(ids?|year)$/.test(key) ? String(value) : number(value));
+    }
+    if (Array.isArray(value)) {  // a list of features: their own fields' names, if given
+      var items = fields[key] && fields[key][3];
+      return value.map(function (v) { return analysisValue(key, v, terms, items || fields, depth + 1); })
+        .join(depth ? "; " : "<br>");
+    }
+    if (typeof value === "object") {
+      return Object.keys(value).map(function (k) {
+        var term = terms && terms[k], field = fields[k];
+        var name = term ? bilingual(term[1], term[2]) : field ? bilingual(field[0], field[1]) : esc(k);
+        return name + " " + analysisValue(k, value[k], field && field[2], fields, depth + 1);
+      }).join(depth ? ", " : "<br>");
+    }
+    var named = terms && terms[value];
+    return named ? bilingual(named[1], named[2]) : esc(String(value));
+  }
+
+  /* Each property by its name (``fields`` of the answer: the layer's labels and those of
+   * analyses.fields), not as ``over_by: 3``. */
+  function analysisPopup(props, fields) {
     return '<table class="om-popup">' + Object.keys(props).map(function (k) {
-      var v = props[k];
-      var shown = v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
-      return "<tr><th>" + esc(k) + "</th><td>" + esc(shown) + "</td></tr>";
+      var field = fields[k];
+      return "<tr><th>" + (field ? bilingual(field[0], field[1]) : esc(k)) + "</th><td>"
+        + analysisValue(k, props[k], field && field[2], fields, 0) + "</td></tr>";
     }).join("") + "</table>";
   }
 
@@ -486,7 +512,8 @@
       return r.json();
     }).then(function (data) {
       if (asked !== state.analysis) { return; }
-      var theme = info.theme || { name: null };
+      var fields = data.fields || {}, named = info.theme ? fields[info.theme.name] : null;
+      var theme = Object.assign({ name: null, terms: named && named[2] }, info.theme);
       var classes = themeClasses(theme, data.features);
       state.overlay = L.geoJSON(data, {
         style: function (f) {
@@ -494,9 +521,9 @@
           return { color: c, weight: 2, fillColor: c, fillOpacity: 0.35 };
         },
         pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
-        onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties)); },
+        onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties, fields)); },
       }).addTo(state.map);
-      state.overlayLegend = { title: info.title, theme: theme.title, classes: classes.filter(
+      state.overlayLegend = { title: info.title, theme: named, classes: classes.filter(
         function (c) { return data.features.some(function (f) { return c.test(f.properties[theme.name]); }); }) };
       refreshLegend();
       if (status) {  // never a silent cut: "1,000 of 16,322 shown"
