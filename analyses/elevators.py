@@ -167,14 +167,15 @@ async def elevator_screening(
     rows = []
     for building_id, name, floors, estate_id, estate_code, estate_name, _ in candidates:
         inside, boundary_m, neighbour_m, conflicts, shaft, record, north_m = checks[building_id]
-        reasons = []
+        reasons = []  # in Chinese and English, as data_checks' titles: planners read both
         if not inside:
-            reasons.append("the shaft would cross the estate's red line")
+            reasons.append("井道越出小区红线 The shaft would cross the estate's red line")
         if neighbour_m is not None and neighbour_m < params["min_clearance_m"]:
-            reasons.append(f"{neighbour_m:.1f} m to the next building "
-                           f"(needs {params['min_clearance_m']:g} m)")  # fmt: skip
+            need = params["min_clearance_m"]
+            reasons.append(f"距相邻楼 {neighbour_m:.1f} 米（需 {need:g} 米） {neighbour_m:.1f} m "
+                           f"to the next building (needs {need:g} m)")  # fmt: skip
         if record and record["stage"] == "not_feasible":
-            reasons.append("surveyed and recorded not feasible")
+            reasons.append("已勘察并记录为不具备条件 Surveyed and recorded not feasible")
         consent = record["consent"] if record else None
         conflicts = conflicts or {}
         cost = sum(length * prices[network] for network, length in conflicts.items())

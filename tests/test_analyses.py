@@ -237,7 +237,8 @@ def test_screening_follows_recorded_consent_and_surveys(town_url):
             conn.execute("DELETE FROM elevator_retrofits WHERE id IN (901, 903)")
     assert rows[1]["feasible"] and rows[1]["recommendation"] == "gather_consent"
     assert rows[1]["consent_ratio"] == pytest.approx(0.6)
-    assert not rows[3]["feasible"] and rows[3]["reasons"] == ["surveyed and recorded not feasible"]
+    assert not rows[3]["feasible"] and rows[3]["reasons"] == [
+        "已勘察并记录为不具备条件 Surveyed and recorded not feasible"]  # fmt: skip
     assert rows[3]["recommendation"] == "stair_climbing_aid"
     assert rows[2]["consent_ratio"] is None  # no request recorded
 
