@@ -217,16 +217,21 @@
     return field ? bilingual(lc.title[0], lc.title[1]) + " · " + valueLabel(name, field, props[field]) : "";
   }
 
+  // On a phone, panned clear of the controls in the top left (search, folded panels), which
+  // cover a popup's top otherwise; on a desktop the panels are open and the popup sits beside.
+  // A long one (an analysis's row) scrolls within half the map's height.
+  function popupOptions() {
+    var corner = state.map.getContainer().querySelector(".leaflet-top.leaflet-left");
+    var top = corner && NARROW ? Math.min(corner.getBoundingClientRect().height, state.map.getSize().y / 3) : 0;
+    return { maxWidth: Math.min(360, state.map.getSize().x - 60), autoPanPaddingTopLeft: L.point(10, top + 10),
+             maxHeight: Math.round(state.map.getSize().y / 2) };
+  }
+
   function openPopup(name, latlng, props) {
     // An element, not HTML text: popup.update() (to fit what arrives later) keeps it.
     var content = document.createElement("div");
     content.innerHTML = popupHtml(name, props);
-    // On a phone, panned clear of the controls in the top left (search, folded panels), which
-    // cover a popup's top otherwise; on a desktop the panels are open and the popup sits beside.
-    var corner = state.map.getContainer().querySelector(".leaflet-top.leaflet-left");
-    var top = corner && NARROW ? Math.min(corner.getBoundingClientRect().height, state.map.getSize().y / 3) : 0;
-    var popup = L.popup({ maxWidth: Math.min(360, state.map.getSize().x - 60), autoPanPaddingTopLeft: L.point(10, top + 10) })
-      .setLatLng(latlng).setContent(content.firstChild).openOn(state.map);
+    var popup = L.popup(popupOptions()).setLatLng(latlng).setContent(content.firstChild).openOn(state.map);
     nameReferences(name, props, popup);
     showRecords(name, props, popup);
   }
@@ -485,12 +490,13 @@
 
   /* Each property by its name (``fields`` of the answer: the layer's labels and those of
    * analyses.fields), not as ``over_by: 3``. */
-  function analysisPopup(props, fields) {
-    return '<table class="om-popup">' + Object.keys(props).map(function (k) {
-      var field = fields[k];
-      return "<tr><th>" + (field ? bilingual(field[0], field[1]) : esc(k)) + "</th><td>"
-        + analysisValue(k, props[k], field && field[2], fields, 0) + "</td></tr>";
-    }).join("") + "</table>";
+  function analysisPopup(title, props, fields) {
+    return '<div class="om-popup om-analysis-popup"><h4>' + bilingual(title[0], title[1]) + "</h4><table>"
+      + Object.keys(props).map(function (k) {
+        var field = fields[k];
+        return "<tr><th>" + (field ? bilingual(field[0], field[1]) : esc(k)) + "</th><td>"
+          + analysisValue(k, props[k], field && field[2], fields, 0) + "</td></tr>";
+      }).join("") + "</table></div>";
   }
 
   function runAnalysis() {
@@ -514,14 +520,16 @@
       if (asked !== state.analysis) { return; }
       var fields = data.fields || {}, named = info.theme ? fields[info.theme.name] : null;
       var theme = Object.assign({ name: null, terms: named && named[2] }, info.theme);
-      var classes = themeClasses(theme, data.features);
+      var classes = themeClasses(theme, data.features), options = popupOptions();
       state.overlay = L.geoJSON(data, {
         style: function (f) {
           var c = classOf(classes, f.properties[theme.name]).colour;
           return { color: c, weight: 2, fillColor: c, fillOpacity: 0.35 };
         },
         pointToLayer: function (f, latlng) { return L.circleMarker(latlng, { radius: 5 }); },
-        onEachFeature: function (f, layer) { layer.bindPopup(analysisPopup(f.properties, fields)); },
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(analysisPopup(info.title, f.properties, fields), options);
+        },
       }).addTo(state.map);
       state.overlayLegend = { title: info.title, theme: named, classes: classes.filter(
         function (c) { return data.features.some(function (f) { return c.test(f.properties[theme.name]); }); }) };
