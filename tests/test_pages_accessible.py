@@ -74,6 +74,28 @@ def test_on_a_phone_the_map_comes_first_and_panels_unfold(browser, live_server, 
     assert desktop.locator(".om-legend .om-body").is_visible()  # unfolded where there is room
 
 
+def test_on_a_phone_an_analysis_popup_is_readable_below_the_controls(browser, live_server):
+    page = open_as_planner(browser, live_server, "/map", PHONE)
+    panel = page.locator(".om-panel")
+    panel.locator(".om-toggle").click()
+    page.select_option(".om-analysis-select", "aging_pipes")
+    page.wait_for_selector("body[data-analysis-count]", state="attached")
+    panel.locator(".om-toggle").click()  # folded again: the map is what the planner reads
+    page.evaluate("void OneMap.state.overlay.getLayers()[0].openPopup()")
+    popup = page.locator(".leaflet-popup")
+    popup.wait_for()
+    page.wait_for_timeout(400)  # the map pans the popup into view
+    controls = page.locator(".leaflet-top.leaflet-left").bounding_box()
+    box = popup.bounding_box()
+    assert box["y"] >= controls["y"] + controls["height"] - 1  # not under search and panels
+    assert box["y"] + box["height"] <= PHONE[1] and box["width"] <= PHONE[0]
+    size = page.locator(".om-analysis-popup th").first.evaluate(
+        "th => getComputedStyle(th).fontSize")  # fmt: skip
+    assert size == "12px"
+    text = page.locator(".om-analysis-popup").inner_text()
+    assert "老化管线" in text and "优先级" in text and "_" not in text
+
+
 def test_the_dossier_reads_as_words_and_prints_on_a4(browser, live_server):
     import re
 
