@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from analyses.fields import terms_of
 from analyses.model import (
     Area,
     check_area_exists,
@@ -102,6 +103,10 @@ COLUMNS = (
     ("fund_balance_cny", "维修资金余额", "Fund, balance (CNY)"),
 )  # fmt: skip
 PRIVATE_COLUMNS = ("fund_initial_cny", "fund_balance_cny")
+# Counts by a vocabulary's terms: in a workbook, one numeric column per term, named in words
+# (a cell "accepted 29; candidate 20" could be neither read by a planner nor summed).
+BY_TERM = {"estates_by_status": ("estates", "status"),
+           "elevator_stages": ("buildings", "elevator_stage")}  # fmt: skip
 
 
 async def ledger(
@@ -130,23 +135,38 @@ def ledger_xlsx(rows: list[dict[str, Any]], district: str | None, street: str | 
     book = Workbook()
     sheet = book.active
     sheet.title = "台账 Ledger"
-    columns = [c for c in COLUMNS if rows and c[0] in rows[0]] or list(COLUMNS)
+    columns = _sheet_columns([c for c in COLUMNS if rows and c[0] in rows[0]] or list(COLUMNS))
     sheet.append([spreadsheet_safe(title)])
-    sheet.append([c[1] for c in columns])
-    sheet.append([c[2] for c in columns])
+    sheet.append([zh for _, _, zh, _ in columns])
+    sheet.append([en for _, _, _, en in columns])
     for cell in (*sheet[1], *sheet[2], *sheet[3]):
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_cell(row.get(c[0])) for c in columns])
+        sheet.append([_cell(row, key, term) for key, term, _, _ in columns])
     sheet.freeze_panes = "C4"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, dict):
-        return "; ".join(f"{k} {v}" for k, v in sorted(value.items()))
+def _sheet_columns(columns: list[tuple[str, str, str]]) -> list[tuple[str, str | None, str, str]]:
+    """(key, term or None, Chinese header, English header) of each workbook column.
+
+    A count by terms (``BY_TERM``) becomes a column per term.
+    """
+    out: list[tuple[str, str | None, str, str]] = []
+    for key, zh, en in columns:
+        if key not in BY_TERM:
+            out.append((key, None, zh, en))
+            continue
+        for code, (_, term_zh, term_en) in terms_of(*BY_TERM[key]).items():
+            out.append((key, code, f"{zh}·{term_zh}", f"{en}: {term_en}"))
+    return out
+
+
+def _cell(row: dict[str, Any], key: str, term: str | None) -> Any:
+    """A row's value in a column; a term's count is 0 where the row has none."""
+    value = row.get(key) if term is None else (row.get(key) or {}).get(term, 0)
     return spreadsheet_safe(value)
 
 

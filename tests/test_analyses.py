@@ -29,7 +29,7 @@ from analyses.ledger import ledger, scoreboard
 from analyses.model import Area, rows_of
 from analyses.registry import ANALYSES
 from api import accounts
-from layers import Role, Visibility
+from layers import Role, Visibility, get_layer
 from layers.errors import InvalidInput
 from tests_support import ADMIN_TOKEN, MIGRATED, admin_app, project, run_async, run_onemap
 
@@ -613,6 +613,16 @@ def test_dossier_ledger_and_scoreboard(town_api, town_url):
     book = api.get("/ledger?district=110101&f=xlsx", headers=as_["admin"])
     sheet = openpyxl.load_workbook(io.BytesIO(book.content)).active
     assert sheet.max_row == 3 + 2 and sheet["C2"].value == "小区数"
+    # Counts by status and by elevator stage: a numeric column per term, named in words.
+    head = [cell.value for cell in sheet[2]]
+    statuses = {h.split("·")[1]: i for i, h in enumerate(head) if h.startswith("按状态·")}
+    assert statuses and "待入库" in statuses and all("_" not in name for name in statuses)
+    names = {t.zh: t.code for t in get_layer("estates").fields_by_name["status"].vocabulary.terms}
+    for line, row in zip(sheet.iter_rows(min_row=4, values_only=True), rows, strict=True):
+        assert line[0] == row["code"]
+        counts = {names[zh]: line[i] for zh, i in statuses.items()}
+        assert {k: v for k, v in counts.items() if v} == row["estates_by_status"]
+        assert sum(counts.values()) == row["estates"] == line[2]
     assert api.get("/ledger", headers=as_["responsible"]).status_code == 403
     board = api.get("/scoreboard?year=2026", headers=as_["planner"]).json()["districts"]
     assert board[0]["planned"] == 1 and board[0]["rank"] == 1
