@@ -329,6 +329,8 @@ class Analysis:
     geometry: str | None = "Polygon"  # what the rows' geometries are, for the map
     theme: Theme | None = None  # the property a map colours the features by
     layer: str | None = None  # the layer whose features the rows are: their fields' names
+    # The order its rows come in (zh, en): what the first page of a longer answer holds.
+    order: tuple[str, str] = ("按编号", "in id order")
     params_by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -371,6 +373,7 @@ class Analysis:
             "seedItems": list(self.seed_items),
             "geometry": self.geometry,
             "theme": self.theme.describe() if self.theme else None,
+            "order": list(self.order),
             "parameters": [
                 {
                     "name": p.name,

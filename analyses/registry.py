@@ -20,6 +20,7 @@ ANALYSES: dict[str, Analysis] = {
             pipes.PIPE_PARAMS,
             geometry="MultiPolygon",
             theme=Theme("inside_m"),
+            order=("按小区编号", "by estate id"),
             layer="estates",
         ),
         Analysis(
@@ -34,6 +35,7 @@ ANALYSES: dict[str, Analysis] = {
             pages_itself=True,
             geometry="LineString",
             theme=Theme("priority", "low"),
+            order=("最紧迫的在前", "most urgent first"),
             layer="pipelines",
         ),
         Analysis(
@@ -47,6 +49,7 @@ ANALYSES: dict[str, Analysis] = {
             elevators.PARAMS,
             geometry="Polygon",
             theme=Theme("feasible", "low"),
+            order=("按楼栋编号", "by building id"),
             layer="buildings",
         ),
         Analysis(
@@ -60,6 +63,7 @@ ANALYSES: dict[str, Analysis] = {
             services.GAP_PARAMS,
             geometry="MultiPolygon",
             theme=Theme("kind", None),
+            order=("按小区编号", "by estate id"),
             layer="estates",
         ),
         Analysis(
@@ -71,6 +75,7 @@ ANALYSES: dict[str, Analysis] = {
             services.flow_pool,
             geometry="MultiPolygon",
             theme=Theme("added_floor_area_m2"),
+            order=("按区划代码", "by district code"),
             layer="districts",
         ),
         Analysis(
@@ -83,6 +88,7 @@ ANALYSES: dict[str, Analysis] = {
             bundles.PARAMS,
             geometry="Polygon",
             theme=Theme("estates"),
+            order=("小区多的在前", "largest first"),
             layer="estates",
         ),
         Analysis(
@@ -95,6 +101,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.SCHEDULE_PARAMS,
             geometry="MultiPolygon",
             theme=Theme("rainy_season_days"),
+            order=("按项目编号", "by project id"),
             layer="projects",
         ),
         Analysis(
@@ -107,6 +114,7 @@ ANALYSES: dict[str, Analysis] = {
             checks.data_checks,
             geometry="MultiPolygon",
             theme=Theme("check", None, labels="title"),
+            order=("按检查项", "by check"),
         ),
         Analysis(
             "overruns",
@@ -117,6 +125,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.overruns,
             geometry="MultiPolygon",
             theme=Theme("days_over"),
+            order=("超期最久的在前", "longest overrun first"),
             layer="projects",
         ),
         Analysis(
@@ -129,6 +138,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.OPINION_PARAMS,
             geometry="MultiPolygon",
             theme=Theme("open"),
+            order=("最早征询的在前", "earliest requested first"),
             layer="opinions",
         ),
         Analysis(
@@ -141,6 +151,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.APPROVAL_PARAMS,
             geometry="MultiPolygon",
             theme=Theme("open"),
+            order=("审批最久的在前", "longest approval first"),
             layer="projects",
         ),
         Analysis(
@@ -154,6 +165,7 @@ ANALYSES: dict[str, Analysis] = {
             level=Visibility.PRIVATE,
             geometry="MultiPolygon",
             theme=Theme("ratio", "low"),
+            order=("余额比例最低的在前", "lowest balance first"),
             layer="estates",
         ),
         Analysis(
@@ -165,6 +177,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.green_ratio_drops,
             geometry="MultiPolygon",
             theme=Theme("drop"),
+            order=("下降最多的在前", "largest drop first"),
             layer="projects",
         ),
     )

@@ -536,8 +536,9 @@
       refreshLegend();
       if (status) {  // never a silent cut: "1,000 of 16,322 shown"
         var shown = data.features.length, all = data.numberMatched;
-        status.innerHTML = (all > shown
-          ? shown.toLocaleString() + " / " + all.toLocaleString() + " " + bilingual("项（显示最紧迫的）", "shown, most urgent first")
+        status.innerHTML = (all > shown  // and which ones: the analysis says its order
+          ? shown.toLocaleString() + " / " + all.toLocaleString() + " "
+            + bilingual("项，" + info.order[0], "shown, " + info.order[1])
           : shown.toLocaleString() + " " + bilingual("项", "results"));
       }
       document.body.setAttribute("data-analysis-count", String(data.features.length));
