@@ -124,8 +124,9 @@ def analyse(
     if shown["truncated"]:  # never a silent cut: say what is left and how to get it
         following = params["offset"] + params["limit"]
         stderr.print(f"rows {params['offset'] + 1}–{params['offset'] + len(page.rows)} of "
-                      f"{page.total:,}; the next: --param offset={following} (or raise "
-                      "--param limit=, at most 10000)", highlight=False)  # fmt: skip
+                      f"{page.total:,}, {analysis.order[1]}; the next: --param "
+                      f"offset={following} (or raise --param limit=, at most 10000)",
+                      highlight=False)  # fmt: skip
 
 
 def _csv(rows: list[dict[str, Any]]) -> bytes:

@@ -175,7 +175,8 @@ def test_the_cli_says_when_there_is_more(db_url):
     result = run_onemap("analyse", "aging_pipes", "-p", "limit=5", env=env)
     assert result.returncode == 0, result.stderr
     assert '"numberReturned": 5' in result.stdout and '"truncated": true' in result.stdout
-    assert "the next: --param offset=5" in " ".join(result.stderr.split())
+    said = " ".join(result.stderr.split())
+    assert "most urgent first; the next: --param offset=5" in said  # which rows, and the rest
 
 
 def test_one_deadline_rule_for_storage_analysis_and_scoreboard(client, db_url):
