@@ -2,9 +2,9 @@
 
 A property that is a field of the analysis's layer (``Analysis.layer``: the features its rows
 are about) takes the field's label and vocabulary from the layer registry; the properties
-analyses make are named here. ``Analysis.describe`` hands both to the map, whose popups then
-read "优先级 Priority: 1" and "管线类别 Network: 供水 Water supply", not ``priority: 1`` and
-``network: water_supply``.
+analyses make are named here. Every answer carries the names of its properties
+(``Analysis.fields_of``), and the map's popups read "优先级 Priority: 1" and "管线类别
+Network: 给水 Water supply", not ``priority: 1`` and ``network: water_supply``.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def terms_of(layer: str, field: str) -> dict[str, list[str]]:
     vocabulary = get_layer(layer).fields_by_name[field].vocabulary
     if vocabulary is None:
         raise ValueError(f"{layer}.{field} has no vocabulary")
-    return {t.code: [t.color, t.zh, t.en] for t in vocabulary.terms}
+    return vocabulary.for_pages()
 
 
 def _codes(terms: Codes) -> dict[str, list[str | None]]:

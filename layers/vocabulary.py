@@ -36,6 +36,10 @@ class Vocabulary:
                 return t
         raise KeyError(f"{code!r} is not a term of {self.name}")
 
+    def for_pages(self) -> dict[str, list[str]]:
+        """Its terms as the pages read them: {code: [colour, zh, en]}."""
+        return {t.code: [t.color, t.zh, t.en] for t in self.terms}
+
     def match(self, value: str) -> str | None:
         """Return the code whose code, Chinese or English label equals ``value`` (any case)."""
         needle = value.strip().casefold()

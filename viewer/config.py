@@ -23,7 +23,7 @@ def layer_config(layer: Layer, level: Visibility) -> dict[str, Any]:
             continue
         themes[name] = {
             "label": [f.label_zh, f.label_en],
-            "terms": {t.code: [t.color, t.zh, t.en] for t in f.vocabulary.terms},
+            "terms": f.vocabulary.for_pages(),
         }
     return {
         "name": layer.name,
