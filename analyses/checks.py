@@ -8,6 +8,7 @@ as the ``data_checks`` analysis, or ``onemap check`` (exit 1 when something is f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -16,6 +17,44 @@ from psycopg import sql
 from analyses import holidays, workdays
 from analyses.model import ESTATES_IN_AREA, Area, Row, statement
 from analyses.workflow import PROJECTS_IN_AREA
+from layers import get_layer
+
+# What each check found, in Chinese and English, from the parts its statement returns: a
+# planner reads "项目 195 已完工 Project 195: Completed", not "project 195 is completed".
+Detail = Callable[[list[Any]], str]
+
+
+def _words(layer: str, field: str, code: str | None) -> tuple[str, str]:
+    """A code of a layer field's vocabulary in words, or "not given"."""
+    vocabulary = get_layer(layer).fields_by_name[field].vocabulary
+    if code is None or vocabulary is None:
+        return ("未填", "not given") if code is None else (code, code)
+    term = vocabulary.term(code)
+    return term.zh, term.en
+
+
+def _project_is(parts: list[Any]) -> str:
+    project, status = parts
+    zh, en = _words("projects", "status", status)
+    return f"项目 {project} {zh} Project {project}: {en}"
+
+
+def _start_passed(parts: list[Any]) -> str:
+    return f"计划开工 {parts[0]} Planned start {parts[0]}"
+
+
+def _estates_unfinished(parts: list[Any]) -> str:
+    n = parts[0]
+    return f"{n} 个小区未完工 {n} estate{'' if n == 1 else 's'} not finished"
+
+
+def _funding_unknown(parts: list[Any]) -> str:
+    source, builds = parts
+    source_zh, source_en = _words("projects", "funding_source", source)
+    builds_zh, builds_en = {None: ("未填", "not given"), True: ("是", "yes"),
+                            False: ("否", "no")}[builds]  # fmt: skip
+    return (f"资金来源 {source_zh}，涉及新建改建 {builds_zh} "
+            f"Funding: {source_en}; builds or rebuilds: {builds_en}")  # fmt: skip
 
 
 def _project_of_estate(*statuses: str) -> sql.Composed:
@@ -30,40 +69,40 @@ def _project_of_estate(*statuses: str) -> sql.Composed:
     ).format(sql.SQL(", ").join(map(sql.Literal, statuses)))
 
 
-# (check, 中文, English, layer, SQL of (feature id, detail, geometry json) over the area)
-CHECKS: tuple[tuple[str, str, str, str, sql.Composed], ...] = (
+# (check, 中文, English, layer, SQL of (feature id, detail's parts, geometry json) over the
+# area, the detail from its parts)
+CHECKS: tuple[tuple[str, str, str, str, sql.Composed, Detail], ...] = (
     ("estate_planned_in_finished_project", "项目已完工而小区仍为计划",
      "Estate still planned in a finished project", "estates", statement(
-        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
+        "SELECT e.id, json_build_array(p.id, p.status), ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e CROSS JOIN LATERAL ({project}) p WHERE {area} "
         "AND e.status IN ('candidate', 'reserve', 'planned')",
-        project=_project_of_estate("completed", "accepted"), area=ESTATES_IN_AREA)),
+        project=_project_of_estate("completed", "accepted"), area=ESTATES_IN_AREA), _project_is),
     ("estate_done_in_unbuilt_project", "项目未施工而小区已完工",
      "Estate completed in a project not yet built", "estates", statement(
-        "SELECT e.id, 'project ' || p.id || ' is ' || p.status, ST_AsGeoJSON(e.geom, 7) "
+        "SELECT e.id, json_build_array(p.id, p.status), ST_AsGeoJSON(e.geom, 7) "
         "FROM estates e CROSS JOIN LATERAL ({project}) p WHERE {area} "
         "AND e.status IN ('completed', 'accepted')",
-        project=_project_of_estate("proposed", "approved"), area=ESTATES_IN_AREA)),
+        project=_project_of_estate("proposed", "approved"), area=ESTATES_IN_AREA), _project_is),
     ("approved_project_start_passed", "已批复项目计划开工日已过仍未开工",
      "Approved project whose planned start has passed", "projects", statement(
-        "SELECT p.id, 'planned start ' || p.start_on, ST_AsGeoJSON(p.geom, 7) "
+        "SELECT p.id, json_build_array(p.start_on), ST_AsGeoJSON(p.geom, 7) "
         "FROM projects p WHERE {area} AND p.status = 'approved' AND p.start_on < %(today)s",
-        area=PROJECTS_IN_AREA)),
+        area=PROJECTS_IN_AREA), _start_passed),
     ("finished_project_unfinished_estates", "项目已完工而其小区未完工",
      "Finished project with estates not finished", "projects", statement(
-        "SELECT p.id, count(*) || ' estates not finished', ST_AsGeoJSON(p.geom, 7) "
+        "SELECT p.id, json_build_array(count(*)), ST_AsGeoJSON(p.geom, 7) "
         "FROM projects p JOIN estates e ON e.project_id = p.id WHERE {area} "
         "AND p.status IN ('completed', 'accepted') "
         "AND e.status NOT IN ('completed', 'accepted') GROUP BY p.id, p.geom",
-        area=PROJECTS_IN_AREA)),
+        area=PROJECTS_IN_AREA), _estates_unfinished),
     ("project_funding_unknown", "项目资金来源或是否新建未填，审批时限无法判断",
      "Project without funding source or building flag: its approval cannot be judged",
      "projects", statement(
-        "SELECT p.id, 'funding ' || coalesce(p.funding_source, '?') || ', builds '"
-        " || coalesce(p.new_construction::text, '?'), ST_AsGeoJSON(p.geom, 7) "
-        "FROM projects p WHERE {area} AND p.submitted_on IS NOT NULL "
+        "SELECT p.id, json_build_array(p.funding_source, p.new_construction), "
+        "ST_AsGeoJSON(p.geom, 7) FROM projects p WHERE {area} AND p.submitted_on IS NOT NULL "
         "AND (p.funding_source IS NULL OR p.new_construction IS NULL)",
-        area=PROJECTS_IN_AREA)),
+        area=PROJECTS_IN_AREA), _funding_unknown),
 )  # fmt: skip
 
 OPINION_DUES = statement(
@@ -81,17 +120,18 @@ async def data_checks(
     values = {**area.params, "today": params["today"]}
     await holidays.refresh(conn)
     rows = []
-    for check, title_zh, title_en, layer, query in CHECKS:
+    for check, title_zh, title_en, layer, query, detail in CHECKS:
         cur = await conn.execute(query, values)
-        for fid, detail, geom in await cur.fetchall():
-            rows.append(_row(check, title_zh, title_en, layer, fid, detail, geom))
+        for fid, parts, geom in await cur.fetchall():
+            rows.append(_row(check, title_zh, title_en, layer, fid, detail(parts), geom))
     cur = await conn.execute(OPINION_DUES, values)
     for fid, requested, due, geom in await cur.fetchall():
         rule, _ = workdays.add_workdays(requested, 5)
         if due != rule:
             rows.append(_row("opinion_due_off_the_rule", "答复期限与规则不符",
                              "Opinion due date off the deadline rule", "opinions", fid,
-                             f"stored {due}, rule {rule}", geom))  # fmt: skip
+                             f"记录 {due}，按规则 {rule} Stored {due}, by the rule {rule}",
+                             geom))  # fmt: skip
     return rows
 
 

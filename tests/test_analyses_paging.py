@@ -3,6 +3,7 @@ deadline rule, lengths that add up, overruns apart from conflicts, a scoreboard 
 the data checks."""
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -400,6 +401,50 @@ def test_data_checks_per_district_find_what_the_city_finds_there(db_url):
     for district, there in found.items():
         assert there == {(c, fid) for c, fid in city if district_of[fid] == district}, district
     assert set().union(*found.values()) == city
+
+
+def test_every_check_says_what_it_found_in_chinese_and_english(db_url):
+    """Each check made to find something (in a transaction, rolled back), its detail in
+    words: the statuses and funding by their vocabulary's names, not their codes."""
+    from analyses import workdays
+    from analyses.checks import CHECKS
+    from analyses.model import Area, rows_of
+    from analyses.registry import ANALYSES
+
+    analysis = ANALYSES["data_checks"]
+
+    async def go():
+        async with await psycopg.AsyncConnection.connect(db_url) as conn:
+            await conn.execute(
+                "UPDATE estates e SET status = CASE WHEN p.status IN ('completed', 'accepted') "
+                "THEN 'planned' ELSE 'completed' END FROM projects p WHERE p.id = e.project_id "
+                "AND p.status IN ('completed', 'accepted', 'proposed', 'approved')")  # fmt: skip
+            await conn.execute(
+                "UPDATE projects SET funding_source = NULL, new_construction = true "
+                "WHERE id = (SELECT min(id) FROM projects WHERE submitted_on IS NOT NULL)"
+            )
+            cur = await conn.execute(
+                "UPDATE opinions SET due_on = requested_on WHERE id = (SELECT min(id) "
+                "FROM opinions WHERE due_on IS NOT NULL) RETURNING requested_on"
+            )
+            (requested,) = await cur.fetchone()
+            rows = rows_of(await analysis.run(conn, Area(), analysis.parse_params({})))
+            await conn.rollback()
+            return requested, rows
+
+    requested, rows = run_async(go())
+    said = {}
+    for row in rows:
+        said.setdefault(row.properties["check"], row.properties["detail"])
+    assert set(said) == {check for check, *_ in CHECKS} | {"opinion_due_off_the_rule"}
+    for check, detail in said.items():
+        assert re.search("[\u4e00-\u9fff]", detail) and re.search("[A-Za-z]", detail), check
+        assert "_" not in detail and "None" not in detail, (check, detail)
+    assert "资金来源 未填" in said["project_funding_unknown"]
+    assert "builds or rebuilds: yes" in said["project_funding_unknown"]
+    rule, _ = workdays.add_workdays(requested, 5)
+    assert said["opinion_due_off_the_rule"] == (
+        f"记录 {requested}，按规则 {rule} Stored {requested}, by the rule {rule}")  # fmt: skip
 
 
 def test_elevator_screening_recomputed_agrees_with_itself_and_the_records(client, db_url):
