@@ -467,7 +467,7 @@
   /* A value of an analysis's answer as words: codes by their vocabulary's names, yes/no,
    * numbers in the reader's digits; an object of codes ("networks") one code a line. */
   function analysisValue(key, value, terms, fields, depth) {
-    if (value === null || value === undefined) { return "—"; }
+    if (value === null || value === undefined || (Array.isArray(value) && !value.length)) { return "—"; }
     if (typeof value === "boolean") { return value ? bilingual("是", "yes") : bilingual("否", "no"); }
     if (typeof value === "number") {  // ids and years without a thousands separator
       return esc(/(^|_)(ids?|year)$/.test(key) ? String(value) : number(value));
