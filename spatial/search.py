@@ -26,6 +26,9 @@ from spatial.scope import StreetScope, condition
 MAX_TEXT = 200  # characters: a name and an address, with room to spare
 MAX_TERMS = 8
 _WORD_RUNS = re.compile(r"[a-z0-9]+")
+# A building's or a unit's number at the end of a name ("…10号楼", "…3单元"): in nearly every
+# building's entry, so its trigrams ("hao", "lou") fill the index's longest lists.
+_NUMBERED_PART = re.compile(r"[0-9一二三四五六七八九十]+\s*(号楼|号院|单元|栋|幢|号)$")
 
 
 def parse_terms(text: str | None, name: str = "q") -> tuple[str, ...]:
@@ -84,16 +87,30 @@ def term_condition(term: str, entry: str = "s") -> Compiled:
             ).format(e=e),
             [pattern, pattern, pattern],
         )
-    # Chinese: the term's pinyin finds candidates through the index; the text confirms them.
-    # The pattern is a subquery so that it is computed once (an InitPlan), not again for
-    # each candidate the index's recheck reads: 月坛西里3区 at scale 10, 15.6 -> 5.9 ms.
+    # Chinese: the pinyin of its distinctive part (``_probe``) finds candidates through the
+    # index; the whole term in the text confirms them. The pattern is a subquery so that it
+    # is computed once (an InitPlan), not again for each candidate the index's recheck reads:
+    # 月坛西里3区 at scale 10, 15.6 -> 5.9 ms.
     return Compiled(
         sql.SQL(
             "({e}.pinyin LIKE (SELECT '%%' || replace(replace(replace(onemap_pinyin(%s::text), "
             "'\\', '\\\\'), '%%', '\\%%'), '_', '\\_') || '%%') AND {e}.haystack ILIKE %s)"
         ).format(e=e),
-        [term, _like(term)],
+        [_probe(term), _like(term)],
     )
+
+
+def _probe(term: str) -> str:
+    """The part of a Chinese term whose pinyin the index is asked for.
+
+    Without a building's number at its end when what is left can still be narrowed
+    ("南礼士路南里10号楼" -> "南礼士路南里"). A text that holds the whole term holds the part,
+    and pinyin is read character by character, so every entry of the whole term is among
+    the part's candidates; the text then confirms the whole. At scale 40 the index read
+    4,564 pages for the whole name (88-140 ms) and 1,638 for the estate's (12-17 ms).
+    """
+    part = _NUMBERED_PART.sub("", term)
+    return part if part != term and _indexed(part) else term
 
 
 def prefix_condition(term: str, entry: str = "s") -> Compiled:
