@@ -125,7 +125,9 @@ def test_items_q_returns_exactly_the_features_whose_name_holds_the_words(client,
 @pytest.mark.parametrize(
     ("term", "probe"),
     [("南礼士路南里10号楼", "南礼士路南里"), ("青塔北里3单元", "青塔北里"), ("南里二号楼", "南里"),
-     ("里3号楼", "里3号楼"), ("10号楼", "10号楼"), ("月坛西里3区", "月坛西里3区")],
+     ("里3号楼", "里3号楼"), ("10号楼", "10号楼"), ("月坛西里3区", "月坛西里3区"),
+     ("nanlishilunanli10haolou", "nanlishilunanli"), ("nlslnl10hl", "nlslnl"),
+     ("10haolou", "10haolou"), ("ab10hl", "ab10hl")],
 )  # fmt: skip
 def test_a_buildings_number_is_left_to_the_text_when_the_rest_narrows(term, probe):
     """The index is asked for the estate's part, whose trigrams are rarer than "haolou"'s;
@@ -133,23 +135,29 @@ def test_a_buildings_number_is_left_to_the_text_when_the_rest_narrows(term, prob
     assert search_module._probe(term) == probe
 
 
-def test_a_building_by_its_full_name_finds_exactly_the_buildings_that_hold_it(client, db_url):
-    """Asked through the estate's part, confirmed by the whole: the same buildings as a
-    plain LIKE over the buildings and their estates' names, for many full names."""
+@pytest.mark.parametrize("typed", ["chinese", "pinyin", "initials"])
+def test_a_building_by_its_full_name_finds_exactly_the_buildings_that_hold_it(client, db_url,
+                                                                               typed):  # fmt: skip
+    """Asked through the estate's part, confirmed by the whole: the buildings whose own and
+    estate's names hold it (pypinyin here, not the index), for many full names."""
     with psycopg.connect(db_url) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT e.name_zh || b.name_zh FROM buildings b JOIN estates e ON e.id = b.estate_id "
-            "WHERE b.id % 17 = 0 ORDER BY b.id LIMIT 12")]  # fmt: skip
-        assert len(names) == 12 and all(search_module._probe(n) != n for n in names)
-        for name in names:
-            expected = {fid for (fid,) in conn.execute(
-                "SELECT b.id FROM buildings b JOIN estates e ON e.id = b.estate_id "
-                "WHERE e.name_zh || b.name_zh LIKE %s", (f"%{name}%",))}  # fmt: skip
-            body = client.get(
-                "/collections/buildings/items",
-                params={"q": name, "limit": 1000, "skipGeometry": "true"},
-            ).json()
-            assert {f["id"] for f in body["features"]} == expected != set(), name
+        pairs = conn.execute(
+            "SELECT b.id, e.name_zh || b.name_zh FROM buildings b "
+            "JOIN estates e ON e.id = b.estate_id ORDER BY b.id").fetchall()  # fmt: skip
+    as_typed = {
+        "chinese": lambda name: name,
+        "pinyin": pinyin_of,
+        "initials": lambda name: pinyin_of(name, initials=True),
+    }[typed]
+    named = [(fid, as_typed(name)) for fid, name in pairs]
+    for _, name in named[::17][:12]:
+        assert search_module._probe(name) != name
+        expected = {fid for fid, other in named if name in other}
+        body = client.get(
+            "/collections/buildings/items",
+            params={"q": name, "limit": 1000, "skipGeometry": "true"},
+        ).json()
+        assert {f["id"] for f in body["features"]} == expected != set(), name
 
 
 def test_short_words_match_the_start_of_names(client, db_url):
