@@ -83,6 +83,15 @@ MADE: dict[str, Name] = {
     "days_ahead": Name("剩余工期（天）", "Days of works ahead"),
     "rainy_season_days": Name("汛期内（天）", "In the rainy season (days)"),
     "winter_days": Name("冬期内（天）", "In winter (days)"),
+    "runs_into": Name(
+        "遇到",
+        "Runs into",
+        {
+            "rainy_season": ("汛期", "The rainy season"),
+            "winter": ("冬期", "Winter"),
+            "both": ("汛期和冬期", "Both"),
+        },
+    ),
     "check": Name("检查项", "Check"),
     "title": Name("问题", "Problem"),
     "layer": Name(

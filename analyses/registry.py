@@ -100,7 +100,7 @@ ANALYSES: dict[str, Analysis] = {
             workflow.schedule_conflicts,
             workflow.SCHEDULE_PARAMS,
             geometry="MultiPolygon",
-            theme=Theme("rainy_season_days"),
+            theme=Theme("runs_into", None),
             order=("按项目编号", "by project id"),
             layer="projects",
         ),

@@ -92,6 +92,8 @@ async def schedule_conflicts(
                 "street_code": street, "status": status, "start_on": start.isoformat(),
                 "end_on": end.isoformat(), "days_ahead": (end - ahead).days + 1,
                 "rainy_season_days": in_rain, "winter_days": in_winter,
+                "runs_into": "both" if in_rain and in_winter else "rainy_season" if in_rain
+                             else "winter",
             }, geom))  # fmt: skip
     return rows
 

@@ -386,6 +386,7 @@ def test_schedule_windows(town_url):
     # not a scheduling question (its rainy-season days are behind it).
     assert set(rows) == {2}
     assert (rows[2]["rainy_season_days"], rows[2]["winter_days"]) == (0, 90)
+    assert rows[2]["runs_into"] == "winter"  # what the map colours by: winter alone, not "0"
     shifted = run(town_url, "schedule_conflicts", winter="12-15/03-15")
     assert shifted[2]["winter_days"] == 17 + 31 + 28
     over = run(town_url, "overruns")

@@ -310,6 +310,11 @@ def test_overruns_and_conflicts_part_the_unfinished_projects(client, db_url):
     conflicts = get(client, "/analyses/schedule_conflicts", limit=10_000)["rows"]
     assert not {r["id"] for r in conflicts} & late
     assert all(dt.date.fromisoformat(r["end_on"]) >= today for r in conflicts)
+    seasons = {(True, False): "rainy_season", (False, True): "winter", (True, True): "both"}
+    assert [r["runs_into"] for r in conflicts] == [
+        seasons[(r["rainy_season_days"] > 0, r["winter_days"] > 0)] for r in conflicts
+    ]
+    assert {r["runs_into"] for r in conflicts} >= {"winter", "both"}  # the map's colours
 
 
 def test_the_scoreboard_ranks_on_what_has_happened_and_shows_ties(db_url):
