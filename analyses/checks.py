@@ -15,9 +15,9 @@ import psycopg
 from psycopg import sql
 
 from analyses import holidays, workdays
+from analyses.fields import terms_of
 from analyses.model import ESTATES_IN_AREA, Area, Row, statement
 from analyses.workflow import PROJECTS_IN_AREA
-from layers import get_layer
 
 # What each check found, in Chinese and English, from the parts its statement returns: a
 # planner reads "项目 195 已完工 Project 195: Completed", not "project 195 is completed".
@@ -26,11 +26,10 @@ Detail = Callable[[list[Any]], str]
 
 def _words(layer: str, field: str, code: str | None) -> tuple[str, str]:
     """A code of a layer field's vocabulary in words, or "not given"."""
-    vocabulary = get_layer(layer).fields_by_name[field].vocabulary
-    if code is None or vocabulary is None:
-        return ("未填", "not given") if code is None else (code, code)
-    term = vocabulary.term(code)
-    return term.zh, term.en
+    if code is None:
+        return "未填", "not given"
+    _, zh, en = terms_of(layer, field)[code]
+    return zh, en
 
 
 def _project_is(parts: list[Any]) -> str:

@@ -387,6 +387,8 @@
   var KINDS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
                "#ff9da7", "#9c755f", "#bab0ac"];  // Tableau 10
 
+  function yesNo(value) { return value ? bilingual("是", "yes") : bilingual("否", "no"); }
+
   function number(value) {
     return value.toLocaleString("zh-CN", { maximumFractionDigits: 3 });
   }
@@ -404,7 +406,7 @@
       var alarm = theme.attention !== "low";
       classes = [alarm, !alarm].map(function (v) {
         return { test: function (x) { return x === v; }, colour: v === alarm ? ATTENTION : CALM,
-                 label: v ? bilingual("是", "yes") : bilingual("否", "no") };
+                 label: yesNo(v) };
       });
     } else if (values.length && values.every(function (v) { return typeof v === "number"; })) {
       classes = numberClasses(theme, values);
@@ -468,7 +470,7 @@
    * numbers in the reader's digits; an object of codes ("networks") one code a line. */
   function analysisValue(key, value, terms, fields, depth) {
     if (value === null || value === undefined || (Array.isArray(value) && !value.length)) { return "—"; }
-    if (typeof value === "boolean") { return value ? bilingual("是", "yes") : bilingual("否", "no"); }
+    if (typeof value === "boolean") { return yesNo(value); }
     if (typeof value === "number") {  // ids and years without a thousands separator
       return esc(/(^|_)(ids?|year)$/.test(key) ? String(value) : number(value));
     }
