@@ -31,45 +31,44 @@ SAFETY_NETWORKS = ("water_supply", "drainage_storm", "drainage_sewer", "drainage
 
 PIPES_BY_ESTATE = statement(
     """
-WITH buffered AS (
-    SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
-           ST_Transform(ST_Buffer(ST_Transform(e.geom, {srid}), %(buffer_m)s), 4326) AS zone
-    FROM estates e WHERE {estates_in_area}
-), e AS (  -- around: the zone outside every estate, so no metre counts for two estates
-    SELECT b.*, coalesce(ST_Difference(b.zone, (
-               SELECT ST_Union(o.geom) FROM estates o
-               WHERE o.geom && b.zone AND ST_Intersects(o.geom, b.zone))), b.zone) AS around
-    FROM buffered b
-), lengths AS (  -- summed estate by estate: joined first, every pair was sorted with its outlines
-    SELECT e.id AS estate_id, l.network, l.inside_m, l.around_m
-    FROM e CROSS JOIN LATERAL (
-        SELECT p.network, sum({inside}) AS inside_m, sum({around}) AS around_m
-        FROM pipelines p WHERE p.geom && e.zone AND ST_Intersects(p.geom, e.zone)
-        GROUP BY 1) l
-)
 SELECT e.id,
        json_build_object(
            'estate_code', e.code, 'name_zh', e.name_zh, 'district_code', e.district_code,
            'street_code', e.street_code,
-           'inside_m', round(coalesce(sum(l.inside_m), 0)::numeric, 1),
-           'outside_m', round(coalesce(sum(l.around_m), 0)::numeric, 1),
-           'networks', coalesce(json_object_agg(l.network, json_build_object(
-               'inside_m', round(l.inside_m::numeric, 1),
-               'outside_m', round(l.around_m::numeric, 1)))
-               FILTER (WHERE l.network IS NOT NULL), '{{}}'::json)),
+           'inside_m', round(coalesce(l.inside_m, 0)::numeric, 1),
+           'outside_m', round(coalesce(l.around_m, 0)::numeric, 1),
+           'networks', coalesce(l.networks, '{{}}'::json)),
        ST_AsGeoJSON(e.geom, 7)
-FROM e LEFT JOIN lengths l ON l.estate_id = e.id
-GROUP BY e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom
+FROM estates e
+CROSS JOIN LATERAL (
+    SELECT ST_Transform(ST_Buffer(ST_Transform(e.geom, {srid}), %(buffer_m)s), 4326) AS zone
+    OFFSET 0) z
+CROSS JOIN LATERAL (  -- around: the zone outside every estate, so no metre counts for two
+    SELECT coalesce(ST_Difference(z.zone, (
+               SELECT ST_Union(o.geom) FROM estates o
+               WHERE o.geom && z.zone AND ST_Intersects(o.geom, z.zone))), z.zone) AS around
+    OFFSET 0) a
+CROSS JOIN LATERAL (
+    SELECT sum(n.inside_m) AS inside_m, sum(n.around_m) AS around_m,
+           json_object_agg(n.network, json_build_object(
+               'inside_m', round(n.inside_m::numeric, 1),
+               'outside_m', round(n.around_m::numeric, 1)) ORDER BY n.network) AS networks
+    FROM (SELECT p.network, sum({inside}) AS inside_m, sum({around}) AS around_m
+          FROM pipelines p WHERE p.geom && z.zone AND ST_Intersects(p.geom, z.zone)
+          GROUP BY 1) n) l
+WHERE {estates_in_area}
 ORDER BY e.id
 """,
     estates_in_area=ESTATES_IN_AREA,
     inside=length_inside(column("e", "geom")),
-    around=length_inside(column("e", "around")),
+    around=length_inside(column("a", "around")),
 )
 
 
 # Per estate and network: metres inside the red line, and within ``buffer_m`` around it but
 # outside every estate (a neighbour's pipes are the neighbour's: sums over estates hold).
+# Estate by estate in key order, nothing kept or sorted: with every estate's zones in a CTE
+# and its sums joined back, the city of scale 10 wrote 248 MB to disk (101 → 89 s without).
 pipes_by_estate = query(PIPES_BY_ESTATE)
 
 
