@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from analyses import workdays
+from analyses import elevators, workdays
 from analyses.dossier import dossier
 from analyses.ledger import ledger, scoreboard
 from analyses.model import Area, rows_of
@@ -205,6 +205,16 @@ def test_elevator_screening_places_a_shaft_and_applies_each_rule(town_url):
     assert priced[1]["relocation_cost_cny"] == pytest.approx(4600, rel=0.04)
     relaxed = run(town_url, "elevator_screening", min_clearance_m="1")
     assert relaxed[2]["feasible"]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_screening_checked_in_batches_gives_the_same_answer(town_url, monkeypatch, batch):
+    """The city's shafts are checked a batch at a time (bounded memory); the four candidates
+    in batches of one, or of three and one, are the same rows as in one batch."""
+    whole = rows_of(answer(town_url, "elevator_screening", Area(), True))
+    monkeypatch.setattr(elevators, "CHECKS_BATCH", batch)
+    batched = rows_of(answer(town_url, "elevator_screening", Area(), True))
+    assert len(whole) == 4 and batched == whole
 
 
 def test_screening_notes_the_shadow_on_the_building_to_the_north(town_url):
