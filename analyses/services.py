@@ -74,13 +74,11 @@ WITH e AS (
 ), nearest AS MATERIALIZED (  -- inlined, each use of the distance measured it again
     SELECT e.id AS estate_id, k.kind, k.distance_m
     FROM e CROSS JOIN LATERAL (VALUES {nearest}) AS k(kind, distance_m)
-)
-SELECT e.id::text || ':' || n.kind,
-       json_build_object(
-           'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
-           'district_code', e.district_code, 'street_code', e.street_code,
-           'kind', n.kind, 'nearest_m', round(n.distance_m::numeric), 'walk_m', %(walk_m)s,
-           'parcels', (SELECT coalesce(json_agg(x ORDER BY x.distance_m), '[]'::json) FROM (
+), gaps AS MATERIALIZED (
+    SELECT * FROM nearest WHERE distance_m IS NULL OR distance_m > %(walk_m)s
+), offers AS MATERIALIZED (  -- the parcels near an estate, once for all its gaps
+    SELECT e.id AS estate_id,
+           (SELECT coalesce(json_agg(x ORDER BY x.distance_m), '[]'::json) FROM (
                SELECT c.id, c.kind, c.status, c.floor_area_m2, c.land_area_m2,
                       round(ST_Distance(ST_Transform(c.geom, {srid}), e.g)::numeric)
                           AS distance_m
@@ -89,11 +87,17 @@ SELECT e.id::text || ':' || n.kind,
                        AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
                      ORDER BY p.geom <-> e.pt LIMIT {knn}) c
                WHERE ST_DWithin(ST_Transform(c.geom, {srid}), e.g, %(search_m)s)
-               ORDER BY 6 LIMIT %(parcels)s) x)),
+               ORDER BY 6 LIMIT %(parcels)s) x) AS parcels
+    FROM e WHERE e.id IN (SELECT estate_id FROM gaps)
+)
+SELECT e.id::text || ':' || n.kind,
+       json_build_object(
+           'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
+           'district_code', e.district_code, 'street_code', e.street_code,
+           'kind', n.kind, 'nearest_m', round(n.distance_m::numeric), 'walk_m', %(walk_m)s,
+           'parcels', o.parcels),
        ST_AsGeoJSON(e.geom, 7)
-FROM e JOIN nearest n ON n.estate_id = e.id
-WHERE n.distance_m IS NULL OR n.distance_m > %(walk_m)s
-ORDER BY e.id, n.kind
+FROM e JOIN gaps n ON n.estate_id = e.id JOIN offers o ON o.estate_id = e.id
 """,
         estates_in_area=ESTATES_IN_AREA,
         nearest=nearest_of_kinds(kinds),
@@ -119,7 +123,10 @@ async def coverage_gaps(
     Each comes with the idle parcels within ``search_m`` that could host the service.
     """
     values = await gap_values(conn, area, params)
-    return await fetch_rows(conn, coverage_gaps_statement(values["kinds"]), values)
+    rows = await fetch_rows(conn, coverage_gaps_statement(values["kinds"]), values)
+    # Ordered here: an ORDER BY sorted the city's rows with their outlines and parcels
+    # (72 MB written to disk at scale 10), where these keys sort in milliseconds.
+    return sorted(rows, key=lambda row: (row.properties["estate_id"], row.properties["kind"]))
 
 
 async def gap_values(

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from analyses.ledger import ledger
-from analyses.model import Area, unprepared
+from analyses.model import Area, rows_of, unprepared
 from analyses.registry import ANALYSES
 from layers.errors import InvalidInput
 from layers.schema.layer_tables import nearest_index
@@ -52,7 +52,10 @@ def test_the_connection_gets_its_setting_back_when_an_analysis_fails(db_url):
     assert run_async(failing()) == 5  # psycopg's default
 
 
-async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int, tuple[str, ...]]:
+async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]]], int, int,
+                                              tuple[str, ...]]:  # fmt: skip
+    """The index scans (name, loops) of coverage gaps city-wide, by table; the estates, the
+    estates with a gap, and the kinds."""
     from psycopg import sql
 
     from analyses import services
@@ -61,6 +64,7 @@ async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int, tuple[s
     params = analysis.parse_params({})
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         values = await services.gap_values(conn, Area(), params)
+        gaps = await analysis.run(conn, Area(), params)
         # The test city is small enough to scan, or to sort a kind's few facilities by
         # distance: ask whether the index serves, not if it pays.
         await conn.execute(
@@ -71,19 +75,30 @@ async def _facility_scans(url: str) -> tuple[list[tuple[str, int]], int, tuple[s
         )
         plan = (await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"]  # type: ignore[index]
         estates = (await (await conn.execute("SELECT count(*) FROM estates")).fetchone())[0]  # type: ignore[index]
-    scans = [
-        (node.get("Index Name", node["Node Type"]), node["Actual Loops"])
-        for node in plan_nodes(plan) if node.get("Relation Name") == "service_facilities"
-    ]  # fmt: skip
-    return scans, estates, values["kinds"]
+    scans: dict[str, list[tuple[str, int]]] = {}
+    for node in plan_nodes(plan):
+        if "Relation Name" in node:
+            scans.setdefault(node["Relation Name"], []).append(
+                (node.get("Index Name", node["Node Type"]), node["Actual Loops"])
+            )
+    with_gap = len({row.properties["estate_id"] for row in rows_of(gaps)})
+    return scans, estates, with_gap, values["kinds"]
 
 
 def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kinds_index(db_url):
     """Inlined, the nearest distance was measured three times per (estate, kind) — in the
     filter twice and for the answer — each time walking facilities of every kind; then
     through one index of all kinds, at twice the cost of the kind's own."""
-    scans, estates, kinds = run_async(_facility_scans(db_url))
+    scans, estates, _, kinds = run_async(_coverage_gaps_scans(db_url))
     assert estates > 0 and len(kinds) == 4
-    assert sorted(scans) == sorted(
+    assert sorted(scans["service_facilities"]) == sorted(
         (nearest_index("service_facilities", "kind", kind), estates) for kind in kinds
     )
+
+
+def test_coverage_gaps_looks_for_parcels_once_per_estate_with_a_gap(db_url):
+    """The parcels that could host a service are an estate's, whatever it lacks: looked for
+    once per estate with a gap, not once per gap (1.85 gaps an estate in the sample)."""
+    scans, _, with_gap, _ = run_async(_coverage_gaps_scans(db_url))
+    assert with_gap > 0
+    assert scans["idle_parcels"] == [("idx_idle_parcels_geom", with_gap)]
