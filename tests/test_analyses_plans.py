@@ -85,20 +85,28 @@ async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]
     return scans, estates, with_gap, values["kinds"]
 
 
-def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kinds_index(db_url):
+@pytest.fixture(scope="module")
+def coverage_gaps_scans(db_url):
+    """Planned and run once for the tests that read it."""
+    return run_async(_coverage_gaps_scans(db_url))
+
+
+def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kinds_index(
+    coverage_gaps_scans,
+):
     """Inlined, the nearest distance was measured three times per (estate, kind) — in the
     filter twice and for the answer — each time walking facilities of every kind; then
     through one index of all kinds, at twice the cost of the kind's own."""
-    scans, estates, _, kinds = run_async(_coverage_gaps_scans(db_url))
+    scans, estates, _, kinds = coverage_gaps_scans
     assert estates > 0 and len(kinds) == 4
     assert sorted(scans["service_facilities"]) == sorted(
         (nearest_index("service_facilities", "kind", kind), estates) for kind in kinds
     )
 
 
-def test_coverage_gaps_looks_for_parcels_once_per_estate_with_a_gap(db_url):
+def test_coverage_gaps_looks_for_parcels_once_per_estate_with_a_gap(coverage_gaps_scans):
     """The parcels that could host a service are an estate's, whatever it lacks: looked for
     once per estate with a gap, not once per gap (1.85 gaps an estate in the sample)."""
-    scans, _, with_gap, _ = run_async(_coverage_gaps_scans(db_url))
+    scans, _, with_gap, _ = coverage_gaps_scans
     assert with_gap > 0
     assert scans["idle_parcels"] == [("idx_idle_parcels_geom", with_gap)]
