@@ -159,16 +159,17 @@ async def elevator_screening(
     shapes = shapely.from_wkb([r[6] for r in candidates])
     shafts = shaft_footprints(shapes, params["shaft_width_m"], params["shaft_depth_m"])
     wkb = shapely.to_wkb(shafts)
+    rules = {
+        "search_m": params["min_clearance_m"] + 1.0, "pipe_margin_m": params["pipe_margin_m"],
+        "sunlight_spacing": params["sunlight_spacing"], "floor_height_m": FLOOR_HEIGHT_M,
+    }  # fmt: skip
     checks = {}
     # In batches: in one statement the city's shafts spilled to disk (350-460 MB at scale 10).
     for start in range(0, len(candidates), CHECKS_BATCH):
         batch = candidates[start : start + CHECKS_BATCH]
         cur = await conn.execute(CHECKS, {
             "ids": [r[0] for r in batch], "wkb": list(wkb[start : start + CHECKS_BATCH]),
-            "estate_ids": [r[3] for r in batch], "floors": [r[2] for r in batch],
-            "search_m": params["min_clearance_m"] + 1.0,
-            "pipe_margin_m": params["pipe_margin_m"],
-            "sunlight_spacing": params["sunlight_spacing"], "floor_height_m": FLOOR_HEIGHT_M,
+            "estate_ids": [r[3] for r in batch], "floors": [r[2] for r in batch], **rules,
         })  # fmt: skip
         checks.update({r[0]: r[1:] for r in await cur.fetchall()})
     rows = []
