@@ -33,7 +33,15 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from analyses.model import ESTATES_IN_AREA, Area, Param, Row, check_area_exists, statement
+from analyses.model import (
+    ESTATES_IN_AREA,
+    Area,
+    Param,
+    Row,
+    check_area_exists,
+    collector_paused,
+    statement,
+)
 from layers import get_layer
 from layers.city import CITY
 from layers.errors import InvalidInput
@@ -153,7 +161,8 @@ async def elevator_screening(
     # Ordered here, not by the statement: for an ORDER BY the planner walked every building
     # of the city in id order to pick a district's (0.51 s at scale 10 for Chaoyang; 0.13 s
     # from the district's estates, then sorted).
-    candidates = sorted(await cur.fetchall(), key=lambda row: row[0])
+    with collector_paused():
+        candidates = sorted(await cur.fetchall(), key=lambda row: row[0])
     if not candidates:
         return []
     shapes = shapely.from_wkb([r[6] for r in candidates])
@@ -171,42 +180,52 @@ async def elevator_screening(
             "ids": [r[0] for r in batch], "wkb": list(wkb[start : start + CHECKS_BATCH]),
             "estate_ids": [r[3] for r in batch], "floors": [r[2] for r in batch], **rules,
         })  # fmt: skip
-        checks.update({r[0]: r[1:] for r in await cur.fetchall()})
-    rows = []
-    for building_id, name, floors, estate_id, estate_code, estate_name, _ in candidates:
-        inside, boundary_m, neighbour_m, conflicts, shaft, record, north_m = checks[building_id]
-        reasons = []  # in Chinese and English, as data_checks' titles: planners read both
-        if not inside:
-            reasons.append("井道越出小区红线 The shaft would cross the estate's red line")
-        if neighbour_m is not None and neighbour_m < params["min_clearance_m"]:
-            need = params["min_clearance_m"]
-            reasons.append(f"距相邻楼 {neighbour_m:.1f} 米（需 {need:g} 米） {neighbour_m:.1f} m "
-                           f"to the next building (needs {need:g} m)")  # fmt: skip
-        if record and record["stage"] == "not_feasible":
-            reasons.append("已勘察并记录为不具备条件 Surveyed and recorded not feasible")
-        consent = record["consent"] if record else None
-        conflicts = conflicts or {}
-        cost = sum(length * prices[network] for network, length in conflicts.items())
-        feasible = not reasons
-        needed_m = params["sunlight_spacing"] * floors * FLOOR_HEIGHT_M
-        shades = north_m is not None and north_m < needed_m
-        recommendation = (
-            "stair_climbing_aid" if not feasible
-            else "gather_consent" if consent is not None and consent < CONSENT_NEEDED
-            else "elevator"
-        )  # fmt: skip
-        rows.append(Row(building_id, {
-            "building_id": building_id, "name_zh": name, "floors": floors,
-            "estate_id": estate_id, "estate_code": estate_code, "estate_name": estate_name,
-            "feasible": feasible, "reasons": reasons, "recommendation": recommendation,
-            "consent_ratio": consent,
-            "boundary_m": round(boundary_m, 1) if inside else 0.0,
-            "neighbour_m": None if neighbour_m is None else round(neighbour_m, 1),
-            "north_neighbour_m": None if north_m is None else round(north_m, 1),
-            "sunlight_spacing_m": round(needed_m, 1), "shades_north_neighbour": shades,
-            "pipes_to_move_m": conflicts, "relocation_cost_cny": round(cost),
-        }, shaft))  # fmt: skip
-    return rows
+        with collector_paused():
+            checks.update({r[0]: r[1:] for r in await cur.fetchall()})
+    with collector_paused():
+        return [screened(row, checks[row[0]], params, prices) for row in candidates]
+
+
+def screened(
+    candidate: tuple[Any, ...],
+    checked: tuple[Any, ...],
+    params: dict[str, Any],
+    prices: dict[str, float],
+) -> Row:
+    """The screening's row for one building: its shaft checked, its recommendation made."""
+    building_id, name, floors, estate_id, estate_code, estate_name, _ = candidate
+    inside, boundary_m, neighbour_m, conflicts, shaft, record, north_m = checked
+    reasons = []  # in Chinese and English, as data_checks' titles: planners read both
+    if not inside:
+        reasons.append("井道越出小区红线 The shaft would cross the estate's red line")
+    if neighbour_m is not None and neighbour_m < params["min_clearance_m"]:
+        need = params["min_clearance_m"]
+        reasons.append(f"距相邻楼 {neighbour_m:.1f} 米（需 {need:g} 米） {neighbour_m:.1f} m "
+                       f"to the next building (needs {need:g} m)")  # fmt: skip
+    if record and record["stage"] == "not_feasible":
+        reasons.append("已勘察并记录为不具备条件 Surveyed and recorded not feasible")
+    consent = record["consent"] if record else None
+    conflicts = conflicts or {}
+    cost = sum(length * prices[network] for network, length in conflicts.items())
+    feasible = not reasons
+    needed_m = params["sunlight_spacing"] * floors * FLOOR_HEIGHT_M
+    shades = north_m is not None and north_m < needed_m
+    recommendation = (
+        "stair_climbing_aid" if not feasible
+        else "gather_consent" if consent is not None and consent < CONSENT_NEEDED
+        else "elevator"
+    )  # fmt: skip
+    return Row(building_id, {
+        "building_id": building_id, "name_zh": name, "floors": floors,
+        "estate_id": estate_id, "estate_code": estate_code, "estate_name": estate_name,
+        "feasible": feasible, "reasons": reasons, "recommendation": recommendation,
+        "consent_ratio": consent,
+        "boundary_m": round(boundary_m, 1) if inside else 0.0,
+        "neighbour_m": None if neighbour_m is None else round(neighbour_m, 1),
+        "north_neighbour_m": None if north_m is None else round(north_m, 1),
+        "sunlight_spacing_m": round(needed_m, 1), "shades_north_neighbour": shades,
+        "pipes_to_move_m": conflicts, "relocation_cost_cny": round(cost),
+    }, shaft)  # fmt: skip
 
 
 PARAMS = (

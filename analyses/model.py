@@ -8,6 +8,7 @@ prints, and declares the level a caller needs to run it (its rows carry internal
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -407,9 +408,29 @@ def plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while a block builds a result's rows.
+
+    Rows decoded from JSON are trees, so the collector can free none of them while they are
+    built; but every pass it makes meanwhile walks the growing heap, and its cost grew
+    faster than the city (coverage gaps city-wide: 0.24 s of Python at scale 1, 2.6 s at
+    scale 10, and 1.4 s with the collector held off). Only for blocks that build rows from
+    a result already received: they never wait, so no other request runs meanwhile.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 async def fetch_rows(
     conn: psycopg.AsyncConnection, composed: sql.Composed, params: dict[str, Any]
 ) -> list[Row]:
     """Rows of a statement whose columns are (id, properties json, GeoJSON text or NULL)."""
     cur = await conn.execute(composed, params)
-    return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    with collector_paused():
+        return [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]

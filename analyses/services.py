@@ -24,6 +24,7 @@ from analyses.model import (
     Param,
     Row,
     area_values,
+    collector_paused,
     column,
     fetch_rows,
     in_area,
@@ -125,8 +126,10 @@ async def coverage_gaps(
     values = await gap_values(conn, area, params)
     rows = await fetch_rows(conn, coverage_gaps_statement(values["kinds"]), values)
     # Ordered here: an ORDER BY sorted the city's rows with their outlines and parcels
-    # (72 MB written to disk at scale 10), where these keys sort in milliseconds.
-    return sorted(rows, key=lambda row: (row.properties["estate_id"], row.properties["kind"]))
+    # (72 MB written to disk at scale 10), where these keys sort in milliseconds: with the
+    # collector held off, as their keys are as many new objects as the rows.
+    with collector_paused():
+        return sorted(rows, key=lambda row: (row.properties["estate_id"], row.properties["kind"]))
 
 
 async def gap_values(
