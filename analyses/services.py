@@ -32,11 +32,15 @@ from analyses.model import (
     query,
     statement,
 )
-from layers import nearest_key
+from layers import get_layer, nearest_key
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
 
 KNN = 8  # candidates by index order (degrees) before measuring them in metres
+IDLE_PARCELS = get_layer("idle_parcels")
+# The parcels offered: the free ones, which the registry gives a nearest-first index.
+assert IDLE_PARCELS.nearest_among is not None
+FREE_FIELD, FREE_TERMS = IDLE_PARCELS.nearest_among
 
 
 def nearest_of_kinds(kinds: Sequence[str]) -> sql.Composed:
@@ -79,16 +83,17 @@ WITH e AS (
     SELECT * FROM nearest WHERE distance_m IS NULL OR distance_m > %(walk_m)s
 ), offers AS MATERIALIZED (  -- the parcels near an estate, once for all its gaps
     SELECT e.id AS estate_id,
-           (SELECT coalesce(json_agg(x ORDER BY x.distance_m), '[]'::json) FROM (
+           (SELECT coalesce(json_agg(x ORDER BY x.distance_m, x.id), '[]'::json) FROM (
                SELECT c.id, c.kind, c.status, c.floor_area_m2, c.land_area_m2,
-                      round(ST_Distance(ST_Transform(c.geom, {srid}), e.g)::numeric)
-                          AS distance_m
-               FROM (SELECT p.* FROM idle_parcels p
-                     WHERE p.status IN ('identified', 'planned') AND {parcel_in_scope}
+                      round(ST_Distance(c.g, e.g)::numeric) AS distance_m
+               FROM (SELECT p.id, p.kind, p.status, p.floor_area_m2, p.land_area_m2,
+                            ST_Transform(p.geom, {srid}) AS g
+                     FROM idle_parcels p
+                     WHERE p.{free} IN ({free_terms}) AND {parcel_in_scope}
                        AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
-                     ORDER BY p.geom <-> e.pt LIMIT {knn}) c
-               WHERE ST_DWithin(ST_Transform(c.geom, {srid}), e.g, %(search_m)s)
-               ORDER BY 6 LIMIT %(parcels)s) x) AS parcels
+                     ORDER BY {parcel} <-> {estate} LIMIT {knn}) c
+               WHERE ST_DWithin(c.g, e.g, %(search_m)s)
+               ORDER BY 6, 1 LIMIT %(parcels)s) x) AS parcels
     FROM e WHERE e.id IN (SELECT estate_id FROM gaps)
 )
 SELECT e.id::text || ':' || n.kind,
@@ -104,6 +109,10 @@ FROM e JOIN gaps n ON n.estate_id = e.id JOIN offers o ON o.estate_id = e.id
         nearest=nearest_of_kinds(kinds),
         knn=KNN,
         parcel_in_scope=in_scope("idle_parcels", "p"),
+        free=sql.Identifier(FREE_FIELD),
+        free_terms=sql.SQL(", ").join(map(sql.Literal, FREE_TERMS)),
+        parcel=sql.SQL(IDLE_PARCELS.nearest_point("p.geom")),
+        estate=sql.SQL(nearest_key("e.pt")),
     )
 
 
@@ -121,7 +130,10 @@ async def coverage_gaps(
 ) -> list[Row]:
     """(estate, service kind) pairs with no such service within ``walk_m``.
 
-    Each comes with the idle parcels within ``search_m`` that could host the service.
+    Each comes with the idle parcels within ``search_m`` that could host the service: the
+    nearest ``parcels`` (then by id) of the ``KNN`` free parcels nearest the estate's point.
+    Measured again over every free parcel in Python, the sample's third parcel was a few
+    metres farther than another in 2 rows of 9,617 (40 of 95,909 at scale 10).
     """
     values = await gap_values(conn, area, params)
     rows = await fetch_rows(conn, coverage_gaps_statement(values["kinds"]), values)

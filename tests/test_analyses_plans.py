@@ -109,4 +109,5 @@ def test_coverage_gaps_looks_for_parcels_once_per_estate_with_a_gap(coverage_gap
     once per estate with a gap, not once per gap (1.85 gaps an estate in the sample)."""
     scans, _, with_gap, _ = coverage_gaps_scans
     assert with_gap > 0
-    assert scans["idle_parcels"] == [("idx_idle_parcels_geom", with_gap)]
+    free = nearest_index("idle_parcels", "status", "identified_planned")
+    assert scans["idle_parcels"] == [(free, with_gap)]  # the quad-tree of the free parcels

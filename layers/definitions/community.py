@@ -40,6 +40,8 @@ IDLE_PARCELS = Layer(
     min_zoom=12,
     themes=("kind", "proposed_use"),
     key_fields=("kind", "owner_type", "floor_area_m2", "proposed_use", "status"),
+    # Coverage gaps: the parcels still free, nearest an estate first.
+    nearest_among=("status", ("identified", "planned")),
     fields=(
         Field("kind", T.TEXT, "类型", "Kind", INTERNAL, IDLE_KIND, required=True),
         Field("owner_type", T.TEXT, "权属类型", "Owner type", INTERNAL, OWNER_TYPE),

@@ -119,6 +119,18 @@ def table_of(layer: Layer) -> sa.Table:
         for name in layer.nearest_by
         for code in layer.fields_by_name[name].vocabulary.codes  # type: ignore[union-attr]
     ]
+    if layer.nearest_among is not None:
+        name, terms = layer.nearest_among
+        nearest.append(
+            sa.Index(
+                nearest_index(layer.name, name, "_".join(terms)),
+                sa.text(layer.nearest_point()),
+                postgresql_using="spgist",
+                postgresql_where=sa.column(name).in_(
+                    [sa.literal(t, literal_execute=True) for t in terms]
+                ),
+            )
+        )
     return sa.Table(
         layer.name, metadata, *columns, *checks, *nearest,
         comment=f"{layer.title_zh} / {layer.title_en}",
@@ -126,7 +138,10 @@ def table_of(layer: Layer) -> sa.Table:
 
 
 def nearest_index(layer: str, field: str, code: str) -> str:
-    """The index of the points of ``layer`` whose ``field`` is ``code`` (``nearest_by``)."""
+    """The index of the points of ``layer`` whose ``field`` is ``code`` (``nearest_by``).
+
+    For ``nearest_among``, ``code`` is its terms joined by ``_``.
+    """
     return f"ix_{layer}_{field}_{code}_point"
 
 
