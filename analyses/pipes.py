@@ -76,7 +76,7 @@ pipes_by_estate = query(PIPES_BY_ESTATE)
 # The design life is a CASE, not a join with a VALUES list: the planner misjudged that join
 # under a spatial filter and rescanned the area's pipes once per material.
 AGED = """
-WITH p AS (
+WITH p AS NOT MATERIALIZED (
     SELECT p.id, p.network, p.material, p.diameter_mm, p.install_year, p.condition, p.geom,
            l.years AS design_life, %(year)s - p.install_year - l.years AS over_by,
            p.network = ANY({safety}::text[]) AS safety,
@@ -87,7 +87,7 @@ WITH p AS (
            OR p.condition IN ('poor', 'critical')
            OR (p.network = 'gas' AND p.material = 'grey_cast_iron'))
       AND {in_area}
-), ranked AS (
+), ranked AS NOT MATERIALIZED (  -- a page reads it twice: for its keys, then its rows
     SELECT p.*, CASE
         WHEN gas_cast_iron THEN 1
         WHEN safety AND (condition = 'critical' OR (over_by >= 0 AND condition = 'poor')) THEN 1
@@ -105,34 +105,51 @@ _AGED_PARTS = {
     "in_area": in_area(column("p", "geom")),
 }
 
+# A page: its keys ranked first (the bounded sort keeps only offset + limit of them), then
+# its rows made from those. Made before the ranking, every aged pipe's properties and
+# outline were sorted and counted with it: 6 GB written to disk city-wide at scale 40.
 AGING_PIPES = statement(
     AGED
     + """
-SELECT id,
+, page AS MATERIALIZED (
+    SELECT id, priority, over_by FROM ranked
+    ORDER BY priority, over_by DESC, id
+    LIMIT %(limit)s OFFSET %(offset)s
+)
+SELECT r.id,
        json_build_object(
-           'network', network, 'material', material, 'diameter_mm', diameter_mm,
-           'install_year', install_year, 'condition', condition, 'design_life', design_life,
-           'age', %(year)s - install_year, 'over_by', over_by, 'priority', priority,
-           'gas_cast_iron', gas_cast_iron,
-           'length_m', round(ST_Length(ST_Transform(geom, {srid}))::numeric, 1)),
-       ST_AsGeoJSON(geom, 7),
-       count(*) OVER () AS total
-FROM ranked
-ORDER BY priority, over_by DESC, id
-LIMIT %(limit)s OFFSET %(offset)s
+           'network', r.network, 'material', r.material, 'diameter_mm', r.diameter_mm,
+           'install_year', r.install_year, 'condition', r.condition,
+           'design_life', r.design_life, 'age', %(year)s - r.install_year,
+           'over_by', r.over_by, 'priority', r.priority, 'gas_cast_iron', r.gas_cast_iron,
+           'length_m', round(ST_Length(ST_Transform(r.geom, {srid}))::numeric, 1)),
+       ST_AsGeoJSON(r.geom, 7)
+FROM page JOIN ranked r ON r.id = page.id
+ORDER BY page.priority, page.over_by DESC, page.id
 """,
     **_AGED_PARTS,
 )
 
+# How many in all, for a page after the first (the first has the totals by priority).
+AGING_COUNT = statement(AGED + "SELECT count(*) FROM ranked", **_AGED_PARTS)
+
 # How many, and how long, by priority: the whole answer, whatever page is asked for. Metres
 # in the city's metric CRS, as the units below and every other analysis measure them: on the
 # ellipsoid they were 0.003 % shorter city-wide, and the districts did not add up to the city.
+# One row of (count, metres) per priority, in PRIORITIES' order: grouped by priority, the
+# planner sorted every aged pipe to find three groups.
 AGING_BY_PRIORITY = statement(
     AGED
     + """
-SELECT priority, count(*), coalesce(sum(ST_Length(ST_Transform(geom, {srid}))), 0)
-FROM ranked GROUP BY priority ORDER BY priority
+SELECT {sums} FROM (SELECT priority, ST_Length(ST_Transform(geom, {srid})) AS m FROM ranked) r
 """,
+    sums=sql.SQL(", ").join(
+        sql.SQL(
+            "count(*) FILTER (WHERE priority = {p}), "
+            "coalesce(sum(m) FILTER (WHERE priority = {p}), 0)"
+        ).format(p=sql.Literal(p))
+        for p in PRIORITIES
+    ),  # fmt: skip
     **_AGED_PARTS,
 )
 
@@ -150,13 +167,16 @@ AGING_BY_UNIT = statement(
     WHERE s.district_code = %(district)s AND %(street)s::text IS NULL
       AND %(estate)s::bigint IS NULL
 )
-, lengths AS MATERIALIZED (  -- metres first: grouping then sorts numbers, not outlines
-    SELECT u.code, u.name_zh, p.priority, {part} AS m
-    FROM units u LEFT JOIN ranked p ON p.geom && u.geom AND ST_Intersects(u.geom, p.geom)
-)
-SELECT code, name_zh, count(priority), coalesce(sum(m), 0),
-       coalesce(sum(m) FILTER (WHERE priority = 1), 0)
-FROM lengths GROUP BY code, name_zh ORDER BY code
+-- Unit by unit, each summed as its pipes are read: nothing kept (the city's aged pipes were
+-- kept with their metres, then grouped).
+SELECT u.code, u.name_zh, t.n, t.m, t.m1
+FROM units u CROSS JOIN LATERAL (
+    SELECT count(*) AS n, coalesce(sum(l.m), 0) AS m,
+           coalesce(sum(l.m) FILTER (WHERE l.priority = 1), 0) AS m1
+    FROM (SELECT p.priority, {part} AS m FROM ranked p
+          WHERE p.geom && u.geom AND ST_Intersects(u.geom, p.geom)) l
+) t
+ORDER BY u.code
 """,
     part=length_inside(column("u", "geom")),
     **_AGED_PARTS,
@@ -174,17 +194,19 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
     """
     values = {**await area_values(conn, area), **params, "year": params["today"].year}
     cur = await conn.execute(AGING_PIPES, values)
-    found = await cur.fetchall()
-    rows = [Row(r[0], r[1], r[2]) for r in found]
-    if found and params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
-        return Page(rows, found[0][3])
+    rows = [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    if params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
+        cur = await conn.execute(AGING_COUNT, values)
+        (count,) = await cur.fetchone() or (0,)
+        return Page(rows, count)
     cur = await conn.execute(AGING_BY_PRIORITY, values)
     # Each priority is in the totals, one without pipes as 0 (as each unit is below).
-    by_priority = dict.fromkeys(PRIORITIES, (0, 0.0))
-    by_priority.update({p: (n, m) for p, n, m in await cur.fetchall()})
+    sums = await cur.fetchone()  # an aggregate without GROUP BY: always one row
+    assert sums is not None
+    by_priority: dict[int, tuple[int, float]] = {
+        p: (sums[2 * i], sums[2 * i + 1]) for i, p in enumerate(PRIORITIES)
+    }
     total = sum(n for n, _ in by_priority.values())
-    if params["offset"] > 0:
-        return Page(rows, total)
     cur = await conn.execute(AGING_BY_UNIT, values)
     by_unit = [
         {"code": code, "name_zh": name, "count": n, "length_m": round(m, 1),

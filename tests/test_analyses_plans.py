@@ -122,3 +122,38 @@ def test_coverage_gaps_keeps_and_sorts_nothing(coverage_gaps_scans):
     *_, whole = coverage_gaps_scans
     assert "Seq Scan" in whole  # the estates, read once
     assert not whole & {"CTE Scan", "Materialize", "Sort", "Incremental Sort", "Hash"}
+
+
+async def _aging_plans(url: str, limit: int) -> list[dict]:
+    """The plans of aging pipes' three statements, city-wide, for a page of ``limit``."""
+    from psycopg import sql
+
+    from analyses import pipes
+    from analyses.model import area_values
+
+    params = ANALYSES["aging_pipes"].parse_params({"limit": str(limit)})
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        values = {**await area_values(conn, Area()), **params, "year": params["today"].year}
+        plans = []
+        for statement in (pipes.AGING_PIPES, pipes.AGING_BY_PRIORITY, pipes.AGING_BY_UNIT):
+            explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + statement
+            plans.append((await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"])  # type: ignore[index]
+        return plans
+
+
+def test_aging_pipes_keep_and_sort_no_more_than_a_page(db_url):
+    """A page's keys are ranked by a bounded sort and only its rows are made; the totals are
+    summed as the pipes are read. Before, every aged pipe's properties and outline were kept
+    to count them beside the page, and the totals grouped by a sort of every aged pipe: 6 GB
+    written to disk city-wide at scale 40."""
+    page, by_priority, by_unit = run_async(_aging_plans(db_url, limit=10))
+    for plan in (page, by_priority, by_unit):
+        for node in plan_nodes(plan):
+            if node["Node Type"] in ("Sort", "Incremental Sort"):
+                fed = node["Plans"][0]["Actual Rows"] * node["Plans"][0]["Actual Loops"]
+                # bounded to the page, or sorting the page or the area's units themselves
+                assert node.get("Sort Method") == "top-N heapsort" or fed <= 100, node
+    assert "WindowAgg" not in {node["Node Type"] for node in plan_nodes(page)}
+    for plan in (by_priority, by_unit):
+        kinds = {node["Node Type"] for node in plan_nodes(plan) if node["Actual Loops"] == 1}
+        assert not kinds & {"CTE Scan", "Materialize"}, kinds
