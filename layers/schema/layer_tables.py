@@ -16,7 +16,6 @@ from layers.model import (
     FieldType,
     Layer,
     band_column,
-    nearest_key,
     tile_unit_m,
 )
 from layers.registry import REGISTRY
@@ -110,31 +109,31 @@ def table_of(layer: Layer) -> sa.Table:
     )
     checks = [c for f in layer.fields for c in _checks(f)]
     nearest = [
-        sa.Index(
-            nearest_index(layer.name, name, code),
-            sa.text(nearest_key()),
-            postgresql_using="spgist",
-            postgresql_where=sa.column(name) == sa.literal(code, literal_execute=True),
-        )  # fmt: skip
+        _nearest(layer, name, code, sa.column(name) == sa.literal(code, literal_execute=True))
         for name in layer.nearest_by
         for code in layer.fields_by_name[name].vocabulary.codes  # type: ignore[union-attr]
     ]
     if layer.nearest_among is not None:
         name, terms = layer.nearest_among
-        nearest.append(
-            sa.Index(
-                nearest_index(layer.name, name, "_".join(terms)),
-                sa.text(layer.nearest_point()),
-                postgresql_using="spgist",
-                postgresql_where=sa.column(name).in_(
-                    [sa.literal(t, literal_execute=True) for t in terms]
-                ),
-            )
-        )
+        free = sa.column(name).in_([sa.literal(t, literal_execute=True) for t in terms])
+        nearest.append(_nearest(layer, name, "_".join(terms), free))
     return sa.Table(
         layer.name, metadata, *columns, *checks, *nearest,
         comment=f"{layer.title_zh} / {layer.title_en}",
     )  # fmt: skip
+
+
+def _nearest(layer: Layer, field: str, code: str, where: sa.ColumnElement[bool]) -> sa.Index:
+    """A quad-tree of the points of the rows ``where`` keeps (``nearest_by``, ``nearest_among``).
+
+    On ``Layer.nearest_point``: the expression its nearest-first queries order by.
+    """
+    return sa.Index(
+        nearest_index(layer.name, field, code),
+        sa.text(layer.nearest_point()),
+        postgresql_using="spgist",
+        postgresql_where=where,
+    )
 
 
 def nearest_index(layer: str, field: str, code: str) -> str:
