@@ -15,9 +15,9 @@ from analyses.model import (
     Area,
     Page,
     Param,
-    Row,
     area_values,
     column,
+    fetch_rows,
     in_area,
     length_inside,
     query,
@@ -183,6 +183,15 @@ ORDER BY u.code
 )
 
 
+async def aggregate_row(
+    conn: psycopg.AsyncConnection, composed: sql.Composed, values: dict[str, Any]
+) -> tuple[Any, ...]:
+    """The one row of a statement that aggregates without ``GROUP BY``."""
+    row = await (await conn.execute(composed, values)).fetchone()
+    assert row is not None  # such an aggregate always gives one row, even over no rows
+    return row
+
+
 async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]) -> Page:
     """Aged pipes, ranked: one page of them, and the whole answer's totals.
 
@@ -193,16 +202,12 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
     critical or aged and poor; 2 = a safety network aged or poor; 3 = the rest.
     """
     values = {**await area_values(conn, area), **params, "year": params["today"].year}
-    cur = await conn.execute(AGING_PIPES, values)
-    rows = [Row(r[0], r[1], r[2]) for r in await cur.fetchall()]
+    rows = await fetch_rows(conn, AGING_PIPES, values)
     if params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
-        cur = await conn.execute(AGING_COUNT, values)
-        (count,) = await cur.fetchone() or (0,)
+        (count,) = await aggregate_row(conn, AGING_COUNT, values)
         return Page(rows, count)
-    cur = await conn.execute(AGING_BY_PRIORITY, values)
     # Each priority is in the totals, one without pipes as 0 (as each unit is below).
-    sums = await cur.fetchone()  # an aggregate without GROUP BY: always one row
-    assert sums is not None
+    sums = await aggregate_row(conn, AGING_BY_PRIORITY, values)
     by_priority: dict[int, tuple[int, float]] = {
         p: (sums[2 * i], sums[2 * i + 1]) for i, p in enumerate(PRIORITIES)
     }
