@@ -183,6 +183,13 @@ ORDER BY u.code
 )
 
 
+async def aging_values(
+    conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The values aging pipes' statements run with for ``area`` and ``params``."""
+    return {**await area_values(conn, area), **params, "year": params["today"].year}
+
+
 async def aggregate_row(
     conn: psycopg.AsyncConnection, composed: sql.Composed, values: dict[str, Any]
 ) -> tuple[Any, ...]:
@@ -201,7 +208,7 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
     street (district). 1 = grey cast-iron gas, or a safety network (water, drainage, gas)
     critical or aged and poor; 2 = a safety network aged or poor; 3 = the rest.
     """
-    values = {**await area_values(conn, area), **params, "year": params["today"].year}
+    values = await aging_values(conn, area, params)
     rows = await fetch_rows(conn, AGING_PIPES, values)
     if params["offset"] > 0:  # later pages: the count only (the totals are on page 1)
         (count,) = await aggregate_row(conn, AGING_COUNT, values)

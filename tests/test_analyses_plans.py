@@ -6,8 +6,11 @@ generic plan, and one district then costs a scan of the whole city (BENCHMARKS, 
 grows"). So nothing an analysis or the ledger runs is prepared.
 """
 
+from typing import Any
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from analyses.ledger import ledger
 from analyses.model import Area, rows_of, unprepared
@@ -52,12 +55,23 @@ def test_the_connection_gets_its_setting_back_when_an_analysis_fails(db_url):
     assert run_async(failing()) == 5  # psycopg's default
 
 
+async def analyzed(
+    conn: psycopg.AsyncConnection, statement: sql.Composed, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The plan of ``statement`` as it ran (``EXPLAIN (ANALYZE, FORMAT JSON)``)."""
+    explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + statement
+    return (await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"]  # type: ignore[index]
+
+
+def run_once(plan: dict[str, Any]) -> set[str]:
+    """The kinds of node that run once, over the whole area (not per estate in a subplan)."""
+    return {node["Node Type"] for node in plan_nodes(plan) if node["Actual Loops"] == 1}
+
+
 async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]]], int, int,
                                               tuple[str, ...], set[str]]:  # fmt: skip
     """The index scans (name, loops) of coverage gaps city-wide, by table; the estates, the
     estates with a gap, the kinds, and the kinds of node that run over the whole city."""
-    from psycopg import sql
-
     from analyses import services
 
     analysis = ANALYSES["coverage_gaps"]
@@ -70,10 +84,7 @@ async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]
         await conn.execute(
             "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off"
         )
-        explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + services.coverage_gaps_statement(
-            values["kinds"]
-        )
-        plan = (await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"]  # type: ignore[index]
+        plan = await analyzed(conn, services.coverage_gaps_statement(values["kinds"]), values)
         estates = (await (await conn.execute("SELECT count(*) FROM estates")).fetchone())[0]  # type: ignore[index]
     scans: dict[str, list[tuple[str, int]]] = {}
     for node in plan_nodes(plan):
@@ -82,9 +93,7 @@ async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]
                 (node.get("Index Name", node["Node Type"]), node["Actual Loops"])
             )
     with_gap = len({row.properties["estate_id"] for row in rows_of(gaps)})
-    # The nodes run once, over the whole city (those under an estate's subplan run per estate).
-    whole = {node["Node Type"] for node in plan_nodes(plan) if node["Actual Loops"] == 1}
-    return scans, estates, with_gap, values["kinds"], whole
+    return scans, estates, with_gap, values["kinds"], run_once(plan)
 
 
 @pytest.fixture(scope="module")
@@ -126,19 +135,15 @@ def test_coverage_gaps_keeps_and_sorts_nothing(coverage_gaps_scans):
 
 async def _aging_plans(url: str, limit: int) -> list[dict]:
     """The plans of aging pipes' three statements, city-wide, for a page of ``limit``."""
-    from psycopg import sql
-
     from analyses import pipes
-    from analyses.model import area_values
 
     params = ANALYSES["aging_pipes"].parse_params({"limit": str(limit)})
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        values = {**await area_values(conn, Area()), **params, "year": params["today"].year}
-        plans = []
-        for statement in (pipes.AGING_PIPES, pipes.AGING_BY_PRIORITY, pipes.AGING_BY_UNIT):
-            explain = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + statement
-            plans.append((await (await conn.execute(explain, values)).fetchone())[0][0]["Plan"])  # type: ignore[index]
-        return plans
+        values = await pipes.aging_values(conn, Area(), params)
+        return [
+            await analyzed(conn, statement, values)
+            for statement in (pipes.AGING_PIPES, pipes.AGING_BY_PRIORITY, pipes.AGING_BY_UNIT)
+        ]
 
 
 def test_aging_pipes_keep_and_sort_no_more_than_a_page(db_url):
@@ -155,5 +160,4 @@ def test_aging_pipes_keep_and_sort_no_more_than_a_page(db_url):
                 assert node.get("Sort Method") == "top-N heapsort" or fed <= 100, node
     assert "WindowAgg" not in {node["Node Type"] for node in plan_nodes(page)}
     for plan in (by_priority, by_unit):
-        kinds = {node["Node Type"] for node in plan_nodes(plan) if node["Actual Loops"] == 1}
-        assert not kinds & {"CTE Scan", "Materialize"}, kinds
+        assert not run_once(plan) & {"CTE Scan", "Materialize"}, run_once(plan)
