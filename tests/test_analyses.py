@@ -324,7 +324,23 @@ def test_coverage_gaps_and_the_parcels_that_could_fill_them(town_url):
     assert twice[0].properties == e1["clinic"]
 
 
-def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_python(db_url):
+@pytest.fixture(scope="module")
+def sample_outlines(db_url) -> dict[int, object]:
+    """Every estate of the sample by id, its red line in the city's metres (pyproj): the
+    tests' own measure of the coverage gaps."""
+    import shapely
+
+    from analyses.model import METRIC_SRID
+
+    with psycopg.connect(db_url) as conn:
+        estates = conn.execute("SELECT id, ST_AsBinary(geom) FROM estates ORDER BY id").fetchall()
+    outlines = project(shapely.from_wkb([bytes(wkb) for _, wkb in estates]), METRIC_SRID)
+    return dict(zip([estate_id for estate_id, _ in estates], outlines, strict=True))
+
+
+def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_python(
+    db_url, sample_outlines
+):
     """Every (estate, kind) of the sample, measured again without an index: shapely's
     distance from each red line to every facility of the kind, in the city's metres."""
     import shapely
@@ -332,18 +348,16 @@ def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_pytho
     from analyses.model import METRIC_SRID
 
     with psycopg.connect(db_url) as conn:
-        estates = conn.execute("SELECT id, ST_AsBinary(geom) FROM estates ORDER BY id").fetchall()
         facilities = conn.execute("SELECT kind, ST_AsBinary(geom) FROM service_facilities")
         points_of: dict[str, list[bytes]] = {}
         for kind, wkb in facilities:
             points_of.setdefault(kind, []).append(bytes(wkb))
-    outlines = project(shapely.from_wkb([bytes(wkb) for _, wkb in estates]), METRIC_SRID)
     walk_m, kinds = 800.0, ("elder_care", "childcare", "meal_aid", "clinic")
     gaps = run(db_url, "coverage_gaps", kinds=",".join(kinds), walk_m=str(walk_m))
     expected = 0
     for kind in kinds:
         points = project(shapely.from_wkb(points_of.get(kind, [])), METRIC_SRID)
-        for (estate_id, _), outline in zip(estates, outlines, strict=True):
+        for estate_id, outline in sample_outlines.items():
             nearest = shapely.distance(outline, points).min() if len(points) else None
             gap = gaps.get(f"{estate_id}:{kind}")
             if nearest is None:  # the city has none of the kind
@@ -357,7 +371,7 @@ def test_coverage_gaps_on_the_sample_city_match_every_distance_measured_in_pytho
     assert len(gaps) == expected > 0
 
 
-def test_coverage_gaps_offer_the_nearest_free_parcels_measured_in_python(db_url):
+def test_coverage_gaps_offer_the_nearest_free_parcels_measured_in_python(db_url, sample_outlines):
     """The parcels offered to each gap, measured again over every free parcel of the sample
     with shapely in the city's metres: free, big enough, within ``search_m``, at the distance
     given. Chosen among the eight nearest the estate's point, so rarely the third is a few
@@ -368,7 +382,6 @@ def test_coverage_gaps_offer_the_nearest_free_parcels_measured_in_python(db_url)
     from analyses.model import METRIC_SRID
 
     with psycopg.connect(db_url) as conn:
-        outline_of = dict(conn.execute("SELECT id, ST_AsBinary(geom) FROM estates").fetchall())
         free = conn.execute(
             "SELECT id, ST_AsBinary(geom) FROM idle_parcels WHERE status IN "
             "('identified', 'planned') AND greatest(floor_area_m2, land_area_m2) >= 30"
@@ -381,8 +394,7 @@ def test_coverage_gaps_offer_the_nearest_free_parcels_measured_in_python(db_url)
     for gap in gaps.values():
         estate = gap["estate_id"]
         if estate not in within:
-            outline = project(shapely.from_wkb(bytes(outline_of[estate])), METRIC_SRID)
-            metres = shapely.distance(parcels, outline)
+            metres = shapely.distance(parcels, sample_outlines[estate])
             within[estate] = {i: m for i, m in zip(ids, metres, strict=True) if m <= 1000}
         exact = sorted((round(m), i) for i, m in within[estate].items())[:3]
         offered = [(p["distance_m"], p["id"]) for p in gap["parcels"]]
