@@ -60,9 +60,11 @@ class CityProfile:
         return 111_320.0**2 * math.cos(math.radians(self.latitude))
 
 
-def known_cities() -> list[str]:
-    return sorted(p.name.removesuffix(".toml") for p in files("layers.cities").iterdir()
-                  if p.name.endswith(".toml"))  # fmt: skip
+@functools.cache
+def known_cities() -> tuple[str, ...]:
+    """The cities shipped with OneMap (listed once: the generator asks per estate)."""
+    names = (p.name for p in files("layers.cities").iterdir())
+    return tuple(sorted(n.removesuffix(".toml") for n in names if n.endswith(".toml")))
 
 
 def parse_profile(document: dict[str, Any]) -> CityProfile:
