@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from analyses.model import (
+    AREA_SHAPE,
     ESTATES_IN_AREA,
     Area,
     Page,
@@ -20,6 +21,7 @@ from analyses.model import (
     fetch_rows,
     in_area,
     length_inside,
+    midpoint_inside,
     query,
     statement,
 )
@@ -133,29 +135,44 @@ ORDER BY page.priority, page.over_by DESC, page.id
 # How many in all, for a page after the first (the first has the totals by priority).
 AGING_COUNT = statement(AGED + "SELECT count(*) FROM ranked", **_AGED_PARTS)
 
-# How many, and how long, by priority: the whole answer, whatever page is asked for. Metres
-# in the city's metric CRS, as the units below and every other analysis measure them: on the
-# ellipsoid they were 0.003 % shorter city-wide, and the districts did not add up to the city.
-# One row of (count, metres) per priority, in PRIORITIES' order: grouped by priority, the
-# planner sorted every aged pipe to find three groups.
+# How many, and how long, by priority: the whole answer, whatever page is asked for. What
+# lies in the area, as its units below and the city's row for it measure it: metres cut at
+# its outline, each segment counted where its midpoint is. (Whole segments touching it, a
+# district's aged pipe read 1.5 % longer than the city's row for the same district.) Metres
+# in the city's metric CRS, as every other analysis measures them: on the ellipsoid they were
+# 0.003 % shorter city-wide. One row: the rows listed (every segment touching the area),
+# then (count, metres) per priority in PRIORITIES' order: grouped by priority, the planner
+# sorted every aged pipe to find three groups.
 AGING_BY_PRIORITY = statement(
     AGED
     + """
-SELECT {sums} FROM (SELECT priority, ST_Length(ST_Transform(geom, {srid})) AS m FROM ranked) r
+SELECT count(*), {sums} FROM (
+    SELECT p.priority,
+           CASE WHEN {shape} IS NULL THEN ST_Length(ST_Transform(p.geom, {srid})) ELSE {part} END
+             AS m,
+           {shape} IS NULL OR {home} AS home
+    FROM ranked p
+) r
 """,
     sums=sql.SQL(", ").join(
         sql.SQL(
-            "count(*) FILTER (WHERE priority = {p}), "
+            "count(*) FILTER (WHERE priority = {p} AND home), "
             "coalesce(sum(m) FILTER (WHERE priority = {p}), 0)"
         ).format(p=sql.Literal(p))
         for p in PRIORITIES
     ),  # fmt: skip
+    shape=AREA_SHAPE,
+    part=length_inside(AREA_SHAPE),
+    home=midpoint_inside(AREA_SHAPE),
     **_AGED_PARTS,
 )
 
 # Metres of aged pipe in each unit one level below the area (districts of the city, streets
-# of a district), each segment cut at the unit's outline: the units add up to the area. Every
-# unit is listed, one without aged pipe as 0: a ledger row missing reads as "not surveyed".
+# of a district), each segment cut at the unit's outline and counted in the unit holding its
+# midpoint: units add up to the area (counted in every unit it touched, the districts'
+# counts were 0.7 % over the city's at scale 1). ``touching`` is what asking for the unit
+# itself lists. Every unit is listed, one without aged pipe as 0: a ledger row missing reads
+# as "not surveyed".
 AGING_BY_UNIT = statement(
     AGED
     + """
@@ -169,16 +186,18 @@ AGING_BY_UNIT = statement(
 )
 -- Unit by unit, each summed as its pipes are read: nothing kept (the city's aged pipes were
 -- kept with their metres, then grouped).
-SELECT u.code, u.name_zh, t.n, t.m, t.m1
+SELECT u.code, u.name_zh, t.n, t.touching, t.m, t.m1
 FROM units u CROSS JOIN LATERAL (
-    SELECT count(*) AS n, coalesce(sum(l.m), 0) AS m,
-           coalesce(sum(l.m) FILTER (WHERE l.priority = 1), 0) AS m1
-    FROM (SELECT p.priority, {part} AS m FROM ranked p
-          WHERE p.geom && u.geom AND ST_Intersects(u.geom, p.geom)) l
+    SELECT count(*) FILTER (WHERE l.home) AS n, count(*) AS touching,
+           coalesce(sum(l.m), 0) AS m, coalesce(sum(l.m) FILTER (WHERE l.priority = 1), 0) AS m1
+    FROM (SELECT p.priority, {part} AS m,
+                 {home} AS home
+          FROM ranked p WHERE p.geom && u.geom AND ST_Intersects(u.geom, p.geom)) l
 ) t
 ORDER BY u.code
 """,
     part=length_inside(column("u", "geom")),
+    home=midpoint_inside(column("u", "geom")),
     **_AGED_PARTS,
 )
 
@@ -214,26 +233,25 @@ async def aging_pipes(conn: psycopg.AsyncConnection, area: Area, params: dict[st
         (count,) = await aggregate_row(conn, AGING_COUNT, values)
         return Page(rows, count)
     # Each priority is in the totals, one without pipes as 0 (as each unit is below).
-    sums = await aggregate_row(conn, AGING_BY_PRIORITY, values)
+    listed, *sums = await aggregate_row(conn, AGING_BY_PRIORITY, values)
     by_priority: dict[int, tuple[int, float]] = {
         p: (sums[2 * i], sums[2 * i + 1]) for i, p in enumerate(PRIORITIES)
     }
-    total = sum(n for n, _ in by_priority.values())
     cur = await conn.execute(AGING_BY_UNIT, values)
     by_unit = [
-        {"code": code, "name_zh": name, "count": n, "length_m": round(m, 1),
-         "priority_1_length_m": round(m1, 1)}
-        for code, name, n, m, m1 in await cur.fetchall()
+        {"code": code, "name_zh": name, "count": n, "touching": touching,
+         "length_m": round(m, 1), "priority_1_length_m": round(m1, 1)}
+        for code, name, n, touching, m, m1 in await cur.fetchall()
     ]  # fmt: skip
     summary = {
-        "count": total,
+        "count": sum(n for n, _ in by_priority.values()),
         "length_m": round(sum(m for _, m in by_priority.values()), 1),
         "by_priority": {
             str(p): {"count": n, "length_m": round(m, 1)} for p, (n, m) in by_priority.items()
         },
         "by_unit": by_unit,
     }
-    return Page(rows, total, summary)
+    return Page(rows, listed, summary)
 
 
 PIPE_PARAMS = (

@@ -118,9 +118,40 @@ def test_streets_of_a_district_add_up_to_the_district(client, conn):
     streets_of = "SELECT code FROM streets WHERE district_code = %s ORDER BY code"
     codes = [code for (code,) in conn.execute(streets_of, (district["code"],))]
     assert [u["code"] for u in streets["by_unit"]] == codes
-    empty = [u for u in streets["by_unit"] if u["count"] == 0]
+    empty = [u for u in streets["by_unit"] if u["touching"] == 0]
     assert empty and all(u["length_m"] == u["priority_1_length_m"] == 0 for u in empty)
     metres_by_unit_add_up(streets["by_unit"], "length_m", district["length_m"])
+
+
+def test_a_pipe_crossing_an_outline_counts_once_where_its_midpoint_lies(client, conn, aged):
+    """Each aged segment's district by this test's own shapely (the midpoint along the line,
+    as stored): the districts' counts add up to the city, and a district asked for itself
+    gives the city's row for it — where every segment touching a unit counted in it, they
+    added up to more than the whole, and a district read longer than its row."""
+    lines = shapely.from_wkb(aged.wkb.map(bytes))
+    midpoints = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    outlines = {code: shapely.from_wkb(bytes(wkb)) for code, wkb in conn.execute(
+        "SELECT code, ST_AsBinary(geom) FROM districts")}  # fmt: skip
+    holding = {code: int(shapely.intersects(o, midpoints).sum()) for code, o in outlines.items()}
+    touching = {code: int(shapely.intersects(o, lines).sum()) for code, o in outlines.items()}
+    assert sum(touching.values()) > len(aged), "no segment crosses: the test would prove nothing"
+
+    city = get(client, "/analyses/aging_pipes", limit=1)
+    rows = {u["code"]: u for u in city["summary"]["by_unit"]}
+    assert {code: u["count"] for code, u in rows.items()} == holding
+    assert {code: u["touching"] for code, u in rows.items()} == touching
+    assert sum(holding.values()) == city["summary"]["count"] == city["numberMatched"] == len(aged)
+
+    crossed = max(rows, key=lambda code: rows[code]["touching"] - rows[code]["count"])
+    assert rows[crossed]["touching"] > rows[crossed]["count"]
+    district = get(client, "/analyses/aging_pipes", limit=1, district=crossed)
+    summary = district["summary"]
+    assert district["numberMatched"] == rows[crossed]["touching"]  # every one touching is listed
+    assert summary["count"] == rows[crossed]["count"]
+    assert summary["length_m"] == pytest.approx(rows[crossed]["length_m"], abs=0.2)
+    assert sum(p["count"] for p in summary["by_priority"].values()) == summary["count"]
+    assert sum(u["count"] for u in summary["by_unit"]) == summary["count"]  # streets tile it
+    metres_by_unit_add_up(summary["by_unit"], "length_m", summary["length_m"])
 
 
 def test_every_analysis_pages_the_same_way(client):
