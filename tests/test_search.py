@@ -7,6 +7,7 @@ writing, renaming and deleting rows and searching again.
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import psycopg
@@ -17,7 +18,14 @@ from api import accounts
 from layers import REGISTRY, Role, Visibility
 from spatial import search as search_module
 from spatial.scope import StreetScope
-from spatial.search import Search, common_sql, search_sql, shortlist_sql, terms_condition
+from spatial.search import (
+    Search,
+    common_sql,
+    every_match_sql,
+    search_sql,
+    shortlist_sql,
+    terms_condition,
+)
 from tests_support import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -422,6 +430,65 @@ def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
         hits = _ranked(conn, search_sql(search, True, shortlist=60))
         assert hits == _ranked(conn, search_sql(search))
         assert {fid for layer, fid in hits if layer == "projects"} <= inside
+
+
+def test_names_starting_with_the_word_answer_as_every_match_does(conn):
+    """A rarer Chinese word looks up the names starting with it first; those answer only when
+    enough of them hold every word, so the answer is every match's, row for row: whole names,
+    their starts and middles, two words at once, a street's word beside an estate's, for a
+    planner limited to their streets too."""
+    rng = random.Random(20261205)
+    rows = conn.execute(
+        "SELECT e.name_zh, b.name_zh, s.name_zh FROM estates e "
+        "JOIN buildings b ON b.estate_id = e.id JOIN streets s ON s.code = e.street_code "
+        "ORDER BY b.id"
+    ).fetchall()
+    labels = {e for e, _, _ in rows} | {e + b for e, b, _ in rows} | {s for _, _, s in rows}
+    texts = set()
+    for estate, building, street in rng.sample(rows, 60):
+        cut = rng.randrange(2, len(estate))
+        texts |= {estate, estate + building, estate[:2], estate[:cut], estate[1:cut + 1],
+                  f"{estate[:2]} {building}", f"{estate[:2]} {street[:2]}", street}  # fmt: skip
+    street = conn.execute("SELECT street_code FROM estates GROUP BY 1 ORDER BY count(*) DESC "
+                          "LIMIT 1").fetchone()[0]  # fmt: skip
+    searchable = tuple(la for la in REGISTRY.values() if la.search)
+    answered_by_starts = 0
+    for text in sorted(texts):
+        terms = tuple(text.split())
+        for limit in (1, 8):
+            for layers, scope in ((PUBLIC, None), (searchable, StreetScope((street,)))):
+                search = Search(terms, layers, scope, limit)
+                got = _ranked(conn, search_sql(search))
+                assert got == _ranked(conn, every_match_sql(search)), (text, limit, scope)
+        starting = sum(label.startswith(terms[0]) for label in labels)  # at least these
+        answered_by_starts += len(terms) == 1 and starting >= 8
+    assert answered_by_starts > 20, "too few searches took the names' way to prove anything"
+
+
+def test_names_starting_with_the_word_give_way_to_a_name_holding_every_word(db_url):
+    """Names starting with an estate's word whose street's word is only in their address rank
+    below a name holding both words: the names' way must not answer then."""
+    with psycopg.connect(db_url) as conn:  # rolled back: the shared city stays as it was
+        estate, street = conn.execute(
+            "SELECT e.name_zh, s.name_zh FROM estates e JOIN streets s ON s.code = e.street_code "
+            "WHERE (SELECT count(*) FROM buildings b WHERE b.estate_id = e.id) >= 8 "
+            "ORDER BY e.id LIMIT 1"
+        ).fetchone()
+        search = Search((estate[:2], street[:3]), PUBLIC, None, 8)
+        alone = search_sql(search)
+        starting = [label for _, _, label, *_ in conn.execute(alone.sql, alone.params)]
+        assert len(starting) == 8 and all(label.startswith(estate[:2]) for label in starting)
+        assert not any(street[:3] in label for label in starting)  # in their addresses only
+        holding = f"新{street[:3]}{estate[:2]}苑"
+        conn.execute(
+            "INSERT INTO search_entries (layer, feature_id, label, haystack, pinyin, "
+            "pinyin_alternate, initials) VALUES ('estates', -1, %(l)s, %(l)s, "
+            "onemap_pinyin(%(l)s), onemap_pinyin(%(l)s), '')",
+            {"l": holding},
+        )
+        got = _ranked(conn, search_sql(search))
+        assert got[0] == ("estates", -1) and got == _ranked(conn, every_match_sql(search))
+        conn.rollback()
 
 
 @pytest.mark.parametrize("limit", [1, 8])
