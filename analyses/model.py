@@ -177,9 +177,7 @@ def midpoint_inside(area: sql.Composable) -> sql.Composed:
     A segment crossing outlines is counted in the one unit holding its midpoint, as its metres
     are cut (``length_inside``): counts add up over units as metres do.
     """
-    return sql.SQL("ST_Intersects({area}, ST_LineInterpolatePoint(p.geom, 0.5))").format(
-        area=area
-    )
+    return sql.SQL("ST_Intersects({area}, ST_LineInterpolatePoint(p.geom, 0.5))").format(area=area)
 
 
 def values_list(pairs: dict[str, Any]) -> sql.Composed:
