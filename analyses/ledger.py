@@ -98,7 +98,8 @@ COLUMNS = (
     ("idle_parcels", "闲置空间", "Idle parcels"),
     ("added_floor_area_m2", "新增面积", "Added floor area (m²)"),
     ("projects", "项目数", "Projects"), ("budget_cny", "投资", "Budget (CNY)"),
-    ("pipes_m", "管线长度", "Pipelines (m)"), ("aged_pipes_m", "超期管线", "Aged pipelines (m)"),
+    ("pipes_m", "管线长度", "Pipelines (m)"),
+    ("aged_pipes_m", "超设计年限管线", "Past design life (m)"),  # aging_pipes adds the poor
     ("fund_initial_cny", "维修资金初始", "Fund, initial (CNY)"),
     ("fund_balance_cny", "维修资金余额", "Fund, balance (CNY)"),
 )  # fmt: skip
