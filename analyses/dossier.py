@@ -141,8 +141,8 @@ async def dossier(
             conn, area, {"horizon_years": 0, "limit": 1, "offset": 0, "today": today}
         )
         summary = aged.summary or {}
-        out["aging_pipes"] = {
-            "count": aged.total,
+        out["aging_pipes"] = {  # what lies inside the red line, as the pipelines above
+            "count": summary.get("count", 0),
             "priority_1": summary.get("by_priority", {}).get("1", {}).get("count", 0),
             "length_m": summary.get("length_m", 0),
         }

@@ -739,6 +739,9 @@ def test_ledger_and_dossier_functions_agree(town_url):
     assert city[0]["code"] == "110101" and city[0]["estates"] == 4
     assert city[0]["fund_balance_cny"] == 200000
     assert d["aging_pipes"]["priority_1"] == 1 and board[0]["budget_cny"] == 1500000
+    # The aged pipe inside the red line, measured as the dossier's pipelines are.
+    assert d["aging_pipes"]["count"] == 1
+    assert d["aging_pipes"]["length_m"] == pytest.approx(d["pipelines"]["gas"]["inside_m"], abs=0.1)
 
 
 def test_cli_analyse_prints_json_and_refuses_bad_input(town_url):
