@@ -99,7 +99,8 @@ COLUMNS = (
     ("added_floor_area_m2", "新增面积", "Added floor area (m²)"),
     ("projects", "项目数", "Projects"), ("budget_cny", "投资", "Budget (CNY)"),
     ("pipes_m", "管线长度", "Pipelines (m)"),
-    ("aged_pipes_m", "超设计年限管线", "Past design life (m)"),  # aging_pipes adds the poor
+    # Past design life only: aging_pipes also counts poor pipes and grey cast-iron gas.
+    ("aged_pipes_m", "超设计年限管线", "Past design life (m)"),
     ("fund_initial_cny", "维修资金初始", "Fund, initial (CNY)"),
     ("fund_balance_cny", "维修资金余额", "Fund, balance (CNY)"),
 )  # fmt: skip

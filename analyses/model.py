@@ -175,7 +175,8 @@ def midpoint_inside(area: sql.Composable) -> sql.Composed:
     """A condition: pipe ``p``'s midpoint lies in ``area``.
 
     A segment crossing outlines is counted in the one unit holding its midpoint, as its metres
-    are cut (``length_inside``): counts add up over units as metres do.
+    are cut (``length_inside``): counts add up over units as metres do. A midpoint exactly on
+    a shared outline would count in both units; no segment of the sample city has one.
     """
     return sql.SQL("ST_Intersects({area}, ST_LineInterpolatePoint(p.geom, 0.5))").format(area=area)
 
