@@ -465,6 +465,16 @@ def test_names_starting_with_the_word_answer_as_every_match_does(conn):
     assert answered_by_starts > 20, "too few searches took the names' way to prove anything"
 
 
+@pytest.mark.parametrize(("typed", "first"), [
+    ("翠微西里", True), ("翠微 3号楼", True),  # an estate's name, and its start with a number
+    ("翠微西里3号楼", False),  # a building's whole name: one name starts so
+    ("cuiwei", False), ("cwxl", False),  # pinyin and initials start no Chinese label
+    ("翠", False),  # too short for the trigram index: names' starts already
+])  # fmt: skip
+def test_which_searches_look_up_the_names_starting_with_the_word_first(typed, first):
+    assert search_module._starts_first(Search(tuple(typed.split()), PUBLIC)) is first
+
+
 def test_names_starting_with_the_word_give_way_to_a_name_holding_every_word(db_url):
     """Names starting with an estate's word whose street's word is only in their address rank
     below a name holding both words: the names' way must not answer then."""
