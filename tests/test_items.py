@@ -283,6 +283,19 @@ def test_gzip_answers_decode_to_the_identity_answers(admin, conn):
             assert zipped_page["numberReturned"] == 3000
 
 
+def test_a_page_read_whole_is_sent_whole_and_a_longer_one_streams(admin):
+    """A page whose rows came in one batch is one body with its length: streamed, it started
+    a task to watch for the client leaving, a sixth of a bbox page's time. A page past one
+    batch still streams, its rows read batch by batch."""
+    plain = {"Accept-Encoding": "identity"}
+    page = admin.get("/collections/buildings/items?limit=100", headers=plain)
+    assert page.headers["content-length"] == str(len(page.content))
+    assert page.json()["numberReturned"] == 100
+    longer = admin.get("/collections/pipelines/items?limit=3000", headers=plain)
+    assert "content-length" not in longer.headers
+    assert longer.json()["numberReturned"] == 3000
+
+
 def test_a_filtered_count_is_kept_per_layer_version(edits_url):
     """Paging through a filter counts once; a write to the layer makes it count again."""
 
