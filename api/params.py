@@ -111,9 +111,10 @@ def _area_deg2(x0: float, y0: float, x1: float, y1: float, geographic: bool) -> 
     return area if geographic else area / _M2_PER_DEG2
 
 
-async def crs_query(
-    crs: Annotated[str | None, Query(description="CRS URI of the response geometries")] = None,
-) -> crs_mod.Crs:
+CrsParam = Annotated[str | None, Query(description="CRS URI of the response geometries")]
+
+
+async def crs_query(crs: CrsParam = None) -> crs_mod.Crs:
     return crs_mod.parse(crs)
 
 

@@ -223,6 +223,20 @@ def test_single_item_and_missing_item(client, conn):
     assert client.get("/collections/estates/items/abc").status_code == 400
 
 
+@pytest.mark.parametrize("feature", ["1", "999999", "0", "abc"])
+@pytest.mark.parametrize("query", ["", "?crs=EPSG:9999", "?f=xml"])
+def test_an_item_of_a_hidden_layer_is_answered_as_one_of_no_layer(client, feature, query):
+    """Whatever else is wrong with the request: the layer is found in the route's body now,
+    after its parameters are checked, and a hidden layer must still not show."""
+    hidden = client.get(f"/collections/resident_requests/items/{feature}{query}")
+    missing = client.get(f"/collections/no_such_layer/items/{feature}{query}")
+    assert hidden.status_code == missing.status_code in (400, 404)
+    said = hidden.json(), missing.json()
+    assert said[0]["title"] == said[1]["title"]
+    assert said[0]["detail"].replace("resident_requests", "X") == said[1]["detail"].replace(
+        "no_such_layer", "X")  # fmt: skip
+
+
 def test_private_fields_stay_private(client, admin):
     public = client.get("/collections/estates/items/1").json()["properties"]
     private = admin.get("/collections/estates/items/1").json()["properties"]
