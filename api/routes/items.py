@@ -1,4 +1,4 @@
-"""``/collections/{id}/items``: pages of features, streamed from a server-side cursor."""
+"""``/collections/{id}/items``: pages of features, sent whole or, past one batch, streamed."""
 
 from __future__ import annotations
 
