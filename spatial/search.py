@@ -347,31 +347,34 @@ def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST)
     never runs.
     """
     parts = _parts(search)
-    if not common and _starts_first(search):
+    if common:
+        return _or_every_match("{shortlist}", "count(*) >= {limit}",
+                               shortlist=shortlist_sql(search, shortlist), **parts)  # fmt: skip
+    if _starts_first(search):
         # OFFSET 0 keeps the trigram conditions out of the names' lookup: offered them,
         # the planner would read the trigram index anyway.
-        return _outer(_statement(
-            "WITH starting AS MATERIALIZED ("
-            " SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s"
-            "  WHERE s.layer = ANY({names}) AND {starts} OFFSET 0) s"
-            " WHERE {match} AND {scope} ORDER BY " + _BY_RANK + " LIMIT {limit}), "
-            "settled AS MATERIALIZED (SELECT count(*) = {limit} "
-            " AND coalesce(bool_and(NOT (rank_1 AND rank_2)), false) AS yes FROM starting) "
-            "SELECT * FROM starting WHERE (SELECT yes FROM settled) "
-            "UNION ALL SELECT * FROM (" + _EVERY_MATCH + ") e "
-            "WHERE NOT (SELECT yes FROM settled)",
+        return _or_every_match(
+            "SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s"
+            " WHERE s.layer = ANY({names}) AND {starts} OFFSET 0) s"
+            " WHERE {match} AND {scope} ORDER BY " + _BY_RANK + " LIMIT {limit}",
+            "count(*) = {limit} AND coalesce(bool_and(NOT (rank_1 AND rank_2)), false)",
             **parts,
-        ))  # fmt: skip
-    if not common:
-        return every_match_sql(search)
-    # The fallback's gate stays outside its subquery (the LIMIT keeps it there): inside, it
-    # would reach a parallel plan's workers, which cost ~20 ms to start to find nothing.
+        )  # fmt: skip
+    return every_match_sql(search)
+
+
+def _or_every_match(candidates: str, settled: str, **parts: Compiled) -> Compiled:
+    """The ranked ``candidates`` when ``settled`` holds over them, else every match ranked.
+
+    The choice is made inside the statement, and the branch not taken never runs. The
+    fallback's gate stays outside its subquery (the LIMIT keeps it there): inside, it would
+    reach a parallel plan's workers, which cost ~20 ms to start to find nothing.
+    """
+    gate = "(SELECT " + settled + " FROM candidates)"
     return _outer(_statement(
-        "WITH shortlist AS MATERIALIZED ({shortlist}) "
-        "SELECT * FROM shortlist WHERE (SELECT count(*) FROM shortlist) >= {limit} "
-        "UNION ALL SELECT * FROM (" + _EVERY_MATCH + ") e "
-        "WHERE (SELECT count(*) FROM shortlist) < {limit}",
-        shortlist=shortlist_sql(search, shortlist),
+        "WITH candidates AS MATERIALIZED (" + candidates + ") "
+        "SELECT * FROM candidates WHERE " + gate + " "
+        "UNION ALL SELECT * FROM (" + _EVERY_MATCH + ") e WHERE NOT " + gate,
         **parts,
     ))  # fmt: skip
 
