@@ -12,7 +12,10 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.types import UserDefinedType
 
+from layers.registry import REGISTRY
 from layers.schema.metadata import metadata
+
+TRIGRAM_COLUMNS = ("pinyin", "pinyin_alternate", "initials")
 
 
 class Box2D(UserDefinedType[Any]):
@@ -53,7 +56,7 @@ SEARCH_ENTRIES = sa.Table(
             postgresql_using="gin",
             postgresql_ops={column: "gin_trgm_ops"},
         )
-        for column in ("pinyin", "pinyin_alternate", "initials")
+        for column in TRIGRAM_COLUMNS
     ),  # fmt: skip
     *(
         sa.Index(f"ix_search_entries_{column}_start", column)
@@ -70,6 +73,26 @@ sa.Index(
     sa.func.length(SEARCH_ENTRIES.c.label),
     SEARCH_ENTRIES.c.label,
 )
+
+
+def layer_trigram_index(layer: str, column: str) -> str:
+    """The trigram index of one layer's entries (``spatial.search.shortlist_sql``)."""
+    return f"ix_search_entries_{column}_{layer}"
+
+
+# The same trigrams, one layer's entries each: a word in most names is ranked from a shortlist
+# of each layer's shortest names, and a layer whose shortest names hold too few of its matches
+# ranks all of them. The whole-table index would read the word's entries in every layer (区1 at
+# scale 10: 170,000, 12 ms, for an estates layer holding 1,032); the layer's own reads its own.
+for _layer in (la for la in REGISTRY.values() if la.search):
+    for _column in TRIGRAM_COLUMNS:
+        sa.Index(
+            layer_trigram_index(_layer.name, _column),
+            SEARCH_ENTRIES.c[_column],
+            postgresql_using="gin",
+            postgresql_ops={_column: "gin_trgm_ops"},
+            postgresql_where=SEARCH_ENTRIES.c.layer == _layer.name,
+        )
 
 SEARCH_DEFINITIONS = sa.Table(
     "search_definitions",
