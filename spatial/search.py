@@ -6,7 +6,8 @@ A term matches an entry when it is part of the entry's text ("建国西里", "10
 list of alternatives, as OGC API text search does. Everything is matched through the pinyin
 columns, which carry pg_trgm indexes (see migration 0008). A word in most names ("号楼") is
 ranked from a shortlist (``shortlist_sql``), chosen on the planner's estimate (``common_sql``,
-migration 0016): the same cost at any size.
+migration 0016): the same answer as ranking every match, at a cost that does not grow with the
+city.
 """
 
 from __future__ import annotations
@@ -283,29 +284,81 @@ def _parts(search: Search) -> dict[str, Compiled]:
 def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
     """The best ``limit`` entries of a shortlist, with their rank (``_rank``).
 
-    The shortlist: each layer's ``size`` shortest names the caller may find (a responsible
-    planner's streets limit them first) that match, and every match starting with the first
+    The shortlist: the best ``limit`` matches among each layer's ``size`` shortest names the
+    caller may find (a responsible planner's streets limit them first), and every match
+    starting with the first
     term, through the btree indexes — so the whole name and the names starting with the word
     are all there. Within a tier results rank by layer and name length, so when a word is in
-    most names its best matches are usually among the shortest (test_search compares the
-    two). Not always: a match beyond a layer's ``size`` shortest names can rank above the
-    shortlist's last answer — ``区1``, in 23 % of names, answered a building before the estate
-    光明小区10区, as no estate among the 1,000 shortest holds it. Exact would read the rest
-    of the layer (320 ms at scale 10 for ``号楼``); BENCHMARKS, "An estate's name".
+    most names its best matches are usually among the shortest. Not always: 区1, in 23 % of
+    names, is in none of the 1,000 shortest estates, and the shortlist answered a building
+    where every match ranks the estate 光明小区10区 first. So a layer whose shortlist may
+    hide a better match (``_may_hide``) ranks all its matches, through the layer's own
+    trigram indexes (migration 0022): a few milliseconds where the word is rare in it.
     """
+    parts = _parts(search)
+    layers = [_literal(layer.name) for layer in search.layers]
+    # Each layer's every match, ranked, where its shortlist may hide one: in rank order, so
+    # a layer's decision counts what the layers before it found.
+    every_match = [
+        f"every_{i} AS MATERIALIZED (SELECT * FROM (SELECT " + _COLUMNS
+        + " FROM (SELECT * FROM search_entries s"
+        f" WHERE s.layer = {name} AND {{match}} AND NOT {{starts}} AND {{scope}} OFFSET 0) s"
+        f" ORDER BY {_BY_RANK} LIMIT {{limit}}) e WHERE {_may_hide(search, layers, i)})"
+        for i, name in enumerate(layers)
+    ]  # fmt: skip
+    ranked_again = " OR ".join(
+        f"(c.layer = {name} AND EXISTS (SELECT FROM every_{i}))" for i, name in enumerate(layers)
+    )
     return _statement(
-        "SELECT * FROM ("
+        "WITH shortlist AS MATERIALIZED ("
         " SELECT c.* FROM unnest({names}::text[]) AS l(name) CROSS JOIN LATERAL ("
         "  SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s"
         "   WHERE s.layer = l.name AND {scope} ORDER BY length(s.label), s.label"
-        "   LIMIT {size}) s WHERE {match} AND NOT {starts}) c"
+        "   LIMIT {size}) s WHERE {match} AND NOT {starts} ORDER BY " + _BY_RANK +
+        "   LIMIT {limit}) c"
         " UNION ALL"
         " SELECT " + _COLUMNS + " FROM search_entries s"
         " WHERE s.layer = ANY({names}) AND {starts} AND {match} AND {scope}"
+        "), " + ", ".join(every_match) + " "
+        "SELECT * FROM ("
+        " SELECT * FROM shortlist c WHERE NOT (c.rank_3 AND (" + ranked_again + "))"
+        + "".join(f" UNION ALL SELECT * FROM every_{i}" for i in range(len(layers))) +
         ") c ORDER BY " + _BY_RANK + " LIMIT {limit}",
         size=_value(size),
-        **_parts(search),
+        **parts,
+    )  # fmt: skip
+
+
+def _may_hide(search: Search, layers: list[str], i: int) -> str:
+    """Whether layer ``i``'s shortlist may hide a match better than the answer's (SQL).
+
+    It may not when the shortlist holds ``limit`` of the layer's matches whose label holds
+    every word (``rank_2``): the layer's names past the shortlist are at least as long, so
+    they rank below those. Nor when there are ``limit`` such matches starting with the first
+    word (``rank_3``) or in the layers before it (their ``every_j``, or their shortlist's
+    where that did not run): the whole layer ranks below those. A typed word (pinyin,
+    initials) is in no Chinese label, so there every match counts, and a label holding the
+    letters themselves, past ``limit`` matches in its layer's shortlist, can still be missed.
+    """
+    counted = "NOT c.rank_2" if not any(t.isascii() for t in search.terms) else "TRUE"
+    before = "".join(
+        f" + greatest(count(*) FILTER (WHERE c.layer = {name} AND c.rank_3 AND {counted}),"
+        f" (SELECT count(*) FROM every_{j} c WHERE {counted}))"
+        for j, name in enumerate(layers[:i])
     )
+    return (
+        f"(SELECT count(*) FILTER (WHERE c.layer = {layers[i]} AND c.rank_3 AND {counted})"
+        f" < {{limit}} AND count(*) FILTER (WHERE NOT c.rank_3 AND {counted}){before}"
+        " < {limit} FROM shortlist c)"
+    )
+
+
+def _literal(name: str) -> str:
+    """A layer's name in the statement itself, so the planner picks the layer's own indexes.
+
+    Only names from the registry come here (``Search.layers``); quoted all the same.
+    """
+    return "'" + name.replace("'", "''") + "'"
 
 
 _EVERY_MATCH = (
@@ -336,20 +389,19 @@ def every_match_sql(search: Search) -> Compiled:
 def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST) -> Compiled:
     """Entries matching every term, best first (``_rank``), with a point and a bbox.
 
-    For ``common`` words (``common_sql``) the shortlist's answer (``shortlist_sql``), unless
-    it holds fewer than ``limit`` (a responsible planner's few streets): then, as for rarer
-    words, every match ranked. Rarer Chinese words look up the names starting with the first
-    word first, through the btree (``_starts_first``): a name starting so ranks above every
-    other match (the whole name starts so too) as long as its label holds every word. When
-    ``limit`` of them do, they are the answer, and the trigram index, whose lists grow with
-    the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is never read; when not, every
-    match is ranked. Each choice is made inside the statement, and the branch not taken
-    never runs.
+    For ``common`` words (``common_sql``) the shortlist's answer (``shortlist_sql``), where
+    a layer short of matches among its shortest names (a responsible planner's few streets,
+    a word in long names only) ranks all of its own. Rarer Chinese words look up the names
+    starting with the first word first, through the btree (``_starts_first``): a name
+    starting so ranks above every other match (the whole name starts so too) as long as its
+    label holds every word. When ``limit`` of them do, they are the answer, and the trigram
+    index, whose lists grow with the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is
+    never read; when not, every match is ranked. Each choice is made inside the statement,
+    and the branch not taken never runs.
     """
     parts = _parts(search)
     if common:
-        return _or_every_match("{shortlist}", "count(*) >= {limit}",
-                               shortlist=shortlist_sql(search, shortlist), **parts)  # fmt: skip
+        return _outer(shortlist_sql(search, shortlist))
     if _starts_first(search):
         # OFFSET 0 keeps the trigram conditions out of the names' lookup: offered them,
         # the planner would read the trigram index anyway.
@@ -400,5 +452,8 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
         cur = await conn.execute(check.sql, check.params)
         common = bool((await cur.fetchone() or (False,))[0])
     statement = search_sql(search, common)
-    cur = await conn.execute(statement.sql, statement.params)
+    # Planned for its own values, never prepared: which layers rank every match is decided
+    # on the values, and the plan PostgreSQL keeps for any values after five runs of the
+    # shortlist read each layer's every match (55 ms at scale 10, against 7).
+    cur = await conn.execute(statement.sql, statement.params, prepare=not common)
     return await cur.fetchall()
