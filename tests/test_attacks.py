@@ -24,6 +24,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import anyio
 import httpx
 import psycopg
 import pytest
@@ -609,6 +610,59 @@ def test_an_abandoned_export_releases_its_connection(server, edits_url):
         time.sleep(0.2)
     assert _export_sessions(edits_url) == 0
     assert alive(server)
+
+
+@pytest.mark.parametrize(("path", "query", "before_the_body"), [
+    ("/collections/buildings/export", "format=geojson", True),
+    ("/collections/buildings/export", "format=csv", True),
+    # Past one batch, streamed; compressed or not, its headers wait for its first chunk, so
+    # the body has started when the leaving is noticed.
+    ("/collections/buildings/items", "limit=3000", False),
+])  # fmt: skip
+def test_a_stream_whose_client_left_as_it_began_lets_go(client, app, path, query, before_the_body):
+    """The client is gone by the time the headers go out: an export's response is
+    cancelled before its body starts, and cleanup written in the body never ran (four such
+    exports held every export slot for good). An export's slot and connection, a streamed
+    page's pooled connection, come back all the same: here twice as many streams as slots
+    and pooled connections, then the same request answers."""
+    from api.settings import ServerSettings
+    from api.state import state_of
+
+    settings = ServerSettings()
+    slots = state_of(app).export_slots
+    scope = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1", "method": "GET", "scheme": "http", "root_path": "",
+        "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+
+    async def abandoned() -> list[dict]:
+        asked = False
+        sent: list[dict] = []
+
+        async def receive() -> dict:  # the request, then the client leaving
+            nonlocal asked
+            if not asked:
+                asked = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+            if message["type"] == "http.response.start":
+                await anyio.sleep(0.05)  # the headers on their way: the leaving is noticed
+
+        await app(scope, receive, send)
+        return sent
+
+    for _ in range(2 * max(settings.max_exports, settings.pool_max_size)):
+        sent = client.portal.call(abandoned)
+        if before_the_body:
+            assert [m["type"] for m in sent] == ["http.response.start"]
+        assert not slots.locked()
+    assert client.get(f"{path}?{query}").status_code == 200
 
 
 def test_head_on_an_export_makes_no_file(server, edits_url):

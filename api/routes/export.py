@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-import anyio
 import psycopg
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +20,7 @@ from api.links import attachment
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep
 from api.state import state_of
+from api.streaming import ReleasingStreamingResponse
 from layers.errors import OneMapError
 from spatial import export
 from spatial.execute import translate
@@ -98,16 +98,24 @@ async def export_layer(
             raise
 
         async def body() -> AsyncIterator[bytes]:
-            try:
-                yield first
-                while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
-                    yield chunk
-            finally:  # also when the client leaves: the response is cancelled, this is not
-                with anyio.CancelScope(shield=True):
-                    await run_in_threadpool(_close, chunks, conn)
-                slots.release()
+            yield first
+            while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
+                yield chunk
 
-        return StreamingResponse(body(), media_type=fmt.media_type, headers=disposition)
+        released = False
+
+        async def release() -> None:  # once the response is over, however it ended
+            nonlocal released
+            if not released:
+                released = True
+                try:
+                    await run_in_threadpool(_close, chunks, conn)
+                finally:
+                    slots.release()
+
+        return ReleasingStreamingResponse(
+            body(), release, media_type=fmt.media_type, headers=disposition
+        )
     folder = Path(tempfile.mkdtemp(prefix="onemap-export-"))
     path = folder / filename
     try:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from api.access import CallerDep, find_visible_layer
 from api.links import GEOJSON, JSON, documented, html_view, link, url, with_query
@@ -20,6 +20,7 @@ from api.querying import QueryDep
 from api.replicas import ReadPoolDep, read_pool
 from api.response_cache import offer_before_reading
 from api.state import state_of
+from api.streaming import ReleasingStreamingResponse
 from layers import MAX_ID
 from layers.errors import InvalidInput, NotFound
 from spatial import crs as crs_mod
@@ -109,7 +110,9 @@ async def get_items(
         # answer starts to watch for the client leaving (a sixth of a bbox page's time).
         whole = b"".join([chunk async for chunk in body()])
         return Response(whole, media_type=GEOJSON, headers=content_crs(q))
-    return StreamingResponse(body(), media_type=GEOJSON, headers=content_crs(q))
+    return ReleasingStreamingResponse(
+        body(), stream.close, media_type=GEOJSON, headers=content_crs(q)
+    )
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
