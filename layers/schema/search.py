@@ -16,6 +16,7 @@ from layers.registry import REGISTRY
 from layers.schema.metadata import metadata
 
 TRIGRAM_COLUMNS = ("pinyin", "pinyin_alternate", "initials")
+LATIN_LABEL = "label ~ '[A-Za-z]'"  # as ``spatial.search`` writes it, for the partial index
 
 
 class Box2D(UserDefinedType[Any]):
@@ -58,10 +59,14 @@ SEARCH_ENTRIES = sa.Table(
         )
         for column in TRIGRAM_COLUMNS
     ),  # fmt: skip
+    # A name's start, each layer's apart (migration 0023): read a layer at a time in rank
+    # order, a search stops at the first layers holding enough names starting with its word.
     *(
-        sa.Index(f"ix_search_entries_{column}_start", column)
+        sa.Index(f"ix_search_entries_{column}_start", "layer", column)
         for column in ("pinyin", "initials", "haystack")
     ),
+    # The few labels holding Latin letters: a typed word can be in no other label.
+    sa.Index("ix_search_entries_latin_labels", "layer", postgresql_where=sa.text(LATIN_LABEL)),
     comment="搜索索引 / Search entries, kept by triggers",
 )
 
