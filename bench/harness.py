@@ -152,8 +152,9 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            found_in_most = check and conn.execute(check.sql, check.params).fetchone()[0]
-            raw = search_sql(search, bool(found_in_most))  # the route's second statement
+            estimate = conn.execute(check.sql, check.params).fetchone() if check else (0, 1)
+            found_in_most, many = (bool(v) for v in estimate)
+            raw = search_sql(search, found_in_most, many=many)  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import psycopg
@@ -253,21 +254,30 @@ SHORTLIST = 1_000  # a layer's shortest names read for a shortlist
 _COLUMNS = "s.layer, s.feature_id, s.label, s.detail, s.place, s.extent, {rank}"
 
 
-def common_sql(search: Search) -> Compiled | None:
-    """Whether ``search``'s words are common (one boolean), from the planner's estimate.
+# A typed word the planner expects in fewer entries is ranked from every match (a few
+# milliseconds), not from the names starting with it a layer at a time (``search_sql``),
+# whose longer statement costs ~1 ms more than ranking a few matches ("cyjy2q").
+MANY_MATCHES = 500
 
-    A plan, not a scan: ~0.3 ms at any size. None when no word is long enough for the
-    trigram index (prefixes only: few entries, whatever the size).
+
+def common_sql(search: Search) -> Compiled | None:
+    """Whether ``search``'s words are common, and whether many, from the planner's estimate.
+
+    Two booleans: at least ``COMMON_MATCHES`` and ``COMMON_SHARE`` of the entries; at least
+    ``MANY_MATCHES``. A plan, not a scan: ~0.3 ms at any size. None when no word is long
+    enough for the trigram index (prefixes only: few entries, whatever the size).
     """
     if not any(_indexed(t) for t in search.terms):
         return None
     return Compiled(
         sql.SQL(
-            "SELECT onemap_estimated_matches(%s, %s) >= greatest(%s, %s * reltuples) "
-            "FROM pg_class WHERE oid = 'search_entries'::regclass"
+            "SELECT e.matches >= greatest(%s, %s * reltuples), e.matches >= %s "
+            "FROM pg_class, onemap_estimated_matches(%s, %s) AS e(matches) "
+            "WHERE oid = 'search_entries'::regclass"
         ),
-        [list(search.terms), [la.name for la in search.layers], COMMON_MATCHES, COMMON_SHARE],
-    )
+        [COMMON_MATCHES, COMMON_SHARE, MANY_MATCHES, list(search.terms),
+         [la.name for la in search.layers]],
+    )  # fmt: skip
 
 
 def _parts(search: Search) -> dict[str, Compiled]:
@@ -381,17 +391,82 @@ def _starts_first(search: Search) -> bool:
     return not first.isascii() and _probe(first) == first and any(_indexed(t) for t in search.terms)
 
 
+class _ByLayer(Enum):
+    """How ``search_sql`` looks up names starting with the first word a layer at a time."""
+
+    EVERY_MATCH = "every match starts so"
+    UNLESS_A_LATIN_LABEL = "unless a label with Latin letters holds every word"
+
+
+def _by_layer(search: Search) -> _ByLayer | None:
+    """Whether names starting with the first word are read a layer at a time, and why.
+
+    See ``starting_by_layer``. Words too short for the trigram index ("j", "建") match the
+    start of names only: every match is among those names. A typed word (pinyin, initials:
+    "jianguo") is in no Chinese label, so the names starting with it rank above every other
+    match, unless a label holds the typed letters themselves; only a label with Latin
+    letters can (a partial index says whether one does). Chinese words have their own way
+    (``_starts_first``).
+    """
+    terms = search.terms
+    if not any(_indexed(t) for t in terms):
+        return _ByLayer.EVERY_MATCH
+    latin = any(ch.isascii() and ch.isalpha() for t in terms for ch in t)
+    return _ByLayer.UNLESS_A_LATIN_LABEL if terms[0].isascii() and latin else None
+
+
+def starting_by_layer(search: Search) -> str:
+    """The best ``limit`` names starting with the first word, a layer at a time (template).
+
+    Names starting so rank by layer, then shortest first: a layer is read (through the
+    btree of its names' starts, migration 0023) only while the layers before it hold fewer
+    than ``limit``. ``jianguo`` at scale 10: 10 streets, 0.08 ms, where every name starting
+    with it took 8,536 rows and every match 15.7 ms.
+    """
+    lookups = []
+    for i, layer in enumerate(search.layers):
+        # OFFSET 0 keeps the trigram conditions out of the lookup, as in ``search_sql``.
+        lookup = (
+            "SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s WHERE s.layer = "
+            + _literal(layer.name) + " AND {starts} OFFSET 0) s WHERE {match} AND {scope}"
+            " ORDER BY " + _BY_RANK + " LIMIT {limit}"
+        )  # fmt: skip
+        if i:
+            found = " + ".join(f"(SELECT count(*) FROM starting_{j})" for j in range(i))
+            lookup = "SELECT * FROM (" + lookup + ") e WHERE " + found + " < {limit}"
+        lookups.append(f"starting_{i} AS MATERIALIZED (" + lookup + ")")
+    every = " UNION ALL ".join(f"SELECT * FROM starting_{i}" for i in range(len(lookups)))
+    return (
+        "WITH " + ", ".join(lookups) + " SELECT * FROM (" + every + ") c"
+        " ORDER BY " + _BY_RANK + " LIMIT {limit}"
+    )
+
+
+# A label with Latin letters holding every word: the partial index's predicate, as
+# ``layers.schema.search.LATIN_LABEL`` declares it (migration 0023).
+_LATIN_LABEL_HOLDING = (
+    "EXISTS (SELECT FROM (SELECT * FROM search_entries s WHERE s.layer = ANY({names})"
+    " AND label ~ '[A-Za-z]' OFFSET 0) s WHERE {holding} AND {match} AND {scope})"
+)
+
+
 def every_match_sql(search: Search) -> Compiled:
     """Every entry matching every term, ranked: what every other way must answer alike."""
     return _outer(_statement(_EVERY_MATCH, **_parts(search)))
 
 
-def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST) -> Compiled:
+def search_sql(
+    search: Search, common: bool = False, shortlist: int = SHORTLIST, many: bool = True
+) -> Compiled:
     """Entries matching every term, best first (``_rank``), with a point and a bbox.
 
     For ``common`` words (``common_sql``) the shortlist's answer (``shortlist_sql``), where
     a layer short of matches among its shortest names (a responsible planner's few streets,
-    a word in long names only) ranks all of its own. Rarer Chinese words look up the names
+    a word in long names only) ranks all of its own. Words too short for the trigram index,
+    and a typed word (pinyin, initials) expected in ``many`` entries, read the names
+    starting with the first word a layer at a time (``starting_by_layer``); a typed one
+    gives way to every match when those are too few or a Latin label holds the words
+    (``_by_layer``). Rarer Chinese words look up the names
     starting with the first word first, through the btree (``_starts_first``): a name
     starting so ranks above every other match (the whole name starts so too) as long as its
     label holds every word. When ``limit`` of them do, they are the answer, and the trigram
@@ -402,6 +477,17 @@ def search_sql(search: Search, common: bool = False, shortlist: int = SHORTLIST)
     parts = _parts(search)
     if common:
         return _outer(shortlist_sql(search, shortlist))
+    by_layer = _by_layer(search)
+    if by_layer is _ByLayer.EVERY_MATCH:
+        return _outer(_statement(starting_by_layer(search), **parts))
+    if by_layer is _ByLayer.UNLESS_A_LATIN_LABEL and many:
+        return _or_every_match(
+            starting_by_layer(search),
+            "count(*) = {limit} AND NOT " + _LATIN_LABEL_HOLDING,
+            holding=Compiled(sql.SQL("s.label ILIKE ALL(%s)"),
+                             [[_like(t) for t in search.terms]]),
+            **parts,
+        )  # fmt: skip
     if _starts_first(search):
         # OFFSET 0 keeps the trigram conditions out of the names' lookup: offered them,
         # the planner would read the trigram index anyway.
@@ -447,11 +533,11 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
 
     Two round trips when a word is long enough to be common: the estimate, then the search.
     """
-    common = False
+    common, many = False, True
     if (check := common_sql(search)) is not None:
         cur = await conn.execute(check.sql, check.params)
-        common = bool((await cur.fetchone() or (False,))[0])
-    statement = search_sql(search, common)
+        common, many = (bool(v) for v in (await cur.fetchone() or (False, True)))
+    statement = search_sql(search, common, many=many)
     # Planned for its own values, never prepared: which layers rank every match is decided
     # on the values, and the plan PostgreSQL keeps for any values after five runs of the
     # shortlist read each layer's every match (55 ms at scale 10, against 7).

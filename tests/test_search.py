@@ -493,6 +493,69 @@ def test_which_searches_look_up_the_names_starting_with_the_word_first(typed, fi
     assert search_module._starts_first(Search(tuple(typed.split()), PUBLIC)) is first
 
 
+def test_typed_words_and_names_starts_answer_as_every_match_does(conn):
+    """Typed words (pinyin, initials, their starts) and words too short for trigrams read
+    the names starting with them a layer at a time; the answer is every match's, row for
+    row, for the public and for a planner limited to their streets."""
+    rng = random.Random(20261206)
+    rows = conn.execute(
+        "SELECT e.name_zh, s.name_zh FROM estates e JOIN streets s ON s.code = e.street_code "
+        "ORDER BY e.id"
+    ).fetchall()
+    texts = set()
+    for estate, street in rng.sample(rows, 30):
+        typed, initials = pinyin_of(estate), pinyin_of(estate, initials=True)
+        texts |= {typed, typed[: rng.randrange(3, len(typed))], pinyin_of(estate[:2]),
+                  initials, initials[:2], typed[:1], estate[:1], f"{typed[:6]} 1",
+                  f"{typed[:6]} {pinyin_of(street)[:4]}", f"{initials} {estate[:2]}"}  # fmt: skip
+    street = conn.execute("SELECT street_code FROM estates GROUP BY 1 ORDER BY count(*) DESC "
+                          "LIMIT 1").fetchone()[0]  # fmt: skip
+    searchable = tuple(la for la in REGISTRY.values() if la.search)
+    by_layer = 0
+    for text in sorted(texts):
+        by_layer += search_module._by_layer(Search(tuple(text.split()), PUBLIC)) is not None
+        for limit in (1, 8):
+            for layers, scope in ((PUBLIC, None), (searchable, StreetScope((street,)))):
+                search = Search(tuple(text.split()), layers, scope, limit)
+                got = _ranked(conn, search_sql(search))
+                assert got == _ranked(conn, every_match_sql(search)), (text, limit, scope)
+    assert by_layer > 100, "too few searches took the layers' way to prove anything"
+
+
+@pytest.mark.parametrize(("typed", "way"), [
+    ("j", "EVERY_MATCH"), ("建", "EVERY_MATCH"), ("jg 建", "EVERY_MATCH"),  # starts only
+    ("jianguo", "UNLESS_A_LATIN_LABEL"), ("jgxl", "UNLESS_A_LATIN_LABEL"),
+    ("jianguo 10号楼", "UNLESS_A_LATIN_LABEL"),
+    ("110101", None),  # digits: in labels of every kind
+    ("翠微西里", None), ("建国 jianguo", None),  # Chinese first: ``_starts_first``
+])  # fmt: skip
+def test_which_searches_read_names_starts_a_layer_at_a_time(typed, way):
+    got = search_module._by_layer(Search(tuple(typed.split()), PUBLIC))
+    assert (got.name if got else None) == way
+
+
+def test_a_latin_label_holding_a_typed_word_ranks_above_names_starting_with_it(db_url):
+    """A label holding the typed letters themselves ranks above every name whose pinyin
+    starts with them, in whichever layer: the names' starts must not answer then."""
+    with psycopg.connect(db_url) as conn:  # rolled back: the shared city stays as it was
+        estate = conn.execute("SELECT name_zh FROM estates ORDER BY id LIMIT 1").fetchone()[0]
+        typed = pinyin_of(estate[:2])
+        search = Search((typed,), PUBLIC, None, 8)
+        starting = _ranked(conn, search_sql(search))
+        assert len(starting) == 8 and ("service_facilities", -1) not in starting
+        label = f"The {typed.title()} Clinic"
+        conn.execute(
+            "INSERT INTO search_entries (layer, feature_id, label, haystack, pinyin, "
+            "pinyin_alternate, initials) VALUES ('service_facilities', -1, %(l)s, %(l)s, "
+            "lower(%(l)s), lower(%(l)s), '')",
+            {"l": label},
+        )
+        got = _ranked(conn, search_sql(search))
+        assert got[0] == ("service_facilities", -1)
+        assert got == _ranked(conn, every_match_sql(search))
+        conn.rollback()
+
+
 def test_names_starting_with_the_word_give_way_to_a_name_holding_every_word(db_url):
     """Names starting with an estate's word whose street's word is only in their address rank
     below a name holding both words: the names' way must not answer then."""
