@@ -310,10 +310,9 @@ def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
     # Each layer's every match, ranked, where its shortlist may hide one: in rank order, so
     # a layer's decision counts what the layers before it found.
     every_match = [
-        f"every_{i} AS MATERIALIZED (SELECT * FROM (SELECT " + _COLUMNS
-        + " FROM (SELECT * FROM search_entries s"
-        f" WHERE s.layer = {name} AND {{match}} AND NOT {{starts}} AND {{scope}} OFFSET 0) s"
-        f" ORDER BY {_BY_RANK} LIMIT {{limit}}) e WHERE {_may_hide(search, layers, i)})"
+        f"every_{i} AS MATERIALIZED (SELECT * FROM ("
+        + _best_of_layer(name, "{match} AND NOT {starts}", "{scope}")
+        + f") e WHERE {_may_hide(search, layers, i)})"
         for i, name in enumerate(layers)
     ]  # fmt: skip
     ranked_again = " OR ".join(
@@ -361,6 +360,21 @@ def _may_hide(search: Search, layers: list[str], i: int) -> str:
         f" < {{limit}} AND count(*) FILTER (WHERE NOT c.rank_3 AND {counted}){before}"
         " < {limit} FROM shortlist c)"
     )
+
+
+def _best_of_layer(name: str, read: str, keep: str) -> str:
+    """A layer's best ``limit`` entries that ``read`` finds and ``keep`` keeps (template).
+
+    ``name`` is in the statement itself (``_literal``), so the planner picks the layer's own
+    indexes for ``read``; OFFSET 0 keeps ``keep`` out of that choice (offered trigram
+    conditions, the planner would read the trigram index, or walk the layer shortest name
+    first, whatever ``read`` narrows).
+    """
+    return (
+        "SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s WHERE s.layer = "
+        + name + " AND " + read + " OFFSET 0) s WHERE " + keep
+        + " ORDER BY " + _BY_RANK + " LIMIT {limit}"
+    )  # fmt: skip
 
 
 def _literal(name: str) -> str:
@@ -425,12 +439,7 @@ def starting_by_layer(search: Search) -> str:
     """
     lookups = []
     for i, layer in enumerate(search.layers):
-        # OFFSET 0 keeps the trigram conditions out of the lookup, as in ``search_sql``.
-        lookup = (
-            "SELECT " + _COLUMNS + " FROM (SELECT * FROM search_entries s WHERE s.layer = "
-            + _literal(layer.name) + " AND {starts} OFFSET 0) s WHERE {match} AND {scope}"
-            " ORDER BY " + _BY_RANK + " LIMIT {limit}"
-        )  # fmt: skip
+        lookup = _best_of_layer(_literal(layer.name), "{starts}", "{match} AND {scope}")
         if i:
             found = " + ".join(f"(SELECT count(*) FROM starting_{j})" for j in range(i))
             lookup = "SELECT * FROM (" + lookup + ") e WHERE " + found + " < {limit}"
