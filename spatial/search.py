@@ -296,14 +296,14 @@ def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
 
     The shortlist: the best ``limit`` matches among each layer's ``size`` shortest names the
     caller may find (a responsible planner's streets limit them first), and every match
-    starting with the first
-    term, through the btree indexes — so the whole name and the names starting with the word
-    are all there. Within a tier results rank by layer and name length, so when a word is in
-    most names its best matches are usually among the shortest. Not always: 区1, in 23 % of
-    names, is in none of the 1,000 shortest estates, and the shortlist answered a building
-    where every match ranks the estate 光明小区10区 first. So a layer whose shortlist may
-    hide a better match (``_may_hide``) ranks all its matches, through the layer's own
-    trigram indexes (migration 0022): a few milliseconds where the word is rare in it.
+    starting with the first term, through the btree indexes — so the whole name and the
+    names starting with the word are all there. Within a tier results rank by layer and
+    name length, so when a word is in most names its best matches are usually among the
+    shortest. Not always: 区1, in 23 % of names, is in none of the 1,000 shortest estates,
+    and the shortlist answered a building where every match ranks the estate 光明小区10区
+    first. So a layer whose shortlist may hide a better match (``_may_hide``) ranks all its
+    matches, through the layer's own trigram indexes (migration 0022): a few milliseconds
+    where the word is rare in it.
     """
     parts = _parts(search)
     layers = [_literal(layer.name) for layer in search.layers]
@@ -328,12 +328,14 @@ def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
         " UNION ALL"
         " SELECT " + _COLUMNS + " FROM search_entries s"
         " WHERE s.layer = ANY({names}) AND {starts} AND {match} AND {scope}"
-        "), " + ", ".join(every_match) + " "
+        "), latin_label AS MATERIALIZED (SELECT " + _LATIN_LABEL_HOLDING + " AS held), "
+        + ", ".join(every_match) + " "
         "SELECT * FROM ("
         " SELECT * FROM shortlist c WHERE NOT (c.rank_3 AND (" + ranked_again + "))"
         + "".join(f" UNION ALL SELECT * FROM every_{i}" for i in range(len(layers))) +
         ") c ORDER BY " + _BY_RANK + " LIMIT {limit}",
         size=_value(size),
+        holding=_holding(search),
         **parts,
     )  # fmt: skip
 
@@ -345,11 +347,16 @@ def _may_hide(search: Search, layers: list[str], i: int) -> str:
     every word (``rank_2``): the layer's names past the shortlist are at least as long, so
     they rank below those. Nor when there are ``limit`` such matches starting with the first
     word (``rank_3``) or in the layers before it (their ``every_j``, or their shortlist's
-    where that did not run): the whole layer ranks below those. A typed word (pinyin,
-    initials) is in no Chinese label, so there every match counts, and a label holding the
-    letters themselves, past ``limit`` matches in its layer's shortlist, can still be missed.
+    where that did not run): the whole layer ranks below those. Typed letters (pinyin,
+    initials) are in no Chinese label, so for them every match counts, unless a label with
+    Latin letters holds the words (``_LATIN_LABEL_HOLDING``). Digits are in labels ("10号楼")
+    and count only there.
     """
-    counted = "NOT c.rank_2" if not any(t.isascii() for t in search.terms) else "TRUE"
+    # Where a label with Latin letters holds every typed word, it would rank above any
+    # match whose label does not hold them: then only those count, as for Chinese words.
+    counted = "NOT c.rank_2"
+    if _typed_letters(search):
+        counted = "(NOT c.rank_2 OR NOT (SELECT held FROM latin_label))"
     before = "".join(
         f" + greatest(count(*) FILTER (WHERE c.layer = {name} AND c.rank_3 AND {counted}),"
         f" (SELECT count(*) FROM every_{j} c WHERE {counted}))"
@@ -422,11 +429,16 @@ def _by_layer(search: Search) -> _ByLayer | None:
     letters can (a partial index says whether one does). Chinese words have their own way
     (``_starts_first``).
     """
-    terms = search.terms
-    if not any(_indexed(t) for t in terms):
+    if not any(_indexed(t) for t in search.terms):
         return _ByLayer.EVERY_MATCH
-    latin = any(ch.isascii() and ch.isalpha() for t in terms for ch in t)
-    return _ByLayer.UNLESS_A_LATIN_LABEL if terms[0].isascii() and latin else None
+    if search.terms[0].isascii() and _typed_letters(search):
+        return _ByLayer.UNLESS_A_LATIN_LABEL
+    return None
+
+
+def _typed_letters(search: Search) -> bool:
+    """Whether a word holds Latin letters: then only a label with Latin letters holds it."""
+    return any(ch.isascii() and ch.isalpha() for t in search.terms for ch in t)
 
 
 def starting_by_layer(search: Search) -> str:
@@ -459,6 +471,11 @@ _LATIN_LABEL_HOLDING = (
 )
 
 
+def _holding(search: Search) -> Compiled:
+    """The entry's label holds every word (``rank_2``'s test, for ``_LATIN_LABEL_HOLDING``)."""
+    return Compiled(sql.SQL("s.label ILIKE ALL(%s)"), [[_like(t) for t in search.terms]])
+
+
 def every_match_sql(search: Search) -> Compiled:
     """Every entry matching every term, ranked: what every other way must answer alike."""
     return _outer(_statement(_EVERY_MATCH, **_parts(search)))
@@ -475,13 +492,13 @@ def search_sql(
     and a typed word (pinyin, initials) expected in ``many`` entries, read the names
     starting with the first word a layer at a time (``starting_by_layer``); a typed one
     gives way to every match when those are too few or a Latin label holds the words
-    (``_by_layer``). Rarer Chinese words look up the names
-    starting with the first word first, through the btree (``_starts_first``): a name
-    starting so ranks above every other match (the whole name starts so too) as long as its
-    label holds every word. When ``limit`` of them do, they are the answer, and the trigram
-    index, whose lists grow with the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is
-    never read; when not, every match is ranked. Each choice is made inside the statement,
-    and the branch not taken never runs.
+    (``_by_layer``). Rarer Chinese words look up the names starting with the first word
+    first, through the btree (``_starts_first``): a name starting so ranks above every other
+    match (the whole name starts so too) as long as its label holds every word. When
+    ``limit`` of them do, they are the answer, and the trigram index, whose lists grow with
+    the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is never read; when not, every
+    match is ranked. Each choice is made inside the statement, and the branch not taken
+    never runs.
     """
     parts = _parts(search)
     if common:
@@ -493,8 +510,7 @@ def search_sql(
         return _or_every_match(
             starting_by_layer(search),
             "count(*) = {limit} AND NOT " + _LATIN_LABEL_HOLDING,
-            holding=Compiled(sql.SQL("s.label ILIKE ALL(%s)"),
-                             [[_like(t) for t in search.terms]]),
+            holding=_holding(search),
             **parts,
         )  # fmt: skip
     if _starts_first(search):

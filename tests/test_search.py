@@ -378,10 +378,11 @@ def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(con
             assert short == everything[:limit], text  # …as every match ranked does
             assert _ranked(conn, search_sql(search, True, shortlist=60)) == short
     # however short the shortlist, the layers it leaves short rank all their matches
-    for text in (*words, f"{words[0]} {words[1]}", pinyin_of(words[1])):
+    # (a digit beside a common word: labels hold digits, "…10号楼", so it ranks like one)
+    for text in (*words, f"{words[0]} {words[1]}", pinyin_of(words[1]), f"{words[0]} 1"):
         terms = tuple(text.split())
         everything = _ranked(conn, search_sql(Search(terms, PUBLIC, None, 5000)))
-        for size in (1, 5):
+        for size in (1, 5, 60):
             short = _ranked(conn, shortlist_sql(Search(terms, PUBLIC, None, 50), size=size))
             assert short == everything[:50], (text, size)
 
@@ -553,6 +554,8 @@ def test_a_latin_label_holding_a_typed_word_ranks_above_names_starting_with_it(d
         got = _ranked(conn, search_sql(search))
         assert got[0] == ("service_facilities", -1)
         assert got == _ranked(conn, every_match_sql(search))
+        for size in (1, 60):  # a shortlist's layers settled by typed matches give way too
+            assert _ranked(conn, search_sql(search, True, shortlist=size)) == got
         conn.rollback()
 
 
