@@ -17,7 +17,8 @@ class ReleasingStreamingResponse(StreamingResponse):
     leaves while the headers are on their way cancels the response before its first chunk
     is asked for, and an async generator never started never runs its ``finally``: an
     export held its slot and its connection for good (four such and every export answered
-    503), a streamed page its pooled connection. ``release`` must be safe to await twice.
+    503), a streamed page its pooled connection. ``release`` is awaited once; a body that
+    also lets go at its own end (a streamed page's rows) must leave it safe to await after.
     """
 
     def __init__(

@@ -122,7 +122,7 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
     """
     from pypinyin import Style, lazy_pinyin
 
-    from spatial.search import Search, common_sql, search_sql
+    from spatial.search import Search, common_sql, estimated, search_sql
 
     rows = conn.execute(
         "SELECT e.name_zh, min(b.name_zh) FROM estates e JOIN buildings b ON b.estate_id = e.id "
@@ -152,8 +152,9 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            estimate = conn.execute(check.sql, check.params).fetchone() if check else (0, 1)
-            found_in_most, many = (bool(v) for v in estimate)
+            found_in_most, many = estimated(
+                conn.execute(check.sql, check.params).fetchone() if check else None
+            )
             raw = search_sql(search, found_in_most, many=many)  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out

@@ -280,6 +280,15 @@ def common_sql(search: Search) -> Compiled | None:
     )  # fmt: skip
 
 
+def estimated(row: tuple[Any, ...] | None) -> tuple[bool, bool]:
+    """``common_sql``'s answer as ``search_sql`` takes it: whether common, whether many.
+
+    No estimate (prefixes only, ``common_sql`` is None) is neither common nor few.
+    """
+    common, many = row or (False, True)
+    return bool(common), bool(many)
+
+
 def _parts(search: Search) -> dict[str, Compiled]:
     return {
         "match": terms_condition(search.terms),
@@ -463,11 +472,13 @@ def starting_by_layer(search: Search) -> str:
     )
 
 
-# A label with Latin letters holding every word: the partial index's predicate, as
-# ``layers.schema.search.LATIN_LABEL`` declares it (migration 0023).
+# A label with Latin letters: the predicate of the partial index that finds them
+# (``layers.schema.search``, migration 0023), written the same here so that it is used.
+LATIN_LABEL = "label ~ '[A-Za-z]'"
+# One of them holding every word.
 _LATIN_LABEL_HOLDING = (
     "EXISTS (SELECT FROM (SELECT * FROM search_entries s WHERE s.layer = ANY({names})"
-    " AND label ~ '[A-Za-z]' OFFSET 0) s WHERE {holding} AND {match} AND {scope})"
+    " AND " + LATIN_LABEL + " OFFSET 0) s WHERE {holding} AND {match} AND {scope})"
 )
 
 
@@ -558,10 +569,11 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
 
     Two round trips when a word is long enough to be common: the estimate, then the search.
     """
-    common, many = False, True
+    estimate = None
     if (check := common_sql(search)) is not None:
         cur = await conn.execute(check.sql, check.params)
-        common, many = (bool(v) for v in (await cur.fetchone() or (False, True)))
+        estimate = await cur.fetchone()
+    common, many = estimated(estimate)
     statement = search_sql(search, common, many=many)
     # Planned for its own values, never prepared: which layers rank every match is decided
     # on the values, and the plan PostgreSQL keeps for any values after five runs of the

@@ -102,16 +102,11 @@ async def export_layer(
             while (chunk := await run_in_threadpool(next, chunks, None)) is not None:
                 yield chunk
 
-        released = False
-
         async def release() -> None:  # once the response is over, however it ended
-            nonlocal released
-            if not released:
-                released = True
-                try:
-                    await run_in_threadpool(_close, chunks, conn)
-                finally:
-                    slots.release()
+            try:
+                await run_in_threadpool(_close, chunks, conn)
+            finally:
+                slots.release()
 
         return ReleasingStreamingResponse(
             body(), release, media_type=fmt.media_type, headers=disposition

@@ -14,9 +14,9 @@ from sqlalchemy.types import UserDefinedType
 
 from layers.registry import REGISTRY
 from layers.schema.metadata import metadata
+from spatial.search import LATIN_LABEL
 
 TRIGRAM_COLUMNS = ("pinyin", "pinyin_alternate", "initials")
-LATIN_LABEL = "label ~ '[A-Za-z]'"  # as ``spatial.search`` writes it, for the partial index
 
 
 class Box2D(UserDefinedType[Any]):
