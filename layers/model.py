@@ -14,6 +14,9 @@ WEB_MERCATOR_COLUMN = "geom_3857"  # a layer's stored copy for tiles (``stores_w
 DISTRICT_FIELD = "district_code"
 WEB_MERCATOR_HALF = 20037508.342789244  # metres from the equator to the matrix's edge
 TILE_EXTENT = 4096  # units across a vector tile
+# A search entry whose label holds Latin letters: the predicate of the partial index that
+# finds them (migration 0023), which ``spatial.search`` writes the same so that it is used.
+SEARCH_LATIN_LABEL = "label ~ '[A-Za-z]'"
 
 
 def tile_unit_m(z: int) -> float:

@@ -16,7 +16,6 @@ from psycopg import sql
 
 from api import accounts
 from layers import REGISTRY, Role, Visibility
-from spatial import search as search_module
 from spatial.scope import StreetScope
 from spatial.search import (
     Search,
@@ -26,6 +25,9 @@ from spatial.search import (
     shortlist_sql,
     terms_condition,
 )
+from spatial.search import shortlist as shortlist_module
+from spatial.search import starts as starts_module
+from spatial.search import terms as terms_module
 from tests_support import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -140,7 +142,7 @@ def test_items_q_returns_exactly_the_features_whose_name_holds_the_words(client,
 def test_a_buildings_number_is_left_to_the_text_when_the_rest_narrows(term, probe):
     """The index is asked for the estate's part, whose trigrams are rarer than "haolou"'s;
     a part too short to narrow keeps the whole term."""
-    assert search_module._probe(term) == probe
+    assert terms_module.probe(term) == probe
 
 
 @pytest.mark.parametrize("typed", ["chinese", "pinyin", "initials"])
@@ -159,7 +161,7 @@ def test_a_building_by_its_full_name_finds_exactly_the_buildings_that_hold_it(cl
     }[typed]
     named = [(fid, as_typed(name)) for fid, name in pairs]
     for _, name in named[::17][:12]:
-        assert search_module._probe(name) != name
+        assert terms_module.probe(name) != name
         expected = {fid for fid, other in named if name in other}
         body = client.get(
             "/collections/buildings/items",
@@ -491,7 +493,7 @@ def test_names_starting_with_the_word_answer_as_every_match_does(conn):
     ("翠", False),  # too short for the trigram index: names' starts already
 ])  # fmt: skip
 def test_which_searches_look_up_the_names_starting_with_the_word_first(typed, first):
-    assert search_module._starts_first(Search(tuple(typed.split()), PUBLIC)) is first
+    assert starts_module.starts_first(Search(tuple(typed.split()), PUBLIC)) is first
 
 
 def test_typed_words_and_names_starts_answer_as_every_match_does(conn):
@@ -514,7 +516,7 @@ def test_typed_words_and_names_starts_answer_as_every_match_does(conn):
     searchable = tuple(la for la in REGISTRY.values() if la.search)
     by_layer = 0
     for text in sorted(texts):
-        by_layer += search_module._by_layer(Search(tuple(text.split()), PUBLIC)) is not None
+        by_layer += starts_module.by_layer(Search(tuple(text.split()), PUBLIC)) is not None
         for limit in (1, 8):
             for layers, scope in ((PUBLIC, None), (searchable, StreetScope((street,)))):
                 search = Search(tuple(text.split()), layers, scope, limit)
@@ -531,7 +533,7 @@ def test_typed_words_and_names_starts_answer_as_every_match_does(conn):
     ("翠微西里", None), ("建国 jianguo", None),  # Chinese first: ``_starts_first``
 ])  # fmt: skip
 def test_which_searches_read_names_starts_a_layer_at_a_time(typed, way):
-    got = search_module._by_layer(Search(tuple(typed.split()), PUBLIC))
+    got = starts_module.by_layer(Search(tuple(typed.split()), PUBLIC))
     assert (got.name if got else None) == way
 
 
@@ -597,7 +599,7 @@ def test_a_word_is_common_when_the_planner_expects_it_in_many_and_a_large_share_
     conn, monkeypatch
 ):
     words = _common_words(conn)
-    monkeypatch.setattr(search_module, "COMMON_MATCHES", 100)  # the test city is small
+    monkeypatch.setattr(shortlist_module, "COMMON_MATCHES", 100)  # the test city is small
 
     def common(text: str) -> bool | None:
         check = common_sql(Search(tuple(text.split()), PUBLIC, None, 8))
@@ -606,7 +608,7 @@ def test_a_word_is_common_when_the_planner_expects_it_in_many_and_a_large_share_
     assert common(words[0]) is True and common(pinyin_of(words[0])) is True
     assert common("zzzq") is False and common("建国西里九十九号") is False
     assert common("j") is None  # prefixes only: no estimate needed
-    monkeypatch.setattr(search_module, "COMMON_SHARE", 1.01)  # no word is in every entry
+    monkeypatch.setattr(shortlist_module, "COMMON_SHARE", 1.01)  # no word is in every entry
     assert common(words[0]) is False
 
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 from sqlalchemy.types import UserDefinedType
 
+from layers.model import SEARCH_LATIN_LABEL
 from layers.registry import REGISTRY
 from layers.schema.metadata import metadata
-from spatial.search import LATIN_LABEL
 
 TRIGRAM_COLUMNS = ("pinyin", "pinyin_alternate", "initials")
 
@@ -66,7 +66,9 @@ SEARCH_ENTRIES = sa.Table(
         for column in ("pinyin", "initials", "haystack")
     ),
     # The few labels holding Latin letters: a typed word can be in no other label.
-    sa.Index("ix_search_entries_latin_labels", "layer", postgresql_where=sa.text(LATIN_LABEL)),
+    sa.Index(
+        "ix_search_entries_latin_labels", "layer", postgresql_where=sa.text(SEARCH_LATIN_LABEL)
+    ),
     comment="搜索索引 / Search entries, kept by triggers",
 )
 

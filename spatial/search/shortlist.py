@@ -1,0 +1,145 @@
+"""A word in most names ("号楼"), ranked from a shortlist: each layer's shortest names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import sql
+
+from spatial.cql import Compiled
+from spatial.search.ranking import (
+    BY_RANK,
+    COLUMNS,
+    LATIN_LABEL_HOLDING,
+    Search,
+    best_of_layer,
+    holding,
+    literal,
+    param,
+    parts,
+    statement,
+    typed_letters,
+)
+from spatial.search.terms import indexed
+
+# A search whose words the planner expects in at least COMMON_MATCHES entries, and in at
+# least COMMON_SHARE of them, ranks a shortlist (``shortlist_sql``): ranking every match cost
+# 95 ms for "号楼" at scale 1 and 1.0 s at scale 10, the shortlist ~6–11 ms at either. Rarer
+# words are ranked as before, at a cost that grows with their matches (≤ ~20 ms for 10,000
+# at scale 1); a word in 1.5 % of names (建国 at scale 10) is too rare among the shortest
+# names for a shortlist to hold the best of it.
+COMMON_MATCHES = 10_000
+COMMON_SHARE = 0.05
+SHORTLIST = 1_000  # a layer's shortest names read for a shortlist
+
+# A typed word the planner expects in fewer entries is ranked from every match (a few
+# milliseconds), not from the names starting with it a layer at a time (``search_sql``),
+# whose longer statement costs ~1 ms more than ranking a few matches ("cyjy2q").
+MANY_MATCHES = 500
+
+
+def common_sql(search: Search) -> Compiled | None:
+    """Whether ``search``'s words are common, and whether many, from the planner's estimate.
+
+    Two booleans: at least ``COMMON_MATCHES`` and ``COMMON_SHARE`` of the entries; at least
+    ``MANY_MATCHES``. A plan, not a scan: ~0.3 ms at any size. None when no word is long
+    enough for the trigram index (prefixes only: few entries, whatever the size).
+    """
+    if not any(indexed(t) for t in search.terms):
+        return None
+    return Compiled(
+        sql.SQL(
+            "SELECT e.matches >= greatest(%s, %s * reltuples), e.matches >= %s "
+            "FROM pg_class, onemap_estimated_matches(%s, %s) AS e(matches) "
+            "WHERE oid = 'search_entries'::regclass"
+        ),
+        [COMMON_MATCHES, COMMON_SHARE, MANY_MATCHES, list(search.terms),
+         [la.name for la in search.layers]],
+    )  # fmt: skip
+
+
+def estimated(row: tuple[Any, ...] | None) -> tuple[bool, bool]:
+    """``common_sql``'s answer as ``search_sql`` takes it: whether common, whether many.
+
+    No estimate (prefixes only, ``common_sql`` is None) is neither common nor few.
+    """
+    common, many = row or (False, True)
+    return bool(common), bool(many)
+
+
+def shortlist_sql(search: Search, size: int = SHORTLIST) -> Compiled:
+    """The best ``limit`` entries of a shortlist, with their rank (``ranking``).
+
+    The shortlist: the best ``limit`` matches among each layer's ``size`` shortest names the
+    caller may find (a responsible planner's streets limit them first), and every match
+    starting with the first term, through the btree indexes — so the whole name and the
+    names starting with the word are all there. Within a tier results rank by layer and
+    name length, so when a word is in most names its best matches are usually among the
+    shortest. Not always: 区1, in 23 % of names, is in none of the 1,000 shortest estates,
+    and the shortlist answered a building where every match ranks the estate 光明小区10区
+    first. So a layer whose shortlist may hide a better match (``_may_hide``) ranks all its
+    matches, through the layer's own trigram indexes (migration 0022): a few milliseconds
+    where the word is rare in it.
+    """
+    pieces = parts(search)
+    layers = [literal(layer.name) for layer in search.layers]
+    # Each layer's every match, ranked, where its shortlist may hide one: in rank order, so
+    # a layer's decision counts what the layers before it found.
+    every_match = [
+        f"every_{i} AS MATERIALIZED (SELECT * FROM ("
+        + best_of_layer(name, "{match} AND NOT {starts}", "{scope}")
+        + f") e WHERE {_may_hide(search, layers, i)})"
+        for i, name in enumerate(layers)
+    ]  # fmt: skip
+    ranked_again = " OR ".join(
+        f"(c.layer = {name} AND EXISTS (SELECT FROM every_{i}))" for i, name in enumerate(layers)
+    )
+    return statement(
+        "WITH shortlist AS MATERIALIZED ("
+        " SELECT c.* FROM unnest({names}::text[]) AS l(name) CROSS JOIN LATERAL ("
+        "  SELECT " + COLUMNS + " FROM (SELECT * FROM search_entries s"
+        "   WHERE s.layer = l.name AND {scope} ORDER BY length(s.label), s.label"
+        "   LIMIT {size}) s WHERE {match} AND NOT {starts} ORDER BY " + BY_RANK +
+        "   LIMIT {limit}) c"
+        " UNION ALL"
+        " SELECT " + COLUMNS + " FROM search_entries s"
+        " WHERE s.layer = ANY({names}) AND {starts} AND {match} AND {scope}"
+        "), latin_label AS MATERIALIZED (SELECT " + LATIN_LABEL_HOLDING + " AS held), "
+        + ", ".join(every_match) + " "
+        "SELECT * FROM ("
+        " SELECT * FROM shortlist c WHERE NOT (c.rank_3 AND (" + ranked_again + "))"
+        + "".join(f" UNION ALL SELECT * FROM every_{i}" for i in range(len(layers))) +
+        ") c ORDER BY " + BY_RANK + " LIMIT {limit}",
+        size=param(size),
+        holding=holding(search),
+        **pieces,
+    )  # fmt: skip
+
+
+def _may_hide(search: Search, layers: list[str], i: int) -> str:
+    """Whether layer ``i``'s shortlist may hide a match better than the answer's (SQL).
+
+    It may not when the shortlist holds ``limit`` of the layer's matches whose label holds
+    every word (``rank_2``): the layer's names past the shortlist are at least as long, so
+    they rank below those. Nor when there are ``limit`` such matches starting with the first
+    word (``rank_3``) or in the layers before it (their ``every_j``, or their shortlist's
+    where that did not run): the whole layer ranks below those. Typed letters (pinyin,
+    initials) are in no Chinese label, so for them every match counts, unless a label with
+    Latin letters holds the words (``LATIN_LABEL_HOLDING``). Digits are in labels ("10号楼")
+    and count only there.
+    """
+    # Where a label with Latin letters holds every typed word, it would rank above any
+    # match whose label does not hold them: then only those count, as for Chinese words.
+    counted = "NOT c.rank_2"
+    if typed_letters(search):
+        counted = "(NOT c.rank_2 OR NOT (SELECT held FROM latin_label))"
+    before = "".join(
+        f" + greatest(count(*) FILTER (WHERE c.layer = {name} AND c.rank_3 AND {counted}),"
+        f" (SELECT count(*) FROM every_{j} c WHERE {counted}))"
+        for j, name in enumerate(layers[:i])
+    )
+    return (
+        f"(SELECT count(*) FILTER (WHERE c.layer = {layers[i]} AND c.rank_3 AND {counted})"
+        f" < {{limit}} AND count(*) FILTER (WHERE NOT c.rank_3 AND {counted}){before}"
+        " < {limit} FROM shortlist c)"
+    )
