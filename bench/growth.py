@@ -5,6 +5,7 @@
     .venv/bin/python bench/growth.py report           # the table and bench/growth.png
     .venv/bin/python bench/growth.py measure --only overdue_opinions   # after a change to it
     .venv/bin/python bench/growth.py interleave --databases URL1,URL4,URL10 --repeat 15
+    .venv/bin/python bench/growth.py interleave --databases … --groups search  # after a change
 
 ``measure`` serves the loaded sample with the response cache off (every answer computed), sends
 each of the harness's seeded requests (tiles per zoom, item pages, bbox, CQL2, search) plus
@@ -192,28 +193,38 @@ def remeasure(names: list[str], repeat: int) -> Path:
     return _update(scale, asyncio.run(_analyses(url, repeat, names)))
 
 
-def interleave(urls: list[str], repeat: int, names: list[str] | None = None) -> None:
+def interleave(
+    urls: list[str], repeat: int, names: list[str] | None = None, groups: str | None = None
+) -> None:
     """The HTTP groups, the export and the fast analyses on several samples at once.
 
     They take turns URL by URL (one app process per sample) and analysis by analysis, every
     scale in turn: a machine that slows for a minute slows every scale alike, so the ratios
     hold where separate runs moved them by a third. The export takes ``EXPORT_TURNS`` turns.
-    With ``names``, only those analyses, whatever they take, and no HTTP group.
+    With ``names``, only those analyses, whatever they take, and no HTTP group; with
+    ``groups``, only the HTTP groups whose name starts so ("search"), and nothing else.
     """
     scales = []
     for url in urls:
         with psycopg.connect(url) as conn:
             scales.append(_scale(conn))
-    times: list[dict[str, float]] = [{} for _ in urls] if names else _interleaved_http(urls, repeat)
-    analysed = asyncio.run(_interleaved_analyses(urls, repeat, names))
-    for mine, theirs in zip(times, analysed, strict=True):
-        mine |= theirs
+    if groups is not None:
+        times = _interleaved_http(urls, repeat, groups)
+    else:
+        times = [{} for _ in urls] if names else _interleaved_http(urls, repeat)
+        analysed = asyncio.run(_interleaved_analyses(urls, repeat, names))
+        for mine, theirs in zip(times, analysed, strict=True):
+            mine |= theirs
     for scale, measured in zip(scales, times, strict=True):
         print(_update(scale, measured))
 
 
-def _interleaved_http(urls: list[str], repeat: int) -> list[dict[str, float]]:
-    paths = [_paths(url) for url in urls]
+def _interleaved_http(
+    urls: list[str], repeat: int, groups: str | None = None
+) -> list[dict[str, float]]:
+    """The groups (those starting with ``groups``: no export then), taking turns."""
+    paths = [{group: asked for group, asked in _paths(url).items()
+              if groups is None or group.startswith(groups)} for url in urls]  # fmt: skip
     servers = [serve_onemap(PORT + i, url, 1, cache=False) for i, url in enumerate(urls)]
     headers = {"Authorization": f"Bearer {TOKEN}"}
     clients = [httpx.Client(base_url=f"http://127.0.0.1:{PORT + i}", headers=headers,
@@ -222,6 +233,8 @@ def _interleaved_http(urls: list[str], repeat: int) -> list[dict[str, float]]:
         for i in range(len(urls)):
             wait(f"http://127.0.0.1:{PORT + i}", "/health")
         times = _turns(clients, paths, repeat)
+        if groups is not None:
+            return times
         exported = _turns(clients, [{EXPORT_KEY: [EXPORT]} for _ in urls], EXPORT_TURNS)
     finally:
         for client in clients:
@@ -297,10 +310,12 @@ def main() -> None:
                         "(comma-separated; interleave also takes 'NAME district' or 'NAME "
                         "city'), updated in each scale's results")  # fmt: skip
     parser.add_argument("--databases", help="interleave: the samples' URLs, comma-separated")
+    parser.add_argument("--groups", help="interleave: only the HTTP groups starting so "
+                        "('search'), nothing else")  # fmt: skip
     args = parser.parse_args()
     if args.action == "interleave":
         interleave(args.databases.split(","), args.repeat,
-                   args.only.split(",") if args.only else None)  # fmt: skip
+                   args.only.split(",") if args.only else None, args.groups)  # fmt: skip
     elif args.action == "measure" and args.only:
         print(remeasure(args.only.split(","), args.repeat))
     elif args.action == "measure":

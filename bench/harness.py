@@ -117,8 +117,8 @@ def requests(rng: random.Random, count: int) -> list[Request]:
 def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) -> list[Request]:
     """What people type in the search box, drawn from the loaded city.
 
-    Estate names in Chinese, their pinyin or initials, a building ("青塔北里3号楼"), and a word
-    in most names ("号楼", "xiaoqu").
+    Estate names in Chinese, their pinyin or initials, a building ("青塔北里3号楼"), a word in
+    most names ("号楼", "xiaoqu"), and one beside a building's number ("号楼 10").
     """
     from pypinyin import Style, lazy_pinyin
 
@@ -137,6 +137,9 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
     )  # fmt: skip
     common = [word for word, _ in grams.most_common(3)]
     common += ["".join(lazy_pinyin(ch)[0] for ch in word) for word in common]
+    # A building's number beside such a word ("号楼 10"), drawn apart: the other groups' draws
+    # stay those of earlier runs.
+    numbered = random.Random(count)
     out = []
     for _ in range(count):
         estate, building = rng.choice(rows)
@@ -148,6 +151,7 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
             ),
             "search building": estate + building,
             "search common word": rng.choice(common),
+            "search word and number": f"{numbered.choice(common)} {numbered.randint(1, 12)}",
         }
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)

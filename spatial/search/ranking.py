@@ -141,7 +141,12 @@ LATIN_LABEL_HOLDING = (
 
 def typed_letters(search: Search) -> bool:
     """Whether a word holds Latin letters: then only a label with Latin letters holds it."""
-    return any(ch.isascii() and ch.isalpha() for t in search.terms for ch in t)
+    return any(typed(term) for term in search.terms)
+
+
+def typed(term: str) -> bool:
+    """Whether ``term`` holds Latin letters (pinyin, initials, an English name)."""
+    return any(ch.isascii() and ch.isalpha() for ch in term)
 
 
 def holding(search: Search) -> Compiled:

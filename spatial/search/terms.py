@@ -69,6 +69,11 @@ def indexed(term: str) -> bool:
     return sum(ch.isalnum() for ch in term) >= 2
 
 
+def short_number(term: str) -> bool:
+    """A number too short for the trigram index to narrow ("3", "10"), as in "号楼 10"."""
+    return term.isdigit() and not indexed(term)
+
+
 def term_condition(term: str, entry: str = "s") -> Compiled:
     """An entry (alias ``entry``) contains ``term`` in its text, pinyin or initials."""
     e = sql.Identifier(entry)
