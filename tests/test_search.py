@@ -536,7 +536,7 @@ def test_names_starting_with_the_word_answer_as_every_match_does(conn):
 
 @pytest.mark.parametrize(("typed", "first"), [
     ("翠微西里", True), ("翠微 3号楼", True),  # an estate's name, and its start with a number
-    ("翠微西里3号楼", False),  # a building's whole name: one name starts so
+    ("翠微西里3号楼", True),  # a building's whole name: where names repeat, they settle it
     ("cuiwei", False), ("cwxl", False),  # pinyin and initials start no Chinese label
     ("翠", False),  # too short for the trigram index: names' starts already
 ])  # fmt: skip
