@@ -377,6 +377,21 @@ def test_a_zip_is_unpacked_flat_and_its_other_members_left_out(http, edits_url):
     assert any("x.vrt" in note for note in job["result"]["notes"])
 
 
+@pytest.mark.parametrize(("name", "values"), [
+    ("make_valid", ["true", "false"]),  # found by the fuzzer: answered 202
+    ("dry_run", ["true", "true"]), ("mode", ["append", "upsert"]),
+    ("crs", ["EPSG:4326", "EPSG:4548"]), ("mapping", ["{}", "{}"]),
+])  # fmt: skip
+def test_a_form_field_given_twice_is_refused_before_any_job(http, name, values):
+    """Which value would count is a guess (the last, in Starlette): a 400 and no job."""
+    data = b'{"type":"FeatureCollection","features":[]}'
+    response = http.post("/collections/service_facilities/imports", headers=ADMIN,
+                         files={"file": ("a.geojson", data)}, data={name: values})  # fmt: skip
+    assert response.status_code == 400, response.text[:300]
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert name in response.json()["detail"] and "Location" not in response.headers
+
+
 @pytest.mark.parametrize("first", ["api.app", "ingest.read", "spatial.export",
                                    "data_samples.generator", "geopandas"])  # fmt: skip
 def test_gdal_drivers_that_read_other_files_are_not_registered(first):

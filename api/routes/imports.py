@@ -145,6 +145,11 @@ async def start_import(
             unknown = sorted(set(form.keys()) - {"file", *FORM_FIELDS})
             if unknown:
                 raise InvalidInput(f"unknown form fields: {', '.join(unknown)}")
+            # Which of two values counts is a guess (Starlette keeps the last), as for a
+            # repeated query parameter (api.hardening).
+            repeated = sorted(key for key in form if len(form.getlist(key)) > 1)
+            if repeated:
+                raise InvalidInput(f"give each form field once: {', '.join(repeated)}")
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidInput("the form needs a 'file' field holding the file")
