@@ -113,6 +113,9 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = WALK) -> Co
     ranked_again = " OR ".join(
         f"(c.layer = {name} AND EXISTS (SELECT FROM every_{i}))" for i, name in enumerate(layers)
     )
+    # A layer's first matches come in the order its names are read, which the filters over
+    # them keep; an ORDER BY over them made PostgreSQL sort every name read before the
+    # LIMIT (97 ms for "号楼 10", against 12).
     return statement(
         "WITH latin_label AS MATERIALIZED (SELECT " + LATIN_LABEL_HOLDING + " AS held),"
         " shortlist AS MATERIALIZED ("
