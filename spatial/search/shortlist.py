@@ -181,10 +181,11 @@ def _may_hide(search: Search, layers: list[str], i: int) -> str:
     """Whether layer ``i``'s shortlist may hide a match better than the answer's (SQL).
 
     It may not when the shortlist holds ``limit`` of the layer's matches whose label holds
-    every word (``rank_2``): the layer's names past the shortlist are at least as long, so
-    they rank below those. Nor when there are ``limit`` such matches starting with the first
-    word (``rank_3``) or in the layers before it (their ``every_j``, or their shortlist's
-    where that did not run): the whole layer ranks below those. Only matches that count
+    every word (``rank_2``): the layer's names past the shortlist come after them in its
+    order (length, label, id), so they rank below those. Nor when there are ``limit`` such
+    matches starting with the first word (``rank_3``) or in the layers before it (their
+    ``every_j``, or their shortlist's where that did not run): the whole layer ranks below
+    those. Only matches that count
     (``_counted``) settle anything.
     """
     counted = _counted(search)
