@@ -185,8 +185,7 @@ def _may_hide(search: Search, layers: list[str], i: int) -> str:
     order (length, label, id), so they rank below those. Nor when there are ``limit`` such
     matches starting with the first word (``rank_3``) or in the layers before it (their
     ``every_j``, or their shortlist's where that did not run): the whole layer ranks below
-    those. Only matches that count
-    (``_counted``) settle anything.
+    those. Only matches that count (``_counted``) settle anything.
     """
     counted = _counted(search)
     before = "".join(
