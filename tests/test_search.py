@@ -412,19 +412,30 @@ def test_a_common_word_beside_a_number_reads_on_through_the_shortest_names(conn)
                 for walk in (5, 50, 20_000):  # short of the answer, and past it
                     got = _ranked(conn, shortlist_sql(search, size=5, walk=walk))
                     assert got == everything, (text, scope, limit, walk)
-    # The walk did the work: the buildings never ranked all their matches.
+    # The walk did the work: the buildings never ranked all their matches, and their names
+    # were read in order from the index until enough matched, not sorted whole first.
     buildings = [la.name for la in PUBLIC].index("buildings")
+    layer_size = conn.execute("SELECT count(*) FROM search_entries WHERE layer = 'buildings'")
 
-    def ranked_all(walk: int) -> bool:
+    def plan(walk: int) -> list[dict]:
         statement = shortlist_sql(Search((word, "10"), PUBLIC, None, 8), size=5, walk=walk)
-        plan = conn.execute(
+        explained = conn.execute(
             sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) {}").format(statement.sql), statement.params
         ).fetchone()[0]
-        return any(node.get("Subplan Name") == f"CTE every_{buildings}"
-                   and node["Actual Rows"] > 0 for node in plan_nodes(plan[0]["Plan"]))  # fmt: skip
+        return list(plan_nodes(explained[0]["Plan"]))
 
-    assert not ranked_all(20_000)
-    assert ranked_all(5)
+    def ranked_all(nodes: list[dict]) -> bool:
+        return any(node.get("Subplan Name") == f"CTE every_{buildings}"
+                   and node["Actual Rows"] > 0 for node in nodes)  # fmt: skip
+
+    walked = plan(20_000)
+    assert not ranked_all(walked)
+    read = max(n["Actual Rows"] for n in walked if n["Node Type"] == "Index Scan"
+               and n.get("Index Name") == "ix_search_entries_rank")  # fmt: skip
+    assert 8 < read < layer_size.fetchone()[0] / 2
+    assert not any(n["Node Type"] == "Sort" and n["Plans"][0]["Actual Rows"] > 1000
+                   for n in walked)  # fmt: skip
+    assert ranked_all(plan(5))
 
 
 def test_a_number_too_short_for_the_index_leaves_the_estimate_as_it_was():
