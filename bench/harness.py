@@ -156,10 +156,11 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            found_in_most, many = estimated(
+            found_in_most, many, matches = estimated(
                 conn.execute(check.sql, check.params).fetchone() if check else None
             )
-            raw = search_sql(search, found_in_most, many=many)  # the route's second statement
+            # the route's second statement
+            raw = search_sql(search, found_in_most, many=many, matches=matches)
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 

@@ -32,7 +32,13 @@ from spatial.search.ranking import (
     parts,
     statement,
 )
-from spatial.search.shortlist import SHORTLIST, common_sql, estimated, shortlist_sql
+from spatial.search.shortlist import (
+    SHORTLIST,
+    WALK_SHARE,
+    common_sql,
+    estimated,
+    shortlist_sql,
+)
 from spatial.search.starts import (
     ByLayer,
     by_layer,
@@ -58,7 +64,11 @@ __all__ = [
 
 
 def search_sql(
-    search: Search, common: bool = False, shortlist: int = SHORTLIST, many: bool = True
+    search: Search,
+    common: bool = False,
+    shortlist: int = SHORTLIST,
+    many: bool = True,
+    matches: float = 0.0,
 ) -> Compiled:
     """Entries matching every term, best first (``ranking``), with a point and a bbox.
 
@@ -74,11 +84,12 @@ def search_sql(
     ``limit`` of them do, they are the answer, and the trigram index, whose lists grow with
     the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is never read; when not, every
     match is ranked. Each choice is made inside the statement, and the branch not taken
-    never runs.
+    never runs. ``matches``, the entries the planner expects the words in, bounds how far
+    a shortlist reads on beside a number (``WALK_SHARE``).
     """
     pieces = parts(search)
     if common:
-        return outer(shortlist_sql(search, shortlist))
+        return outer(shortlist_sql(search, shortlist, walk=int(matches * WALK_SHARE)))
     way = by_layer(search)
     if way is ByLayer.EVERY_MATCH:
         return outer(statement(starting_by_layer(search), **pieces))
@@ -107,8 +118,8 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
     if (check := common_sql(search)) is not None:
         cur = await conn.execute(check.sql, check.params)
         estimate = await cur.fetchone()
-    common, many = estimated(estimate)
-    answer = search_sql(search, common, many=many)
+    common, many, matches = estimated(estimate)
+    answer = search_sql(search, common, many=many, matches=matches)
     # Planned for its own values, never prepared: which layers rank every match is decided
     # on the values, and the plan PostgreSQL keeps for any values after five runs of the
     # shortlist read each layer's every match (55 ms at scale 10, against 7).

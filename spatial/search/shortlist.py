@@ -32,7 +32,9 @@ from spatial.search.terms import contains, indexed, short_number, terms_conditio
 COMMON_MATCHES = 10_000
 COMMON_SHARE = 0.05
 SHORTLIST = 1_000  # a layer's shortest names read for a shortlist, at most
-WALK = 100_000  # the same, where a number is too short for the index (``_read``)
+# Where a number is too short for the index, the names a shortlist reads on, at most: this
+# share of the entries ranking every match would read (``_further``).
+WALK_SHARE = 0.25
 DENSITY_SAMPLE = 100  # a layer's shortest names that say whether to read so many
 
 # A typed word the planner expects in fewer entries is ranked from every match (a few
@@ -56,7 +58,7 @@ def common_sql(search: Search) -> Compiled | None:
         return None
     return Compiled(
         sql.SQL(
-            "SELECT e.matches >= greatest(%s, %s * reltuples), e.matches >= %s "
+            "SELECT e.matches >= greatest(%s, %s * reltuples), e.matches >= %s, e.matches "
             "FROM pg_class, onemap_estimated_matches(%s, %s) AS e(matches) "
             "WHERE oid = 'search_entries'::regclass"
         ),
@@ -65,16 +67,17 @@ def common_sql(search: Search) -> Compiled | None:
     )  # fmt: skip
 
 
-def estimated(row: tuple[Any, ...] | None) -> tuple[bool, bool]:
-    """``common_sql``'s answer as ``search_sql`` takes it: whether common, whether many.
+def estimated(row: tuple[Any, ...] | None) -> tuple[bool, bool, float]:
+    """``common_sql``'s answer as ``search_sql`` takes it: common, many, and how many.
 
-    No estimate (prefixes only, ``common_sql`` is None) is neither common nor few.
+    How many: the entries the planner expects the words in. No estimate (prefixes only,
+    ``common_sql`` is None) is neither common nor few.
     """
-    common, many = row or (False, True)
-    return bool(common), bool(many)
+    common, many, matches = row or (False, True, 0.0)
+    return bool(common), bool(many), float(matches)
 
 
-def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = WALK) -> Compiled:
+def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compiled:
     """The best ``limit`` entries of a shortlist, with their rank (``ranking``).
 
     The shortlist: each layer's first ``limit`` matches that count (``_counted``) among its
@@ -89,10 +92,10 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = WALK) -> Co
 
     Where the words the trigram index can narrow are in most of a layer's shortest names
     and a number is too short for it ("号楼 10" in the buildings: "号楼" is in every one),
-    the index would hand the layer whole; its names are read on, to ``walk`` (``_read``).
-    "号楼 10" takes 12 ms at scale 1 and 59 at scale 10, where ranking every building
-    holding 号楼 took 85 and 760; a number no building holds reads ``walk`` names before
-    ranking them all (+70 ms at scale 1, +140 at scale 10).
+    the index would hand the layer whole; its names are read on, up to ``walk`` of them
+    (``_further``). "号楼 10" takes 13 ms at scale 1 and 63 at scale 10, where ranking
+    every building holding 号楼 took 85 and 750; a number few buildings hold reads that
+    share of them before ranking them all.
 
     Not always enough: 区1, in 23 % of names, is in none of the 1,000 shortest estates, and
     the shortlist answered a building where every match ranks the estate 光明小区10区
@@ -120,10 +123,8 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = WALK) -> Co
         "WITH latin_label AS MATERIALIZED (SELECT " + LATIN_LABEL_HOLDING + " AS held),"
         " shortlist AS MATERIALIZED ("
         " SELECT c.* FROM unnest({names}::text[]) AS l(name) CROSS JOIN LATERAL (SELECT * FROM ("
-        "  SELECT " + COLUMNS + " FROM (SELECT * FROM search_entries s"
-        "   WHERE s.layer = l.name AND {scope} ORDER BY length(s.label), s.label, s.feature_id"
-        "   LIMIT {read}) s WHERE {match} AND NOT {starts}) c WHERE " + _counted(search) +
-        "  LIMIT {limit}) c"
+        + _names_read("LIMIT {size}") + _names_read_on(search) +
+        ") c WHERE " + _counted(search) + " LIMIT {limit}) c"
         " UNION ALL"
         " SELECT " + COLUMNS + " FROM search_entries s"
         " WHERE s.layer = ANY({names}) AND {starts} AND {match} AND {scope}"
@@ -132,36 +133,67 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = WALK) -> Co
         " SELECT * FROM shortlist c WHERE NOT (c.rank_3 AND (" + ranked_again + "))"
         + "".join(f" UNION ALL SELECT * FROM every_{i}" for i in range(len(layers))) +
         ") c ORDER BY " + BY_RANK + " LIMIT {limit}",
-        read=_read(search, size, walk),
+        size=param(size),
+        further=_further(search, size, walk),
         holding=holding(search),
         **pieces,
     )  # fmt: skip
 
 
-def _read(search: Search, size: int, walk: int) -> Compiled:
-    """How many of a layer's shortest names the shortlist reads, at most (``l.name``'s).
+def _names_read(limit: str) -> str:
+    """Layer ``l.name``'s matches not starting with the first word, in its names' order.
 
-    ``size``; or ``walk`` where a number is too short for the trigram index ("10") and the
-    other words are in the labels of at least half of the layer's ``DENSITY_SAMPLE``
-    shortest names (not just their text: "街道" is in the address of most buildings but in
-    the label of none, and a walk of the buildings for "街道 1" would count nothing). Only
-    for a number: a single character ("明") is as short, but its pinyin often narrows
-    through the index after all ("ming": "号楼 99 明" takes 3.7 ms ranking every match).
-    The sample is the layer's, whatever streets limit the caller: it is about the words,
-    and checking its names against the streets cost a responsible planner ~1.5 ms a layer.
+    Its names shortest first, then by label and id (``ranking``), in the caller's streets,
+    as many as ``limit`` says (template).
+    """
+    return (
+        "SELECT " + COLUMNS + " FROM (SELECT * FROM search_entries s"
+        " WHERE s.layer = l.name AND {scope} ORDER BY length(s.label), s.label, s.feature_id "
+        + limit
+        + ") s WHERE {match} AND NOT {starts}"
+    )
+
+
+def _names_read_on(search: Search) -> str:
+    """The names past the first ``size``, read only where those held too few (template).
+
+    Only beside a number too short for the trigram index (``_further``); the count of them
+    is asked only when they are reached, so a search the first names settle pays nothing.
+    """
+    if not any(short_number(term) for term in search.terms):
+        return ""
+    return " UNION ALL " + _names_read("OFFSET {size} LIMIT {further}")
+
+
+def _further(search: Search, size: int, walk: int) -> Compiled:
+    """How many names past its ``size`` shortest a layer's shortlist reads, at most.
+
+    None; or up to ``walk`` names in all where a number is too short for the trigram index
+    ("10") and the other words are in the labels of at least half of the layer's
+    ``DENSITY_SAMPLE`` shortest names (not just their text: "街道" is in the address of most
+    buildings but in the label of none, and a walk of the buildings for "街道 1" would count
+    nothing). Only for a number: a single character ("明") is as short, but its pinyin
+    often narrows through the index after all ("ming": "号楼 99 明" takes 3.7 ms ranking
+    every match). The sample is the layer's, whatever streets limit the caller: it is about
+    the words, and checking its names against the streets cost a responsible planner ~1.5
+    ms a layer.
+
+    ``search_sql`` makes ``walk`` a share of the entries ranking every match would read
+    (``WALK_SHARE``), as the walk grows with the layer: the tenth building holding 号楼 and
+    10 is 7 % of the way through the buildings at every scale (4,228 names at scale 1,
+    42,014 at 10), with 21 10 %; with 23 and up 41 % or more, where reading them cost more
+    than ranking every match (+80 ms at scale 1, read whole).
     """
     narrowing = tuple(term for term in search.terms if not short_number(term))
-    if narrowing == search.terms:
-        return param(size)
     match = terms_condition(narrowing)
     in_label = [contains(term) for term in narrowing if not typed(term)]
     return Compiled(
         sql.SQL(
             "(SELECT CASE WHEN count(*) FILTER (WHERE {match} AND s.label ILIKE ALL(%s)) * 2"
-            " >= count(*) THEN %s ELSE %s END FROM (SELECT * FROM search_entries s"
+            " >= count(*) THEN %s ELSE 0 END FROM (SELECT * FROM search_entries s"
             " WHERE s.layer = l.name ORDER BY length(s.label), s.label LIMIT %s) s)"
         ).format(match=match.sql),
-        [*match.params, in_label, walk, size, DENSITY_SAMPLE],
+        [*match.params, in_label, max(0, walk - size), DENSITY_SAMPLE],
     )
 
 
