@@ -156,11 +156,10 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            found_in_most, many, matches = estimated(
+            expected = estimated(
                 conn.execute(check.sql, check.params).fetchone() if check else None
             )
-            # the route's second statement
-            raw = search_sql(search, found_in_most, many=many, matches=matches)
+            raw = search_sql(search, expected)  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 

@@ -18,6 +18,7 @@ from api import accounts
 from layers import REGISTRY, Role, Visibility
 from spatial.scope import StreetScope
 from spatial.search import (
+    Estimate,
     Search,
     common_sql,
     every_match_sql,
@@ -363,6 +364,7 @@ def _common_words(conn: psycopg.Connection) -> list[str]:
 
 
 PUBLIC = tuple(la for la in REGISTRY.values() if la.search and la.visibility == Visibility.PUBLIC)
+COMMON = Estimate(common=True)  # as the planner expects a word in most names
 
 
 def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(conn):
@@ -378,7 +380,7 @@ def test_a_word_in_most_names_is_ranked_from_a_shortlist_as_from_every_match(con
             short = _ranked(conn, shortlist_sql(search, size=60))
             assert len(short) == limit, text  # the shortlist answers…
             assert short == everything[:limit], text  # …as every match ranked does
-            assert _ranked(conn, search_sql(search, True, shortlist=60)) == short
+            assert _ranked(conn, search_sql(search, COMMON, shortlist=60)) == short
     # however short the shortlist, the layers it leaves short rank all their matches
     # (a digit beside a common word: labels hold digits, "…10号楼", so it ranks like one)
     for text in (*words, f"{words[0]} {words[1]}", pinyin_of(words[1]), f"{words[0]} 1"):
@@ -415,11 +417,10 @@ def test_a_common_word_beside_a_number_reads_on_through_the_shortest_names(conn)
     # The route bounds the walk by the planner's estimate of the word's entries.
     search = Search((word, "10"), PUBLIC, None, 8)
     check = common_sql(search)
-    _, _, matches = shortlist_module.estimated(conn.execute(check.sql, check.params).fetchone())
+    matches = shortlist_module.estimated(conn.execute(check.sql, check.params).fetchone()).matches
     assert matches > 100
-    assert _ranked(conn, search_sql(search, True, matches=matches)) == _ranked(
-        conn, every_match_sql(search)
-    )
+    estimate = Estimate(common=True, matches=matches)
+    assert _ranked(conn, search_sql(search, estimate)) == _ranked(conn, every_match_sql(search))
     # The walk did the work: the buildings never ranked all their matches, and their names
     # were read in order from the index until enough matched, not sorted whole first.
     buildings = [la.name for la in PUBLIC].index("buildings")
@@ -495,7 +496,7 @@ def test_a_layer_whose_shortest_names_miss_the_word_ranks_all_its_matches(db_url
                 everything = _ranked(conn, every_match_sql(search))
                 assert everything[0] == ("estates", estate), (scope, limit)
                 for size in (1, 60):
-                    assert _ranked(conn, search_sql(search, True, shortlist=size)) == everything
+                    assert _ranked(conn, search_sql(search, COMMON, shortlist=size)) == everything
         conn.rollback()
 
 
@@ -515,7 +516,7 @@ def test_a_responsible_planners_streets_limit_the_shortlist_too(conn):
     assert any(la.visibility > Visibility.PUBLIC for la in searchable)
     for limit in (8, 50):
         search = Search((word[0][0],), searchable, StreetScope((street,)), limit)
-        hits = _ranked(conn, search_sql(search, True, shortlist=60))
+        hits = _ranked(conn, search_sql(search, COMMON, shortlist=60))
         assert hits == _ranked(conn, search_sql(search))
         assert {fid for layer, fid in hits if layer == "projects"} <= inside
 
@@ -624,7 +625,7 @@ def test_a_latin_label_holding_a_typed_word_ranks_above_names_starting_with_it(d
         assert got[0] == ("service_facilities", -1)
         assert got == _ranked(conn, every_match_sql(search))
         for size in (1, 60):  # a shortlist's layers settled by typed matches give way too
-            assert _ranked(conn, search_sql(search, True, shortlist=size)) == got
+            assert _ranked(conn, search_sql(search, COMMON, shortlist=size)) == got
         conn.rollback()
 
 
@@ -659,7 +660,7 @@ def test_the_same_search_answers_the_same_whichever_way_it_ranks(conn, limit):
     """Ties (two buildings of one name) are settled by id, so both ways agree row for row."""
     word = _common_words(conn)[0]
     search = Search((word,), PUBLIC, None, limit)
-    assert _ranked(conn, search_sql(search, True)) == _ranked(conn, search_sql(search))
+    assert _ranked(conn, search_sql(search, COMMON)) == _ranked(conn, search_sql(search))
 
 
 def test_a_word_is_common_when_the_planner_expects_it_in_many_and_a_large_share_of_names(

@@ -35,6 +35,7 @@ from spatial.search.ranking import (
 from spatial.search.shortlist import (
     SHORTLIST,
     WALK_SHARE,
+    Estimate,
     common_sql,
     estimated,
     shortlist_sql,
@@ -50,6 +51,7 @@ from spatial.search.starts import (
 from spatial.search.terms import matching_ids, parse_alternatives, parse_terms, terms_condition
 
 __all__ = [
+    "Estimate",
     "Search",
     "common_sql",
     "every_match_sql",
@@ -64,15 +66,12 @@ __all__ = [
 
 
 def search_sql(
-    search: Search,
-    common: bool = False,
-    shortlist: int = SHORTLIST,
-    many: bool = True,
-    matches: float = 0.0,
+    search: Search, estimate: Estimate = Estimate(), shortlist: int = SHORTLIST
 ) -> Compiled:
     """Entries matching every term, best first (``ranking``), with a point and a bbox.
 
-    For ``common`` words (``common_sql``) the shortlist's answer (``shortlist_sql``), where
+    For words the planner expects in most names (``estimate.common``: ``common_sql``) the
+    shortlist's answer (``shortlist_sql``), where
     a layer short of matches among its shortest names (a responsible planner's few streets,
     a word in long names only) ranks all of its own. Words too short for the trigram index,
     and a typed word (pinyin, initials) expected in ``many`` entries, read the names
@@ -84,16 +83,16 @@ def search_sql(
     ``limit`` of them do, they are the answer, and the trigram index, whose lists grow with
     the city (翠微西里 at scale 10: 431 index pages, 3.7 ms), is never read; when not, every
     match is ranked. Each choice is made inside the statement, and the branch not taken
-    never runs. ``matches``, the entries the planner expects the words in, bounds how far
-    a shortlist reads on beside a number (``WALK_SHARE``).
+    never runs. The entries the planner expects the words in (``matches``) bound how far a
+    shortlist reads on beside a number (``WALK_SHARE``).
     """
     pieces = parts(search)
-    if common:
-        return outer(shortlist_sql(search, shortlist, walk=int(matches * WALK_SHARE)))
+    if estimate.common:
+        return outer(shortlist_sql(search, shortlist, int(estimate.matches * WALK_SHARE)))
     way = by_layer(search)
     if way is ByLayer.EVERY_MATCH:
         return outer(statement(starting_by_layer(search), **pieces))
-    if way is ByLayer.UNLESS_A_LATIN_LABEL and many:
+    if way is ByLayer.UNLESS_A_LATIN_LABEL and estimate.many:
         return or_every_match(
             starting_by_layer(search),
             "count(*) = {limit} AND NOT " + LATIN_LABEL_HOLDING,
@@ -118,10 +117,10 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
     if (check := common_sql(search)) is not None:
         cur = await conn.execute(check.sql, check.params)
         estimate = await cur.fetchone()
-    common, many, matches = estimated(estimate)
-    answer = search_sql(search, common, many=many, matches=matches)
+    expected = estimated(estimate)
+    answer = search_sql(search, expected)
     # Planned for its own values, never prepared: which layers rank every match is decided
     # on the values, and the plan PostgreSQL keeps for any values after five runs of the
     # shortlist read each layer's every match (55 ms at scale 10, against 7).
-    cur = await conn.execute(answer.sql, answer.params, prepare=not common)
+    cur = await conn.execute(answer.sql, answer.params, prepare=not expected.common)
     return await cur.fetchall()

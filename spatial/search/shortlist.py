@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import sql
 
@@ -67,14 +67,20 @@ def common_sql(search: Search) -> Compiled | None:
     )  # fmt: skip
 
 
-def estimated(row: tuple[Any, ...] | None) -> tuple[bool, bool, float]:
-    """``common_sql``'s answer as ``search_sql`` takes it: common, many, and how many.
+class Estimate(NamedTuple):
+    """What the planner expects of a search's words (``common_sql``), for ``search_sql``.
 
-    How many: the entries the planner expects the words in. No estimate (prefixes only,
-    ``common_sql`` is None) is neither common nor few.
+    No estimate (prefixes only) is neither common nor few.
     """
-    common, many, matches = row or (False, True, 0.0)
-    return bool(common), bool(many), float(matches)
+
+    common: bool = False  # in at least COMMON_MATCHES entries and COMMON_SHARE of them
+    many: bool = True  # in at least MANY_MATCHES
+    matches: float = 0.0  # the entries
+
+
+def estimated(row: tuple[Any, ...] | None) -> Estimate:
+    """``common_sql``'s row (None where it was not asked) as an ``Estimate``."""
+    return Estimate() if row is None else Estimate(bool(row[0]), bool(row[1]), float(row[2]))
 
 
 def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compiled:
