@@ -156,10 +156,10 @@ def search_requests(conn: psycopg.Connection, rng: random.Random, count: int) ->
         for group, text in typed.items():
             search = Search(tuple(text.split()), layers, None, 8)
             check = common_sql(search)
-            expected = estimated(
+            estimate = estimated(
                 conn.execute(check.sql, check.params).fetchone() if check else None
             )
-            raw = search_sql(search, expected)  # the route's second statement
+            raw = search_sql(search, estimate)  # the route's second statement
             out.append(Request(group, f"/search?limit=8&q={quote(text)}", None, raw))
     return out
 

@@ -113,14 +113,14 @@ async def find(conn: psycopg.AsyncConnection, search: Search) -> list[tuple[Any,
 
     Two round trips when a word is long enough to be common: the estimate, then the search.
     """
-    estimate = None
+    row = None
     if (check := common_sql(search)) is not None:
         cur = await conn.execute(check.sql, check.params)
-        estimate = await cur.fetchone()
-    expected = estimated(estimate)
-    answer = search_sql(search, expected)
+        row = await cur.fetchone()
+    estimate = estimated(row)
+    answer = search_sql(search, estimate)
     # Planned for its own values, never prepared: which layers rank every match is decided
     # on the values, and the plan PostgreSQL keeps for any values after five runs of the
     # shortlist read each layer's every match (55 ms at scale 10, against 7).
-    cur = await conn.execute(answer.sql, answer.params, prepare=not expected.common)
+    cur = await conn.execute(answer.sql, answer.params, prepare=not estimate.common)
     return await cur.fetchall()
