@@ -129,7 +129,7 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compi
         "WITH latin_label AS MATERIALIZED (SELECT " + LATIN_LABEL_HOLDING + " AS held),"
         " shortlist AS MATERIALIZED ("
         " SELECT c.* FROM unnest({names}::text[]) AS l(name) CROSS JOIN LATERAL (SELECT * FROM ("
-        + _names_read("LIMIT {size}") + _names_read_on(search) +
+        + _names_read(search, "LIMIT {size}") + _names_read_on(search) +
         ") c WHERE " + _counted(search) + " LIMIT {limit}) c"
         " UNION ALL"
         " SELECT " + COLUMNS + " FROM search_entries s"
@@ -146,18 +146,20 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compi
     )  # fmt: skip
 
 
-def _names_read(limit: str) -> str:
+def _names_read(search: Search, limit: str) -> str:
     """Layer ``l.name``'s matches not starting with the first word, in its names' order.
 
     Its names shortest first, then by label and id (``ranking``), in the caller's streets,
-    as many as ``limit`` says (template).
+    as many as ``limit`` says (template). Where only a label holding every word counts
+    (``_counted``), that is asked first: a label is short, and most names read on beside a
+    number fail there ("号楼 10" at scale 10: 64 -> 55 ms).
     """
+    label_first = "" if typed_letters(search) else "{holding} AND "
     return (
         "SELECT " + COLUMNS + " FROM (SELECT * FROM search_entries s"
         " WHERE s.layer = l.name AND {scope} ORDER BY length(s.label), s.label, s.feature_id "
-        + limit
-        + ") s WHERE {match} AND NOT {starts}"
-    )
+        + limit + ") s WHERE " + label_first + "{match} AND NOT {starts}"
+    )  # fmt: skip
 
 
 def _names_read_on(search: Search) -> str:
@@ -168,7 +170,7 @@ def _names_read_on(search: Search) -> str:
     """
     if not any(short_number(term) for term in search.terms):
         return ""
-    return " UNION ALL " + _names_read("OFFSET {size} LIMIT {further}")
+    return " UNION ALL " + _names_read(search, "OFFSET {size} LIMIT {further}")
 
 
 def _further(search: Search, size: int, walk: int) -> Compiled:
