@@ -99,9 +99,9 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compi
     Where the words the trigram index can narrow are in most of a layer's shortest names
     and a number is too short for it ("号楼 10" in the buildings: "号楼" is in every one),
     the index would hand the layer whole; its names are read on, up to ``walk`` of them
-    (``_further``). "号楼 10" takes 13 ms at scale 1 and 63 at scale 10, where ranking
-    every building holding 号楼 took 85 and 750; a number few buildings hold reads that
-    share of them before ranking them all.
+    (``_further``). "号楼 10" takes 16 ms at scale 1 and 54 at scale 10, where ranking
+    every building holding 号楼 took 85 and 724; a number few buildings hold reads that
+    many before ranking them all.
 
     Not always enough: 区1, in 23 % of names, is in none of the 1,000 shortest estates, and
     the shortlist answered a building where every match ranks the estate 光明小区10区
@@ -152,7 +152,7 @@ def _names_read(search: Search, limit: str) -> str:
     Its names shortest first, then by label and id (``ranking``), in the caller's streets,
     as many as ``limit`` says (template). Where only a label holding every word counts
     (``_counted``), that is asked first: a label is short, and most names read on beside a
-    number fail there ("号楼 10" at scale 10: 64 -> 55 ms).
+    number fail there ("号楼 10" at scale 10: 63 -> 54 ms).
     """
     label_first = "" if typed_letters(search) else "{holding} AND "
     return (
