@@ -16,12 +16,11 @@ import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
-from layers import STORAGE_SRID, FieldType, Layer
+from layers import STORAGE_SRID, Layer
 from layers.errors import InvalidInput
 from spatial import audit, bulk
-from spatial.validate import Problem, Validated
+from spatial.validate import Problem, Validated, as_parameter
 
 STAGE = "onemap_stage"
 MODES = ("append", "upsert", "replace")
@@ -46,9 +45,8 @@ def _column_values(
     """A column as COPY takes it (geometry as EWKB hex, made for the whole column at once)."""
     if column == "geom":
         return ewkb_hex(np.array(values, dtype=object), STORAGE_SRID, wkb)
-    if layer.fields_by_name[column].type is FieldType.JSON:
-        return [None if v is None else Jsonb(v) for v in values]
-    return values
+    field = layer.fields_by_name[column]
+    return [as_parameter(field, v) for v in values]
 
 
 def _plain_2d(wkb: bytes | None) -> bool:

@@ -22,7 +22,6 @@ import numpy as np
 import psycopg
 import shapely
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from layers import REGISTRY, STORAGE_SRID, Layer, Visibility
 from layers.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -30,7 +29,7 @@ from spatial import audit
 from spatial import crs as crs_mod
 from spatial.features import FeatureQuery, feature_text, representation_tag
 from spatial.scope import StreetScope, level_on_row, row_in_scope
-from spatial.validate import city_extent_async, validate
+from spatial.validate import as_parameter, city_extent_async, validate
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ async def _write_row(
     fid: int | None,
 ) -> int:  # fmt: skip
     names = list(values)
-    params = [Jsonb(values[n]) if isinstance(values[n], dict) else values[n] for n in names]
+    params = [as_parameter(layer.fields_by_name[n], values[n]) for n in names]
     columns = [sql.Identifier(n) for n in names]
     placeholders: list[sql.Composable] = [sql.SQL("%s")] * len(names)
     if layer.is_spatial:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import psycopg
 import shapely
+from psycopg.types.json import Jsonb
 
 from layers import INTEGER_RANGES, Field, FieldType, GeometryType, Layer
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:  # pandas takes 0.2 s to import; the command line rarely valid
     import pandas as pd
 
 Extent = tuple[float, float, float, float]
+
+
+def as_parameter(field: Field, value: Any) -> Any:
+    """A checked value as psycopg is to send it: a JSON field's as jsonb.
+
+    An array as much as an object: a Python list would go as a PostgreSQL array, and one of
+    objects cannot (a retrofit's stage history made every PATCH of it a 500).
+    """
+    return Jsonb(value) if value is not None and field.type is FieldType.JSON else value
+
 
 # Features must lie near the city (this catches swapped axes and a wrong CRS).
 EXTENT_MARGIN_DEG = 0.5

@@ -6,13 +6,15 @@ They run on a database of their own (``edits_url``): these tests commit.
 from __future__ import annotations
 
 import hashlib
+import json
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 
 from api import accounts
-from layers import Role
+from layers import REGISTRY, FieldType, Role
 from spatial.tiles import lonlat_to_tile
 from tests_support import ADMIN_TOKEN, admin_app
 
@@ -279,3 +281,26 @@ def test_a_duplicate_unique_value_is_400_not_500(api, edits_url):
     response = api.post("/collections/estates/items", json=feature, headers=api.as_admin)
     assert response.status_code == 400 and "exists already" in response.text
     assert layer_state(edits_url, "estates") == before
+
+
+JSON_FIELDS = [(la.name, f.name) for la in REGISTRY.values() if la.editors
+               for f in la.fields if f.type is FieldType.JSON]  # fmt: skip
+
+
+@pytest.mark.parametrize(("layer", "field"), JSON_FIELDS)
+def test_a_row_holding_json_is_patched_and_keeps_it(api, edits_url, layer, field):
+    """A retrofit's stage history (a JSON array) went to psycopg as a Python list, which it
+    sends as a PostgreSQL array and cannot for objects: every PATCH of such a row was a 500
+    (found by the fuzzer). The merge patch writes the row back; the JSON must come back as
+    it was, and sending it again changes nothing either."""
+    query = sql.SQL("SELECT id, {f} FROM {t} WHERE jsonb_typeof({f}) = 'array' ORDER BY id "
+                    "LIMIT 1").format(f=sql.Identifier(field), t=sql.Identifier(layer))  # fmt: skip
+    with psycopg.connect(edits_url) as conn:
+        fid, before = conn.execute(query).fetchone()
+    location = f"/collections/{layer}/items/{fid}"
+    headers = {**api.as_admin, "Content-Type": "application/merge-patch+json"}
+    for body in ({}, {"properties": {}}, {"properties": {field: before}}):
+        response = api.patch(location, content=json.dumps(body), headers=headers)
+        assert response.status_code == 200, (body, response.text[:300])
+    with psycopg.connect(edits_url) as conn:
+        assert conn.execute(query).fetchone() == (fid, before)
