@@ -10,6 +10,11 @@ from tests_support import ADMIN_TOKEN, MIGRATED, local_get, local_stream, serve
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 ROWS = 300_000
+FLAT_MIB = 100  # the server's growth while it streams, whatever the layer's size
+# FlatGeobuf's packed R-tree is built in memory by GDAL before the file is complete: about
+# 100 bytes a feature on top (57 MiB at 100,000 features, 75-80 at 300,000, and 109 once
+# under a busy suite, where the flat bound alone failed).
+INDEX_BYTES = {"fgb": 100}
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -55,4 +60,5 @@ def test_export_of_300k_features_keeps_server_memory_flat(big_server, fmt):
     growth_mib = (rss_kib(pid, "VmHWM") - before) / 1024
     assert received > ROWS * 50  # the whole layer came through
     print(f"{fmt}: server peak RSS growth {growth_mib:.1f} MiB over {received / 1e6:.0f} MB")
-    assert growth_mib < 100, f"server peak RSS grew by {growth_mib:.0f} MiB"
+    allowed = FLAT_MIB + INDEX_BYTES.get(fmt, 0) * ROWS / 2**20
+    assert growth_mib < allowed, f"server peak RSS grew by {growth_mib:.0f} MiB"
