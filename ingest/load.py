@@ -17,7 +17,7 @@ import psycopg
 import shapely
 from psycopg import sql
 
-from layers import STORAGE_SRID, Layer
+from layers import STORAGE_SRID, FieldType, Layer
 from layers.errors import InvalidInput
 from spatial import audit, bulk
 from spatial.validate import Problem, Validated, as_parameter
@@ -46,6 +46,8 @@ def _column_values(
     if column == "geom":
         return ewkb_hex(np.array(values, dtype=object), STORAGE_SRID, wkb)
     field = layer.fields_by_name[column]
+    if field.type is not FieldType.JSON:
+        return values  # as they are, without a call for each of a large file's values
     return [as_parameter(field, v) for v in values]
 
 
