@@ -21,7 +21,13 @@ from spatial.search.ranking import (
     typed,
     typed_letters,
 )
-from spatial.search.terms import contains, indexed, short_number, terms_condition
+from spatial.search.terms import (
+    contains,
+    indexed,
+    short_number,
+    terms_condition,
+    without_short_numbers,
+)
 
 # A search whose words the planner expects in at least COMMON_MATCHES entries, and in at
 # least COMMON_SHARE of them, ranks a shortlist (``shortlist_sql``): ranking every match cost
@@ -53,7 +59,7 @@ def common_sql(search: Search) -> Compiled | None:
     guess for it hardly narrows them. None when no word is long enough for the index
     (prefixes only: few entries, whatever the size).
     """
-    narrowing = [term for term in search.terms if not short_number(term)]
+    narrowing = without_short_numbers(search.terms)
     if not any(indexed(term) for term in narrowing):
         return None
     return Compiled(
@@ -62,7 +68,7 @@ def common_sql(search: Search) -> Compiled | None:
             "FROM pg_class, onemap_estimated_matches(%s, %s) AS e(matches) "
             "WHERE oid = 'search_entries'::regclass"
         ),
-        [COMMON_MATCHES, COMMON_SHARE, MANY_MATCHES, narrowing,
+        [COMMON_MATCHES, COMMON_SHARE, MANY_MATCHES, list(narrowing),
          [la.name for la in search.layers]],
     )  # fmt: skip
 
@@ -125,11 +131,12 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compi
     # A layer's first matches come in the order its names are read, which the filters over
     # them keep; an ORDER BY over them made PostgreSQL sort every name read before the
     # LIMIT (97 ms for "号楼 10", against 12).
+    read_on = _names_read_on(search)
     return statement(
         "WITH latin_label AS MATERIALIZED (SELECT " + LATIN_LABEL_HOLDING + " AS held),"
         " shortlist AS MATERIALIZED ("
         " SELECT c.* FROM unnest({names}::text[]) AS l(name) CROSS JOIN LATERAL (SELECT * FROM ("
-        + _names_read(search, "LIMIT {size}") + _names_read_on(search) +
+        + _names_read(search, "LIMIT {size}") + read_on +
         ") c WHERE " + _counted(search) + " LIMIT {limit}) c"
         " UNION ALL"
         " SELECT " + COLUMNS + " FROM search_entries s"
@@ -140,7 +147,7 @@ def shortlist_sql(search: Search, size: int = SHORTLIST, walk: int = 0) -> Compi
         + "".join(f" UNION ALL SELECT * FROM every_{i}" for i in range(len(layers))) +
         ") c ORDER BY " + BY_RANK + " LIMIT {limit}",
         size=param(size),
-        further=_further(search, size, walk),
+        **({"further": _further(search, size, walk)} if read_on else {}),
         holding=holding(search),
         **pieces,
     )  # fmt: skip
@@ -192,7 +199,7 @@ def _further(search: Search, size: int, walk: int) -> Compiled:
     42,014 at 10), with 21 10 %; with 23 and up 41 % or more, where reading them cost more
     than ranking every match (+80 ms at scale 1, read whole).
     """
-    narrowing = tuple(term for term in search.terms if not short_number(term))
+    narrowing = without_short_numbers(search.terms)
     match = terms_condition(narrowing)
     in_label = [contains(term) for term in narrowing if not typed(term)]
     return Compiled(

@@ -74,6 +74,11 @@ def short_number(term: str) -> bool:
     return term.isdigit() and not indexed(term)
 
 
+def without_short_numbers(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """The words whose entries ranking every match reads: a short number narrows none."""
+    return tuple(term for term in terms if not short_number(term))
+
+
 def term_condition(term: str, entry: str = "s") -> Compiled:
     """An entry (alias ``entry``) contains ``term`` in its text, pinyin or initials."""
     e = sql.Identifier(entry)
