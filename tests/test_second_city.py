@@ -141,6 +141,43 @@ def test_lengths_inside_estates_agree_with_geodesic_lengths(chengdu, chengdu_url
             assert row["inside_m"] == pytest.approx(inside, rel=2e-3, abs=0.2)
 
 
+def test_coverage_gaps_agree_with_every_distance_in_chengdus_zone(chengdu, chengdu_url):
+    """Every (estate, kind) measured again without an index, each red line to every
+    facility of the kind in the 105° E zone (pyproj): Beijing's zone would put a gap's
+    800 m about 16 m off."""
+    from pyproj import Transformer
+
+    kinds, walk_m = ("elder_care", "childcare", "meal_aid", "clinic"), 800.0
+    answer = local_get(f"{chengdu}/analyses/coverage_gaps",
+                       params={"limit": 10000, "kinds": ",".join(kinds), "walk_m": walk_m},
+                       headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}).json()  # fmt: skip
+    gaps = {(r["estate_id"], r["kind"]): r["nearest_m"] for r in answer["rows"]}
+    srid = load_city("chengdu").metric_srid
+    assert srid != load_city("beijing").metric_srid
+    to_metres = Transformer.from_crs(4326, srid, always_xy=True)
+
+    def metric(wkbs: list[bytes]) -> np.ndarray:
+        return shapely.transform(shapely.from_wkb(wkbs), lambda xy: np.column_stack(
+            to_metres.transform(xy[:, 0], xy[:, 1])))  # fmt: skip
+
+    with psycopg.connect(chengdu_url) as conn:
+        estates = conn.execute("SELECT id, ST_AsBinary(geom) FROM estates").fetchall()
+        outlines = metric([bytes(g) for _, g in estates])
+        expected = {}
+        for kind in kinds:
+            rows = conn.execute(
+                "SELECT ST_AsBinary(geom) FROM service_facilities WHERE kind = %s", (kind,)
+            ).fetchall()
+            points = metric([bytes(g) for (g,) in rows])
+            for (estate_id, _), outline in zip(estates, outlines, strict=True):
+                nearest = shapely.distance(outline, points).min() if len(points) else None
+                if nearest is None or nearest > walk_m:
+                    expected[estate_id, kind] = nearest
+    assert len(expected) > 10 and set(gaps) == set(expected)
+    for key, nearest in expected.items():
+        assert gaps[key] == (None if nearest is None else pytest.approx(nearest, abs=0.5))
+
+
 def test_relocation_costs_use_the_citys_prices_and_winter_counts_no_days(chengdu):
 
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
