@@ -5,9 +5,9 @@ layer, then shortest. The btree indexes of a name's start held every layer toget
 search read every name starting with the word (8,536 for ``jianguo`` at scale 10) and the
 trigram index's every match besides (15.7 ms). With the layer first, a search reads the
 layers in rank order and stops at the first ones holding enough: 10 streets, 0.08 ms
-(``spatial.search.starts.starting_by_layer``). A label holding the typed letters themselves would rank
-above those names; only labels with Latin letters can, and they get a partial index of their
-own, so that their absence is a check, not a scan.
+(``spatial.search.starts.starting_by_layer``). A label holding the typed letters themselves
+would rank above those names; only labels with Latin letters can, and they get a partial
+index of their own, so that their absence is a check, not a scan.
 
 Revision ID: 0023
 Revises: 0022

@@ -86,9 +86,9 @@ def search_sql(
     never runs. The entries the planner expects the words in (``matches``) bound how far a
     shortlist reads on beside a number (``WALK_SHARE``).
     """
-    pieces = parts(search)
     if estimate.common:
         return outer(shortlist_sql(search, shortlist, int(estimate.matches * WALK_SHARE)))
+    pieces = parts(search)
     way = by_layer(search)
     if way is ByLayer.EVERY_MATCH:
         return outer(statement(starting_by_layer(search), **pieces))
