@@ -24,14 +24,6 @@ from spatial.scope import StreetScope, level_on_row
 
 NEAR_M = 300.0  # idle parcels this close belong in the dossier
 SERVICE_KINDS = ("elder_care", "childcare", "meal_aid", "clinic", "community_center", "sports")
-# The nearest facility of each kind, measured as coverage gaps measures it.
-SERVICES_NEARBY = statement(
-    "SELECT k.kind, round(k.distance_m::numeric) AS nearest_m FROM ("
-    "SELECT ST_PointOnSurface(geom) AS pt, ST_Transform(geom, {srid}) AS g "
-    "FROM estates WHERE id = %(id)s) e "
-    "CROSS JOIN LATERAL (VALUES {nearest}) AS k(kind, distance_m)",
-    nearest=services.nearest_of_kinds(SERVICE_KINDS),
-)
 
 
 def _fields(layer: str, level: Visibility) -> set[str]:
@@ -131,7 +123,7 @@ async def dossier(
         out["elevator_retrofits"] = [
             {k: v for k, v in row["r"].items() if k in kept} for row in retrofits
         ]
-    out["services_nearby"] = await _rows(conn, SERVICES_NEARBY, {"id": estate_id})
+    out["services_nearby"] = await services.services_nearby(conn, estate_id, SERVICE_KINDS)
     if _sees("pipelines", level):
         area, today = Area(estate=estate_id), dt.date.today()
         inside = await pipes.pipes_by_estate(conn, area, {"buffer_m": 50.0, "today": today})

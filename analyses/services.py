@@ -11,13 +11,15 @@ about 1,000 m on streets, 700–800 m as the crow flies).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import psycopg
+import shapely
 from psycopg import sql
 
+from analyses import nearness
 from analyses.model import (
     ESTATES_IN_AREA,
     Area,
@@ -26,104 +28,44 @@ from analyses.model import (
     area_values,
     collector_paused,
     column,
-    fetch_rows,
     in_area,
     in_scope,
     query,
     statement,
 )
-from layers import get_layer, nearest_key
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
 
-KNN = 8  # candidates by index order (degrees) before measuring them in metres
-IDLE_PARCELS = get_layer("idle_parcels")
-# The parcels offered: the free ones, which the registry gives a nearest-first index.
-assert IDLE_PARCELS.nearest_among is not None
-FREE_FIELD, FREE_TERMS = IDLE_PARCELS.nearest_among
+# The conversion statuses whose parcels are still free to host a new service.
+FREE_STATUSES = ("identified", "planned")
+ESTATES_AT_ONCE = 2_000  # an area's estates are measured this many at a time
 
-
-def nearest_of_kinds(kinds: Sequence[str]) -> sql.Composed:
-    """``VALUES (kind, metres), …``: estate ``e`` to the nearest facility of each kind.
-
-    ``e`` has its point ``pt`` and its metric outline ``g``; the metres are NULL where the
-    city has no facility of the kind.
-
-    Each kind is a constant in its own scan, so the kind's own index serves it (``nearest_by``
-    in the registry: one index per kind, on ``nearest_key``). With the kind a value from a
-    join, only an index over every kind could: twice the time per scan at scale 1.
-    """
-    return sql.SQL(", ").join(
-        statement(
-            "({kind}, (SELECT min(ST_Distance(ST_Transform(c.geom, {srid}), e.g)) FROM ("
-            "SELECT f.geom FROM service_facilities f WHERE f.kind = {kind} "
-            "ORDER BY {facility} <-> {estate} LIMIT {knn}) c))",
-            kind=sql.Literal(kind),
-            facility=sql.SQL(nearest_key("f.geom")),
-            estate=sql.SQL(nearest_key("e.pt")),
-            knn=KNN,
-        )  # fmt: skip
-        for kind in kinds
+AREA_BOUNDS = statement(
+    "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+    "SELECT ST_Extent(ST_Transform(e.geom, {srid})) AS b FROM estates e WHERE {estates_in_area}) x",
+    estates_in_area=ESTATES_IN_AREA,
+)
+ESTATES = statement(
+    "SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, "
+    "ST_AsBinary(ST_Transform(e.geom, {srid})), ST_AsGeoJSON(e.geom, 7) "
+    "FROM estates e WHERE {estates_in_area}",
+    estates_in_area=ESTATES_IN_AREA,
+)
+_FREE_PARCELS = (
+    "SELECT p.id, p.kind, p.status, p.floor_area_m2, p.land_area_m2, "
+    "ST_AsBinary(ST_Transform(p.geom, {srid})) FROM idle_parcels p "
+    "WHERE p.status IN ({free}) AND {in_scope} "
+    "AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s"
+)
+FREE_PARCELS = {
+    within_box: statement(
+        _FREE_PARCELS + (" AND p.geom && {box}" if within_box else ""),
+        free=sql.SQL(", ").join(map(sql.Literal, FREE_STATUSES)),
+        in_scope=in_scope("idle_parcels", "p"),
+        box=nearness.BOX,
     )
-
-
-@functools.lru_cache(maxsize=64)
-def coverage_gaps_statement(kinds: tuple[str, ...]) -> sql.Composed:
-    """The coverage gaps of ``kinds`` (service kinds, checked by ``parse_kinds``).
-
-    Estate by estate: the nearest facility of each kind, the kinds beyond the walk, the
-    parcels once for all of them, then a row per gap. Nothing is kept or sorted, so memory
-    stays flat at any size: the city's rows kept in CTEs and sorted for their joins wrote
-    350 MB to disk at scale 40.
-    """
-    return statement(
-        """
-SELECT e.id::text || ':' || n.kind,
-       json_build_object(
-           'estate_id', e.id, 'estate_code', e.code, 'name_zh', e.name_zh,
-           'district_code', e.district_code, 'street_code', e.street_code,
-           'kind', n.kind, 'nearest_m', round(n.distance_m::numeric), 'walk_m', %(walk_m)s,
-           'parcels', e.parcels),
-       e.outline
-FROM (
-    SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, gap.kinds, gap.distances,
-           ST_AsGeoJSON(e.geom, 7) AS outline,
-           (SELECT coalesce(json_agg(x ORDER BY x.distance_m, x.id), '[]'::json) FROM (
-               SELECT c.id, c.kind, c.status, c.floor_area_m2, c.land_area_m2,
-                      round(ST_Distance(c.g, e.g)::numeric) AS distance_m
-               FROM (SELECT p.id, p.kind, p.status, p.floor_area_m2, p.land_area_m2,
-                            ST_Transform(p.geom, {srid}) AS g
-                     FROM idle_parcels p
-                     WHERE p.{free} IN ({free_terms}) AND {parcel_in_scope}
-                       AND greatest(p.floor_area_m2, p.land_area_m2) >= %(min_area_m2)s
-                     ORDER BY {parcel} <-> {estate} LIMIT {knn}) c
-               WHERE ST_DWithin(c.g, e.g, %(search_m)s)
-               ORDER BY 6, 1 LIMIT %(parcels)s) x) AS parcels
-    FROM (
-        SELECT e.id, e.code, e.name_zh, e.district_code, e.street_code, e.geom,
-               ST_PointOnSurface(e.geom) AS pt, ST_Transform(e.geom, {srid}) AS g
-        FROM estates e WHERE {estates_in_area}
-        OFFSET 0  -- kept whole: pulled up, each use of pt and g computed them again
-    ) e
-    CROSS JOIN LATERAL (
-        SELECT array_agg(k.kind) AS kinds, array_agg(k.distance_m) AS distances
-        FROM (VALUES {nearest}) AS k(kind, distance_m)
-        WHERE k.distance_m IS NULL OR k.distance_m > %(walk_m)s
-    ) gap
-    WHERE gap.kinds IS NOT NULL
-    OFFSET 0  -- kept whole: the parcels looked for once per estate, before its gaps unnest
-) e
-CROSS JOIN LATERAL unnest(e.kinds, e.distances) AS n(kind, distance_m)
-""",
-        estates_in_area=ESTATES_IN_AREA,
-        nearest=nearest_of_kinds(kinds),
-        knn=KNN,
-        parcel_in_scope=in_scope("idle_parcels", "p"),
-        free=sql.Identifier(FREE_FIELD),
-        free_terms=sql.SQL(", ").join(map(sql.Literal, FREE_TERMS)),
-        parcel=sql.SQL(IDLE_PARCELS.nearest_point("p.geom")),
-        estate=sql.SQL(nearest_key("e.pt")),
-    )
+    for within_box in (False, True)
+}
 
 
 def parse_kinds(text: str) -> tuple[str, ...]:
@@ -135,30 +77,133 @@ def parse_kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
+@dataclass(frozen=True)
+class FreeParcels:
+    """The free parcels an estate may be offered, in metres, with what an offer shows."""
+
+    tree: shapely.STRtree
+    ids: np.ndarray
+    shown: list[dict[str, Any]]  # id, kind, status and areas, by the tree's order
+
+
+async def free_parcels(
+    conn: psycopg.AsyncConnection, values: dict[str, Any], bounds: nearness.Bounds | None
+) -> FreeParcels:
+    """The free parcels big enough, visible to the caller, and (for an area) near it."""
+    query_values = dict(values)
+    if bounds is not None:
+        reach = values["search_m"] + nearness.EDGE_MARGIN_M
+        query_values.update(nearness.metric_box(bounds, reach))
+    cur = await conn.execute(FREE_PARCELS[bounds is not None], query_values)
+    rows = await cur.fetchall()
+    shown = [{"id": r[0], "kind": r[1], "status": r[2], "floor_area_m2": r[3],
+              "land_area_m2": r[4]} for r in rows]  # fmt: skip
+    return FreeParcels(
+        shapely.STRtree(shapely.from_wkb([r[5] for r in rows])),
+        np.array([r[0] for r in rows], dtype=np.int64),
+        shown,
+    )
+
+
 async def coverage_gaps(
     conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
 ) -> list[Row]:
     """(estate, service kind) pairs with no such service within ``walk_m``.
 
-    Each comes with the idle parcels within ``search_m`` that could host the service: the
-    nearest ``parcels`` (then by id) of the ``KNN`` free parcels nearest the estate's point.
-    Measured again over every free parcel in Python, the sample's third parcel was a few
-    metres farther than another in 2 rows of 9,617 (40 of 95,909 at scale 10).
+    Each comes with the nearest free parcels (``parcels`` of them, then by id) within
+    ``search_m`` of the estate that could host the service. Every distance is exact, from
+    the red line in the city's metres (``analyses.nearness``).
     """
     values = await gap_values(conn, area, params)
-    rows = await fetch_rows(conn, coverage_gaps_statement(values["kinds"]), values)
-    # Ordered here: an ORDER BY sorted the city's rows with their outlines and parcels
-    # (72 MB written to disk at scale 10), where these keys sort in milliseconds: with the
-    # collector held off, as their keys are as many new objects as the rows.
+    bounds: nearness.Bounds | None = None
+    if not area.city_wide:
+        cur = await conn.execute(AREA_BOUNDS, values)
+        found = await cur.fetchone()
+        if found is None or found[0] is None:
+            return []
+        bounds = tuple(found)
+    facilities = nearness.FacilitiesAround(conn, values["kinds"], bounds)
+    rows: list[Row] = []
+    async with nearness.serial(conn):
+        parcels = await free_parcels(conn, values, bounds)
+        await conn.execute("SET LOCAL cursor_tuple_fraction = 1.0")  # read to the end
+        async with conn.cursor(name="onemap_coverage_gaps") as cur:
+            await cur.execute(ESTATES, values)
+            while estates := await cur.fetchmany(ESTATES_AT_ONCE):
+                rows += await _gaps_of(estates, facilities, parcels, values)
+    # Ordered here, where the keys sort in milliseconds; with the collector held off, as
+    # their keys are as many new objects as the rows.
     with collector_paused():
         return sorted(rows, key=lambda row: (row.properties["estate_id"], row.properties["kind"]))
+
+
+ESTATE_OUTLINE = statement(
+    "SELECT ST_AsBinary(ST_Transform(geom, {srid})) FROM estates WHERE id = %(id)s"
+)
+
+
+async def services_nearby(
+    conn: psycopg.AsyncConnection, estate_id: int, kinds: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """Metres from the estate's red line to the nearest facility of each kind.
+
+    Measured as coverage gaps measures them; None where the city has none of the kind.
+    """
+    cur = await conn.execute(ESTATE_OUTLINE, {"id": estate_id})
+    found = await cur.fetchone()
+    if found is None:
+        return []
+    outline = shapely.from_wkb([found[0]])
+    bounds = tuple(shapely.bounds(outline)[0].tolist())
+    async with nearness.serial(conn):
+        metres = await nearness.FacilitiesAround(conn, kinds, bounds).nearest_beyond(outline, 0.0)
+    return [
+        {"kind": kind, "nearest_m": None if np.isnan(m[0]) else int(nearness.rounded(m)[0])}
+        for kind, m in metres.items()
+    ]
 
 
 async def gap_values(
     conn: psycopg.AsyncConnection, area: Area, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """The values ``coverage_gaps_statement`` runs with for ``area`` and ``params``."""
+    """The values coverage gaps' statements run with for ``area`` and ``params``."""
     return {**await area_values(conn, area), **params, "kinds": parse_kinds(params["kinds"])}
+
+
+async def _gaps_of(
+    estates: list[tuple[Any, ...]], facilities: nearness.FacilitiesAround, parcels: FreeParcels,
+    values: dict[str, Any],
+) -> list[Row]:  # fmt: skip
+    """The rows of these estates' gaps.
+
+    Each estate is (id, code, name, district, street, metric WKB, GeoJSON).
+    """
+    outlines = shapely.from_wkb([e[5] for e in estates])
+    walk_m = values["walk_m"]
+    metres = await facilities.nearest_beyond(outlines, walk_m)
+    beyond = {kind: ~(m <= walk_m) for kind, m in metres.items()}  # NaN: none in the city
+    with_gap = np.flatnonzero(np.logical_or.reduce(list(beyond.values())))
+    lacking = {kind: gap.tolist() for kind, gap in beyond.items()}
+    whole = {kind: nearness.rounded(m).tolist() for kind, m in metres.items()}
+    rows = []
+    with collector_paused():  # from here on nothing waits
+        offers = nearness.nearest_within(
+            parcels.tree, parcels.ids, outlines[with_gap], values["search_m"], values["parcels"]
+        )
+        for i, offered in zip(with_gap.tolist(), offers, strict=True):
+            estate_id, code, name_zh, district, street, _, outline = estates[i]
+            shown = [{**parcels.shown[p], "distance_m": m} for p, m in offered]
+            for kind in facilities.kinds:
+                if not lacking[kind][i]:
+                    continue
+                nearest_m = whole[kind][i]
+                rows.append(Row(f"{estate_id}:{kind}", {
+                    "estate_id": estate_id, "estate_code": code, "name_zh": name_zh,
+                    "district_code": district, "street_code": street, "kind": kind,
+                    "nearest_m": None if nearest_m != nearest_m else int(nearest_m),  # NaN
+                    "walk_m": walk_m, "parcels": shown,
+                }, outline))  # fmt: skip
+    return rows
 
 
 FLOW_POOL = statement(

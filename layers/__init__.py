@@ -18,7 +18,6 @@ from layers.model import (
     Role,
     Visibility,
     band_column,
-    nearest_key,
     tile_unit_m,
 )
 from layers.registry import REGISTRY, get_layer
@@ -39,7 +38,6 @@ __all__ = [
     "Role",
     "Visibility",
     "band_column",
-    "nearest_key",
     "get_layer",
     "tile_unit_m",
 ]

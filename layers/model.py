@@ -24,17 +24,6 @@ def tile_unit_m(z: int) -> float:
     return 2 * WEB_MERCATOR_HALF / (TILE_EXTENT * 2.0**z)
 
 
-def nearest_key(geom: str = "geom") -> str:
-    """The point ``geom`` as PostgreSQL's own ``point``: what a ``nearest_by`` index holds.
-
-    SP-GiST's quad-tree over it answers "the nearest of a kind" in the same time whatever
-    the table's size; PostGIS's GiST on the geometry took twice as long for a city ten
-    times as big, and PostGIS 3.3 has no nearest-first search in SP-GiST. Distances in
-    both are planar degrees, so the same rows come first.
-    """
-    return f"point(ST_X({geom}), ST_Y({geom}))"
-
-
 def band_column(zoom: int) -> str:
     """The column of an outline kept simplified for tiles up to ``zoom`` (``tile_bands``)."""
     return f"geom_z{zoom}"
@@ -186,18 +175,6 @@ class Layer:
     # (first and last, inclusive): district names zoomed out, building numbers zoomed in.
     label: str | None = None
     label_zooms: tuple[int, int] = (0, 22)
-    # Fields asked together with distance ("the nearest clinic"), each with a vocabulary,
-    # on a point layer: every term gets an SP-GiST index of its own rows' points
-    # (partial, on ``nearest_key``), so a nearest-first scan for a term, written as a
-    # constant, meets only its rows (coverage gaps walked ~100 facilities of every kind to
-    # keep 8 of one; one index of all kinds cost twice as much).
-    nearest_by: tuple[str, ...] = ()
-    # Rows asked for nearest-first among some terms of a field, whatever the rest: the idle
-    # parcels still free ("status", ("identified", "planned")) that coverage gaps offers an
-    # estate. They get one SP-GiST quad-tree of a point on each (``nearest_point``), partial
-    # on the terms; a GiST index of the outlines cost 1.2 times as much a scan in a city
-    # ten times as big (coverage gaps city-wide ×11.4 for ten times the data).
-    nearest_among: tuple[str, tuple[str, ...]] | None = None
     fields_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -212,24 +189,6 @@ class Layer:
             if name not in self.fields_by_name:
                 raise ValueError(f"layer {self.name}: unknown field {name!r}")
         self._check_search()
-        for name in self.nearest_by:
-            known = self.fields_by_name.get(name)
-            if known is None or known.vocabulary is None:
-                raise ValueError(f"layer {self.name}: nearest_by names a field with a vocabulary")
-            if self.geometry_type is not GeometryType.POINT:
-                raise ValueError(f"layer {self.name}: nearest_by is for a layer of points")
-        if self.nearest_among is not None:
-            name, terms = self.nearest_among
-            known = self.fields_by_name.get(name)
-            if (
-                known is None
-                or known.vocabulary is None
-                or not terms
-                or not set(terms) <= set(known.vocabulary.codes)
-            ):
-                raise ValueError(f"layer {self.name}: nearest_among names terms of a field")
-            if not self.is_spatial:
-                raise ValueError(f"layer {self.name}: nearest_among is for a spatial layer")
         if self.tile_bands and (
             list(self.tile_bands) != sorted(set(self.tile_bands))
             or self.geometry_type in (None, GeometryType.POINT)
@@ -250,15 +209,6 @@ class Layer:
     def clusters_at(self, z: int) -> bool:
         """Whether a tile at zoom ``z`` draws this layer's points as clusters."""
         return self.cluster_below is not None and z < self.cluster_below
-
-    def nearest_point(self, geom: str = "geom") -> str:
-        """``geom`` as the ``nearest_among`` index holds it: a point, on the surface.
-
-        On a line or polygon, a point inside it, where a centroid may fall outside.
-        """
-        if self.geometry_type is GeometryType.POINT:
-            return nearest_key(geom)
-        return nearest_key(f"ST_PointOnSurface({geom})")
 
     def tile_band(self, z: int) -> int | None:
         """The band a tile at zoom ``z`` starts from, if any (see ``tile_bands``)."""

@@ -13,10 +13,9 @@ import pytest
 from psycopg import sql
 
 from analyses.ledger import ledger
-from analyses.model import Area, rows_of, unprepared
+from analyses.model import Area, unprepared
 from analyses.registry import ANALYSES
 from layers.errors import InvalidInput
-from layers.schema.layer_tables import nearest_index
 from tests_support import plan_nodes, run_async
 
 
@@ -66,71 +65,6 @@ async def analyzed(
 def run_once(plan: dict[str, Any]) -> set[str]:
     """The kinds of node that run once, over the whole area (not per estate in a subplan)."""
     return {node["Node Type"] for node in plan_nodes(plan) if node["Actual Loops"] == 1}
-
-
-async def _coverage_gaps_scans(url: str) -> tuple[dict[str, list[tuple[str, int]]], int, int,
-                                              tuple[str, ...], set[str]]:  # fmt: skip
-    """The index scans (name, loops) of coverage gaps city-wide, by table; the estates, the
-    estates with a gap, the kinds, and the kinds of node that run over the whole city."""
-    from analyses import services
-
-    analysis = ANALYSES["coverage_gaps"]
-    params = analysis.parse_params({})
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        values = await services.gap_values(conn, Area(), params)
-        gaps = await analysis.run(conn, Area(), params)
-        # The test city is small enough to scan, or to sort a kind's few facilities by
-        # distance: ask whether the index serves, not if it pays.
-        await conn.execute(
-            "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off"
-        )
-        plan = await analyzed(conn, services.coverage_gaps_statement(values["kinds"]), values)
-        estates = (await (await conn.execute("SELECT count(*) FROM estates")).fetchone())[0]  # type: ignore[index]
-    scans: dict[str, list[tuple[str, int]]] = {}
-    for node in plan_nodes(plan):
-        if "Relation Name" in node:
-            scans.setdefault(node["Relation Name"], []).append(
-                (node.get("Index Name", node["Node Type"]), node["Actual Loops"])
-            )
-    with_gap = len({row.properties["estate_id"] for row in rows_of(gaps)})
-    return scans, estates, with_gap, values["kinds"], run_once(plan)
-
-
-@pytest.fixture(scope="module")
-def coverage_gaps_scans(db_url):
-    """Planned and run once for the tests that read it."""
-    return run_async(_coverage_gaps_scans(db_url))
-
-
-def test_coverage_gaps_measures_each_estate_and_kind_once_through_the_kinds_index(
-    coverage_gaps_scans,
-):
-    """Inlined, the nearest distance was measured three times per (estate, kind) — in the
-    filter twice and for the answer — each time walking facilities of every kind; then
-    through one index of all kinds, at twice the cost of the kind's own."""
-    scans, estates, _, kinds, _ = coverage_gaps_scans
-    assert estates > 0 and len(kinds) == 4
-    assert sorted(scans["service_facilities"]) == sorted(
-        (nearest_index("service_facilities", "kind", kind), estates) for kind in kinds
-    )
-
-
-def test_coverage_gaps_looks_for_parcels_once_per_estate_with_a_gap(coverage_gaps_scans):
-    """The parcels that could host a service are an estate's, whatever it lacks: looked for
-    once per estate with a gap, not once per gap (1.85 gaps an estate in the sample)."""
-    scans, _, with_gap, _, _ = coverage_gaps_scans
-    assert with_gap > 0
-    free = nearest_index("idle_parcels", "status", "identified_planned")
-    assert scans["idle_parcels"] == [(free, with_gap)]  # the quad-tree of the free parcels
-
-
-def test_coverage_gaps_keeps_and_sorts_nothing(coverage_gaps_scans):
-    """Estate by estate, each row sent as it is made (an estate's few parcels are sorted on
-    their own): at scale 40 the city's rows kept in CTEs and sorted for their joins wrote
-    350 MB to disk."""
-    *_, whole = coverage_gaps_scans
-    assert "Seq Scan" in whole  # the estates, read once
-    assert not whole & {"CTE Scan", "Materialize", "Sort", "Incremental Sort", "Hash"}
 
 
 async def _aging_plans(url: str, limit: int) -> list[dict]:

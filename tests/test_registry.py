@@ -162,25 +162,13 @@ def test_the_readme_layer_table_is_the_registry():
         ({"cluster_below": 12}, "only points"),
         ({"tile_from_zoom": (("name_zh", "x", 12),)}, "tile_from_zoom"),
         ({"tile_from_zoom": (("road_class", "motorway", 12),)}, "tile_from_zoom"),
-        ({"nearest_by": ("no_such_field",)}, "nearest_by"),
-        ({"nearest_by": ("name_zh",)}, "nearest_by names a field with a vocabulary"),
-        ({"nearest_by": ("road_class",)}, "nearest_by is for a layer of points"),
-        ({"nearest_among": ("no_such_field", ("x",))}, "nearest_among names terms of a field"),
-        ({"nearest_among": ("name_zh", ("x",))}, "nearest_among names terms of a field"),
-        ({"nearest_among": ("road_class", ("x",))}, "nearest_among names terms of a field"),
-        ({"nearest_among": ("road_class", ())}, "nearest_among names terms of a field"),
     ],
 )
 def test_tile_settings_that_cannot_work_are_refused(change, message):
-    """The drawing (and nearest-first index) settings of a layer are checked when it is
-    defined, not at the first tile or migration."""
+    """The drawing settings of a layer are checked when it is defined, not at the first
+    tile or migration."""
     with pytest.raises(ValueError, match=message):
         replace(get_layer("roads"), **change)
-
-
-def test_a_layer_without_geometry_has_no_nearest_first_index():
-    with pytest.raises(ValueError, match="nearest_among is for a spatial layer"):
-        replace(get_layer("opinions"), nearest_among=("verdict", ("agree",)))
 
 
 def test_the_command_line_and_the_service_start_without_sqlalchemy():

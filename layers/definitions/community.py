@@ -41,7 +41,6 @@ IDLE_PARCELS = Layer(
     themes=("kind", "proposed_use"),
     key_fields=("kind", "owner_type", "floor_area_m2", "proposed_use", "status"),
     # Coverage gaps: the parcels still free, nearest an estate first.
-    nearest_among=("status", ("identified", "planned")),
     fields=(
         Field("kind", T.TEXT, "类型", "Kind", INTERNAL, IDLE_KIND, required=True),
         Field("owner_type", T.TEXT, "权属类型", "Owner type", INTERNAL, OWNER_TYPE),
@@ -78,7 +77,6 @@ SERVICE_FACILITIES = Layer(
     themes=("kind",),
     key_fields=("name_zh", "kind", "capacity"),
     search=("name_zh", "address"),
-    nearest_by=("kind",),  # coverage gaps and the dossier: the nearest facility of a kind
     fields=(
         Field("kind", T.TEXT, "类型", "Kind", PUBLIC, SERVICE_KIND, required=True, index=True),
         Field("name_zh", T.TEXT, "名称", "Name", PUBLIC),

@@ -108,40 +108,10 @@ def table_of(layer: Layer) -> sa.Table:
         )
     )
     checks = [c for f in layer.fields for c in _checks(f)]
-    nearest = [
-        _nearest(layer, name, code, sa.column(name) == sa.literal(code, literal_execute=True))
-        for name in layer.nearest_by
-        for code in layer.fields_by_name[name].vocabulary.codes  # type: ignore[union-attr]
-    ]
-    if layer.nearest_among is not None:
-        name, terms = layer.nearest_among
-        free = sa.column(name).in_([sa.literal(t, literal_execute=True) for t in terms])
-        nearest.append(_nearest(layer, name, "_".join(terms), free))
     return sa.Table(
-        layer.name, metadata, *columns, *checks, *nearest,
+        layer.name, metadata, *columns, *checks,
         comment=f"{layer.title_zh} / {layer.title_en}",
     )  # fmt: skip
-
-
-def _nearest(layer: Layer, field: str, code: str, where: sa.ColumnElement[bool]) -> sa.Index:
-    """A quad-tree of the points of the rows ``where`` keeps (``nearest_by``, ``nearest_among``).
-
-    On ``Layer.nearest_point``: the expression its nearest-first queries order by.
-    """
-    return sa.Index(
-        nearest_index(layer.name, field, code),
-        sa.text(layer.nearest_point()),
-        postgresql_using="spgist",
-        postgresql_where=where,
-    )
-
-
-def nearest_index(layer: str, field: str, code: str) -> str:
-    """The index of the points of ``layer`` whose ``field`` is ``code`` (``nearest_by``).
-
-    For ``nearest_among``, ``code`` is its terms joined by ``_``.
-    """
-    return f"ix_{layer}_{field}_{code}_point"
 
 
 # System table: a version per layer, bumped by a statement trigger on every write (tile ETags).
