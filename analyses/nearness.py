@@ -111,26 +111,52 @@ class FacilitiesAround:
     async def nearest_beyond(self, outlines: np.ndarray, walk_m: float) -> dict[str, np.ndarray]:
         """Per kind, metres from each outline to its nearest facility beyond ``walk_m``.
 
-        ``walk_m`` itself where one is within it, NaN where the city has none; with
+        At most ``walk_m`` where one is within it, NaN where the city has none; with
         ``walk_m`` 0 every distance is the nearest's.
         """
-        reaches = self.reaches()
-        first = await self.trees(next(r for r in reaches if r >= walk_m))
         metres: dict[str, np.ndarray] = {}
         for kind in self.kinds:
             found = np.full(len(outlines), np.nan)
-            if walk_m > 0:
-                found[within(first[kind], outlines, walk_m)] = walk_m
-            for reach in reaches:
-                open_ = np.flatnonzero(np.isnan(found))
-                if not len(open_):
+            for reach in self.reaches():
+                if not np.isnan(found).any():
                     break
                 tree = (await self.trees(reach))[kind]
-                near = nearest(tree, outlines[open_])
-                exact = near <= reach - EDGE_MARGIN_M if math.isfinite(reach) else ~np.isnan(near)
-                found[open_[exact]] = near[exact]
+                if math.isinf(reach):
+                    # The city's tree is a level deeper for every fourfold city, and each
+                    # search descends it: the part around these outlines first.
+                    part = max(FIRST_REACH_M, walk_m)
+                    settle(found, around(tree, outlines, part), outlines, walk_m, part)
+                settle(found, tree, outlines, walk_m, reach)
             metres[kind] = found
         return metres
+
+
+def settle(
+    found: np.ndarray, tree: shapely.STRtree, outlines: np.ndarray, walk_m: float, reach: float
+) -> None:
+    """Fill in the open (NaN) entries of ``found`` that ``tree`` answers for certain.
+
+    ``tree`` holds every geometry within ``reach`` of the outlines: one within ``walk_m``
+    (when that is within ``reach``) settles an outline at ``walk_m``, a nearest within
+    ``reach`` at its metres.
+    """
+    open_ = np.flatnonzero(np.isnan(found))
+    if not len(open_):
+        return
+    if 0 < walk_m <= reach:
+        hit = within(tree, outlines[open_], walk_m)
+        found[open_[hit]] = walk_m
+        open_ = open_[~hit]
+    near = nearest(tree, outlines[open_])
+    exact = ~np.isnan(near) if math.isinf(reach) else near <= reach - EDGE_MARGIN_M
+    found[open_[exact]] = near[exact]
+
+
+def around(tree: shapely.STRtree, outlines: np.ndarray, reach: float) -> shapely.STRtree:
+    """A tree of the geometries of ``tree`` within ``reach`` of the outlines' box."""
+    x0, y0, x1, y1 = shapely.total_bounds(outlines)
+    inside = tree.query(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    return shapely.STRtree(tree.geometries[inside])
 
 
 def within(tree: shapely.STRtree, outlines: np.ndarray, distance: float) -> np.ndarray:

@@ -62,3 +62,23 @@ def test_the_box_of_a_reach_grows_every_side():
     assert nearness.metric_box((10.0, 20.0, 30.0, 40.0), 5.0) == {
         "x0": 5.0, "y0": 15.0, "x1": 35.0, "y1": 45.0,
     }  # fmt: skip
+
+
+def _measured(facilities: list[shapely.Geometry], outlines: list, walk_m: float) -> list[float]:
+    """``nearest_beyond`` over a city whose clinics are ``facilities`` (no database)."""
+    import asyncio
+
+    city = nearness.FacilitiesAround(None, ("clinic",), None)  # type: ignore[arg-type]
+    city._trees[math.inf] = {"clinic": shapely.STRtree(facilities)}
+    return asyncio.run(city.nearest_beyond(np.array(outlines), walk_m))["clinic"].tolist()
+
+
+def test_a_nearest_beyond_the_part_around_the_outlines_comes_from_the_whole_city():
+    """The part of the city's tree around a chunk of estates holds a clinic 49 km from the
+    second estate; the one 9 km away lies outside that part, and is the answer."""
+    near_first = shapely.Point(600, 50)  # 500 m east of the first estate
+    far_east = shapely.Point(50_100 + 9_000, 50)  # 9 km east of the second
+    outlines = [square(0, 0), square(50_000, 0)]
+    assert _measured([near_first, far_east], outlines, 0.0) == [500.0, 9_000.0]
+    assert _measured([near_first, far_east], outlines, 800.0) == [800.0, 9_000.0]
+    assert all(math.isnan(m) for m in _measured([], outlines, 800.0))  # none in the city
