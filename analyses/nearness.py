@@ -8,10 +8,11 @@ data, and the nearest in metres was not always among the eight nearest in degree
 
 Here PostGIS moves the facilities around the area to metres once, and shapely's STRtree (C,
 no Python per pair) measures each red line against them: first "any within ``walk_m``" (the
-most pairs, a bounded search), then the nearest only for the rest. Around a district the
-facilities are read out to a ``reach`` from the area's estates; a nearest found within the
-reach is exact (anything farther was not read but is farther still), the others are asked
-again with four times the reach, then of the whole city.
+most pairs, a bounded search), then the nearest only for the rest. For a district the
+facilities are read out to a ``reach`` from its estates; a nearest found within the reach
+is exact (anything not read lies farther), the others are asked again with four times the
+reach, then of the whole city. The whole city's tree is a level deeper for every fourfold
+city, so each chunk of estates is first measured against its own part of it, the same way.
 """
 
 from __future__ import annotations

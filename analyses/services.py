@@ -38,7 +38,7 @@ from layers.vocabulary import SERVICE_KIND
 
 # The conversion statuses whose parcels are still free to host a new service.
 FREE_STATUSES = ("identified", "planned")
-ESTATES_AT_ONCE = 2_000  # an area's estates are measured this many at a time
+ESTATES_AT_ONCE = 2_000  # estates read and measured this many at a time
 
 AREA_BOUNDS = statement(
     "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("

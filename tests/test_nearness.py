@@ -7,6 +7,7 @@ import numpy as np
 import shapely
 
 from analyses import nearness
+from tests_support import run_async
 
 
 def square(x: float, y: float, side: float = 100.0) -> shapely.Polygon:
@@ -66,11 +67,9 @@ def test_the_box_of_a_reach_grows_every_side():
 
 def _measured(facilities: list[shapely.Geometry], outlines: list, walk_m: float) -> list[float]:
     """``nearest_beyond`` over a city whose clinics are ``facilities`` (no database)."""
-    import asyncio
-
     city = nearness.FacilitiesAround(None, ("clinic",), None)  # type: ignore[arg-type]
     city._trees[math.inf] = {"clinic": shapely.STRtree(facilities)}
-    return asyncio.run(city.nearest_beyond(np.array(outlines), walk_m))["clinic"].tolist()
+    return run_async(city.nearest_beyond(np.array(outlines), walk_m))["clinic"].tolist()
 
 
 def test_a_nearest_beyond_the_part_around_the_outlines_comes_from_the_whole_city():
