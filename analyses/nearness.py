@@ -206,3 +206,8 @@ def nearest_within(
 def rounded(metres: np.ndarray | Sequence[float]) -> np.ndarray:
     """Whole metres, halves away from zero, as PostgreSQL's ``round(numeric)`` gives them."""
     return np.floor(np.asarray(metres, dtype=float) + 0.5)
+
+
+def whole_metres(metres: np.ndarray) -> list[int | None]:
+    """``metres`` as an answer gives them: ``rounded`` integers, None for NaN (none)."""
+    return [None if m != m else int(m) for m in rounded(metres).tolist()]  # m != m: NaN

@@ -36,8 +36,8 @@ from analyses.model import (
 from layers.errors import InvalidInput
 from layers.vocabulary import SERVICE_KIND
 
-# The conversion statuses whose parcels are still free to host a new service.
-FREE_STATUSES = ("identified", "planned")
+# The conversion statuses whose parcels are still free to host a new service (SQL list).
+FREE_STATUSES = sql.SQL(", ").join(map(sql.Literal, ("identified", "planned")))
 ESTATES_AT_ONCE = 2_000  # estates read and measured this many at a time
 
 AREA_BOUNDS = statement(
@@ -60,7 +60,7 @@ _FREE_PARCELS = (
 FREE_PARCELS = {
     within_box: statement(
         _FREE_PARCELS + (" AND p.geom && {box}" if within_box else ""),
-        free=sql.SQL(", ").join(map(sql.Literal, FREE_STATUSES)),
+        free=FREE_STATUSES,
         in_scope=in_scope("idle_parcels", "p"),
         box=nearness.BOX,
     )
@@ -158,10 +158,7 @@ async def services_nearby(
     bounds = tuple(shapely.bounds(outline)[0].tolist())
     async with nearness.serial(conn):
         metres = await nearness.FacilitiesAround(conn, kinds, bounds).nearest_beyond(outline, 0.0)
-    return [
-        {"kind": kind, "nearest_m": None if np.isnan(m[0]) else int(nearness.rounded(m)[0])}
-        for kind, m in metres.items()
-    ]
+    return [{"kind": kind, "nearest_m": nearness.whole_metres(m)[0]} for kind, m in metres.items()]
 
 
 async def gap_values(
@@ -185,7 +182,7 @@ async def _gaps_of(
     beyond = {kind: ~(m <= walk_m) for kind, m in metres.items()}  # NaN: none in the city
     with_gap = np.flatnonzero(np.logical_or.reduce(list(beyond.values())))
     lacking = {kind: gap.tolist() for kind, gap in beyond.items()}
-    whole = {kind: nearness.rounded(m).tolist() for kind, m in metres.items()}
+    whole = {kind: nearness.whole_metres(m) for kind, m in metres.items()}
     offers = nearness.nearest_within(
         parcels.tree, parcels.ids, outlines[with_gap], values["search_m"], values["parcels"]
     )
@@ -196,11 +193,10 @@ async def _gaps_of(
         for kind in facilities.kinds:
             if not lacking[kind][i]:
                 continue
-            nearest_m = whole[kind][i]
             rows.append(Row(f"{estate_id}:{kind}", {
                 "estate_id": estate_id, "estate_code": code, "name_zh": name_zh,
                 "district_code": district, "street_code": street, "kind": kind,
-                "nearest_m": None if nearest_m != nearest_m else int(nearest_m),  # NaN
+                "nearest_m": whole[kind][i],
                 "walk_m": walk_m, "parcels": shown,
             }, outline))  # fmt: skip
     return rows
@@ -220,9 +216,9 @@ totals AS (
            count(*) AS parcels,
            count(*) FILTER (WHERE status = 'in_use') AS in_use,
            count(*) FILTER (WHERE status = 'converting') AS converting,
-           count(*) FILTER (WHERE status IN ('identified', 'planned')) AS available,
+           count(*) FILTER (WHERE status IN ({free})) AS available,
            round(coalesce(sum(floor_area_m2)
-               FILTER (WHERE status IN ('identified', 'planned')), 0)::numeric, 1) AS available_m2
+               FILTER (WHERE status IN ({free})), 0)::numeric, 1) AS available_m2
     FROM p GROUP BY 1
 ),
 uses AS (
@@ -255,6 +251,7 @@ WHERE (%(district)s::text IS NULL OR d.code = %(district)s)
 ORDER BY d.code
 """,
     in_area=in_area(column("p", "geom")),
+    free=FREE_STATUSES,
 )
 
 

@@ -18,6 +18,7 @@ def test_metres_are_rounded_as_postgresql_rounds_them():
     """Halves away from zero, as ``round(numeric)`` did when PostgreSQL measured them
     (Python's and numpy's ``round`` give 0.5 → 0 and 2.5 → 2)."""
     assert nearness.rounded([0.5, 1.5, 2.5, 999.49, 0.0]).tolist() == [1, 2, 3, 999, 0]
+    assert nearness.whole_metres(np.array([2.5, math.nan])) == [3, None]  # NaN: none
 
 
 def test_the_nearest_is_measured_from_the_red_line_not_a_point_of_it():
