@@ -93,23 +93,23 @@ def requests(rng: random.Random, count: int) -> list[Request]:
                 x, y = tiles.lonlat_to_tile(plon + rng.uniform(-0.02, 0.02),
                                             plat + rng.uniform(-0.02, 0.02), z)  # fmt: skip
                 layer = "estates" if z < 14 else "buildings"
-                statement = tiles.tile_sql([get_layer(layer)], Visibility.PUBLIC, z)
+                statement = tiles.served_tile_sql([get_layer(layer)], Visibility.PUBLIC, z)
                 out.append(Request(
                     f"tile z{z} {place}",
                     f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}",
                     f"/collections/public.{layer}/tiles/WebMercatorQuad/{z}/{x}/{y}",
-                    Compiled(statement, [{"z": z, "x": x, "y": y}]),
+                    Compiled(statement, [{"z": z, "x": x, "y": y, "names": [layer]}]),
                 ))  # fmt: skip
         # District outlines, as every page's basemap draws them: a few large polygons.
         for z in (8, 11, 14):
             x, y = tiles.lonlat_to_tile(DENSE[0] + rng.uniform(-0.2, 0.2),
                                         DENSE[1] + rng.uniform(-0.2, 0.2), z)  # fmt: skip
-            statement = tiles.tile_sql([get_layer("districts")], Visibility.PUBLIC, z)
+            statement = tiles.served_tile_sql([get_layer("districts")], Visibility.PUBLIC, z)
             out.append(Request(
                 f"outline tile z{z}",
                 f"/collections/districts/tiles/WebMercatorQuad/{z}/{y}/{x}",
                 f"/collections/public.districts/tiles/WebMercatorQuad/{z}/{x}/{y}",
-                Compiled(statement, [{"z": z, "x": x, "y": y}]),
+                Compiled(statement, [{"z": z, "x": x, "y": y, "names": ["districts"]}]),
             ))  # fmt: skip
     return out
 

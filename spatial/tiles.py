@@ -211,6 +211,16 @@ def _tile_sql(
     return rendered(statement)
 
 
+def served_tile_sql(
+    layers: Sequence[Layer], level: Visibility, z: int, scope: StreetScope | None = None
+) -> SqlText:
+    """The statement a tile route runs (``render_with_versions``): the tile and its versions.
+
+    Its parameters: ``z``, ``x``, ``y`` and ``names`` (the layers' names).
+    """
+    return _tile_with_versions_sql(tuple(la.name for la in layers), level, z, scope)
+
+
 @functools.lru_cache(maxsize=1024)
 def _tile_with_versions_sql(
     names: tuple[str, ...], level: Visibility, z: int, scope: StreetScope | None

@@ -1,3 +1,5 @@
+import re
+
 from layers import REGISTRY, Visibility
 
 PUBLIC = [n for n, layer in REGISTRY.items() if layer.visibility is Visibility.PUBLIC]
@@ -37,6 +39,18 @@ def test_api_definition_is_openapi_with_the_ogc_paths(client):
         assert path in doc["paths"], path
     limit = doc["components"]["parameters"]["limit"]["schema"]
     assert limit["default"] == 100 and limit["maximum"] == 10_000
+
+
+def test_every_path_parameter_of_every_operation_is_declared(client):
+    """A client builds its URLs from the document: a ``{name}`` it does not describe, it
+    cannot fill (the tile routes read their path themselves and declare it by hand)."""
+    doc = client.get("/openapi.json").json()
+    for path, item in doc["paths"].items():
+        in_path = set(re.findall(r"{(\w+)}", path))
+        for method, operation in item.items():
+            declared = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
+            assert {p["name"] for p in declared} == in_path, (method, path)
+            assert all(p["required"] and p["schema"].get("type") for p in declared), path
 
 
 def test_anonymous_collections_are_the_public_layers(client):

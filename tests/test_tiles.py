@@ -17,7 +17,7 @@ from layers import (
     band_column,
     tile_unit_m,
 )
-from spatial.tiles import _layer_sql, lonlat_to_tile, tile_sql
+from spatial.tiles import MAX_ZOOM, _layer_sql, lonlat_to_tile, tile_sql
 from tests_support import until
 
 
@@ -79,6 +79,60 @@ def test_out_of_range_tiles_are_404(client):
     assert tile(client, "estates", 25, 0, 0).status_code in (400, 404)
     assert tile(client, "pipelines", 14, 0, 0).status_code == 404  # internal layer
     assert client.get("/collections/estates/tiles/WorldCRS84Quad/1/0/0").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("address", "wrong"),
+    [("abc/6208/13492", {"tileMatrix": "digits 0-9"}),
+     ("1_4/6208/13492", {"tileMatrix": "digits 0-9"}),
+     ("14/%20%31/1", {"tileRow": "digits 0-9"}),
+     ("14/1.0/1", {"tileRow": "digits 0-9"}),
+     ("14/%D9%A3/1", {"tileRow": "digits 0-9"}),  # an Arabic-Indic three
+     (f"{MAX_ZOOM + 1}/0/0", {"tileMatrix": f"less than or equal to {MAX_ZOOM}"}),
+     ("14/-1/0", {"tileRow": "greater than or equal to 0"}),
+     ("99/x/-1", {"tileMatrix": "less than or equal", "tileRow": "digits 0-9",
+                  "tileCol": "greater than or equal to 0"})],
+)  # fmt: skip
+def test_a_bad_tile_address_is_a_400_naming_each_bad_part(client, address, wrong):
+    for path in (f"/collections/buildings/tiles/WebMercatorQuad/{address}",
+                 f"/tiles/WebMercatorQuad/{address}?collections=buildings"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 400, response.text[:300]
+        assert response.headers["content-type"] == "application/problem+json"
+        errors = {e["parameter"]: e for e in response.json()["errors"]}
+        assert errors.keys() == wrong.keys(), response.text
+        for name, words in wrong.items():
+            assert errors[name]["in"] == "path" and words in errors[name]["detail"]
+
+
+def test_a_tile_of_several_layers_needs_their_names(client, dense_tile):
+    z, x, y = dense_tile
+    for query in ("", "?other=estates"):
+        response = client.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}{query}")
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            {"parameter": "collections", "in": "query", "detail": "Field required"}
+        ]
+    assert client.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=estates").status_code == 200
+
+
+def test_the_api_document_declares_every_tile_parameter_and_who_may_ask(client):
+    doc = client.get("/openapi.json").json()
+    schemes = doc["components"]["securitySchemes"]
+    for path, wanted in (
+        ("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+         {"collectionId", "tileMatrixSetId", "tileMatrix", "tileRow", "tileCol"}),
+        ("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+         {"tileMatrixSetId", "tileMatrix", "tileRow", "tileCol", "collections"}),
+    ):  # fmt: skip
+        operation = doc["paths"][path]["get"]
+        parameters = {p["name"]: p for p in operation["parameters"]}
+        assert parameters.keys() == wanted
+        assert all(p["required"] for p in parameters.values())
+        assert parameters["tileMatrix"]["schema"] == {"type": "integer", "minimum": 0,
+                                                      "maximum": MAX_ZOOM}  # fmt: skip
+        assert parameters["tileRow"]["schema"] == {"type": "integer", "minimum": 0}
+        assert {name for s in operation["security"] for name in s} == set(schemes)
 
 
 def test_etag_gives_304_and_changes_with_the_data(client, dense_tile, conn_module):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from api.access import Caller, CallerDep, LayerDep, LevelDep, find_visible_layer
+from api.access import API_KEY, BEARER, Caller, LayerDep, LevelDep, caller_of, find_visible_layer
 from api.deps import ConnDep, read_connection
 from api.links import JSON, MVT, link, url
 from api.negotiation import etag_matches
-from api.params import DIGITS
+from api.params import path_integer_parameter, path_integers
 from api.response_cache import offer
 from api.state import state_of
 from layers import Layer, Visibility
@@ -33,12 +34,39 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified"},
 }
 
-Z = Annotated[int, Path(alias="tileMatrix", ge=0, le=tiles.MAX_ZOOM), DIGITS]
-Y = Annotated[int, Path(alias="tileRow", ge=0), DIGITS]
-X = Annotated[int, Path(alias="tileCol", ge=0), DIGITS]
 CollectionsParam = Annotated[
     str, Query(alias="collections", description="Comma-separated collection ids")
 ]
+
+# The tile routes, the hottest, take their path, caller, layer and connection themselves:
+# FastAPI's solving of them costs ~0.2 ms of a 0.7–2 ms computed tile (BENCHMARKS.md, 30
+# and 35). Their OpenAPI operations still say what they take.
+TILE_ADDRESS = {"tileMatrix": (0, tiles.MAX_ZOOM), "tileRow": (0, None), "tileCol": (0, None)}
+_ADDRESS_PARAMETERS = [
+    {"name": "tileMatrixSetId", "in": "path", "required": True, "schema": {"type": "string"}},
+    *(path_integer_parameter(name, low, high) for name, (low, high) in TILE_ADDRESS.items()),
+]
+_SECURITY: list[dict[str, list[str]]] = [{BEARER.scheme_name: []}, {API_KEY.scheme_name: []}]
+LAYER_TILE_OPERATION = {
+    "parameters": [
+        {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
+        *_ADDRESS_PARAMETERS,
+    ],
+    "security": _SECURITY,
+}
+TILE_OPERATION = {
+    "parameters": [
+        *_ADDRESS_PARAMETERS,
+        {
+            "name": "collections",
+            "in": "query",
+            "required": True,
+            "description": "Comma-separated collection ids",
+            "schema": {"type": "string"},
+        },
+    ],
+    "security": _SECURITY,
+}
 
 
 def check_tms(tms: str) -> None:
@@ -202,16 +230,13 @@ async def get_layer_tilejson(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A vector tile of a layer",
     responses=TILE_RESPONSES,
+    openapi_extra=LAYER_TILE_OPERATION,
 )
-async def get_layer_tile(
-    request: Request, caller: CallerDep, collectionId: str, tileMatrixSetId: str,  # noqa: N803
-    z: Z, y: Y, x: X,
-) -> Response:  # fmt: skip
-    # The hottest route takes its layer and connection itself: as a chain of dependencies
-    # they cost ~0.1 ms of a ~1 ms computed tile (BENCHMARKS.md, 30). The caller stays a
-    # dependency: it declares the security schemes in the OpenAPI document.
-    check_tms(tileMatrixSetId)
-    layer = tiled(find_visible_layer(collectionId, caller.level))
+async def get_layer_tile(request: Request) -> Response:
+    caller = await caller_of(request)
+    z, y, x = path_integers(request, TILE_ADDRESS)
+    check_tms(request.path_params["tileMatrixSetId"])
+    layer = tiled(find_visible_layer(request.path_params["collectionId"], caller.level))
     async with read_connection(request) as conn:
         return await _tile_response(request, conn, [layer], caller, z, y, x)
 
@@ -229,12 +254,17 @@ async def get_tilejson(
     "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
     summary="A vector tile of several layers",
     responses=TILE_RESPONSES,
+    openapi_extra=TILE_OPERATION,
 )
-async def get_tile(
-    request: Request, caller: CallerDep, tileMatrixSetId: str, z: Z, y: Y, x: X,  # noqa: N803
-    names: CollectionsParam,
-) -> Response:  # fmt: skip
-    check_tms(tileMatrixSetId)  # as get_layer_tile: no dependency chain on the hot path
+async def get_tile(request: Request) -> Response:
+    caller = await caller_of(request)
+    z, y, x = path_integers(request, TILE_ADDRESS)
+    names = request.query_params.get("collections")
+    if names is None:
+        raise RequestValidationError(
+            [{"loc": ("query", "collections"), "msg": "Field required", "type": "missing"}]
+        )
+    check_tms(request.path_params["tileMatrixSetId"])
     layers = _spatial_layers(names, caller.level)
     async with read_connection(request) as conn:
         return await _tile_response(request, conn, layers, caller, z, y, x)
