@@ -8,6 +8,7 @@ reader draws nothing where there is no tile.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import threading
@@ -165,19 +166,14 @@ def write_archive(
         try:
             with partial.open("wb") as out:
                 writer = Writer(out)  # type: ignore[no-untyped-call]  # pmtiles: no hints
-                rendered = _render_all(url, snapshot[0], wanted, order, level, workers)
-                for (z, x, y), data in rendered:
-                    if not data:
-                        report.empty += 1
-                        continue
-                    tile = gzip.compress(data, mtime=0)
-                    writer.write_tile(zxy_to_tileid(z, x, y), tile)  # type: ignore[no-untyped-call]
-                    report.tiles += 1
-                    report.per_zoom[z] = report.per_zoom.get(z, 0) + 1
-                if not report.tiles:
-                    raise InvalidInput("nothing to write: the layers have no features")
-                header, metadata = _header(zooms, bounds), _metadata(zooms, level, name)
-                writer.finalize(header, metadata)  # type: ignore[no-untyped-call]
+                # Its scratch file of tiles is closed by finalize() only: closed here on failure.
+                with contextlib.closing(writer.tile_f):
+                    _write_tiles(writer, _render_all(url, snapshot[0], wanted, order, level,
+                                                     workers), report)  # fmt: skip
+                    if not report.tiles:
+                        raise InvalidInput("nothing to write: the layers have no features")
+                    header, metadata = _header(zooms, bounds), _metadata(zooms, level, name)
+                    writer.finalize(header, metadata)  # type: ignore[no-untyped-call]
             partial.replace(path)
         finally:
             partial.unlink(missing_ok=True)
@@ -187,6 +183,19 @@ def write_archive(
 
 
 Tile = tuple[int, int, int]
+
+
+def _write_tiles(
+    writer: Writer, rendered: Iterator[tuple[Tile, bytes]], report: ArchiveReport
+) -> None:
+    for (z, x, y), data in rendered:
+        if not data:
+            report.empty += 1
+            continue
+        tile = gzip.compress(data, mtime=0)
+        writer.write_tile(zxy_to_tileid(z, x, y), tile)  # type: ignore[no-untyped-call]
+        report.tiles += 1
+        report.per_zoom[z] = report.per_zoom.get(z, 0) + 1
 
 
 def _render_all(

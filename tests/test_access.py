@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 
 import mapbox_vector_tile
 import psycopg
@@ -197,7 +198,12 @@ def _exported(fmt: str, content: bytes, layer: Layer):
         for row in csv.DictReader(io.StringIO(content.decode("utf-8-sig"))):
             yield int(row.pop("id")), {k: v for k, v in row.items() if k != "wkt"}
     else:
-        frame = pyogrio.read_dataframe(io.BytesIO(content), read_geometry=False)
+        # Read from a file named for its format: GDAL warns of a GeoPackage in memory
+        # without its extension.
+        with tempfile.NamedTemporaryFile(suffix=f".{fmt}") as file:
+            file.write(content)
+            file.flush()
+            frame = pyogrio.read_dataframe(file.name, read_geometry=False)
         for record in frame.to_dict("records"):
             fid = record.pop("id")
             yield fid, {k: (None if v != v else v) for k, v in record.items()}  # NaN → None
