@@ -44,7 +44,7 @@ from analyses.model import (
 )
 from layers import get_layer
 from layers.city import CITY
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import audit
 
 CONSENT_NEEDED = 2 / 3  # of the owners, by floor area and by number (DOMAIN.md, consent)
@@ -141,7 +141,7 @@ def parse_prices(text: str) -> dict[str, float]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         network, _, value = part.partition("=")
         if network.strip() not in UNIT_PRICES:
-            raise InvalidInput(f"unit_prices: unknown network {network.strip()!r}")
+            raise InvalidInput(f"unit_prices: unknown network {shown(network.strip())}")
         try:
             price = float(value)
         except ValueError:

@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from analyses import workdays
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from layers.files import input_file, yaml_document
 
 _KEYS = {"year", "source", "holidays", "workdays"}
@@ -84,7 +84,9 @@ def parse(document: Any) -> Arrangement:
             try:
                 value = dt.date.fromisoformat(value)
             except ValueError:
-                raise InvalidInput(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+                raise InvalidInput(
+                    f"{where}: {shown(str(value))} is not a date (YYYY-MM-DD)"
+                ) from None
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
             raise InvalidInput(f"{where}: expected a date (YYYY-MM-DD)")
         if not first <= value <= last:

@@ -23,7 +23,7 @@ from psycopg.pq import TransactionStatus
 from analyses.fields import row_names
 from layers import Visibility, numerals
 from layers.city import CITY
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import scope
 
 METRIC_SRID = CITY.metric_srid  # metres: the city's CGCS2000 Gauss-Kruger system
@@ -109,10 +109,10 @@ async def check_area_exists(conn: psycopg.AsyncConnection, area: Area) -> None:
     cur = await conn.execute(_AREA_KNOWN, area.params, prepare=False)  # as analyses' (Analysis.run)
     district, street, estate, street_in_district, estate_inside = await cur.fetchone() or ()
     if not district:
-        raise InvalidInput(f"district: no district has the code {area.district!r} "
+        raise InvalidInput(f"district: no district has the code {shown(area.district or '')} "
                            "(the codes are in the districts layer)")  # fmt: skip
     if not street:
-        raise InvalidInput(f"street: no street has the code {area.street!r} "
+        raise InvalidInput(f"street: no street has the code {shown(area.street or '')} "
                            "(the codes are in the streets layer)")  # fmt: skip
     if not estate:
         raise InvalidInput(f"estate: no estate has the id {area.estate}")

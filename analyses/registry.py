@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyses import bundles, checks, elevators, pipes, services, workflow
 from analyses.model import Analysis, Theme
 from layers import Visibility
-from layers.errors import NotFound
+from layers.errors import NotFound, shown
 
 ANALYSES: dict[str, Analysis] = {
     a.name: a
@@ -188,4 +188,4 @@ def get_analysis(name: str) -> Analysis:
     try:
         return ANALYSES[name]
     except KeyError:
-        raise NotFound(f"analysis {name!r} not found; known: {', '.join(ANALYSES)}") from None
+        raise NotFound(f"analysis {shown(name)} not found; known: {', '.join(ANALYSES)}") from None

@@ -15,7 +15,7 @@ from psycopg import sql
 from analyses import holidays, workdays
 from analyses.model import ESTATES_IN_AREA, Area, Param, Row, query, statement
 from layers.city import CITY
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 
 PROJECTS_IN_AREA = sql.SQL(
     "(%(district)s::text IS NULL OR p.district_code = %(district)s) "
@@ -37,7 +37,7 @@ def parse_window(text: str, name: str) -> Window:
         dt.date(2024, *start)
         dt.date(2024, *end)
     except (ValueError, TypeError):
-        raise InvalidInput(f"{name}: expected MM-DD/MM-DD, got {text!r}") from None
+        raise InvalidInput(f"{name}: expected MM-DD/MM-DD, got {shown(text)}") from None
     return start, end  # type: ignore[return-value]
 
 

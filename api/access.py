@@ -23,7 +23,7 @@ from api.accounts import User
 from api.deps import pooled
 from api.state import state_of
 from layers import REGISTRY, Layer, Role, Visibility, get_layer
-from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from layers.errors import Forbidden, InvalidInput, NotFound, Unauthorized, shown
 from spatial.scope import StreetScope
 
 TOKEN_COOKIE = "onemap_token"  # set by /login so that pages and their tile requests carry it
@@ -154,9 +154,9 @@ def find_visible_layer(name: str, level: Visibility) -> Layer:
     try:
         layer = get_layer(name)
     except KeyError:
-        raise NotFound(f"collection {name!r} not found") from None
+        raise NotFound(f"collection {shown(name)} not found") from None
     if layer.visibility > level:
-        raise NotFound(f"collection {name!r} not found")
+        raise NotFound(f"collection {shown(name)} not found")
     return layer
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 
 from layers import Role
-from layers.errors import InvalidInput, NotFound
+from layers.errors import InvalidInput, NotFound, shown
 
 TOKEN_PREFIX = "om_"
 LOOKUP_TTL_S = 5.0  # a revoked token stops working within this time on every worker
@@ -43,7 +43,7 @@ def parse_role(text: str) -> Role:
         role = None
     if role is None or role is Role.ANONYMOUS:
         names = ", ".join(r.value for r in Role if r is not Role.ANONYMOUS)
-        raise InvalidInput(f"unknown role {text!r}; use one of {names}")
+        raise InvalidInput(f"unknown role {shown(text)}; use one of {names}")
     return role
 
 
@@ -92,7 +92,7 @@ def _active_id(conn: psycopg.Connection, name: str) -> int:
         "SELECT id FROM users WHERE name = %s AND revoked_at IS NULL", (name,)
     ).fetchone()
     if row is None:
-        raise NotFound(f"no active user called {name!r}")
+        raise NotFound(f"no active user called {shown(name)}")
     return int(row[0])
 
 

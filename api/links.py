@@ -10,7 +10,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.negotiation import wants_html
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -44,7 +44,7 @@ HtmlFormat = Annotated[str | None, Query(alias="f", description="json, or html f
 def html_wanted(request: Request, f: str | None) -> bool:
     """``f=html``, or a client weighing HTML above JSON without ``f`` (a browser)."""
     if f not in (None, "json", "html"):
-        raise InvalidInput(f"f: unsupported format {f!r}; use json or html")
+        raise InvalidInput(f"f: unsupported format {shown(f)}; use json or html")
     return wants_html(f, request.headers.get("accept", ""))
 
 

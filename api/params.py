@@ -17,7 +17,7 @@ from pydantic import BeforeValidator
 from api.state import state_of
 from layers import numerals
 from layers.city import CITY
-from layers.errors import InvalidInput, UnsupportedMediaType
+from layers.errors import InvalidInput, UnsupportedMediaType, shown
 from spatial import crs as crs_mod
 from spatial.features import Bbox, DatetimeRange
 
@@ -178,7 +178,9 @@ def _instant(text: str) -> dt.datetime | dt.date | None:
             return dt.date.fromisoformat(text)
         return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"datetime: {text!r} is not an RFC 3339 date or date-time") from None
+        raise InvalidInput(
+            f"datetime: {shown(text)} is not an RFC 3339 date or date-time"
+        ) from None
 
 
 async def datetime_query(
@@ -280,7 +282,7 @@ async def declared_parameters_only(request: Request) -> None:
     unknown = sorted(set(request.query_params) - names)
     if unknown:
         takes = ", ".join(sorted(names)) or "none"
-        raise InvalidInput(f"unknown parameter {unknown[0]!r}; this route takes: {takes}")
+        raise InvalidInput(f"unknown parameter {shown(unknown[0])}; this route takes: {takes}")
 
 
 DeclaredOnly = [Depends(declared_parameters_only)]

@@ -21,7 +21,7 @@ from api.params import (
     check_bbox,
 )
 from api.state import state_of
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import cql, search
 from spatial.features import FeatureQuery
 from spatial.validate import city_extent_async
@@ -66,7 +66,7 @@ async def base_query(
             continue
         f = comparable.get(name)
         if f is None:
-            raise InvalidInput(f"unknown parameter or property {name!r}")
+            raise InvalidInput(f"unknown parameter or property {shown(name)}")
         equals.append((name, cql.typed_value(f, value)))
     if bbox is not None:
         limit = state_of(request).features.max_bbox_area_deg2

@@ -1,5 +1,17 @@
 """The domain errors of OneMap; the API maps each to an HTTP status, the CLI to a message."""
 
+SHOWN_CHARACTERS = 40
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, cut short: an error repeats what was asked, not all of it.
+
+    A 20,000-character collection name came back whole in its 404.
+    """
+    if len(text) <= SHOWN_CHARACTERS:
+        return repr(text)
+    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
+
 
 class OneMapError(Exception):
     """Base of every error OneMap reports to a user in words rather than as a crash."""

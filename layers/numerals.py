@@ -7,7 +7,12 @@ at all: two readers of one request see two numbers.
 
 from __future__ import annotations
 
+import math
 import re
+
+# Digits in one integer: beyond any id, count or code. Python's own limit (4,300) answers
+# with advice about ``sys.set_int_max_str_digits``, meant for programmers.
+MAX_DIGITS = 64
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -17,14 +22,22 @@ def integer(text: str) -> int:
     """``text`` as an integer; ValueError unless it is written in ASCII digits."""
     if not _INTEGER.fullmatch(text):
         raise ValueError(f"expected an integer in the digits 0-9, got {text[:40]!r}")
+    if len(text.lstrip("+-")) > MAX_DIGITS:
+        raise ValueError(f"expected an integer of at most {MAX_DIGITS} digits, got {len(text):,}")
     return int(text)
 
 
 def decimal(text: str) -> float:
-    """``text`` as a number; ValueError unless it is written in ASCII digits (NaN is not)."""
+    """``text`` as a finite number; ValueError unless it is written in ASCII digits.
+
+    NaN and infinity are not, nor digits too many for a float (``1e999``, 400 nines).
+    """
     if not _DECIMAL.fullmatch(text):
         raise ValueError(f"expected a number in the digits 0-9, got {text[:40]!r}")
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text[:40]!r}")
+    return value
 
 
 def checked_integer(value: object) -> object:

@@ -21,7 +21,7 @@ import shapely
 from psycopg import sql
 
 from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import crs as crs_mod
 from spatial.validate import number_for
 
@@ -128,7 +128,7 @@ def parse(text: str, lang: str) -> dict[str, Any]:
         elif lang == "cql2-text":
             expr = cql2.parse_text(text)
         else:
-            raise InvalidInput(f"unsupported filter-lang {lang!r}; use cql2-text or cql2-json")
+            raise InvalidInput(f"unsupported filter-lang {shown(lang)}; use cql2-text or cql2-json")
         tree: dict[str, Any] = expr.to_json()
         return tree
     except InvalidInput:
@@ -219,10 +219,10 @@ class _Compiler:
             raise InvalidInput(f"expected a property, got {json.dumps(node)[:80]}")
         name = node["property"]
         if name not in self.fields:
-            raise InvalidInput(f"unknown property {name!r} in filter")
+            raise InvalidInput(f"unknown property {shown(name)} in filter")
         f = self.fields[name]
         if f.type in (FieldType.JSON, FieldType.TEXT_ARRAY):
-            raise InvalidInput(f"property {name!r} cannot be filtered")
+            raise InvalidInput(f"property {shown(name)} cannot be filtered")
         self.used.add(name)
         return f
 

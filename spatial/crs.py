@@ -20,7 +20,7 @@ import pyproj
 import shapely
 
 from layers.city import CITY
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import gcj02
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -150,7 +150,7 @@ def parse(value: str | None) -> Crs:
     if upper in _ALIASES:
         return _BY_URI[f"http://www.opengis.net/def/crs/EPSG/0/{_ALIASES[upper]}"]
     supported = ", ".join(c.uri for c in SUPPORTED)
-    raise InvalidInput(f"unsupported CRS {value!r}; supported: {supported}")
+    raise InvalidInput(f"unsupported CRS {shown(value)}; supported: {supported}")
 
 
 Shift = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]

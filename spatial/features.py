@@ -21,7 +21,7 @@ from psycopg import sql
 
 from layers import STORAGE_SRID, Field, FieldType, Layer, Visibility, get_layer
 from layers.city import CITY
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import crs as crs_mod
 from spatial.cql import Compiled, SqlText, rendered
 from spatial.scope import StreetScope, condition
@@ -63,7 +63,7 @@ class FeatureQuery:
         sortable = {f.name for f in self.layer.visible_fields(self.level)}
         for name, _ in self.sortby:  # checked here: an export must fail before it streams
             if name not in sortable:
-                raise InvalidInput(f"sortby: unknown property {name!r}")
+                raise InvalidInput(f"sortby: unknown property {shown(name)}")
 
     @property
     def has_values(self) -> bool:

@@ -165,6 +165,58 @@ def test_numbers_are_read_in_ascii_digits_only(client, target):
     assert "0-9" in response.text or "numbers" in response.text, response.text[:300]
 
 
+DIGITS_5000, NINES_400, LETTERS_10000 = "9" * 5000, "9" * 400, "a" * 10_000
+
+
+@pytest.mark.parametrize(
+    "target",
+    [f"/collections/estates/items?limit={DIGITS_5000}",
+     f"/collections/estates/items?offset={DIGITS_5000}",
+     f"/collections/estates/items/{DIGITS_5000}", f"/estates/{DIGITS_5000}/dossier",
+     f"/collections/buildings/tiles/WebMercatorQuad/14/{DIGITS_5000}/1",
+     f"/tiles/WebMercatorQuad/{DIGITS_5000}/1/1?collections=buildings",
+     f"/scoreboard?year={DIGITS_5000}", f"/search?q=a&limit={DIGITS_5000}",
+     f"/collections/estates/items?bbox={NINES_400},39.8,116.5,40.0",
+     f"/collections/buildings/items?filter=floors%20%3E%20{NINES_400}",
+     f"/collections/buildings/items?filter=floors%20%3E%20{DIGITS_5000}",
+     f"/analyses/bundles?district=110105&distance_m={DIGITS_5000}"],
+    ids=["limit", "offset", "feature", "dossier", "tile-row", "tile-zoom", "year",
+         "search-limit", "bbox", "cql2-float", "cql2-integer", "analysis-parameter"],
+)  # fmt: skip
+def test_numbers_too_long_for_python_are_refused_in_the_users_words(client, target):
+    """Python answers a 5,000-digit integer with advice about sys.set_int_max_str_digits,
+    and reads 400 nines as infinity: neither is what the caller typed."""
+    response = client.get(target, headers=ADMIN)
+    is_problem(response, 400)
+    text = response.text
+    assert "set_int_max_str_digits" not in text and "Exceeds the limit" not in text, text[:300]
+    assert "'inf'" not in text, text[:300]
+    assert len(text) < 600, text[:300]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [f"/collections/{LETTERS_10000}", f"/collections/estates/items?{LETTERS_10000}=1",
+     f"/collections/estates/items?f={LETTERS_10000}",
+     f"/collections/estates/items?crs={LETTERS_10000}",
+     f"/collections/estates/items?sortby={LETTERS_10000}",
+     f"/collections/estates/items?filter={LETTERS_10000}%20%3D%201",
+     f"/collections/estates/items?datetime={LETTERS_10000}", f"/analyses/{LETTERS_10000}",
+     f"/analyses/bundles?district={LETTERS_10000}", f"/styles/{LETTERS_10000}.json",
+     f"/tiles/{LETTERS_10000}/1/1/1?collections=estates", f"/ledger?{LETTERS_10000}=1",
+     f"/imports/{LETTERS_10000}"],
+    ids=["collection", "parameter", "format", "crs", "sortby", "filter-property", "datetime",
+         "analysis", "district", "style", "tile-matrix-set", "declared-only", "import"],
+)  # fmt: skip
+def test_an_error_repeats_a_long_value_cut_short(client, target):
+    """A 20,000-character collection name came back whole in its 404: an error names what was asked,
+    not all of it."""
+    response = client.get(target, headers=ADMIN)
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "aaaa" in response.text and len(response.text) < 1000, response.text[:300]
+
+
 @pytest.mark.parametrize(
     "target",
     ["/collections/estates/items?limit=%2B5", "/collections/estates/items?limit=05",

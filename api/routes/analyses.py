@@ -21,7 +21,7 @@ from api.links import GEOJSON, JSON, link, url, with_query
 from api.params import DIGITS, json_body
 from api.state import state_of
 from layers import MAX_ID, get_layer
-from layers.errors import Forbidden, InvalidInput, NotFound, QueryTimeout, Unauthorized
+from layers.errors import Forbidden, InvalidInput, NotFound, QueryTimeout, Unauthorized, shown
 from spatial.edits import Editor
 from spatial.scope import row_in_scope
 
@@ -114,7 +114,7 @@ async def run_analysis(
         raise Unauthorized("the analyses need a token")
     analysis = get_analysis(name)
     if not caller.may_run(analysis.level):
-        raise NotFound(f"analysis {name!r} not found")
+        raise NotFound(f"analysis {shown(name)} not found")
     if f not in ("json", "geojson"):
         raise InvalidInput("f: use json or geojson")
     area = Area(district, street, estate, caller.scope.streets if caller.scope else None)

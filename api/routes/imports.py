@@ -27,7 +27,14 @@ from api.state import state_of
 from ingest import load, pipeline
 from ingest.mapping import Mapping, parse_mapping
 from ingest.read import Limits
-from layers.errors import InvalidInput, NotFound, OneMapError, Unauthorized, UnsupportedMediaType
+from layers.errors import (
+    InvalidInput,
+    NotFound,
+    OneMapError,
+    Unauthorized,
+    UnsupportedMediaType,
+    shown,
+)
 from spatial import catalog
 
 router = APIRouter(tags=["Imports"])
@@ -203,7 +210,7 @@ async def get_import(job_id: str, caller: CallerDep, conn: WriteConnDep) -> JSON
         raise Unauthorized("import jobs are seen by the user who started them")
     job = await Jobs.get(conn, job_id, owner=caller.name)  # the primary: no replica lag
     if job is None:
-        raise NotFound(f"import {job_id!r} not found")
+        raise NotFound(f"import {shown(job_id)} not found")
     response = JSONResponse(job)
     lsn = (job["result"] or {}).get("lsn")
     if lsn:  # the writer reads its own write, whatever the replica's lag

@@ -22,7 +22,7 @@ from api.response_cache import offer_before_reading
 from api.state import state_of
 from api.streaming import ReleasingStreamingResponse
 from layers import MAX_ID
-from layers.errors import InvalidInput, NotFound
+from layers.errors import InvalidInput, NotFound, shown
 from spatial import crs as crs_mod
 from spatial.execute import RowStream
 from spatial.features import FeatureQuery, representation_tag, select_sql, texts_of
@@ -36,7 +36,7 @@ FormatParam = Annotated[str | None, Query(alias="f", description="json, geojson,
 def html_asked(request: Request, f: str | None) -> bool:
     """Checks ``f``; True for an HTML view (``f=html``, or a browser asking without ``f``)."""
     if f not in (None, "json", "geojson", "html"):
-        raise InvalidInput(f"f: unsupported format {f!r}; use json, geojson or html")
+        raise InvalidInput(f"f: unsupported format {shown(f)}; use json, geojson or html")
     return wants_html(f, request.headers.get("accept", ""), data_types=(GEOJSON, JSON))
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request
 
 from api.access import LevelDep
 from api.links import url
-from layers.errors import NotFound
+from layers.errors import NotFound, shown
 from viewer import style
 from viewer.pages import PAGES
 
@@ -28,5 +28,5 @@ def get_style(
     Read from another origin (no credentials), a style is the public's.
     """
     if page not in PAGES:
-        raise NotFound(f"no style {page!r}; styles: {', '.join(PAGES)}")
+        raise NotFound(f"no style {shown(page)}; styles: {', '.join(PAGES)}")
     return style.page_style(page, level, url(request, "").rstrip("/"))

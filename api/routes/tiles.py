@@ -16,7 +16,7 @@ from api.params import path_integer_parameter, path_integers
 from api.response_cache import offer
 from api.state import state_of
 from layers import Layer, Visibility
-from layers.errors import InvalidInput, NotFound
+from layers.errors import InvalidInput, NotFound, shown
 from spatial import collections, tiles
 from spatial.features import representation_tag
 
@@ -71,7 +71,7 @@ TILE_OPERATION = {
 
 def check_tms(tms: str) -> None:
     if tms != TMS:
-        raise NotFound(f"tile matrix set {tms!r} not found; use {TMS}")
+        raise NotFound(f"tile matrix set {shown(tms)} not found; use {TMS}")
 
 
 def tiled(layer: Layer) -> Layer:
