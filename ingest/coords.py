@@ -14,7 +14,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from spatial import crs as crs_mod
 
 
@@ -59,7 +59,9 @@ def resolve(file_crs: str | None, given: str | None, geoms: np.ndarray,
         try:
             label = CRS.from_user_input(given).to_string()
         except CRSError:
-            raise InvalidInput(f"--crs {given!r} is not a coordinate system PROJ knows") from None
+            raise InvalidInput(
+                f"--crs {shown(given)} is not a coordinate system PROJ knows"
+            ) from None
         if file_crs and CRS.from_user_input(file_crs) != CRS.from_user_input(given):
             notes.append(f"the file says {file_crs}; using --crs {label} as asked")
         return label, None

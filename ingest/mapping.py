@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from layers import Field, Layer, Visibility
-from layers.errors import InvalidInput
+from layers.errors import InvalidInput, shown
 from layers.files import input_file, yaml_document
 
 SECTIONS = ("columns", "values", "set")
@@ -106,7 +106,7 @@ def check_mapping(mapping: Mapping, layer: Layer, level: Visibility) -> None:
     writable = {f.name for f in layer.writable_fields(level)}
     for source, target in mapping.columns.items():
         if target not in fields:
-            raise InvalidInput(f"mapping: columns.{source}: {target!r} is not a field of "
+            raise InvalidInput(f"mapping: columns.{source[:40]}: {shown(target)} is not a field of "
                                f"{layer.name}")  # fmt: skip
     for name, crosswalk in mapping.values.items():
         if name not in fields:
@@ -159,7 +159,7 @@ def match_columns(
     writable = {f.name for f in layer.writable_fields(level)}
     for source in mapping.columns:
         if source not in columns:
-            raise InvalidInput(f"mapping: the file has no column {source!r}")
+            raise InvalidInput(f"mapping: the file has no column {shown(source)}")
     by_label = label_index(layer)
     matched: dict[str, str] = {}
     unknown = []
@@ -171,12 +171,12 @@ def match_columns(
             unknown.append(column)  # OneMap keeps it (an exported file carries it): left out
         elif found not in writable:
             raise InvalidInput(
-                f"column {column!r}: the field {found!r} is above your access level; "
+                f"column {shown(column)}: the field {found!r} is above your access level; "
                 "remove the column or leave it out of the mapping"
             )
         elif found in mapping.set:
             raise InvalidInput(
-                f"mapping: set.{found}: the file also has a column for it ({column!r}); "
+                f"mapping: set.{found}: the file also has a column for it ({shown(column)}); "
                 "remove the column from the file or the line from set"
             )
         else:

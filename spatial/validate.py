@@ -19,6 +19,7 @@ import shapely
 from psycopg.types.json import Jsonb
 
 from layers import INTEGER_RANGES, Field, FieldType, GeometryType, Layer
+from layers.errors import shown
 
 if TYPE_CHECKING:  # pandas takes 0.2 s to import; the command line rarely validates a file
     import pandas as pd
@@ -149,7 +150,7 @@ def convert(f: Field, value: Any) -> Any:
         elif text in truth:
             out = truth[text]
         else:
-            raise ValueError(f"{value!r} is not yes/no")
+            raise ValueError(f"{shown(str(value))} is not yes/no")
     elif f.type is FieldType.DATE:
         if isinstance(value, dt.datetime):  # pandas' Timestamp is one too
             out = value.date()
@@ -175,7 +176,7 @@ def convert(f: Field, value: Any) -> Any:
         codes = [f.vocabulary.match(str(v)) for v in values]
         bad = [v for v, c in zip(values, codes, strict=True) if c is None]
         if bad:
-            raise ValueError(f"{bad[0]!r} is not one of {', '.join(f.vocabulary.codes)}")
+            raise ValueError(f"{shown(str(bad[0]))} is not one of {', '.join(f.vocabulary.codes)}")
         out = codes if isinstance(out, list) else codes[0]
     if f.minimum is not None and out < f.minimum:
         raise ValueError(f"{out} is below the minimum {f.minimum:g}")

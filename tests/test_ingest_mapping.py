@@ -96,6 +96,8 @@ def test_set_gives_a_field_to_every_row_of_a_sheet(ingest_url):
         ("colums: {a: b}\nset: {}", "unknown sections colums"),
         ("[1, 2]", "expected a mapping with columns, values, set"),
         ("columns: {来源渠道: nothing}", "'nothing' is not a field of resident_requests"),
+        ("columns: {来源渠道: " + "x" * 5000 + "}",
+         "… (5,000 characters) is not a field of resident_requests"),
         ("{{{", "not YAML or JSON"),
         # PyYAML kept the last of a repeated key: one column mapped to two fields, silently
         ("columns:\n  来源渠道: channel\n  来源渠道: category\nset: {status: received}",
@@ -110,6 +112,17 @@ def test_a_wrong_mapping_is_refused_by_section_and_changes_nothing(ingest_url, t
         run(ingest_url, REQUESTS, "resident_requests", mapping=parse_mapping(text))
     assert message in str(refused.value)
     assert state(ingest_url, "resident_requests") == before
+
+
+@pytest.mark.parametrize("name", ["has_elevator", "structure"])
+def test_a_cells_long_value_is_quoted_cut_short(name):
+    """A row's reason names its value, not all of a hostile file's 5,000-character cell."""
+    from layers import get_layer
+    from spatial.validate import convert
+
+    with pytest.raises(ValueError) as refused:
+        convert(get_layer("buildings").fields_by_name[name], "x" * 5000)
+    assert "(5,000 characters)" in str(refused.value) and len(str(refused.value)) < 300
 
 
 def test_set_obeys_the_writers_level():
