@@ -75,6 +75,11 @@ BEARER = HTTPBearer(auto_error=False, description="A token from `onemap users`")
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same token")
 
 
+# Who may ask, as an OpenAPI operation says it: for routes that read their caller themselves.
+SECURITY_REQUIREMENTS: list[dict[str, list[str]]] = [
+    {BEARER.scheme_name: []},
+    {API_KEY.scheme_name: []},
+]
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")  # as ASGI gives them: lower case
 
 

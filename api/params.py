@@ -62,6 +62,17 @@ def path_integer_parameter(name: str, low: int, high: int | None = None) -> dict
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
+def path_text_parameter(name: str) -> dict[str, Any]:
+    """The OpenAPI description of a text path parameter a route reads itself."""
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def query_text_parameter(name: str, description: str, required: bool = False) -> dict[str, Any]:
+    """The OpenAPI description of a text query parameter a route reads itself."""
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": {"type": "string"}}  # fmt: skip
+
+
 MAX_LIST_TERMS = 100  # fields in properties= or sortby=: more than any layer has
 
 # Dependencies are ``async def`` although they do not wait for anything: FastAPI runs plain
@@ -149,7 +160,8 @@ def _area_deg2(x0: float, y0: float, x1: float, y1: float, geographic: bool) -> 
     return area if geographic else area / _M2_PER_DEG2
 
 
-CrsParam = Annotated[str | None, Query(description="CRS URI of the response geometries")]
+CRS_DESCRIPTION = "CRS URI of the response geometries"
+CrsParam = Annotated[str | None, Query(description=CRS_DESCRIPTION)]
 
 
 async def crs_query(crs: CrsParam = None) -> crs_mod.Crs:

@@ -223,6 +223,22 @@ def test_single_item_and_missing_item(client, conn):
     assert client.get("/collections/estates/items/abc").status_code == 400
 
 
+def test_the_api_document_declares_what_one_feature_takes_and_who_may_ask(client):
+    """The route reads its caller, path and query itself (BENCHMARKS.md, 37)."""
+    from layers import MAX_ID
+
+    doc = client.get("/openapi.json").json()
+    operation = doc["paths"]["/collections/{collectionId}/items/{featureId}"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert {name: p["in"] for name, p in parameters.items()} == {
+        "collectionId": "path", "featureId": "path", "crs": "query", "f": "query"}  # fmt: skip
+    assert parameters["featureId"]["schema"] == {"type": "integer", "minimum": 1,
+                                                 "maximum": MAX_ID}  # fmt: skip
+    assert not parameters["crs"]["required"] and parameters["f"]["description"]
+    schemes = doc["components"]["securitySchemes"]
+    assert {name for s in operation["security"] for name in s} == set(schemes)
+
+
 @pytest.mark.parametrize("feature", ["1", "999999", "0", "abc"])
 @pytest.mark.parametrize("query", ["", "?crs=EPSG:9999", "?f=xml"])
 def test_an_item_of_a_hidden_layer_is_answered_as_one_of_no_layer(client, feature, query):

@@ -9,13 +9,21 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.access import CallerDep, find_visible_layer
+from api.access import SECURITY_REQUIREMENTS, caller_of, find_visible_layer
 from api.links import GEOJSON, JSON, documented, html_view, link, url, with_query
 from api.negotiation import wants_html
-from api.params import DIGITS, CrsParam, LimitDep
+from api.params import (
+    CRS_DESCRIPTION,
+    DIGITS,
+    LimitDep,
+    path_integer_parameter,
+    path_integers,
+    path_text_parameter,
+    query_text_parameter,
+)
 from api.querying import QueryDep
 from api.replicas import ReadPoolDep, read_pool
 from api.response_cache import offer_before_reading
@@ -30,7 +38,8 @@ from viewer import ogc_html
 
 router = APIRouter(tags=["OGC API"])
 
-FormatParam = Annotated[str | None, Query(alias="f", description="json, geojson, or html")]
+FORMATS = "json, geojson, or html"
+FormatParam = Annotated[str | None, Query(alias="f", description=FORMATS)]
 
 
 def html_asked(request: Request, f: str | None) -> bool:
@@ -115,20 +124,28 @@ async def get_items(
     )
 
 
+# As the tile routes, one feature takes its caller, address, layer, CRS and pool itself:
+# as FastAPI's dependencies and parameters they were a fifth of a computed item's time and
+# more (BENCHMARKS.md, 33 and 37). Its operation still says what it takes.
+ITEM_OPERATION = {
+    "parameters": [
+        path_text_parameter("collectionId"),
+        path_integer_parameter("featureId", 1, MAX_ID),
+        query_text_parameter("crs", CRS_DESCRIPTION),
+        query_text_parameter("f", FORMATS),
+    ],
+    "security": SECURITY_REQUIREMENTS,
+}
+
+
 @router.get("/collections/{collectionId}/items/{featureId}", summary="One feature",
-            response_class=Response, responses=documented(GEOJSON, "text/html"))  # fmt: skip
-async def get_item(
-    request: Request,
-    caller: CallerDep,
-    collectionId: str,  # noqa: N803 (OGC name)
-    feature_id: Annotated[int, Path(alias="featureId", ge=1, le=MAX_ID), DIGITS],
-    crs: CrsParam = None,
-    f: FormatParam = None,
-) -> Response:
-    # Its layer, CRS and pool taken in the body, as the tile routes do: as dependencies they
-    # were a fifth of a computed item's time (BENCHMARKS.md, 33). The caller stays one: it
-    # declares the security schemes in the OpenAPI document.
-    layer = find_visible_layer(collectionId, caller.level)
+            response_class=Response, responses=documented(GEOJSON, "text/html"),
+            openapi_extra=ITEM_OPERATION)  # fmt: skip
+async def get_item(request: Request) -> Response:
+    caller = await caller_of(request)
+    (feature_id,) = path_integers(request, {"featureId": (1, MAX_ID)})
+    crs, f = request.query_params.get("crs"), request.query_params.get("f")
+    layer = find_visible_layer(request.path_params["collectionId"], caller.level)
     html = html_asked(request, f)
     q = FeatureQuery(
         layer=layer, level=caller.level, crs=crs_mod.parse(crs), ids=(feature_id,), limit=1,

@@ -8,11 +8,23 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from api.access import API_KEY, BEARER, Caller, LayerDep, LevelDep, caller_of, find_visible_layer
+from api.access import (
+    SECURITY_REQUIREMENTS,
+    Caller,
+    LayerDep,
+    LevelDep,
+    caller_of,
+    find_visible_layer,
+)
 from api.deps import ConnDep, read_connection
 from api.links import JSON, MVT, link, url
 from api.negotiation import etag_matches
-from api.params import path_integer_parameter, path_integers
+from api.params import (
+    path_integer_parameter,
+    path_integers,
+    path_text_parameter,
+    query_text_parameter,
+)
 from api.response_cache import offer
 from api.state import state_of
 from layers import Layer, Visibility
@@ -42,29 +54,19 @@ CollectionsParam = Annotated[str, Query(alias="collections", description=COLLECT
 # and 35). Their OpenAPI operations still say what they take.
 TILE_ADDRESS = {"tileMatrix": (0, tiles.MAX_ZOOM), "tileRow": (0, None), "tileCol": (0, None)}
 _ADDRESS_PARAMETERS = [
-    {"name": "tileMatrixSetId", "in": "path", "required": True, "schema": {"type": "string"}},
+    path_text_parameter("tileMatrixSetId"),
     *(path_integer_parameter(name, low, high) for name, (low, high) in TILE_ADDRESS.items()),
 ]
-_SECURITY: list[dict[str, list[str]]] = [{BEARER.scheme_name: []}, {API_KEY.scheme_name: []}]
 LAYER_TILE_OPERATION = {
-    "parameters": [
-        {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
-        *_ADDRESS_PARAMETERS,
-    ],
-    "security": _SECURITY,
+    "parameters": [path_text_parameter("collectionId"), *_ADDRESS_PARAMETERS],
+    "security": SECURITY_REQUIREMENTS,
 }
 TILE_OPERATION = {
     "parameters": [
         *_ADDRESS_PARAMETERS,
-        {
-            "name": "collections",
-            "in": "query",
-            "required": True,
-            "description": COLLECTIONS,
-            "schema": {"type": "string"},
-        },
+        query_text_parameter("collections", COLLECTIONS, required=True),
     ],
-    "security": _SECURITY,
+    "security": SECURITY_REQUIREMENTS,
 }
 
 
