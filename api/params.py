@@ -50,8 +50,21 @@ def path_integers(request: Request, bounds: dict[str, tuple[int, int | None]]) -
     return values
 
 
+def required_query_text(request: Request, name: str) -> str:
+    """A query parameter a route reads itself and cannot do without: a 400, as FastAPI's."""
+    value = request.query_params.get(name)
+    if value is None:
+        raise RequestValidationError([_error("query", name, "Field required", "missing")])
+    return value
+
+
 def _path_error(name: str, message: str) -> dict[str, Any]:
-    return {"loc": ("path", name), "msg": message, "type": "value_error"}
+    return _error("path", name, message, "value_error")
+
+
+def _error(where: str, name: str, message: str, kind: str) -> dict[str, Any]:
+    """One of FastAPI's validation errors, which ``api.errors`` answers as problem+json."""
+    return {"loc": (where, name), "msg": message, "type": kind}
 
 
 def path_integer_parameter(name: str, low: int, high: int | None = None) -> dict[str, Any]:

@@ -3,14 +3,15 @@
 SHOWN_CHARACTERS = 40
 
 
-def shown(text: str) -> str:
-    """``text`` quoted for a message, cut short: an error repeats what was asked, not all of it.
+def shown(text: str, quoted: bool = True) -> str:
+    """``text`` for a message, cut short: an error repeats what was asked, not all of it.
 
-    A 20,000-character collection name came back whole in its 404.
+    Quoted (``repr``) unless ``quoted`` is False (a number). A 20,000-character collection
+    name came back whole in its 404.
     """
-    if len(text) <= SHOWN_CHARACTERS:
-        return repr(text)
-    return f"{text[:SHOWN_CHARACTERS]!r}… ({len(text):,} characters)"
+    cut = text[:SHOWN_CHARACTERS]
+    part = repr(cut) if quoted else cut
+    return part if len(text) <= SHOWN_CHARACTERS else f"{part}… ({len(text):,} characters)"
 
 
 class OneMapError(Exception):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from layers.errors import shown
+
 # Digits in one integer: beyond any id, count or code. Python's own limit (4,300) answers
 # with advice about ``sys.set_int_max_str_digits``, meant for programmers.
 MAX_DIGITS = 64
@@ -21,7 +23,7 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 def integer(text: str) -> int:
     """``text`` as an integer; ValueError unless it is written in ASCII digits."""
     if not _INTEGER.fullmatch(text):
-        raise ValueError(f"expected an integer in the digits 0-9, got {text[:40]!r}")
+        raise ValueError(f"expected an integer in the digits 0-9, got {shown(text)}")
     if len(text.lstrip("+-")) > MAX_DIGITS:
         raise ValueError(f"expected an integer of at most {MAX_DIGITS} digits, got {len(text):,}")
     return int(text)
@@ -33,10 +35,10 @@ def decimal(text: str) -> float:
     NaN and infinity are not, nor digits too many for a float (``1e999``, 400 nines).
     """
     if not _DECIMAL.fullmatch(text):
-        raise ValueError(f"expected a number in the digits 0-9, got {text[:40]!r}")
+        raise ValueError(f"expected a number in the digits 0-9, got {shown(text)}")
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {text[:40]!r}")
+        raise ValueError(f"expected a finite number, got {shown(text)}")
     return value
 
 

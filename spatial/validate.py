@@ -97,20 +97,18 @@ def number_for(f: Field, value: Any) -> int | float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     if f.type in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[f.type]
         if isinstance(value, int):
             whole = value
         else:
             number = _float(value)
             if math.isinf(number):  # also digits too many for a float, as a CQL2 parser reads
-                low, high = INTEGER_RANGES[f.type]
                 raise ValueError(f"the number is out of range ({low} to {high})")
             if not number.is_integer():  # NaN is not a whole number either
                 raise ValueError(f"{str(value)[:40]!r} is not a whole number")
             whole = int(number)
-        low, high = INTEGER_RANGES[f.type]
         if not low <= whole <= high:
-            shown = str(whole) if len(str(whole)) <= 40 else f"{str(whole)[:40]}…"
-            raise ValueError(f"{shown} is out of range ({low} to {high})")
+            raise ValueError(f"{shown(str(whole), quoted=False)} is out of range ({low} to {high})")
         return whole
     real = _float(value)
     if not math.isfinite(real):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from api.access import (
@@ -24,6 +23,7 @@ from api.params import (
     path_integers,
     path_text_parameter,
     query_text_parameter,
+    required_query_text,
 )
 from api.response_cache import offer
 from api.state import state_of
@@ -260,11 +260,7 @@ async def get_tilejson(
 async def get_tile(request: Request) -> Response:
     caller = await caller_of(request)
     z, y, x = path_integers(request, TILE_ADDRESS)
-    names = request.query_params.get("collections")
-    if names is None:
-        raise RequestValidationError(
-            [{"loc": ("query", "collections"), "msg": "Field required", "type": "missing"}]
-        )
+    names = required_query_text(request, "collections")
     check_tms(request.path_params["tileMatrixSetId"])
     layers = _spatial_layers(names, caller.level)
     async with read_connection(request) as conn:
